@@ -1,0 +1,80 @@
+// buildApp(deps) returns the Fastify instance; server.ts only listens. Tests inject their own
+// Temporal client and database.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import { createAuth, type Auth } from './auth';
+import { ApiError, errorHandler } from './errors';
+import { registerIdempotency } from './idempotency';
+import { adminRoutes } from './routes/admin';
+import { linkRoutes } from './routes/links';
+import { opsRoutes } from './routes/ops';
+import { pageRoutes } from './routes/pages';
+import { recoveryRoutes } from './routes/recoveries';
+import { redactUrl } from '../infra/logger';
+
+export interface AppOptions {
+  db: Db;
+  temporal: Client;
+  config: Config;
+  taskQueue: string;
+  /** Whether the Temporal server has the custom search attributes registered. */
+  searchAttributes: boolean;
+  logger: Logger | false;
+  /** Dev outbox folder served at /dev/outbox (npm start without SMTP_URL). */
+  outboxDir?: string;
+}
+
+export interface AppDeps extends AppOptions {
+  auth: Auth;
+  log: Logger | Console;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
+    trustProxy: opts.config.trustProxy,
+    bodyLimit: 256 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
+  });
+
+  const deps: AppDeps = { ...opts, auth: createAuth(opts.db), log: opts.logger || console };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Recovery engine API',
+        version: '1',
+        description:
+          'Account recovery and emergency access as durable Temporal workflows. Authenticate with `Authorization: Bearer <api key>`. ' +
+          'Errors are `{ "error": { "code", "message", "details" } }`. `Idempotency-Key` on POSTs makes retries safe.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } as object }, async () => app.swagger());
+
+  registerIdempotency(app, opts.db, opts.config.tokenKeys[0].key);
+  adminRoutes(app, deps);
+  recoveryRoutes(app, deps);
+  linkRoutes(app, deps);
+  opsRoutes(app, deps);
+  pageRoutes(app, deps);
+  return app;
+}
+
+export { ApiError };

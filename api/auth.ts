@@ -1,0 +1,72 @@
+// Bearer API keys -> principals with roles and a tenant scope. Keys are stored as SHA-256.
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../infra/db';
+import { apiKeyHash } from '../infra/secrets';
+import { appendAudit } from '../infra/audit';
+import type { PrincipalRole } from '../domain/types';
+import { ApiError } from './errors';
+
+export interface Principal {
+  id: string;
+  name: string;
+  roles: PrincipalRole[];
+  tenantScope: string[];
+  account: { tenantId: string; accountId: string } | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]{16,256}=*)$/;
+
+export function createAuth(db: Db) {
+  async function authenticate(req: FastifyRequest): Promise<Principal> {
+    const m = BEARER.exec(req.headers.authorization ?? '');
+    if (!m) throw new ApiError(401, 'unauthenticated', 'authorization: send "Bearer <api key>"', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
+    const row = await db.selectFrom('principals').selectAll().where('key_hash', '=', apiKeyHash(m[1])).executeTakeFirst();
+    if (!row || row.disabled_at) throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
+    const p: Principal = {
+      id: row.id,
+      name: row.name,
+      roles: row.roles as PrincipalRole[],
+      tenantScope: row.tenant_scope,
+      account: row.account_tenant_id && row.account_external_id ? { tenantId: row.account_tenant_id, accountId: row.account_external_id } : null,
+    };
+    req.principal = p;
+    return p;
+  }
+
+  /** A preHandler that authenticates and requires one of the roles. */
+  function requireRole(...roles: PrincipalRole[]) {
+    return async (req: FastifyRequest) => {
+      const p = await authenticate(req);
+      if (!roles.some((r) => p.roles.includes(r))) {
+        throw new ApiError(403, 'forbidden', `this action needs one of the roles: ${roles.join(', ')}`);
+      }
+    };
+  }
+
+  /** Invariant 4: a principal acts only inside its tenant scope; attempts outside are audited. */
+  async function requireTenant(req: FastifyRequest, tenantId: string, action: string): Promise<void> {
+    const p = req.principal!;
+    if (p.tenantScope.includes('*') || p.tenantScope.includes(tenantId)) return;
+    const exists = await db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
+    if (exists) {
+      await appendAudit(db, {
+        tenantId,
+        eventKey: `scope-violation:${req.id}:${Date.now()}`,
+        actor: `principal:${p.id}`,
+        action: 'access.denied_out_of_scope',
+        target: `tenant:${tenantId}`,
+        details: { attempted: action, scope: p.tenantScope },
+      });
+    }
+    throw new ApiError(403, 'tenant_out_of_scope', `tenantId: outside this principal's tenant scope`, { field: 'tenantId' });
+  }
+
+  return { authenticate, requireRole, requireTenant };
+}
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,80 @@
+// One error shape for every route: { error: { code, message, details? } }, and one place that
+// maps failures (validation, Temporal, Postgres) to HTTP statuses.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (field: string, code: string, message: string) =>
+  new ApiError(400, code, `${field}: ${message}`, { field });
+
+/** Stable workflow failure types -> HTTP. */
+const WORKFLOW_FAILURES: Record<string, number> = {
+  invalid_state: 409,
+  already_verified: 409,
+  not_allowed: 403,
+};
+
+function fieldOf(context: string | undefined, instancePath: string): string {
+  const path = instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const where = context === 'querystring' ? 'query' : context ?? 'body';
+  return path ? (where === 'body' ? path : `${where}.${path}`) : where;
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const fe = err as FastifyError & { validationContext?: string };
+    const fields = fe.validation!.map((v) => ({ field: fieldOf(fe.validationContext, v.instancePath), code: v.keyword, message: v.message }));
+    const first = fields[0];
+    return new ApiError(400, 'invalid_field', `${first.field}: ${first.message}`, { field: first.field, fields });
+  }
+  const fe = err as FastifyError;
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'malformed_body', 'body: not valid JSON', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported_media_type', 'content-type: send application/json', { field: 'content-type' });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'body_too_large', 'body: too large', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(400, 'malformed_body', 'content-length: does not match the body', { field: 'content-length' });
+  }
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type ?? 'rejected';
+    return new ApiError(WORKFLOW_FAILURES[type] ?? 409, type, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return new ApiError(404, 'not_found', 'no such recovery');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
+  if (err instanceof ServiceError || (err as Error)?.name === 'ServiceError' || isConnectionError(err)) {
+    return new ApiError(503, 'unavailable', 'a backing service is unavailable; retry later', undefined, { 'retry-after': '5' });
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ApiError(fe.statusCode, 'bad_request', fe.message);
+  }
+  return new ApiError(500, 'internal', 'internal error');
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code);
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
+  const e = toApiError(err);
+  if (e.status >= 500) req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
+  void reply.code(e.status).headers(e.headers).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+}

@@ -1,0 +1,82 @@
+// Idempotency-Key on POSTs: the first response is stored and replayed for a retry with the same
+// key and body; the same key with another body is refused. Responses that carry a secret shown
+// once (a new API key) are never stored, so their replay is refused instead.
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../infra/db';
+import { canonicalJson } from '../infra/audit';
+import { ApiError } from './errors';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency: { scope: string; key: string } | null;
+  }
+  interface FastifyContextConfig {
+    /** The response shows a secret once: never store it for replay. */
+    secretResponse?: boolean;
+  }
+}
+
+const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
+
+export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffer) {
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.method !== 'POST') return;
+    const raw = req.headers['idempotency-key'];
+    if (raw === undefined) return;
+    if (typeof raw !== 'string' || !KEY.test(raw)) {
+      throw new ApiError(400, 'invalid_field', 'idempotency-key: 8-128 characters of A-Z a-z 0-9 _ . : -', { field: 'idempotency-key' });
+    }
+    const scope = req.principal ? `principal:${req.principal.id}` : 'public';
+    // Keyed hash: public bodies can hold a new password, which must not be guessable from here.
+    const requestHash = crypto
+      .createHmac('sha256', hashKey)
+      .update(`${req.method} ${req.routeOptions.url} ${JSON.stringify(req.params)} ${canonicalJson(req.body ?? null)}`)
+      .digest('hex');
+    const inserted = await db
+      .insertInto('idempotency_keys')
+      .values({ scope, key: raw, request_hash: requestHash })
+      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+      .returning('key')
+      .executeTakeFirst();
+    if (inserted) {
+      req.idempotency = { scope, key: raw };
+      return;
+    }
+    const prior = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', raw).executeTakeFirstOrThrow();
+    if (prior.request_hash !== requestHash) {
+      throw new ApiError(422, 'idempotency_key_reused', 'idempotency-key: already used with a different request', { field: 'idempotency-key' });
+    }
+    if (prior.status_code === null) {
+      throw new ApiError(409, 'idempotency_in_progress', 'idempotency-key: the first request with this key is still running', { field: 'idempotency-key' }, { 'retry-after': '1' });
+    }
+    if (prior.status_code === 0) {
+      throw new ApiError(409, 'idempotency_replay_unavailable', 'idempotency-key: the first response held a secret shown once and is not replayed', { field: 'idempotency-key' });
+    }
+    return reply.code(prior.status_code).header('idempotent-replayed', 'true').send(prior.response);
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const idem = req.idempotency;
+    if (!idem) return payload;
+    req.idempotency = null;
+    const where = db.updateTable('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key);
+    if (reply.statusCode >= 500 || reply.statusCode === 429 || reply.statusCode === 409) {
+      // Not a final answer: let a retry with the same key run again.
+      await db.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).execute();
+    } else if (req.routeOptions.config?.secretResponse && reply.statusCode < 300) {
+      await where.set({ status_code: 0, response: null }).execute();
+    } else {
+      let body: unknown = null;
+      try {
+        body = typeof payload === 'string' ? JSON.parse(payload) : null;
+      } catch {
+        body = null;
+      }
+      await where.set({ status_code: reply.statusCode, response: JSON.stringify(body) }).execute();
+    }
+    return payload;
+  });
+}

@@ -1,0 +1,145 @@
+// Admin: tenants, bulk account import, principals (API keys shown once) and tenant policy.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
+import { appendAudit } from '../../infra/audit';
+import { importAccounts } from '../../infra/directory';
+import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
+import type { AppDeps } from '../app';
+import { ApiError } from '../errors';
+import { CreatePrincipal, CreateTenant, ImportAccounts, TenantParams } from '../schemas';
+
+export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
+  const { db, auth, config } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const admin = auth.requireRole('admin');
+  const PolicyOverrideBody = policyOverrideSchema(config.policyMode);
+
+  async function tenantOr404(tenantId: string) {
+    const t = await db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+    if (!t) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+    return t;
+  }
+
+  r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant } }, async (req, reply) => {
+    const b = req.body;
+    if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
+    const created = await db
+      .insertInto('tenants')
+      .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
+    await appendAudit(db, {
+      tenantId: b.id,
+      eventKey: `tenant-created:${b.id}`,
+      actor: `principal:${req.principal!.id}`,
+      action: 'tenant.created',
+      target: `tenant:${b.id}`,
+      details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+    });
+    return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts });
+  });
+
+  r.post(
+    '/v1/admin/tenants/:tenantId/accounts',
+    { onRequest: admin, bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts } },
+    async (req) => {
+      const { tenantId } = req.params;
+      await auth.requireTenant(req, tenantId, 'accounts.import');
+      await tenantOr404(tenantId);
+      const ids = req.body.accounts.map((a) => a.externalId);
+      const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (dup) throw new ApiError(400, 'invalid_field', `accounts: externalId ${dup} appears twice`, { field: 'accounts' });
+      const result = await importAccounts(db, config.knowledgeKey, tenantId, req.body.accounts);
+      await appendAudit(db, {
+        tenantId,
+        eventKey: `accounts-imported:${req.id}:${Date.now()}`,
+        actor: `principal:${req.principal!.id}`,
+        action: 'accounts.imported',
+        target: `tenant:${tenantId}`,
+        details: { ...result, externalIds: ids.slice(0, 100) },
+      });
+      return result;
+    },
+  );
+
+  r.post(
+    '/v1/admin/principals',
+    { onRequest: admin, config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal } },
+    async (req, reply) => {
+      const b = req.body;
+      const p = req.principal!;
+      if (b.tenantScope.includes('*') && b.tenantScope.length > 1) throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
+      if (!p.tenantScope.includes('*')) {
+        const outside = b.tenantScope.find((t) => !p.tenantScope.includes(t));
+        if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
+      }
+      const named = b.tenantScope.filter((t) => t !== '*');
+      if (named.length) {
+        const found = await db.selectFrom('tenants').select('id').where('id', 'in', named).execute();
+        const missing = named.find((t) => !found.some((f) => f.id === t));
+        if (missing) throw new ApiError(400, 'tenant_not_found', `tenantScope: no tenant ${missing}`, { field: 'tenantScope' });
+      }
+      const id = newId('prn');
+      const apiKey = newApiKey();
+      await db
+        .insertInto('principals')
+        .values({
+          id,
+          name: b.name,
+          roles: b.roles,
+          tenant_scope: b.tenantScope,
+          key_hash: apiKeyHash(apiKey),
+          account_tenant_id: b.account?.tenantId ?? null,
+          account_external_id: b.account?.accountId ?? null,
+          created_by: p.id,
+        })
+        .execute();
+      for (const t of named.length ? named : ['_system']) {
+        await appendAudit(db, {
+          tenantId: t,
+          eventKey: `principal-created:${id}:${t}`,
+          actor: `principal:${p.id}`,
+          action: 'principal.created',
+          target: `principal:${id}`,
+          details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope },
+        });
+      }
+      return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, apiKey });
+    },
+  );
+
+  r.put(
+    '/v1/admin/tenants/:tenantId/policy',
+    { onRequest: admin, schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody } },
+    async (req) => {
+      const { tenantId } = req.params;
+      await auth.requireTenant(req, tenantId, 'policy.update');
+      await tenantOr404(tenantId);
+      const override = req.body as PolicyOverride;
+      await db.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', tenantId).execute();
+      await appendAudit(db, {
+        tenantId,
+        eventKey: `policy-updated:${req.id}:${Date.now()}`,
+        actor: `principal:${req.principal!.id}`,
+        action: 'policy.updated',
+        target: `tenant:${tenantId}`,
+        details: { override },
+      });
+      return { tenantId, override, effective: resolvePolicy(override) };
+    },
+  );
+
+  r.get(
+    '/v1/admin/tenants/:tenantId/policy',
+    { onRequest: auth.requireRole('admin', 'auditor'), schema: { summary: 'The tenant policy in effect', tags: ['admin'], params: TenantParams } },
+    async (req) => {
+      const { tenantId } = req.params;
+      await auth.requireTenant(req, tenantId, 'policy.read');
+      const t = await tenantOr404(tenantId);
+      return { tenantId, override: t.policy_override, effective: resolvePolicy(t.policy_override as PolicyOverride | null) };
+    },
+  );
+}

@@ -1,0 +1,87 @@
+// Login events (feeding risk), audit export and verification, health.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import { verifyAuditChain } from '../../infra/audit';
+import { findAccount, recordLogin } from '../../infra/directory';
+import type { AppDeps } from '../app';
+import { ApiError } from '../errors';
+import { AuditQuery, AuditVerifyQuery, LoginEvent } from '../schemas';
+
+const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash'] as const;
+const csvCell = (v: unknown) => {
+  const s = typeof v === 'string' ? v : JSON.stringify(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
+  const { db, auth, temporal } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/v1/events/login',
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent } },
+    async (req, reply) => {
+      const b = req.body;
+      await auth.requireTenant(req, b.tenantId, 'events.login');
+      const acct = await findAccount(db, b.tenantId, b.accountId);
+      if (!acct) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
+      await recordLogin(db, acct.id, { at: b.at ? new Date(b.at) : new Date(), ip: b.ip, deviceId: b.deviceId, country: b.geo?.country, asn: b.geo?.asn, lat: b.geo?.lat, lon: b.geo?.lon, success: b.success });
+      return reply.code(202).send({ recorded: true });
+    },
+  );
+
+  r.get(
+    '/v1/audit',
+    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery } },
+    async (req, reply) => {
+      const q = req.query;
+      await auth.requireTenant(req, q.tenantId, 'audit.export');
+      let sel = db.selectFrom('audit_events').selectAll().where('tenant_id', '=', q.tenantId);
+      if (q.from) sel = sel.where('at', '>=', new Date(q.from));
+      if (q.to) sel = sel.where('at', '<', new Date(q.to));
+      const rows = (await sel.orderBy('seq').limit(q.limit).execute()).map((e) => ({
+        seq: Number(e.seq),
+        at: new Date(e.at).toISOString(),
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        recovery_id: e.recovery_id,
+        details: e.details,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+      }));
+      if (q.format === 'jsonl') return reply.type('application/x-ndjson').send(rows.map((x) => JSON.stringify(x)).join('\n') + (rows.length ? '\n' : ''));
+      if (q.format === 'csv') {
+        const lines = [CSV_COLUMNS.join(','), ...rows.map((x) => CSV_COLUMNS.map((c) => csvCell(x[c])).join(','))];
+        return reply.type('text/csv').send(lines.join('\n') + '\n');
+      }
+      return { tenantId: q.tenantId, events: rows };
+    },
+  );
+
+  r.get(
+    '/v1/audit/verify',
+    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery } },
+    async (req) => {
+      await auth.requireTenant(req, req.query.tenantId, 'audit.verify');
+      return verifyAuditChain(db, req.query.tenantId);
+    },
+  );
+
+  r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+
+  r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'] } }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    await sql`select 1`.execute(db).then(
+      () => (checks.postgres = 'ok'),
+      () => (checks.postgres = 'unavailable'),
+    );
+    await temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({})).then(
+      () => (checks.temporal = 'ok'),
+      () => (checks.temporal = 'unavailable'),
+    );
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ok ? 200 : 503).headers(ok ? {} : { 'retry-after': '5' }).send({ status: ok ? 'ready' : 'unavailable', checks });
+  });
+}

@@ -1,0 +1,61 @@
+// Two small pages for people: the page an emailed link opens (it reads the token from the URL
+// fragment, which browsers never send to servers or proxies), and in dev the mail outbox.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+const RECOVER_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Account recovery</title>
+<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width">
+<style>body{font:16px system-ui;max-width:32em;margin:3em auto;padding:0 1em}input,button{font:inherit;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}</style></head>
+<body><h1>Account recovery</h1><p id="msg">Checking your link…</p>
+<form id="f" hidden><label>New password (12 to 128 characters)<input id="pw" type="password" autocomplete="new-password" minlength="12" maxlength="128" required></label>
+<button type="submit">Set new password</button></form>
+<script src="/recover.js"></script></body></html>`;
+
+const RECOVER_JS = `(function(){
+var token=decodeURIComponent(location.hash.slice(1));var tenant=new URLSearchParams(location.search).get('tenant')||undefined;
+history.replaceState(null,'',location.pathname+location.search);
+var msg=document.getElementById('msg'),f=document.getElementById('f');
+function say(t){msg.textContent=t}
+if(!token){say('This link is incomplete.');return}
+fetch('/v1/links/'+encodeURIComponent(token)+(tenant?'?tenant='+encodeURIComponent(tenant):'')).then(function(r){return r.json().then(function(b){return{ok:r.ok,b:b}})}).then(function(x){
+ if(!x.ok){say(x.b.error?x.b.error.message:'This link cannot be used.');return}
+ if(x.b.purpose!=='password_reset'){say('This link is for '+x.b.purpose+'.');return}
+ say('Choose a new password. This link works once and expires at '+new Date(x.b.expiresAt).toLocaleTimeString()+'.');f.hidden=false});
+f.addEventListener('submit',function(e){e.preventDefault();
+ fetch('/v1/links/redeem',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:token,tenantId:tenant,newPassword:document.getElementById('pw').value})})
+ .then(function(r){return r.json().then(function(b){return{ok:r.ok,b:b}})}).then(function(x){
+  if(x.ok){f.hidden=true;say(x.b.message)}else{say(x.b.error.message)}})});
+})();`;
+
+export function pageRoutes(app: FastifyInstance, deps: AppDeps) {
+  app.get('/recover', { schema: { hide: true } as object }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-store').send(RECOVER_HTML),
+  );
+  app.get('/recover.js', { schema: { hide: true } as object }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(RECOVER_JS));
+
+  const dir = deps.outboxDir;
+  if (!dir) return;
+  // Dev only (npm start without SMTP_URL): the mails the engine sent, newest first.
+  app.get('/dev/outbox', { schema: { hide: true } as object }, async (_req, reply) => {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse().slice(0, 200) : [];
+    const items = files.map((f) => {
+      try {
+        const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+        const body = esc(String(m.text ?? '')).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>');
+        return `<article><h3>${esc(m.subject ?? '')}</h3><p><small>${esc(m.receivedAt ?? '')} to ${esc((m.to ?? []).join(', '))}</small></p><pre style="white-space:pre-wrap">${body}</pre></article><hr>`;
+      } catch {
+        return '';
+      }
+    });
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .header('cache-control', 'no-store')
+      .send(`<!doctype html><html><head><meta charset="utf-8"><title>Dev outbox</title><meta http-equiv="refresh" content="5"></head><body style="font:15px system-ui;max-width:50em;margin:2em auto"><h1>Dev outbox</h1><p>${files.length} message(s), newest first. Refreshes every 5 s.</p>${items.join('')}</body></html>`);
+  });
+}

@@ -1,0 +1,306 @@
+// Recoveries: HTTP in, Temporal starts/updates/queries out, plus reads of the read model.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import type { z } from 'zod';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { recoveryWorkflow } from '../../workflows/recovery';
+import {
+  AccountIdKey,
+  cancelUpdate,
+  RecoveryKindKey,
+  RecoveryStatusKey,
+  statusQuery,
+  submitVerificationUpdate,
+  TenantIdKey,
+  triagedUpdate,
+  type RecoveryStatus,
+} from '../../workflows/messages';
+import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
+import { isTerminal, type RecoveryState } from '../../domain/types';
+import { appendAudit } from '../../infra/audit';
+import { checkKnowledge } from '../../infra/directory';
+import { newId } from '../../infra/secrets';
+import type { AppDeps } from '../app';
+import { ApiError } from '../errors';
+import { CancelBody, CreateRecovery, IdParams, ListRecoveriesQuery, Verification } from '../schemas';
+
+/** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
+const TRIAGE_WAIT_MS = 10_000;
+
+export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
+  const { db, temporal, auth, config } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  async function loadInScope(req: FastifyRequest, id: string, action: string) {
+    const row = await db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+    const p = req.principal!;
+    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(row.tenant_id)) {
+      await appendAudit(db, {
+        tenantId: row.tenant_id,
+        eventKey: `scope-violation:${req.id}:${Date.now()}`,
+        actor: `principal:${p.id}`,
+        action: 'access.denied_out_of_scope',
+        target: `recovery:${row.id}`,
+        recoveryId: row.id,
+        details: { attempted: action, scope: p.tenantScope },
+      });
+      // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
+      throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+    }
+    return row;
+  }
+
+  type Row = Awaited<ReturnType<typeof loadInScope>>;
+
+  function view(row: Row, live: RecoveryStatus | null) {
+    return {
+      id: row.id,
+      tenantId: row.tenant_id,
+      accountId: row.account_id,
+      kind: row.kind,
+      state: (live?.state ?? row.state) as RecoveryState,
+      waitingFor: live?.waitingFor ?? null,
+      riskTier: live?.riskTier ?? row.risk_tier,
+      route: live?.route ?? row.route,
+      reasons: live?.reasons ?? (row.reasons as unknown as RecoveryStatus['reasons']),
+      tiers: live?.tiers ?? null,
+      approvals: live?.approvals ?? null,
+      deadlines: live?.deadlines ?? {},
+      remainingSeconds: live?.remainingSeconds ?? null,
+      manualReview: live?.manualReview ?? false,
+      requestedBy: row.requested_by,
+      ticketRef: row.ticket_ref,
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+      endedAt: row.ended_at ? new Date(row.ended_at).toISOString() : null,
+    };
+  }
+
+  function nextStep(s: RecoveryStatus) {
+    switch (s.state) {
+      case 'verifying': {
+        // Tier 3 is the emailed link, sent once these pass.
+        const req = s.tiers.required;
+        const passed = s.tiers.passed;
+        const all = (req?.all ?? []).filter((t) => t !== 3 && !passed.includes(t));
+        const anyOf = (req?.anyOf ?? []).filter((t) => t !== 3);
+        const anyOfOpen = anyOf.length > 0 && !anyOf.some((t) => passed.includes(t));
+        return { action: 'submit_verification', allOf: all, oneOf: anyOfOpen ? anyOf : [] };
+      }
+      case 'awaiting_approval':
+        return { action: 'await_approvals', required: s.approvals.required };
+      case 'waiting_period':
+        return { action: 'await_waiting_period', until: s.deadlines.waitUntil ?? null };
+      case 'awaiting_completion':
+        return { action: 'owner_uses_emailed_link', expiresAt: s.deadlines.linkExpiresAt ?? null };
+      case 'received':
+        return { action: 'poll', href: `/v1/recoveries/${s.recoveryId}` };
+      default:
+        return null;
+    }
+  }
+
+  async function liveStatus(row: Row): Promise<RecoveryStatus | null> {
+    if (isTerminal(row.state as RecoveryState)) return null;
+    try {
+      return await temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).query(statusQuery);
+    } catch (err) {
+      deps.log.warn({ recoveryId: row.id, err: (err as Error).message }, 'status query failed; answering from the read model');
+      return null;
+    }
+  }
+
+  /** Counts and takes a slot in a sliding window, serialised per key by an advisory lock. */
+  async function takeRateSlot(bucket: string, key: string, limit: number, windowSeconds: number): Promise<boolean> {
+    return db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(${`${bucket}:${key}`}))`.execute(trx);
+      const { n } = await trx
+        .selectFrom('rate_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('bucket', '=', bucket)
+        .where('key', '=', key)
+        .where('at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
+        .executeTakeFirstOrThrow();
+      if (Number(n) >= limit) return false;
+      await trx.insertInto('rate_events').values({ bucket, key }).execute();
+      return true;
+    });
+  }
+
+  r.post(
+    '/v1/recoveries',
+    {
+      onRequest: auth.requireRole('agent'),
+      schema: { summary: 'Start a recovery', tags: ['recoveries'], body: CreateRecovery },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      await auth.requireTenant(req, b.tenantId, 'recovery.create');
+      const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', b.tenantId).executeTakeFirst();
+      if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+      const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
+      const actor = `principal:${req.principal!.id}`;
+
+      if (!(await takeRateSlot('recovery_ip', b.context.ip, policy.rateLimits.perIpPerHour, 3600))) {
+        await appendAudit(db, {
+          tenantId: b.tenantId,
+          eventKey: `rate-limited:${req.id}:${Date.now()}`,
+          actor,
+          action: 'recovery.rate_limited',
+          target: `account:${b.accountId}`,
+          details: { limit: `${policy.rateLimits.perIpPerHour} per hour per IP`, kind: b.kind },
+        });
+        throw new ApiError(429, 'rate_limited', `context.ip: more than ${policy.rateLimits.perIpPerHour} recovery requests from this IP in an hour`, { field: 'context.ip' }, { 'retry-after': '3600' });
+      }
+
+      const id = newId('rec');
+      const workflowId = `recovery:${b.tenantId}:${b.accountId}:${b.kind}`;
+      try {
+        await db
+          .insertInto('recoveries')
+          .values({
+            id,
+            tenant_id: b.tenantId,
+            account_id: b.accountId,
+            kind: b.kind,
+            state: 'received',
+            requested_by: req.principal!.id,
+            reason: b.reason,
+            ticket_ref: b.ticketRef ?? null,
+            error_source: b.errorSource,
+            urgency: b.urgency,
+            context: JSON.stringify(b.context),
+            workflow_id: workflowId,
+            reasons: '[]',
+          })
+          .execute();
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23505') throw err;
+        const existing = await db
+          .selectFrom('recoveries')
+          .select('id')
+          .where('tenant_id', '=', b.tenantId)
+          .where('account_id', '=', b.accountId)
+          .where('kind', '=', b.kind)
+          .where('ended_at', 'is', null)
+          .executeTakeFirst();
+        throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: existing?.id ?? null });
+      }
+
+      let handle;
+      try {
+        handle = await temporal.workflow.start<typeof recoveryWorkflow>('recoveryWorkflow', {
+          taskQueue: deps.taskQueue,
+          workflowId,
+          workflowIdConflictPolicy: 'FAIL',
+          args: [{ recoveryId: id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: req.principal!.id, searchAttributes: deps.searchAttributes }],
+          ...(deps.searchAttributes
+            ? {
+                typedSearchAttributes: [
+                  { key: TenantIdKey, value: b.tenantId },
+                  { key: AccountIdKey, value: b.accountId },
+                  { key: RecoveryKindKey, value: b.kind },
+                  { key: RecoveryStatusKey, value: 'received' },
+                ],
+              }
+            : {}),
+          staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
+        });
+      } catch (err) {
+        // Nothing started: leave no active row behind.
+        await db.updateTable('recoveries').set({ state: 'failed', ended_at: new Date(), reasons: JSON.stringify([{ code: 'start_failed', detail: 'the workflow could not be started' }]) }).where('id', '=', id).execute();
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: null });
+        }
+        throw err;
+      }
+      await db.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
+      await appendAudit(db, {
+        tenantId: b.tenantId,
+        eventKey: `${id}:requested`,
+        actor,
+        action: 'recovery.requested',
+        target: `account:${b.accountId}`,
+        recoveryId: id,
+        details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
+      });
+
+      let status: RecoveryStatus | null = null;
+      try {
+        status = await temporal.withAbortSignal(AbortSignal.timeout(TRIAGE_WAIT_MS), () => handle.executeUpdate(triagedUpdate));
+      } catch (err) {
+        deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
+      }
+      if (status?.state === 'refused') {
+        return reply.code(200).send({ id, status: 'refused', route: status.route ?? 'customer_it', reasons: status.reasons });
+      }
+      return reply
+        .code(202)
+        .header('location', `/v1/recoveries/${id}`)
+        .send({ id, status: status?.state ?? 'received', riskTier: status?.riskTier ?? null, manualReview: status?.manualReview ?? false, next: status ? nextStep(status) : { action: 'poll', href: `/v1/recoveries/${id}` } });
+    },
+  );
+
+  r.get(
+    '/v1/recoveries/:id',
+    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams } },
+    async (req) => {
+      const row = await loadInScope(req, req.params.id, 'recovery.get');
+      const live = await liveStatus(row);
+      return { ...view(row, live), next: live ? nextStep(live) : null };
+    },
+  );
+
+  r.get(
+    '/v1/recoveries',
+    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'List recoveries of a tenant', tags: ['recoveries'], querystring: ListRecoveriesQuery } },
+    async (req) => {
+      const q = req.query;
+      await auth.requireTenant(req, q.tenantId, 'recovery.list');
+      let sel = db.selectFrom('recoveries').selectAll().where('tenant_id', '=', q.tenantId);
+      if (q.status) sel = sel.where('state', '=', q.status);
+      if (q.accountId) sel = sel.where('account_id', '=', q.accountId);
+      if (q.before) sel = sel.where('created_at', '<', new Date(q.before));
+      const rows = await sel.orderBy('created_at', 'desc').limit(q.limit).execute();
+      return { items: rows.map((row) => view(row, null)), nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null };
+    },
+  );
+
+  r.post(
+    '/v1/recoveries/:id/verifications',
+    { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification } },
+    async (req) => {
+      const row = await loadInScope(req, req.params.id, 'recovery.verify');
+      const actor = `principal:${req.principal!.id}`;
+      const body = req.body as z.infer<typeof Verification>;
+      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
+      let submission;
+      if (body.tier === 1) {
+        // Answers are checked here and dropped: only the outcome reaches the workflow.
+        const k = await checkKnowledge(db, config.knowledgeKey, row.tenant_id, row.account_id, body.answers);
+        submission = { tier: 1 as const, actor, passed: k.passed, factorsChecked: k.factorsChecked };
+      } else if (body.tier === 2) {
+        submission = { tier: 2 as const, actor };
+      } else {
+        submission = { tier: 3 as const, actor, channel: body.channel };
+      }
+      const result = await handle.executeUpdate(submitVerificationUpdate, { args: [submission] });
+      const live = await liveStatus({ ...row, state: 'verifying' });
+      return { ...result, recovery: live ? { state: live.state, next: nextStep(live) } : null };
+    },
+  );
+
+  r.post(
+    '/v1/recoveries/:id/cancel',
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody } },
+    async (req) => {
+      const row = await loadInScope(req, req.params.id, 'recovery.cancel');
+      if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
+      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
+      const s = await handle.executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] });
+      return { id: row.id, state: s.state };
+    },
+  );
+}

@@ -1,0 +1,141 @@
+// Request and response schemas (zod), the single source for validation and the OpenAPI document.
+import { z } from 'zod';
+import { ACCOUNT_AUTH_METHODS, ACCOUNT_ROLES, ERROR_SOURCES, PRINCIPAL_ROLES, RECOVERY_KINDS, RECOVERY_STATES, TENANT_AUTH_MODES, URGENCIES } from '../domain/types';
+import { PASSWORD_MAX } from '../domain/password';
+
+export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters');
+export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, '1-128 characters of A-Z a-z 0-9 . _ @ + -');
+export const RecoveryId = z.string().regex(/^rec_[A-Za-z0-9_-]{16}$/, 'a recovery id (rec_...)');
+const Email = z.email().max(254);
+const Ip = z.union([z.ipv4(), z.ipv6()]);
+const Text = (max: number) => z.string().trim().min(1).max(max);
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export const Geo = z
+  .object({
+    country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case').optional(),
+    lat: z.number().min(-90).max(90).optional(),
+    lon: z.number().min(-180).max(180).optional(),
+    asn: z.number().int().min(0).max(4294967295).optional(),
+  })
+  .strict();
+
+export const RequestContext = z
+  .object({
+    ip: Ip,
+    userAgent: z.string().max(512).optional(),
+    deviceId: z.string().min(1).max(128).optional(),
+    geo: Geo.optional(),
+  })
+  .strict();
+
+export const CreateTenant = z
+  .object({
+    id: TenantId,
+    name: Text(200),
+    authMode: z.enum(TENANT_AUTH_MODES),
+    securityContacts: z.array(Email).max(20).default([]),
+  })
+  .strict();
+
+export const ImportAccounts = z
+  .object({
+    accounts: z
+      .array(
+        z
+          .object({
+            externalId: AccountId,
+            displayName: z.string().max(200).optional(),
+            role: z.enum(ACCOUNT_ROLES).default('standard'),
+            authMethod: z.enum(ACCOUNT_AUTH_METHODS),
+            emails: z.array(Email).min(1).max(10),
+            knowledge: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).optional(),
+            password: z.string().min(1).max(PASSWORD_MAX).optional(),
+            mfaFactors: z.array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict()).max(10).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(1000),
+  })
+  .strict();
+
+export const CreatePrincipal = z
+  .object({
+    name: Text(200),
+    roles: z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
+    tenantScope: z.array(z.union([TenantId, z.literal('*')])).min(1).max(100),
+    account: z.object({ tenantId: TenantId, accountId: AccountId }).strict().optional(),
+  })
+  .strict();
+
+export const CreateRecovery = z
+  .object({
+    tenantId: TenantId,
+    accountId: AccountId,
+    kind: z.enum(RECOVERY_KINDS),
+    reason: Text(1000),
+    ticketRef: z.string().trim().min(1).max(200).optional(),
+    context: RequestContext,
+    errorSource: z.enum(ERROR_SOURCES).default('unknown'),
+    urgency: z.enum(URGENCIES).default('routine'),
+  })
+  .strict();
+
+export const Verification = z.discriminatedUnion('tier', [
+  z.object({ tier: z.literal(1), answers: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).refine((a) => Object.keys(a).length > 0 && Object.keys(a).length <= 10, 'between 1 and 10 answers') }).strict(),
+  z.object({ tier: z.literal(2) }).strict(),
+  z.object({ tier: z.literal(3), channel: z.literal('email') }).strict(),
+]);
+
+export const CancelBody = z.object({ reason: Text(1000) }).strict();
+
+export const ListRecoveriesQuery = z
+  .object({
+    tenantId: TenantId,
+    status: z.enum(RECOVERY_STATES as [string, ...string[]]).optional(),
+    accountId: AccountId.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    before: z.iso.datetime().optional(),
+  })
+  .strict();
+
+export const IdParams = z.object({ id: RecoveryId }).strict();
+export const TenantParams = z.object({ tenantId: TenantId }).strict();
+
+export const LinkToken = z.string().min(1).max(200);
+export const LinkParams = z.object({ token: LinkToken }).strict();
+export const RedeemBody = z
+  .object({
+    token: LinkToken,
+    tenantId: TenantId.optional(),
+    newPassword: z.string().max(4 * PASSWORD_MAX).optional(),
+  })
+  .strict();
+export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
+
+export const LoginEvent = z
+  .object({
+    tenantId: TenantId,
+    accountId: AccountId,
+    at: z.iso.datetime().optional(),
+    ip: Ip,
+    deviceId: z.string().min(1).max(128).optional(),
+    geo: Geo.optional(),
+    success: z.boolean(),
+  })
+  .strict();
+
+export const AuditQuery = z
+  .object({
+    tenantId: TenantId,
+    from: z.iso.datetime().optional(),
+    to: z.iso.datetime().optional(),
+    format: z.enum(['json', 'jsonl', 'csv']).default('json'),
+    limit: z.coerce.number().int().min(1).max(10000).default(1000),
+  })
+  .strict();
+export const AuditVerifyQuery = z.object({ tenantId: TenantId }).strict();

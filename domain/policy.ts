@@ -1,0 +1,126 @@
+// Policy is data: built-in defaults (SPEC.md section 2), per-tenant overrides validated and
+// bounded here, then resolved into plain numbers the workflows receive as arguments.
+import { z } from 'zod';
+import type { AccountRole, RecoveryKind, Tier } from './types';
+import { PRIVILEGED_ROLES } from './types';
+
+const HOUR = 3600;
+
+/** Tiers a recovery must pass: every tier in `all`, plus at least one of `anyOf` (if not empty). */
+export interface TierRequirement {
+  all: Tier[];
+  anyOf: Tier[];
+}
+
+export interface RecoveryRule {
+  approvals: number;
+  waitSeconds: number;
+  tiers: TierRequirement;
+}
+
+export interface Policy {
+  tokenTtlSeconds: number;
+  verificationWindowSeconds: number;
+  approvalDeadlineSeconds: number;
+  maxFailedVerifications: number;
+  maxConsecutiveAccountFailures: number;
+  manualReviewApprovals: number;
+  rateLimits: { perIpPerHour: number; perAccountPer24h: number };
+  rules: Record<RecoveryKind, { standard: RecoveryRule; privileged: RecoveryRule; elevated: RecoveryRule }>;
+}
+
+const T3_PLUS_T1_OR_T2: TierRequirement = { all: [3], anyOf: [1, 2] };
+const ALL_TIERS: TierRequirement = { all: [1, 2, 3], anyOf: [] };
+
+export const DEFAULT_POLICY: Policy = Object.freeze({
+  tokenTtlSeconds: 15 * 60,
+  verificationWindowSeconds: 1 * HOUR,
+  approvalDeadlineSeconds: 24 * HOUR,
+  maxFailedVerifications: 5,
+  maxConsecutiveAccountFailures: 100,
+  manualReviewApprovals: 2,
+  rateLimits: { perIpPerHour: 5, perAccountPer24h: 3 },
+  rules: {
+    password_reset: {
+      standard: { approvals: 0, waitSeconds: 0, tiers: T3_PLUS_T1_OR_T2 },
+      privileged: { approvals: 1, waitSeconds: 24 * HOUR, tiers: ALL_TIERS },
+      // medium risk or manual review: never weaker than the MFA row (approval + 48 h)
+      elevated: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
+    },
+    mfa_reset: {
+      standard: { approvals: 1, waitSeconds: 24 * HOUR, tiers: ALL_TIERS },
+      privileged: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
+      elevated: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
+    },
+  },
+}) as Policy;
+
+/** Bounds differ by mode: production never allows a wait under 24 h; dev allows seconds. */
+export type PolicyMode = 'production' | 'dev';
+
+function ruleOverride(mode: PolicyMode) {
+  const minWait = mode === 'production' ? 24 * HOUR : 0;
+  return z
+    .object({
+      approvals: z.number().int().min(0).max(5).optional(),
+      waitSeconds: z
+        .number()
+        .int()
+        .max(14 * 24 * HOUR)
+        .refine((v) => v === 0 || v >= minWait, {
+          message: mode === 'production' ? 'a waiting period must be 0 or at least 86400 s in production' : 'invalid',
+        })
+        .optional(),
+    })
+    .strict();
+}
+
+/** Schema of a tenant's override document, bounded so no override weakens below the floor. */
+export function policyOverrideSchema(mode: PolicyMode) {
+  const dev = mode === 'dev';
+  const kindOverride = z
+    .object({ standard: ruleOverride(mode).optional(), privileged: ruleOverride(mode).optional(), elevated: ruleOverride(mode).optional() })
+    .strict();
+  return z
+    .object({
+      tokenTtlSeconds: z.number().int().min(dev ? 1 : 300).max(3600).optional(),
+      verificationWindowSeconds: z.number().int().min(dev ? 1 : 300).max(24 * HOUR).optional(),
+      approvalDeadlineSeconds: z.number().int().min(dev ? 1 : HOUR).max(72 * HOUR).optional(),
+      maxFailedVerifications: z.number().int().min(1).max(10).optional(),
+      rateLimits: z
+        .object({
+          perIpPerHour: z.number().int().min(1).max(100).optional(),
+          perAccountPer24h: z.number().int().min(1).max(20).optional(),
+        })
+        .strict()
+        .optional(),
+      rules: z.object({ password_reset: kindOverride.optional(), mfa_reset: kindOverride.optional() }).strict().optional(),
+    })
+    .strict();
+}
+export type PolicyOverride = z.infer<ReturnType<typeof policyOverrideSchema>>;
+
+/** Defaults with the tenant's overrides applied. Privileged rows never end weaker than standard ones. */
+export function resolvePolicy(override: PolicyOverride | null | undefined): Policy {
+  const base: Policy = structuredClone(DEFAULT_POLICY);
+  if (!override) return base;
+  const { rules, rateLimits, ...scalars } = override;
+  Object.assign(base, scalars);
+  if (rateLimits) Object.assign(base.rateLimits, rateLimits);
+  for (const kind of ['password_reset', 'mfa_reset'] as const) {
+    const o = rules?.[kind];
+    const r = base.rules[kind];
+    if (o?.standard) Object.assign(r.standard, o.standard);
+    if (o?.privileged) Object.assign(r.privileged, o.privileged);
+    if (o?.elevated) Object.assign(r.elevated, o.elevated);
+    r.privileged.approvals = Math.max(r.privileged.approvals, r.standard.approvals);
+    r.privileged.waitSeconds = Math.max(r.privileged.waitSeconds, r.standard.waitSeconds);
+    r.elevated.approvals = Math.max(r.elevated.approvals, r.privileged.approvals, base.manualReviewApprovals);
+    r.elevated.waitSeconds = Math.max(r.elevated.waitSeconds, r.privileged.waitSeconds);
+  }
+  return base;
+}
+
+export function isPrivileged(role: AccountRole): boolean {
+  return PRIVILEGED_ROLES.includes(role);
+}

@@ -1,0 +1,120 @@
+// Append-only audit log, hash-chained per tenant. Each event's hash covers its content and the
+// previous hash, so editing or removing any event breaks verification from that point on.
+import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from './db';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditInput {
+  tenantId: string;
+  /** Idempotency: appending the same key twice records one event. */
+  eventKey: string;
+  actor: string;
+  action: string;
+  target: string;
+  recoveryId?: string | null;
+  details: Record<string, unknown>;
+}
+
+/** JSON with keys sorted at every level: Postgres jsonb reorders keys, the hash must not care. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(',')}}`;
+}
+
+export function eventHash(e: { tenantId: string; seq: number; at: string; actor: string; action: string; target: string; recoveryId: string | null; details: unknown; prevHash: string }): string {
+  return crypto.createHash('sha256').update(canonicalJson(e)).digest('hex');
+}
+
+export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput): Promise<{ seq: number; hash: string }> {
+  await trx
+    .insertInto('audit_heads')
+    .values({ tenant_id: ev.tenantId, seq: 0, hash: GENESIS_HASH })
+    .onConflict((oc) => oc.column('tenant_id').doNothing())
+    .execute();
+  // The head row lock serialises appends per tenant; the check after it makes retries idempotent.
+  const head = await trx.selectFrom('audit_heads').selectAll().where('tenant_id', '=', ev.tenantId).forUpdate().executeTakeFirstOrThrow();
+  const existing = await trx.selectFrom('audit_events').select(['seq', 'hash']).where('event_key', '=', ev.eventKey).executeTakeFirst();
+  if (existing) return { seq: Number(existing.seq), hash: existing.hash };
+  const seq = Number(head.seq) + 1;
+  const at = new Date();
+  const details = JSON.parse(JSON.stringify(ev.details ?? {}));
+  const hash = eventHash({
+    tenantId: ev.tenantId,
+    seq,
+    at: at.toISOString(),
+    actor: ev.actor,
+    action: ev.action,
+    target: ev.target,
+    recoveryId: ev.recoveryId ?? null,
+    details,
+    prevHash: head.hash,
+  });
+  await trx
+    .insertInto('audit_events')
+    .values({
+      tenant_id: ev.tenantId,
+      seq,
+      event_key: ev.eventKey,
+      at,
+      actor: ev.actor,
+      action: ev.action,
+      target: ev.target,
+      recovery_id: ev.recoveryId ?? null,
+      details: JSON.stringify(details),
+      prev_hash: head.hash,
+      hash,
+    })
+    .execute();
+  await trx.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', ev.tenantId).execute();
+  return { seq, hash };
+}
+
+export function appendAudit(db: Db, ev: AuditInput): Promise<{ seq: number; hash: string }> {
+  return db.transaction().execute((trx) => appendAuditTx(trx, ev));
+}
+
+export interface ChainVerdict {
+  tenantId: string;
+  valid: boolean;
+  events: number;
+  headHash: string;
+  firstBrokenSeq: number | null;
+  problem: string | null;
+}
+
+export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainVerdict> {
+  const rows = await db.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId).orderBy('seq').execute();
+  const head = await db.selectFrom('audit_heads').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  const broken = (seq: number, problem: string): ChainVerdict => ({ tenantId, valid: false, events: rows.length, headHash: prev, firstBrokenSeq: seq, problem });
+  for (const r of rows) {
+    const seq = Number(r.seq);
+    if (seq !== expectedSeq) return broken(expectedSeq, `event ${expectedSeq} is missing`);
+    if (r.prev_hash !== prev) return broken(seq, `event ${seq} does not link to the previous event`);
+    const h = eventHash({
+      tenantId,
+      seq,
+      at: new Date(r.at).toISOString(),
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      recoveryId: r.recovery_id,
+      details: r.details,
+      prevHash: r.prev_hash,
+    });
+    if (h !== r.hash) return broken(seq, `event ${seq} was altered`);
+    prev = r.hash;
+    expectedSeq++;
+  }
+  if (head && (Number(head.seq) !== rows.length || head.hash !== prev)) return broken(rows.length + 1, 'events after the last one present were removed');
+  return { tenantId, valid: true, events: rows.length, headHash: prev, firstBrokenSeq: null, problem: null };
+}

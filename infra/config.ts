@@ -1,0 +1,159 @@
+// One zod schema for the process environment, parsed once at start and frozen. In production
+// a missing or weak secret stops the process with a message naming the variable.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { z } from 'zod';
+
+const boolish = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('recovery'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: boolish.default(false),
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().default('Account Recovery <no-reply@recovery.localhost>'),
+  /** Comma-separated `kid:base64key` pairs; the first is used for new tokens. */
+  TOKEN_HMAC_KEYS: z.string().optional(),
+  /** Key for Tier 1 knowledge-factor hashes. */
+  KNOWLEDGE_HMAC_KEY: z.string().optional(),
+  BOOTSTRAP_ADMIN_KEY: z.string().optional(),
+  /** `dev` allows second-scale durations in tenant policy; always `production` when NODE_ENV is. */
+  POLICY_MODE: z.enum(['production', 'dev']).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: boolish.default(false),
+});
+
+export interface HmacKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  production: boolean;
+  host: string;
+  port: number;
+  publicBaseUrl: string;
+  dataDir: string;
+  databaseUrl?: string;
+  databasePoolMax: number;
+  temporal: { address: string; namespace: string; taskQueue: string; apiKey?: string; tls: boolean };
+  smtpUrl?: string;
+  mailFrom: string;
+  tokenKeys: HmacKey[];
+  knowledgeKey: Buffer;
+  bootstrapAdminKey?: string;
+  policyMode: 'production' | 'dev';
+  logLevel: string;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+const MIN_KEY_BYTES = 32;
+
+function parseKeys(raw: string, variable: string): HmacKey[] {
+  const keys = raw.split(',').map((pair) => {
+    const [id, b64] = pair.trim().split(':');
+    if (!id || !b64 || !/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(`${variable}: expected comma-separated kid:base64key pairs`);
+    const key = Buffer.from(b64, 'base64');
+    if (key.length < MIN_KEY_BYTES) throw new ConfigError(`${variable}: key '${id}' is weak (${key.length} bytes; at least ${MIN_KEY_BYTES} required)`);
+    return { id, key };
+  });
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(`${variable}: duplicate key id`);
+  return keys;
+}
+
+function parseSecret(raw: string, variable: string): Buffer {
+  const key = Buffer.from(raw, 'base64');
+  if (key.length < MIN_KEY_BYTES) throw new ConfigError(`${variable}: weak secret (${key.length} bytes; at least ${MIN_KEY_BYTES} base64-encoded bytes required)`);
+  return key;
+}
+
+/** Dev secrets are generated at first start under the data dir (git-ignored), never committed. */
+function devSecrets(dataDir: string): { tokenKeys: string; knowledgeKey: string } {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    const s = {
+      tokenKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
+      knowledgeKey: crypto.randomBytes(32).toString('base64'),
+    };
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+    return s;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError(`${String(first.path[0])}: ${first.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = path.resolve(e.DATA_DIR);
+
+  let tokenKeysRaw = e.TOKEN_HMAC_KEYS;
+  let knowledgeRaw = e.KNOWLEDGE_HMAC_KEY;
+  if (production) {
+    if (!tokenKeysRaw) throw new ConfigError('TOKEN_HMAC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
+    if (!knowledgeRaw) throw new ConfigError('KNOWLEDGE_HMAC_KEY is required in production (base64 of >= 32 random bytes)');
+    if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL is required in production');
+    if (!e.TEMPORAL_ADDRESS) throw new ConfigError('TEMPORAL_ADDRESS is required in production');
+    if (!e.SMTP_URL) throw new ConfigError('SMTP_URL is required in production');
+    if (!e.PUBLIC_BASE_URL) throw new ConfigError('PUBLIC_BASE_URL is required in production');
+    if (e.BOOTSTRAP_ADMIN_KEY !== undefined && !/^rk_[A-Za-z0-9_-]{43,}$/.test(e.BOOTSTRAP_ADMIN_KEY)) {
+      throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: use rk_ followed by >= 43 base64url characters (256 bits)');
+    }
+    if (e.POLICY_MODE === 'dev') throw new ConfigError('POLICY_MODE=dev is not allowed in production');
+  } else if (!tokenKeysRaw || !knowledgeRaw) {
+    const dev = devSecrets(dataDir);
+    tokenKeysRaw ??= dev.tokenKeys;
+    knowledgeRaw ??= dev.knowledgeKey;
+  }
+  if (e.BOOTSTRAP_ADMIN_KEY !== undefined && e.BOOTSTRAP_ADMIN_KEY.length < 24) {
+    throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: at least 24 characters required');
+  }
+
+  const port = e.PORT;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    production,
+    host: e.HOST,
+    port,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS,
+    },
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    tokenKeys: parseKeys(tokenKeysRaw!, 'TOKEN_HMAC_KEYS'),
+    knowledgeKey: parseSecret(knowledgeRaw!, 'KNOWLEDGE_HMAC_KEY'),
+    bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
+    policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+  });
+}

@@ -1,0 +1,216 @@
+// Kysely over node-postgres: one code path for real Postgres and for PGlite behind its socket.
+import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+import type { Reason } from '../domain/types';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  auth_mode: 'sso_enforced' | 'mixed' | 'local';
+  security_contacts: Json<string[]>;
+  policy_override: Json<unknown> | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export interface AccountsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  external_id: string;
+  display_name: string | null;
+  role: 'standard' | 'admin' | 'executive' | 'finance';
+  auth_method: 'sso' | 'local';
+  status: Generated<'active' | 'suspended' | 'deprovisioned'>;
+  mfa_enrolment_required: Generated<boolean>;
+  consecutive_failures: Generated<number>;
+  last_login_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export interface AccountAddressesTable {
+  id: Generated<string>;
+  account_id: string;
+  email: string;
+  is_primary: Generated<boolean>;
+  verified: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+export interface KnowledgeFactorsTable {
+  account_id: string;
+  name: string;
+  answer_hash: string;
+  created_at: Generated<Date>;
+}
+export interface MfaFactorsTable {
+  id: Generated<string>;
+  account_id: string;
+  type: 'totp' | 'webauthn' | 'sms';
+  label: string | null;
+  secret_enc: string | null;
+  created_at: Generated<Date>;
+  removed_at: Timestamp | null;
+}
+export interface PasswordCredentialsTable {
+  account_id: string;
+  password_hash: string;
+  changed_at: Generated<Date>;
+  changed_by: string;
+}
+export interface SessionsTable {
+  id: Generated<string>;
+  account_id: string;
+  source: Generated<string>;
+  created_at: Generated<Date>;
+  revoked_at: Timestamp | null;
+  revoke_reason: string | null;
+}
+export interface LoginEventsTable {
+  id: Generated<string>;
+  account_id: string;
+  at: Timestamp;
+  ip: string;
+  device_id: string | null;
+  country: string | null;
+  asn: number | null;
+  lat: number | null;
+  lon: number | null;
+  success: boolean;
+}
+export interface PrincipalsTable {
+  id: string;
+  name: string;
+  roles: string[];
+  tenant_scope: string[];
+  key_hash: string;
+  account_tenant_id: string | null;
+  account_external_id: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  disabled_at: Timestamp | null;
+}
+export interface RecoveriesTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  kind: string;
+  state: string;
+  risk_tier: string | null;
+  route: string | null;
+  reasons: Json<Reason[]>;
+  requested_by: string;
+  reason: string;
+  ticket_ref: string | null;
+  error_source: string;
+  urgency: string;
+  context: Json<unknown>;
+  workflow_id: string;
+  run_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  ended_at: Timestamp | null;
+}
+export interface OneTimeTokensTable {
+  id: Generated<string>;
+  tenant_id: string;
+  account_id: string;
+  recovery_id: string;
+  workflow_id: string;
+  purpose: string;
+  issue_key: string;
+  key_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  mail_sent_at: Timestamp | null;
+  used_at: Timestamp | null;
+  invalidated_at: Timestamp | null;
+  invalidated_reason: string | null;
+}
+export interface StagedCredentialsTable {
+  token_id: string;
+  password_hash: string;
+  created_at: Generated<Date>;
+  applied_at: Timestamp | null;
+}
+export interface EmailDeliveriesTable {
+  id: Generated<string>;
+  dedupe_key: string;
+  tenant_id: string;
+  recovery_id: string | null;
+  template: string;
+  recipients: number;
+  status: string;
+  message_id: string | null;
+  error: string | null;
+  created_at: Generated<Date>;
+  sent_at: Timestamp | null;
+}
+export interface AuditEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  seq: string | number;
+  event_key: string;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  target: string;
+  recovery_id: string | null;
+  details: Json<Record<string, unknown>>;
+  prev_hash: string;
+  hash: string;
+}
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: string | number;
+  hash: string;
+}
+export interface RateEventsTable {
+  id: Generated<string>;
+  bucket: string;
+  key: string;
+  at: Generated<Date>;
+}
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  response: Json<unknown> | null;
+  created_at: Generated<Date>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  accounts: AccountsTable;
+  account_addresses: AccountAddressesTable;
+  knowledge_factors: KnowledgeFactorsTable;
+  mfa_factors: MfaFactorsTable;
+  password_credentials: PasswordCredentialsTable;
+  sessions: SessionsTable;
+  login_events: LoginEventsTable;
+  principals: PrincipalsTable;
+  recoveries: RecoveriesTable;
+  one_time_tokens: OneTimeTokensTable;
+  staged_credentials: StagedCredentialsTable;
+  email_deliveries: EmailDeliveriesTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+  rate_events: RateEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type Db = Kysely<Database>;
+
+// bigint columns come back as strings by default; our counters fit in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createDb(url: string, poolMax = 10): Db {
+  const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5000 });
+  // An idle client's error (e.g. Postgres restarting) must not crash the process.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export const json = (v: unknown): string => JSON.stringify(v);

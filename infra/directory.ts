@@ -1,0 +1,146 @@
+// The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
+// credentials, sessions and login history, all in Postgres.
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { sql } from 'kysely';
+import type { Db } from './db';
+import { knowledgeHash, constantTimeEqualHex } from './secrets';
+import type { AccountAuthMethod, AccountRole } from '../domain/types';
+
+// OWASP's argon2id baseline (m=19 MiB, t=2, p=1).
+const ARGON2 = { algorithm: 2 /* Argon2id */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2Hash(password, ARGON2);
+}
+
+export interface ImportedAccount {
+  externalId: string;
+  displayName?: string;
+  role: AccountRole;
+  authMethod: AccountAuthMethod;
+  emails: string[];
+  knowledge?: Record<string, string>;
+  password?: string;
+  mfaFactors?: { type: 'totp' | 'webauthn' | 'sms'; label?: string }[];
+}
+
+export async function findAccount(db: Db, tenantId: string, externalId: string) {
+  return db.selectFrom('accounts').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+/** Upserts accounts by external id. Plain knowledge answers and passwords are hashed here and dropped. */
+export async function importAccounts(db: Db, knowledgeKey: Buffer, tenantId: string, accounts: ImportedAccount[]) {
+  // Hash outside the transaction: argon2 is slow and must not hold a connection.
+  const prepared = await Promise.all(
+    accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })),
+  );
+  return db.transaction().execute(async (trx) => {
+    let created = 0;
+    let updated = 0;
+    for (const { a, passwordHash } of prepared) {
+      const row = await trx
+        .insertInto('accounts')
+        .values({ tenant_id: tenantId, external_id: a.externalId, display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'external_id']).doUpdateSet({ display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod, updated_at: new Date() }),
+        )
+        .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
+        .executeTakeFirstOrThrow();
+      if (row.inserted) created++;
+      else updated++;
+      await trx.deleteFrom('account_addresses').where('account_id', '=', row.id).execute();
+      await trx
+        .insertInto('account_addresses')
+        .values(a.emails.map((email, i) => ({ account_id: row.id, email, is_primary: i === 0 })))
+        .execute();
+      if (a.knowledge) {
+        await trx.deleteFrom('knowledge_factors').where('account_id', '=', row.id).execute();
+        const entries = Object.entries(a.knowledge);
+        if (entries.length) {
+          await trx
+            .insertInto('knowledge_factors')
+            .values(entries.map(([name, answer]) => ({ account_id: row.id, name, answer_hash: knowledgeHash(knowledgeKey, tenantId, a.externalId, name, answer) })))
+            .execute();
+        }
+      }
+      if (passwordHash) {
+        await trx
+          .insertInto('password_credentials')
+          .values({ account_id: row.id, password_hash: passwordHash, changed_by: 'import' })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: passwordHash, changed_at: new Date(), changed_by: 'import' }))
+          .execute();
+      }
+      if (a.mfaFactors?.length) {
+        await trx.insertInto('mfa_factors').values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null }))).execute();
+      }
+    }
+    return { created, updated };
+  });
+}
+
+export async function registeredAddresses(db: Db, accountUuid: string): Promise<{ email: string; isPrimary: boolean }[]> {
+  const rows = await db
+    .selectFrom('account_addresses')
+    .select(['email', 'is_primary'])
+    .where('account_id', '=', accountUuid)
+    .where('verified', '=', true)
+    .orderBy('is_primary', 'desc')
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({ email: r.email, isPrimary: r.is_primary }));
+}
+
+/** Tier 1: every submitted factor must exist and match; comparison in constant time. */
+export async function checkKnowledge(db: Db, knowledgeKey: Buffer, tenantId: string, externalId: string, answers: Record<string, string>) {
+  const acct = await findAccount(db, tenantId, externalId);
+  const stored = acct ? await db.selectFrom('knowledge_factors').select(['name', 'answer_hash']).where('account_id', '=', acct.id).execute() : [];
+  const byName = new Map(stored.map((s) => [s.name, s.answer_hash]));
+  let allMatch = Object.keys(answers).length > 0;
+  for (const [name, answer] of Object.entries(answers)) {
+    const expected = byName.get(name) ?? '0'.repeat(64);
+    const ok = constantTimeEqualHex(knowledgeHash(knowledgeKey, tenantId, externalId, name, answer), expected);
+    allMatch = allMatch && ok && byName.has(name);
+  }
+  return { passed: allMatch, factorsChecked: Object.keys(answers).length };
+}
+
+export async function recordLogin(
+  db: Db,
+  accountUuid: string,
+  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean },
+) {
+  await db
+    .insertInto('login_events')
+    .values({ account_id: accountUuid, at: e.at, ip: e.ip, device_id: e.deviceId ?? null, country: e.country ?? null, asn: e.asn ?? null, lat: e.lat ?? null, lon: e.lon ?? null, success: e.success })
+    .execute();
+  if (e.success) {
+    await db.updateTable('accounts').set({ last_login_at: sql`greatest(last_login_at, ${e.at})` }).where('id', '=', accountUuid).execute();
+  }
+}
+
+export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
+  return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
+}
+
+export async function openSession(db: Db, accountUuid: string, source = 'password'): Promise<string> {
+  const row = await db.insertInto('sessions').values({ account_id: accountUuid, source }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function revokeAllSessions(db: Db, accountUuid: string, reason: string): Promise<number> {
+  const r = await db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date(), revoke_reason: reason })
+    .where('account_id', '=', accountUuid)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** The directory's credential check, so tests and connectors can prove a change took effect. */
+export async function checkPassword(db: Db, tenantId: string, externalId: string, password: string): Promise<boolean> {
+  const acct = await findAccount(db, tenantId, externalId);
+  const cred = acct ? await db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirst() : undefined;
+  if (!cred) return false;
+  return argon2Verify(cred.password_hash, password);
+}

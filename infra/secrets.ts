@@ -1,0 +1,56 @@
+// Token, API-key and knowledge-factor hashing. Plain values exist only in memory of the process
+// that creates or receives them; the database holds HMACs (tokens, knowledge) or SHA-256
+// (API keys, which are 256-bit random and so need no slow hash).
+import crypto from 'node:crypto';
+import type { HmacKey } from './config';
+
+const TOKEN_BYTES = 32; // 256 bits (invariant 2)
+
+export interface NewToken {
+  /** The secret: `<kid>.<base64url>`. Leaves the process only inside an email. */
+  value: string;
+  keyId: string;
+  hash: string;
+}
+
+export function newToken(keys: readonly HmacKey[]): NewToken {
+  const active = keys[0];
+  const value = `${active.id}.${crypto.randomBytes(TOKEN_BYTES).toString('base64url')}`;
+  return { value, keyId: active.id, hash: hmacHex(active.key, value) };
+}
+
+/** The HMAC of a presented token under the key its prefix names, or null if it cannot be ours. */
+export function tokenHash(keys: readonly HmacKey[], presented: string): { keyId: string; hash: string } | null {
+  const m = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/.exec(presented);
+  const key = m && keys.find((k) => k.id === m[1]);
+  if (!key) return null;
+  return { keyId: key.id, hash: hmacHex(key.key, presented) };
+}
+
+export function hmacHex(key: Buffer, value: string): string {
+  return crypto.createHmac('sha256', key).update(value, 'utf8').digest('hex');
+}
+
+export function constantTimeEqualHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && crypto.timingSafeEqual(x, y);
+}
+
+export function newApiKey(): string {
+  return `rk_${crypto.randomBytes(32).toString('base64url')}`;
+}
+
+export function apiKeyHash(key: string): string {
+  return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Knowledge answers are normalised (case, spacing) and bound to tenant, account and factor. */
+export function knowledgeHash(key: Buffer, tenantId: string, accountId: string, factor: string, answer: string): string {
+  const normalised = answer.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+  return hmacHex(key, `${tenantId}\u0000${accountId}\u0000${factor}\u0000${normalised}`);
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${crypto.randomBytes(12).toString('base64url')}`;
+}

@@ -1,0 +1,16 @@
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial';
+
+// Listed explicitly so the bundle and tsx agree on what exists; order is by name.
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

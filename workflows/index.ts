@@ -1,0 +1,2 @@
+// What the worker bundles. Keep it small and explicit.
+export { recoveryWorkflow } from './recovery';

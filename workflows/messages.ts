@@ -1,0 +1,83 @@
+// Messages of the recovery workflow, shared by the workflow and the API. Every field here ends
+// up in workflow history: opaque ids and outcomes only, never a token, password or answer.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { TierRequirement } from '../domain/policy';
+import type { Reason, RecoveryKind, RecoveryState, RiskTier, Route, Tier } from '../domain/types';
+
+export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+export const AccountIdKey = defineSearchAttributeKey('AccountId', SearchAttributeType.KEYWORD);
+export const RecoveryKindKey = defineSearchAttributeKey('RecoveryKind', SearchAttributeType.KEYWORD);
+export const RecoveryStatusKey = defineSearchAttributeKey('RecoveryStatus', SearchAttributeType.KEYWORD);
+export const RiskTierKey = defineSearchAttributeKey('RiskTier', SearchAttributeType.KEYWORD);
+/** Name and type of each custom search attribute, for registering them on a server. */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
+  TenantId: 'Keyword',
+  AccountId: 'Keyword',
+  RecoveryKind: 'Keyword',
+  RecoveryStatus: 'Keyword',
+  RiskTier: 'Keyword',
+};
+
+export interface RecoveryWorkflowInput {
+  recoveryId: string;
+  tenantId: string;
+  accountId: string;
+  kind: RecoveryKind;
+  requestedBy: string;
+  /** Whether the server has the custom search attributes registered. */
+  searchAttributes: boolean;
+}
+
+export interface ApprovalRecord {
+  principalId: string;
+  decision: 'approve' | 'deny';
+  at: string;
+}
+
+export interface RecoveryStatus {
+  recoveryId: string;
+  tenantId: string;
+  accountId: string;
+  kind: RecoveryKind;
+  state: RecoveryState;
+  /** What the recovery waits for now, in words a person reads. */
+  waitingFor: string | null;
+  riskTier: RiskTier | null;
+  route: Route | null;
+  reasons: Reason[];
+  tiers: { required: TierRequirement | null; passed: Tier[]; failedAttempts: number; attemptsLeft: number | null };
+  approvals: { required: number; received: ApprovalRecord[] };
+  deadlines: { verifyBy?: string; approveBy?: string; waitUntil?: string; linkExpiresAt?: string };
+  /** Seconds until the current deadline, at the time of the query. */
+  remainingSeconds: number | null;
+  manualReview: boolean;
+  outcome: string | null;
+}
+
+export type VerificationSubmission =
+  | { tier: 1; actor: string; passed: boolean; factorsChecked: number }
+  | { tier: 2; actor: string }
+  | { tier: 3; actor: string; channel: 'email' };
+
+export interface VerificationResult {
+  tier: Tier;
+  passed: boolean;
+  evidence: string[];
+  state: RecoveryState;
+  attemptsLeft: number | null;
+}
+
+export interface CancelRequest {
+  actor: string;
+  via: 'agent' | 'owner';
+  reason: string;
+}
+
+export const statusQuery = defineQuery<RecoveryStatus>('status');
+/** Resolves once triage has decided, so the API can answer the create call with the outcome. */
+export const triagedUpdate = defineUpdate<RecoveryStatus>('awaitTriage');
+export const submitVerificationUpdate = defineUpdate<VerificationResult, [VerificationSubmission]>('submitVerification');
+export const cancelUpdate = defineUpdate<RecoveryStatus, [CancelRequest]>('cancel');
+/** The API consumed the link's token and staged the credential; only the token's id travels. */
+export const linkRedeemedSignal = defineSignal<[{ tokenId: string }]>('linkRedeemed');
