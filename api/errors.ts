@@ -57,7 +57,8 @@ export function toApiError(err: unknown): ApiError {
     const type = err.cause.type ?? 'rejected';
     return new ApiError(WORKFLOW_FAILURES[type] ?? 409, type, err.cause.message);
   }
-  if (err instanceof WorkflowNotFoundError) return new ApiError(404, 'not_found', 'no such recovery');
+  // The row said active but the workflow has just closed: a state conflict, not a missing id.
+  if (err instanceof WorkflowNotFoundError) return new ApiError(409, 'invalid_state', 'the recovery has already ended');
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
   if (err instanceof ServiceError || (err as Error)?.name === 'ServiceError' || isConnectionError(err)) {
     return new ApiError(503, 'unavailable', 'a backing service is unavailable; retry later', undefined, { 'retry-after': '5' });

@@ -62,8 +62,9 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   let triaged = false;
   let cancelled: CancelRequest | null = null;
   let verificationFailed = false;
-  let currentTokenId: string | null = null;
-  let redeemedTokenId: string | null = null;
+  // The owner may click faster than the issuing activity completes: remember every redemption.
+  const redeemedTokens = new Set<string>();
+  let ended = false;
   let currentDeadline: number | null = null;
   let eventSeq = 0;
   const step = (name: string) => `${name}:${++eventSeq}`;
@@ -118,6 +119,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     status.outcome = state;
     await enter(state, null, action, details, actor);
     triaged = true;
+    ended = true;
   };
 
   wf.setHandler(statusQuery, snapshot);
@@ -177,7 +179,8 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     cancelUpdate,
     async (req) => {
       cancelled = req;
-      await wf.condition(() => isTerminal(status.state));
+      // Answer once the end is recorded, so the caller's next read already sees it.
+      await wf.condition(() => ended);
       return snapshot();
     },
     {
@@ -193,9 +196,8 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   );
 
   wf.setHandler(linkRedeemedSignal, ({ tokenId }) => {
-    // Only the link issued for this stage counts; anything else is ignored (the API already
-    // refused it, so this is only defence in depth against a stray signal).
-    if (status.state === 'awaiting_completion' && tokenId === currentTokenId) redeemedTokenId = tokenId;
+    // Only the link issued for the completion stage counts (checked where it is awaited).
+    redeemedTokens.add(tokenId);
   });
 
   const finish = async (): Promise<RecoveryOutcome> => {
@@ -272,7 +274,6 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
 
   // Tier 3: a single-use link to the registered address, never one given in the request.
   const link = await acts.issueRecoveryLink({ recoveryId, step: 'completion-link', purpose: kind, ttlSeconds: policy.tokenTtlSeconds });
-  currentTokenId = link.tokenId;
   currentDeadline = Date.now() + policy.tokenTtlSeconds * 1000;
   status.deadlines.linkExpiresAt = new Date(currentDeadline).toISOString();
   await enter('awaiting_completion', 'the account owner to use the emailed link', 'recovery.link_issued', {
@@ -281,8 +282,8 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     recipients: link.recipients,
   });
 
-  const redeemed = await wf.condition(() => redeemedTokenId !== null || cancelled !== null, policy.tokenTtlSeconds * 1000);
-  if (!redeemed || cancelled) {
+  const redeemed = await wf.condition(() => redeemedTokens.has(link.tokenId) || cancelled !== null, policy.tokenTtlSeconds * 1000);
+  if (!redeemed || (cancelled && !redeemedTokens.has(link.tokenId))) {
     await acts.invalidateToken({ tokenId: link.tokenId, reason: cancelled ? 'cancelled' : 'expired' });
     if (await endIfCancelled()) return finish();
     await end('expired', 'recovery.link_expired', { tokenId: link.tokenId });

@@ -273,6 +273,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification } },
     async (req) => {
       const row = await loadInScope(req, req.params.id, 'recovery.verify');
+      if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
       const actor = `principal:${req.principal!.id}`;
       const body = req.body as z.infer<typeof Verification>;
       const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);

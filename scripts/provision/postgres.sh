@@ -66,12 +66,17 @@ IS_ROOT=0
 [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 
 # Serialise concurrent runs of the slow path (two test workers provisioning at once).
+# fd 9 must be closed (9>&-) for every command that can leave a daemon behind (apt-get,
+# pg_createcluster, pg_ctlcluster): a postmaster inheriting it would hold the lock forever.
 if have flock; then
   lock="${TMPDIR:-/tmp}/recovery-postgres-provision.lock"
   if touch "$lock" 2>/dev/null; then
     chmod 0666 "$lock" 2>/dev/null || true
     exec 9>>"$lock"
-    flock -w 300 9 || true
+    if ! flock -n 9; then
+      log "another provisioning run holds $lock; waiting for it (up to 300 s)..."
+      flock -w 300 9 || log "lock wait timed out; continuing anyway."
+    fi
   fi
   if recovery_ready; then echo "$URL"; exit 0; fi
 fi
@@ -100,8 +105,8 @@ MSG
     have apt-get || die "PostgreSQL is not installed and apt-get is unavailable; install PostgreSQL or set TEST_DATABASE_URL."
     log "installing PostgreSQL from Debian (apt-get update && apt-get install -y postgresql)..."
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >&2 || die "apt-get update failed."
-    apt-get install -y -q postgresql >&2 || die "apt-get install postgresql failed."
+    apt-get update -q >&2 9>&- || die "apt-get update failed."
+    apt-get install -y -q postgresql >&2 9>&- || die "apt-get install postgresql failed."
     server_installed || die "postgresql was installed but pg_lsclusters/pg_ctlcluster/postgres are still missing."
   fi
 
@@ -132,7 +137,7 @@ MSG
       cname=$NAME # 'main' exists on another port; leave it alone.
     fi
     log "creating cluster $ver/$cname on port $PORT..."
-    pg_createcluster "$ver" "$cname" --port "$PORT" >&2 || die "pg_createcluster $ver $cname failed."
+    pg_createcluster "$ver" "$cname" --port "$PORT" >&2 9>&- || die "pg_createcluster $ver $cname failed."
     cluster_line=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PORT" '$3 == p { print; exit }')
     [ -n "$cluster_line" ] || die "created cluster $ver/$cname but pg_lsclusters shows none on port $PORT."
   fi
@@ -140,7 +145,7 @@ MSG
 
   if [[ "$status" != online* ]]; then
     log "starting cluster $ver/$cname..."
-    if ! pg_ctlcluster "$ver" "$cname" start >&2; then
+    if ! pg_ctlcluster "$ver" "$cname" start >&2 9>&-; then
       log "pg_ctlcluster $ver $cname start failed; last lines of $logfile:"
       tail -n 20 "$logfile" >&2 2>/dev/null || true
       exit 1

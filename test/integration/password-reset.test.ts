@@ -1,0 +1,357 @@
+// The password reset over real HTTP, real Temporal (dev server), real Postgres and a real SMTP sink.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkPassword, findAccount, openSession } from '../../infra/directory';
+import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
+import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+
+const NEW_PASSWORD = 'lantern-otter-carries-42-maps';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function startReset(agentKey: string, tenantId: string, accountId: string, over: Record<string, unknown> = {}) {
+  const r = await h.api('POST', '/v1/recoveries', { key: agentKey, body: recoveryBody(tenantId, accountId, over) });
+  return r;
+}
+
+async function stateOf(agentKey: string, id: string): Promise<string> {
+  return (await h.api('GET', `/v1/recoveries/${id}`, { key: agentKey })).body.state;
+}
+
+/** Request, Tier 1, and the link email: returns the recovery id, the token and the mail. */
+async function resetToLink(agentKey: string, tenantId: string, accountId: string) {
+  const created = await startReset(agentKey, tenantId, accountId);
+  assert.equal(created.status, 202, created.text);
+  const id = created.body.id as string;
+  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agentKey, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } } });
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.body.passed, true);
+  const mail = await h.sink.waitFor((m) => m.subject.includes('Reset your') && m.to.includes(`${accountId}@${tenantId}.test`));
+  return { id, token: tokenFrom(mail), mail };
+}
+
+describe('a standard user resets their password end to end', () => {
+  it('request, verify, emailed link, redeem: password changed, sessions revoked, owner notified, audit chain intact, no secret in history', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const acct = (await findAccount(h.db, tenantId, accountId))!;
+    await openSession(h.db, acct.id);
+    await openSession(h.db, acct.id);
+
+    const created = await startReset(agent.key, tenantId, accountId);
+    assert.equal(created.status, 202, created.text);
+    assert.equal(created.body.status, 'verifying');
+    assert.equal(created.body.riskTier, 'low');
+    assert.deepEqual(created.body.next, { action: 'submit_verification', allOf: [], oneOf: [1, 2] });
+    const id = created.body.id;
+
+    const t1 = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });
+    assert.equal(t1.status, 200, t1.text);
+    assert.equal(t1.body.passed, true);
+    const t2 = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 2 } });
+    // Tier 1 already met the requirement, so the recovery may have moved on; either answer is honest.
+    assert.ok([200, 409].includes(t2.status), t2.text);
+
+    const mail = await h.sink.waitFor((m) => m.subject.includes('Reset your'));
+    assert.deepEqual(mail.to, [`${accountId}@${tenantId}.test`], 'the link goes to the primary registered address only');
+    assert.ok(mail.text.startsWith('A recovery of your'), mail.text);
+    assert.ok(mail.text.includes(`http://recovery.test/recover?tenant=${tenantId}#`), 'links use PUBLIC_BASE_URL');
+    const token = tokenFrom(mail);
+    assert.ok(Buffer.from(token.split('.')[1], 'base64url').length >= 32, 'at least 256 bits');
+
+    const status = await until('awaiting completion', async () => {
+      const r = await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key });
+      return r.body.state === 'awaiting_completion' && r;
+    });
+    assert.ok(status.body.remainingSeconds > 0 && status.body.remainingSeconds <= 900);
+
+    const described = await h.api('GET', `/v1/links/${token}`, { key: null });
+    assert.equal(described.status, 200);
+    assert.equal(described.body.purpose, 'password_reset');
+    const again = await h.api('GET', `/v1/links/${token}`, { key: null });
+    assert.equal(again.status, 200, 'a GET never consumes the link');
+
+    const redeemed = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(redeemed.status, 200, redeemed.text);
+
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+    assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true, 'new password works');
+    assert.equal(await checkPassword(h.db, tenantId, accountId, OLD_PASSWORD), false, 'old password no longer works');
+    const sessions = await h.db.selectFrom('sessions').selectAll().where('account_id', '=', acct.id).execute();
+    assert.equal(sessions.length, 2);
+    assert.ok(sessions.every((s) => s.revoked_at !== null), 'every session revoked');
+
+    const notice = await h.sink.waitFor((m) => m.subject.includes('password was changed'));
+    assert.deepEqual([...notice.to].sort(), [`${accountId}.home@example.test`, `${accountId}@${tenantId}.test`].sort(), 'every registered address notified');
+
+    const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
+    assert.equal(verdict.status, 200);
+    assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body));
+    const audit = await h.api('GET', `/v1/audit?tenantId=${tenantId}`);
+    const actions = audit.body.events.filter((e: any) => e.recovery_id === id).map((e: any) => e.action);
+    for (const a of ['recovery.requested', 'recovery.triaged', 'verification.passed', 'recovery.link_issued', 'link.redeemed', 'recovery.link_redeemed', 'recovery.completed']) {
+      assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
+    }
+
+    const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const hist = await historyText(h, row.workflow_id, row.run_id ?? undefined);
+    const cred = await h.db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirstOrThrow();
+    const tokenRow = await h.db.selectFrom('one_time_tokens').select('token_hash').where('recovery_id', '=', id).executeTakeFirstOrThrow();
+    for (const [what, secret] of [
+      ['token', token],
+      ['token body', token.split('.')[1]],
+      ['token hash', tokenRow.token_hash],
+      ['new password', NEW_PASSWORD],
+      ['password hash', cred.password_hash],
+      ['knowledge answer', KNOWLEDGE.postcode],
+      ['card digits', `"${KNOWLEDGE.card_last4}"`],
+    ] as const) {
+      assert.ok(!hist.includes(secret), `${what} must not appear in workflow history`);
+    }
+  });
+});
+
+describe('links are single use and bound to their tenant', () => {
+  it('rejects reuse, a wrong token, and a token presented for another tenant (audited)', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const otherTenant = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const { id, token } = await resetToLink(agent.key, tenantId, accountId);
+
+    const cross = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId: otherTenant, newPassword: NEW_PASSWORD } });
+    assert.equal(cross.status, 404);
+    assert.equal(cross.body.error.code, 'link_invalid');
+    const events = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('recovery_id', '=', id).execute();
+    assert.ok(events.some((e) => e.action === 'link.rejected_tenant_mismatch'), 'the cross-tenant attempt is audited');
+
+    const [kid, body] = token.split('.');
+    const flipped = `${kid}.${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}`;
+    const wrong = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: flipped, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(wrong.status, 404);
+
+    const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(ok.status, 200, ok.text);
+    const reuse = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: 'another-fine-passphrase-9' } });
+    assert.equal(reuse.status, 404);
+    assert.equal(reuse.body.error.code, 'link_invalid');
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+    assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true);
+  });
+
+  it('a weak or common new password is refused without using up the link', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const { id, token } = await resetToLink(agent.key, tenantId, accountId);
+    await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
+    for (const [pw, code] of [
+      ['short', 'password_too_short'],
+      ['x'.repeat(129), 'password_too_long'],
+      ['password1234', 'password_common'],
+      [`${accountId}@${tenantId}.test`, 'password_contextual'],
+    ]) {
+      const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: pw } });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.error.code, code);
+      assert.equal(r.body.error.details.field, 'newPassword');
+    }
+    const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(r.status, 200, r.text);
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+  });
+});
+
+describe('public endpoints do not tell which tokens or accounts exist', () => {
+  it('unknown, malformed, used and foreign tokens get the same status and body', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const { id, token } = await resetToLink(agent.key, tenantId, accountId);
+    assert.equal((await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } })).status, 200);
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+
+    const candidates = [
+      token, // used
+      `t1.${'A'.repeat(43)}`, // well-formed, never issued
+      'not-a-token', // malformed
+      `zz.${'B'.repeat(43)}`, // unknown key id
+    ];
+    const gets = await Promise.all(candidates.map((t) => h.api('GET', `/v1/links/${encodeURIComponent(t)}`, { key: null })));
+    const posts = await Promise.all(candidates.map((t) => h.api('POST', '/v1/links/redeem', { key: null, body: { token: t, newPassword: NEW_PASSWORD } })));
+    const cancels = await Promise.all(candidates.map((t) => h.api('POST', '/v1/links/cancel', { key: null, body: { token: t } })));
+    for (const group of [gets, posts, cancels]) {
+      assert.ok(group.every((r) => r.status === group[0].status && r.text === group[0].text), group.map((r) => `${r.status} ${r.text}`).join(' | '));
+      assert.equal(group[0].status, 404);
+    }
+  });
+});
+
+describe('SSO first', () => {
+  it('an SSO-enforced tenant refuses a password reset and routes it to customer IT', async () => {
+    const tenantId = await seedTenant(h, 'sso_enforced');
+    const accountId = await seedAccount(h, tenantId, { authMethod: 'sso' });
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const r = await startReset(agent.key, tenantId, accountId);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.status, 'refused');
+    assert.equal(r.body.route, 'customer_it');
+    assert.ok(r.body.reasons.some((x: any) => x.code === 'tenant_enforces_sso'));
+    const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', r.body.id).executeTakeFirstOrThrow();
+    assert.equal(row.state, 'refused', 'the refusal is recorded');
+    const audited = await h.db.selectFrom('audit_events').select('details').where('recovery_id', '=', r.body.id).where('action', '=', 'recovery.refused').executeTakeFirst();
+    assert.ok(audited, 'the refusal is audited with its reasons');
+  });
+
+  it('in a mixed tenant the account decides: SSO-managed refused, local allowed', async () => {
+    const tenantId = await seedTenant(h, 'mixed');
+    const ssoUser = await seedAccount(h, tenantId, { authMethod: 'sso' });
+    const localUser = await seedAccount(h, tenantId, { authMethod: 'local' });
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const refused = await startReset(agent.key, tenantId, ssoUser);
+    assert.equal(refused.body.status, 'refused');
+    assert.ok(refused.body.reasons.some((x: any) => x.code === 'account_sso_managed'));
+    const allowed = await startReset(agent.key, tenantId, localUser);
+    assert.equal(allowed.status, 202, allowed.text);
+    assert.equal(allowed.body.status, 'verifying');
+  });
+});
+
+describe('rate limits', () => {
+  it('the 6th request from one IP within an hour gets 429 and is audited', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const ctx = { ip: '198.51.100.23' };
+    const accounts = [];
+    for (let i = 0; i < 6; i++) accounts.push(await seedAccount(h, tenantId));
+    for (let i = 0; i < 5; i++) {
+      const r = await startReset(agent.key, tenantId, accounts[i], { context: ctx });
+      assert.equal(r.status, 202, `request ${i + 1}: ${r.text}`);
+    }
+    const sixth = await startReset(agent.key, tenantId, accounts[5], { context: ctx });
+    assert.equal(sixth.status, 429, sixth.text);
+    assert.equal(sixth.body.error.code, 'rate_limited');
+    assert.equal(sixth.body.error.details.field, 'context.ip');
+    assert.ok(sixth.headers.get('retry-after'));
+    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.rate_limited').execute();
+    assert.equal(audited.length, 1);
+  });
+
+  it('the 4th request for one account within 24 h goes to manual review with 2 approvals', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    for (let i = 0; i < 3; i++) {
+      const r = await startReset(agent.key, tenantId, accountId);
+      assert.equal(r.status, 202, r.text);
+      assert.equal(r.body.manualReview, false, `request ${i + 1} is not in manual review`);
+      const c = await h.api('POST', `/v1/recoveries/${r.body.id}/cancel`, { key: agent.key, body: { reason: 'caller hung up' } });
+      assert.equal(c.status, 200, c.text);
+      assert.equal(c.body.state, 'cancelled');
+    }
+    const fourth = await startReset(agent.key, tenantId, accountId);
+    assert.equal(fourth.status, 202, fourth.text);
+    assert.equal(fourth.body.manualReview, true);
+    const got = await h.api('GET', `/v1/recoveries/${fourth.body.id}`, { key: agent.key });
+    assert.equal(got.body.approvals.required, 2);
+    assert.ok(got.body.reasons.some((x: any) => x.code === 'account_rate_limit'));
+  });
+});
+
+describe('one active recovery per account and kind; retries are safe', () => {
+  it('a second active reset for the same account gets 409 with the existing id', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const first = await startReset(agent.key, tenantId, accountId);
+    assert.equal(first.status, 202);
+    const second = await startReset(agent.key, tenantId, accountId);
+    assert.equal(second.status, 409, second.text);
+    assert.equal(second.body.error.code, 'already_active');
+    assert.equal(second.body.error.details.id, first.body.id);
+  });
+
+  it('Idempotency-Key replays the first answer and refuses the key with another body', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const headers = { 'idempotency-key': 'ticket-T-1-reset' };
+    const body = recoveryBody(tenantId, accountId);
+    const a = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
+    const b = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
+    assert.equal(a.status, 202, a.text);
+    assert.equal(b.status, 202, b.text);
+    assert.equal(b.body.id, a.body.id);
+    assert.equal(b.headers.get('idempotent-replayed'), 'true');
+    const c = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: { ...body, reason: 'other' } });
+    assert.equal(c.status, 422);
+    assert.equal(c.body.error.code, 'idempotency_key_reused');
+    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).execute();
+    assert.equal(rows.length, 1, 'one recovery, however often it was retried');
+  });
+});
+
+describe('verification', () => {
+  it('five wrong Tier 1 answers end the recovery as failed', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const r = await startReset(agent.key, tenantId, accountId);
+    for (let i = 0; i < 5; i++) {
+      const v = await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body: { tier: 1, answers: { card_last4: '0000' } } });
+      assert.equal(v.status, 200, v.text);
+      assert.equal(v.body.passed, false);
+      assert.equal(v.body.attemptsLeft, 4 - i);
+    }
+    await until('failure', async () => (await stateOf(agent.key, r.body.id)) === 'failed');
+    const late = await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });
+    assert.equal(late.status, 409);
+  });
+
+  it('Tier 2 passes for a known device and fails for a context the history does not know', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const known = await seedAccount(h, tenantId);
+    const stranger = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, known);
+    await seedLogin(h, agent.key, tenantId, stranger);
+    const a = await startReset(agent.key, tenantId, known);
+    const va = await h.api('POST', `/v1/recoveries/${a.body.id}/verifications`, { key: agent.key, body: { tier: 2 } });
+    assert.equal(va.body.passed, true, va.text);
+    const b = await startReset(agent.key, tenantId, stranger, { context: { ip: '192.0.2.50', deviceId: 'unknown-phone', geo: { country: 'GB', asn: 1 } } });
+    const vb = await h.api('POST', `/v1/recoveries/${b.body.id}/verifications`, { key: agent.key, body: { tier: 2 } });
+    assert.equal(vb.body.passed, false, vb.text);
+  });
+});
+
+describe('tenant scope', () => {
+  it("an agent cannot start or read another tenant's recoveries, and the attempt is audited", async () => {
+    const mine = await seedTenant(h, 'local');
+    const theirs = await seedTenant(h, 'local');
+    const theirAccount = await seedAccount(h, theirs);
+    const myAgent = await seedPrincipal(h, ['agent'], [mine]);
+    const theirAgent = await seedPrincipal(h, ['agent'], [theirs]);
+    const start = await startReset(myAgent.key, theirs, theirAccount);
+    assert.equal(start.status, 403);
+    assert.equal(start.body.error.code, 'tenant_out_of_scope');
+    const theirs1 = await startReset(theirAgent.key, theirs, theirAccount);
+    const read = await h.api('GET', `/v1/recoveries/${theirs1.body.id}`, { key: myAgent.key });
+    assert.equal(read.status, 404);
+    const cancel = await h.api('POST', `/v1/recoveries/${theirs1.body.id}/cancel`, { key: myAgent.key, body: { reason: 'x' } });
+    assert.equal(cancel.status, 404);
+    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', theirs).where('action', '=', 'access.denied_out_of_scope').execute();
+    assert.equal(audited.length, 3);
+  });
+});

@@ -1,0 +1,185 @@
+// One engine per test file, on real parts: a fresh Postgres database cloned from the migrated
+// template, a real SMTP sink, a worker on its own task queue, and the API listening on a real
+// port. Temporal is the shared dev server, or a time-skipping test server when asked.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { loadConfig, type Config } from '../../infra/config';
+import { createDb, type Db } from '../../infra/db';
+import { ensureBootstrapAdmin } from '../../infra/bootstrap';
+import { createMailer } from '../../infra/mailer';
+import { MailSink, type SinkMessage } from '../../infra/mail-sink';
+import { createRecoveryWorker } from '../../worker/worker';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export interface Harness {
+  db: Db;
+  config: Config;
+  client: Client;
+  sink: MailSink;
+  baseUrl: string;
+  adminKey: string;
+  taskQueue: string;
+  testEnv: TestWorkflowEnvironment | null;
+  app: FastifyInstance;
+  api<T = any>(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suite with \`npm test\`, which provides the servers`);
+  return v;
+}
+
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = required('TEST_DATABASE_URL');
+  const template = required('TEST_DB_TEMPLATE');
+  const name = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name} template ${template}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
+
+let runtimeInstalled = false;
+
+export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+  if (!runtimeInstalled) {
+    // Worker lifecycle chatter drowns the test report; warnings and errors still show.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-h-'));
+  const adminKey = `rk_${crypto.randomBytes(32).toString('base64url')}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    TOKEN_HMAC_KEYS: `t1:${crypto.randomBytes(32).toString('base64')}`,
+    KNOWLEDGE_HMAC_KEY: crypto.randomBytes(32).toString('base64'),
+    PUBLIC_BASE_URL: 'http://recovery.test',
+    POLICY_MODE: 'dev',
+    LOG_LEVEL: 'silent',
+    ...opts.env,
+  });
+  const database = await createDatabase();
+  const db = createDb(database.url, 5);
+  await ensureBootstrapAdmin(db, adminKey);
+  const sink = await MailSink.start();
+  const mailer = createMailer(sink.url, config.mailFrom);
+
+  let testEnv: TestWorkflowEnvironment | null = null;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let clientConnection: Connection | null = null;
+  if (opts.timeSkipping) {
+    testEnv = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: required('TEMPORAL_TEST_SERVER_PATH') } },
+    });
+    client = testEnv.client;
+    nativeConnection = testEnv.nativeConnection;
+  } else {
+    const address = required('TEMPORAL_TEST_ADDRESS');
+    clientConnection = await Connection.connect({ address });
+    client = new Client({ connection: clientConnection, namespace: 'default' });
+    nativeConnection = await NativeConnection.connect({ address });
+  }
+  const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
+  const worker: Worker = await createRecoveryWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { db, mailer, config } });
+  const running = worker.run();
+
+  // The time-skipping server has no custom search attributes.
+  const app = await buildApp({ db, temporal: client, config, taskQueue, searchAttributes: !opts.timeSkipping, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    db,
+    config,
+    client,
+    sink,
+    baseUrl,
+    adminKey,
+    taskQueue,
+    testEnv,
+    app,
+    async api(method, p, o = {}) {
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      const key = o.key === undefined ? adminKey : o.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = o.raw;
+      if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(baseUrl + p, { method, headers, body });
+      const text = await res.text();
+      let parsed: any = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      return { status: res.status, body: parsed, text, headers: res.headers };
+    },
+    async close() {
+      await app.close();
+      worker.shutdown();
+      await running;
+      if (testEnv) await testEnv.teardown();
+      else {
+        await nativeConnection.close();
+        await clientConnection?.close();
+      }
+      await db.destroy();
+      mailer.close();
+      await sink.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Pulls the link token out of an emailed recovery link. */
+export function tokenFrom(mail: SinkMessage): string {
+  const m = /#([A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{43})/.exec(mail.text);
+  if (!m) throw new Error(`no link in mail "${mail.subject}"`);
+  return m[1];
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const uniq = (prefix: string) => `${prefix}-${crypto.randomBytes(3).toString('hex')}`;

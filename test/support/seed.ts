@@ -1,0 +1,67 @@
+// Test data through the real admin API, as an operator would create it.
+import assert from 'node:assert/strict';
+import type { Harness } from './harness';
+import { uniq } from './harness';
+
+export const OLD_PASSWORD = 'previous-passphrase-77';
+export const KNOWLEDGE = { card_last4: '4242', postcode: 'SW1A 1AA' };
+
+export async function seedTenant(h: Harness, authMode: 'local' | 'mixed' | 'sso_enforced', id = uniq('t')) {
+  const r = await h.api('POST', '/v1/admin/tenants', { body: { id, name: `Tenant ${id}`, authMode, securityContacts: [`security@${id}.test`] } });
+  assert.equal(r.status, 201, r.text);
+  return id;
+}
+
+export async function seedAccount(
+  h: Harness,
+  tenantId: string,
+  o: { externalId?: string; role?: string; authMethod?: 'local' | 'sso'; emails?: string[] } = {},
+) {
+  const externalId = o.externalId ?? uniq('u');
+  const r = await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, {
+    body: {
+      accounts: [
+        {
+          externalId,
+          role: o.role ?? 'standard',
+          authMethod: o.authMethod ?? 'local',
+          emails: o.emails ?? [`${externalId}@${tenantId}.test`, `${externalId}.home@example.test`],
+          knowledge: KNOWLEDGE,
+          password: OLD_PASSWORD,
+        },
+      ],
+    },
+  });
+  assert.equal(r.status, 200, r.text);
+  return externalId;
+}
+
+export async function seedPrincipal(h: Harness, roles: string[], tenantScope: string[], account?: { tenantId: string; accountId: string }) {
+  const r = await h.api('POST', '/v1/admin/principals', { body: { name: uniq('p'), roles, tenantScope, ...(account ? { account } : {}) } });
+  assert.equal(r.status, 201, r.text);
+  return { id: r.body.id as string, key: r.body.apiKey as string };
+}
+
+export const CONTEXT = { ip: '203.0.113.7', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
+
+export async function seedLogin(h: Harness, agentKey: string, tenantId: string, accountId: string) {
+  const r = await h.api('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } });
+  assert.equal(r.status, 202, r.text);
+}
+
+let ipSeq = 0;
+/** A distinct client IP per request (benchmark range 198.18.0.0/15), so the per-IP limit only bites where a test means it to. */
+export function nextIp(): string {
+  ipSeq++;
+  return `198.18.${(ipSeq >> 8) & 255}.${ipSeq & 255}`;
+}
+
+export function recoveryBody(tenantId: string, accountId: string, over: Record<string, unknown> = {}) {
+  return { tenantId, accountId, kind: 'password_reset', reason: 'cannot sign in', ticketRef: 'T-1', context: { ...CONTEXT, ip: nextIp() }, ...over };
+}
+
+/** The whole event history of a workflow, as one string to search for secrets. */
+export async function historyText(h: Harness, workflowId: string, runId?: string): Promise<string> {
+  const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') + '|' + Buffer.from(v).toString('base64') : v));
+}
