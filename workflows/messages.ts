@@ -49,8 +49,8 @@ export interface RecoveryStatus {
   tiers: { required: TierRequirement | null; passed: Tier[]; failedAttempts: number; attemptsLeft: number | null };
   approvals: { required: number; received: ApprovalRecord[] };
   deadlines: { verifyBy?: string; approveBy?: string; waitUntil?: string; linkExpiresAt?: string };
-  /** Seconds until the current deadline, at the time of the query. */
-  remainingSeconds: number | null;
+  /** The deadline of the current stage (ISO). Remaining time is computed by the reader: a query sees the workflow's clock as of its last task. */
+  currentDeadline: string | null;
   manualReview: boolean;
   outcome: string | null;
 }

@@ -53,7 +53,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     tiers: { required: null, passed: [], failedAttempts: 0, attemptsLeft: null },
     approvals: { required: 0, received: [] },
     deadlines: {},
-    remainingSeconds: null,
+    currentDeadline: null,
     manualReview: false,
     outcome: null,
   };
@@ -71,7 +71,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
 
   const snapshot = (): RecoveryStatus => ({
     ...status,
-    remainingSeconds: currentDeadline === null ? null : Math.max(0, Math.round((currentDeadline - Date.now()) / 1000)),
+    currentDeadline: currentDeadline === null ? null : new Date(currentDeadline).toISOString(),
   });
 
   const searchAttributes = (): SearchAttributeUpdatePair[] => {
