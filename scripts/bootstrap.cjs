@@ -9,6 +9,6 @@ const lock = path.join(root, 'package-lock.json');
 const marker = path.join(root, 'node_modules', '.package-lock.json');
 const stale = !fs.existsSync(marker) || fs.statSync(marker).mtimeMs < fs.statSync(lock).mtimeMs;
 if (stale) {
-  console.error('bootstrap: installing dependencies (npm ci)...');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  console.error('bootstrap: installing dependencies...');
+  execSync('bash scripts/install-deps.sh', { cwd: root, stdio: 'inherit' });
 }

@@ -355,3 +355,41 @@ describe('tenant scope', () => {
     assert.equal(audited.length, 3);
   });
 });
+
+describe('no secret ever enters workflow history', () => {
+  it('no history of any workflow in this suite holds a token, a password, a hash or a knowledge answer', async () => {
+    const tokens = h.sink.list().flatMap((m) => [...m.text.matchAll(/#([A-Za-z0-9_-]{1,32}\.([A-Za-z0-9_-]{43}))/g)].map((x) => x[2]));
+    assert.ok(tokens.length >= 5, `the suite emailed links (${tokens.length})`);
+    const hashes = (await h.db.selectFrom('one_time_tokens').select('token_hash').execute()).map((r) => r.token_hash);
+    const pwHashes = (await h.db.selectFrom('password_credentials').select('password_hash').execute()).map((r) => r.password_hash);
+    const answers = (await h.db.selectFrom('knowledge_factors').select('answer_hash').execute()).map((r) => r.answer_hash);
+    const secrets = [...tokens, ...hashes, ...pwHashes, ...answers, NEW_PASSWORD, OLD_PASSWORD, KNOWLEDGE.postcode, 'another-fine-passphrase-9'];
+    const runs = await h.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('run_id', 'is not', null).execute();
+    assert.ok(runs.length >= 10, `checked ${runs.length} workflows`);
+    for (const run of runs) {
+      const hist = await historyText(h, run.workflow_id, run.run_id!);
+      for (const secret of secrets) assert.ok(!hist.includes(secret), `a secret appears in the history of ${run.workflow_id}`);
+    }
+  });
+});
+
+describe('ops can find recoveries in the Temporal UI', () => {
+  it('search attributes filter by tenant, account, kind and status, and the status query answers', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const r = await startReset(agent.key, tenantId, accountId);
+    assert.equal(r.status, 202, r.text);
+    const query = `TenantId = '${tenantId}' AND AccountId = '${accountId}' AND RecoveryKind = 'password_reset' AND RecoveryStatus = 'verifying'`;
+    const found = await until('visibility', async () => {
+      const out = [];
+      for await (const wf of h.client.workflow.list({ query })) out.push(wf);
+      return out.length === 1 && out;
+    });
+    assert.equal(found[0].workflowId, `recovery:${tenantId}:${accountId}:password_reset`);
+    assert.equal(found[0].searchAttributes.RiskTier?.[0], 'low');
+    const status = await h.client.workflow.getHandle(found[0].workflowId).query('status');
+    assert.equal((status as any).state, 'verifying');
+  });
+});
+
