@@ -10,6 +10,7 @@ import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import { createAuth, type Auth } from './auth';
 import { ApiError, errorHandler } from './errors';
+import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { adminRoutes } from './routes/admin';
 import { linkRoutes } from './routes/links';
@@ -49,6 +50,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const deps: AppDeps = { ...opts, auth: createAuth(opts.db), log: opts.logger || console };
+
+  // Every documented route answers errors in the one shape; say so in the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    if (!schema || schema.hide) return;
+    schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
+  });
 
   await app.register(swagger, {
     openapi: {

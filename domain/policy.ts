@@ -32,7 +32,15 @@ export interface Policy {
 const T3_PLUS_T1_OR_T2: TierRequirement = { all: [3], anyOf: [1, 2] };
 const ALL_TIERS: TierRequirement = { all: [1, 2, 3], anyOf: [] };
 
-export const DEFAULT_POLICY: Policy = Object.freeze({
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export const DEFAULT_POLICY: Policy = deepFreeze({
   tokenTtlSeconds: 15 * 60,
   verificationWindowSeconds: 1 * HOUR,
   approvalDeadlineSeconds: 24 * HOUR,
@@ -53,13 +61,15 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
       elevated: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
     },
   },
-}) as Policy;
+} as Policy);
 
 /** Bounds differ by mode: production never allows a wait under 24 h; dev allows seconds. */
 export type PolicyMode = 'production' | 'dev';
 
-function ruleOverride(mode: PolicyMode) {
+/** In production a privileged or elevated row always keeps a waiting period of at least 24 h. */
+function ruleOverride(mode: PolicyMode, row: 'standard' | 'privileged' | 'elevated') {
   const minWait = mode === 'production' ? 24 * HOUR : 0;
+  const zeroAllowed = mode === 'dev' || row === 'standard';
   return z
     .object({
       approvals: z.number().int().min(0).max(5).optional(),
@@ -67,8 +77,8 @@ function ruleOverride(mode: PolicyMode) {
         .number()
         .int()
         .max(14 * 24 * HOUR)
-        .refine((v) => v === 0 || v >= minWait, {
-          message: mode === 'production' ? 'a waiting period must be 0 or at least 86400 s in production' : 'invalid',
+        .refine((v) => (v === 0 && zeroAllowed) || v >= minWait, {
+          message: zeroAllowed ? 'a waiting period must be 0 or at least 86400 s in production' : 'this row keeps a waiting period of at least 86400 s in production',
         })
         .optional(),
     })
@@ -79,7 +89,11 @@ function ruleOverride(mode: PolicyMode) {
 export function policyOverrideSchema(mode: PolicyMode) {
   const dev = mode === 'dev';
   const kindOverride = z
-    .object({ standard: ruleOverride(mode).optional(), privileged: ruleOverride(mode).optional(), elevated: ruleOverride(mode).optional() })
+    .object({
+      standard: ruleOverride(mode, 'standard').optional(),
+      privileged: ruleOverride(mode, 'privileged').optional(),
+      elevated: ruleOverride(mode, 'elevated').optional(),
+    })
     .strict();
   return z
     .object({

@@ -31,7 +31,11 @@ export function hmacHex(key: Buffer, value: string): string {
   return crypto.createHmac('sha256', key).update(value, 'utf8').digest('hex');
 }
 
+const HEX = /^(?:[0-9a-f]{2})+$/i;
+
 export function constantTimeEqualHex(a: string, b: string): boolean {
+  // Buffer.from(..., 'hex') silently drops bad characters: only well-formed hex may compare equal.
+  if (a.length !== b.length || !HEX.test(a) || !HEX.test(b)) return false;
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && x.length > 0 && crypto.timingSafeEqual(x, y);

@@ -1,0 +1,256 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  IMPOSSIBLE_TRAVEL_KMH,
+  INACTIVE_DAYS,
+  assessBehaviour,
+  haversineKm,
+  riskSignals,
+  type BehaviourAssessment,
+  type LoginRecord,
+  type RequestContext,
+} from '../../domain/risk';
+import { RISK_WEIGHTS } from '../../domain/triage';
+
+const LONDON = { lat: 51.5074, lon: -0.1278 };
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const NEW_YORK = { lat: 40.7128, lon: -74.006 };
+const SYDNEY = { lat: -33.8688, lon: 151.2093 };
+
+const NOW = new Date('2025-06-01T12:00:00Z');
+const MIN = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+function login(over: Partial<LoginRecord> = {}): LoginRecord {
+  return {
+    at: new Date(NOW.getTime() - 2 * DAY_MS),
+    ip: '198.51.100.7',
+    deviceId: 'dev-known',
+    country: 'GB',
+    asn: 64500,
+    ...LONDON,
+    success: true,
+    ...over,
+  };
+}
+
+function ctx(over: Partial<RequestContext> = {}): RequestContext {
+  return { ip: '198.51.100.7', deviceId: 'dev-known', geo: { country: 'GB', asn: 64500, ...LONDON }, ...over };
+}
+
+function assessment(over: Partial<BehaviourAssessment> = {}): BehaviourAssessment {
+  return { knownDevice: true, knownCountry: true, knownAsn: true, impossibleTravel: false, hasHistory: true, consistent: true, evidence: [], ...over };
+}
+
+const baseOpts = { lastLoginAt: new Date(NOW.getTime() - DAY_MS), now: NOW, recentRequestsForAccount: 0, perAccountPer24h: 3 };
+
+describe('haversineKm: great-circle distance', () => {
+  it('London to Paris is about 344 km', () => {
+    const km = haversineKm(LONDON, PARIS);
+    assert.ok(Math.abs(km - 344) < 5, `${km}`);
+  });
+
+  it('London to New York is about 5570 km', () => {
+    const km = haversineKm(LONDON, NEW_YORK);
+    assert.ok(Math.abs(km - 5570) < 30, `${km}`);
+  });
+
+  it('is symmetric and zero for the same point', () => {
+    assert.equal(haversineKm(LONDON, LONDON), 0);
+    assert.ok(Math.abs(haversineKm(LONDON, PARIS) - haversineKm(PARIS, LONDON)) < 1e-9);
+  });
+
+  it('antipodal points are half the Earth’s circumference apart (no NaN)', () => {
+    const km = haversineKm({ lat: 0, lon: 0 }, { lat: 0, lon: 180 });
+    assert.ok(Math.abs(km - Math.PI * 6371) < 1, `${km}`);
+  });
+});
+
+describe('Impossible travel: two logins whose distance/time exceeds 900 km/h', () => {
+  it('uses the 900 km/h threshold', () => {
+    assert.equal(IMPOSSIBLE_TRAVEL_KMH, 900);
+  });
+
+  it('London one hour ago, New York now, is flagged and not consistent', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'US', asn: 64500, ...NEW_YORK } }), [login({ at: new Date(NOW.getTime() - HOUR_MS) })], NOW);
+    assert.equal(b.impossibleTravel, true);
+    assert.equal(b.consistent, false);
+    assert.ok(b.evidence.some((e) => e.includes('900 km/h')));
+  });
+
+  it('is flagged even from a known device', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'AU', ...SYDNEY } }), [login({ at: new Date(NOW.getTime() - 3 * HOUR_MS) })], NOW);
+    assert.equal(b.knownDevice, true);
+    assert.equal(b.impossibleTravel, true);
+    assert.equal(b.consistent, false);
+  });
+
+  it('London two hours ago, Paris now (about 172 km/h) is plausible', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'FR', asn: 64500, ...PARIS } }), [login({ at: new Date(NOW.getTime() - 2 * HOUR_MS) })], NOW);
+    assert.equal(b.impossibleTravel, false);
+    assert.equal(b.consistent, true);
+  });
+
+  it('London to New York over a day is plausible', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'US', ...NEW_YORK } }), [login({ at: new Date(NOW.getTime() - DAY_MS) })], NOW);
+    assert.equal(b.impossibleTravel, false);
+  });
+
+  it('compares against the most recent successful login, ignoring failed ones', () => {
+    const history = [
+      login({ at: new Date(NOW.getTime() - 10 * MIN), ...NEW_YORK, country: 'US', success: false }),
+      login({ at: new Date(NOW.getTime() - 5 * HOUR_MS) }),
+    ];
+    const b = assessBehaviour(ctx({ geo: { country: 'FR', asn: 64500, ...PARIS } }), history, NOW);
+    assert.equal(b.impossibleTravel, false);
+  });
+
+  it('a login with no coordinates never flags travel', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'GB' } }), [login({ at: new Date(NOW.getTime() - MIN) })], NOW);
+    assert.equal(b.impossibleTravel, false);
+  });
+
+  it('riskSignals turns impossible travel into a weighted signal', () => {
+    const s = riskSignals(assessment({ impossibleTravel: true, consistent: false }), baseOpts);
+    assert.deepEqual(
+      s.map((x) => [x.code, x.weight]),
+      [['impossible_travel', RISK_WEIGHTS.impossible_travel]],
+    );
+  });
+});
+
+describe('Tier 2: behavioural consistency against the login history', () => {
+  it('a known device is consistent', () => {
+    const b = assessBehaviour(ctx(), [login()], NOW);
+    assert.equal(b.knownDevice, true);
+    assert.equal(b.hasHistory, true);
+    assert.equal(b.consistent, true);
+    assert.ok(b.evidence.includes('device seen before'));
+  });
+
+  it('a known device is consistent even from a new country (when travel is plausible)', () => {
+    const b = assessBehaviour(ctx({ geo: { country: 'FR', ...PARIS } }), [login()], NOW);
+    assert.equal(b.knownCountry, false);
+    assert.equal(b.consistent, true);
+  });
+
+  it('an unknown device in the usual country and ASN is consistent', () => {
+    const b = assessBehaviour(ctx({ deviceId: 'dev-new' }), [login()], NOW);
+    assert.equal(b.knownDevice, false);
+    assert.equal(b.knownCountry, true);
+    assert.equal(b.knownAsn, true);
+    assert.equal(b.consistent, true);
+  });
+
+  it('an unknown device in the usual country but an unknown ASN is not consistent', () => {
+    const b = assessBehaviour(ctx({ deviceId: 'dev-new', geo: { country: 'GB', asn: 65001, ...LONDON } }), [login()], NOW);
+    assert.equal(b.consistent, false);
+  });
+
+  it('an unknown device and an unknown country is not consistent and signals new_device_new_country', () => {
+    const b = assessBehaviour(ctx({ deviceId: 'dev-new', geo: { country: 'FR', asn: 64500, ...PARIS } }), [login()], NOW);
+    assert.equal(b.knownDevice, false);
+    assert.equal(b.knownCountry, false);
+    assert.equal(b.consistent, false);
+    assert.ok(b.evidence.includes('device not seen before'));
+    assert.ok(b.evidence.includes('country not seen before'));
+    const s = riskSignals(b, baseOpts);
+    assert.deepEqual(
+      s.map((x) => [x.code, x.weight]),
+      [['new_device_new_country', RISK_WEIGHTS.new_device_new_country]],
+    );
+  });
+
+  it('no device id and no geo is not consistent', () => {
+    const b = assessBehaviour({ ip: '203.0.113.9' }, [login()], NOW);
+    assert.equal(b.knownDevice, false);
+    assert.equal(b.knownCountry, false);
+    assert.equal(b.consistent, false);
+  });
+
+  it('no history is not consistent', () => {
+    const b = assessBehaviour(ctx(), [], NOW);
+    assert.equal(b.hasHistory, false);
+    assert.equal(b.consistent, false);
+  });
+
+  it('only failed logins count as no history', () => {
+    const b = assessBehaviour(ctx(), [login({ success: false })], NOW);
+    assert.equal(b.hasHistory, false);
+    assert.equal(b.knownDevice, false);
+    assert.equal(b.consistent, false);
+  });
+
+  it('no history does not raise new_device_new_country (nothing to compare with)', () => {
+    const b = assessBehaviour(ctx({ deviceId: 'x', geo: { country: 'FR' } }), [], NOW);
+    assert.deepEqual(riskSignals(b, { ...baseOpts, lastLoginAt: null }), []);
+  });
+});
+
+describe('Risk signal: account inactive 90 days', () => {
+  it('uses 90 days', () => {
+    assert.equal(INACTIVE_DAYS, 90);
+  });
+
+  it('no login for 91 days raises inactive_90d', () => {
+    const s = riskSignals(assessment(), { ...baseOpts, lastLoginAt: new Date(NOW.getTime() - 91 * DAY_MS) });
+    assert.deepEqual(
+      s.map((x) => [x.code, x.weight]),
+      [['inactive_90d', RISK_WEIGHTS.inactive_90d]],
+    );
+  });
+
+  it('a login 89 days ago does not', () => {
+    const s = riskSignals(assessment(), { ...baseOpts, lastLoginAt: new Date(NOW.getTime() - 89 * DAY_MS) });
+    assert.deepEqual(s, []);
+  });
+
+  it('no login at all does not raise inactive_90d', () => {
+    assert.deepEqual(riskSignals(assessment(), { ...baseOpts, lastLoginAt: null }), []);
+  });
+});
+
+describe('Risk signal: MFA factor added within 60 s of login', () => {
+  it('a factor added 30 s after login raises recent_factor_enrolment', () => {
+    const s = riskSignals(assessment(), { ...baseOpts, factorAddedSecondsAfterLogin: 30 });
+    assert.deepEqual(
+      s.map((x) => [x.code, x.weight]),
+      [['recent_factor_enrolment', RISK_WEIGHTS.recent_factor_enrolment]],
+    );
+  });
+
+  it('60 s exactly is within the window; 0 s too', () => {
+    for (const secs of [0, 60]) {
+      const s = riskSignals(assessment(), { ...baseOpts, factorAddedSecondsAfterLogin: secs });
+      assert.ok(s.some((x) => x.code === 'recent_factor_enrolment'), `${secs}`);
+    }
+  });
+
+  it('a factor added 61 s after login, or none, raises nothing', () => {
+    assert.deepEqual(riskSignals(assessment(), { ...baseOpts, factorAddedSecondsAfterLogin: 61 }), []);
+    assert.deepEqual(riskSignals(assessment(), { ...baseOpts, factorAddedSecondsAfterLogin: null }), []);
+    assert.deepEqual(riskSignals(assessment(), baseOpts), []);
+  });
+});
+
+describe('Risk signal: high repeat-reset rate', () => {
+  it('requests at the per-account limit raise repeat_reset; below it do not', () => {
+    assert.ok(riskSignals(assessment(), { ...baseOpts, recentRequestsForAccount: 3 }).some((x) => x.code === 'repeat_reset'));
+    assert.deepEqual(riskSignals(assessment(), { ...baseOpts, recentRequestsForAccount: 2 }), []);
+  });
+
+  it('every signal carries its weight and evidence', () => {
+    const s = riskSignals(assessment({ impossibleTravel: true, knownDevice: false, knownCountry: false, consistent: false }), {
+      ...baseOpts,
+      lastLoginAt: new Date(NOW.getTime() - 100 * DAY_MS),
+      recentRequestsForAccount: 5,
+      factorAddedSecondsAfterLogin: 10,
+    });
+    assert.deepEqual(s.map((x) => x.code).sort(), ['impossible_travel', 'inactive_90d', 'new_device_new_country', 'recent_factor_enrolment', 'repeat_reset']);
+    for (const x of s) {
+      assert.equal(x.weight, RISK_WEIGHTS[x.code]);
+      assert.ok(x.evidence.length > 0);
+    }
+  });
+});
