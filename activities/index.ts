@@ -10,7 +10,7 @@ import { appendAudit, appendAuditTx } from '../infra/audit';
 import { findAccount, loginHistory, registeredAddresses, revokeAllSessions } from '../infra/directory';
 import { isPermanentMailError, messageIdFor, sendOnce, type Mailer } from '../infra/mailer';
 import { newToken } from '../infra/secrets';
-import { linkEmail, noticeEmail, type NoticeTemplate } from '../infra/templates';
+import { linkEmail, noticeEmail, type LinkPurpose, type NoticeTemplate } from '../infra/templates';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
@@ -133,11 +133,11 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
     },
 
     /** Audits a verification result and keeps the account's consecutive-failure counter. */
-    async recordVerification(i: { recoveryId: string; tenantId: string; accountId: string; step: string; actor: string; tier: Tier; passed: boolean; evidence: string[] }) {
+    async recordVerification(i: { recoveryId: string; tenantId: string; accountId: string; step: string; actor: string; tier: Tier; passed: boolean; pending?: boolean; evidence: string[] }) {
       await db.transaction().execute(async (trx) => {
         const key = `${i.recoveryId}:${i.step}`;
         const seen = await trx.selectFrom('audit_events').select('id').where('event_key', '=', key).executeTakeFirst();
-        if (!seen) {
+        if (!seen && !i.pending) {
           await trx
             .updateTable('accounts')
             .set({ consecutive_failures: i.passed ? 0 : sql`consecutive_failures + 1` })
@@ -149,7 +149,7 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
           tenantId: i.tenantId,
           eventKey: key,
           actor: i.actor,
-          action: i.passed ? 'verification.passed' : 'verification.failed',
+          action: i.pending ? 'verification.pending' : i.passed ? 'verification.passed' : 'verification.failed',
           target: `account:${i.accountId}`,
           recoveryId: i.recoveryId,
           details: { tier: i.tier, passed: i.passed, signals: i.evidence },
@@ -158,12 +158,13 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
     },
 
     /** High risk: alert the tenant's security contacts. */
-    async alertSecurity(i: { recoveryId: string; tenantId: string; step: string; reasons: Reason[] }) {
+    async alertSecurity(i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) {
+      const r = await loadRecovery(i.recoveryId);
       const tenant = await db.selectFrom('tenants').select(['security_contacts', 'name']).where('id', '=', i.tenantId).executeTakeFirstOrThrow();
       const to = tenant.security_contacts as string[];
       if (to.length) {
-        const mail = noticeEmail('security_alert', { tenantName: tenant.name, recoveryId: i.recoveryId, reasons: i.reasons });
-        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: i.tenantId, recoveryId: i.recoveryId, template: 'security_alert', to, ...mail });
+        const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: i.recoveryId, kind: r.kind, accountId: r.account_id, reasons: i.reasons });
+        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: i.tenantId, recoveryId: i.recoveryId, template: i.template, to, ...mail });
       }
       await appendAudit(db, {
         tenantId: i.tenantId,
@@ -178,19 +179,19 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
 
     /**
      * Creates a single-use token bound to tenant, account, recovery and purpose, stores only its
-     * HMAC, and emails the link to the account's primary registered address. A retry after the
-     * mail went out returns the same token id; a retry before it invalidates the unsent token and
-     * issues a fresh one, so every token is emailed at most once.
+     * HMAC, and emails the link to the account's registered addresses (the primary one, or all).
+     * A retry after the mail went out returns the same token id; a retry before it invalidates
+     * the unsent token and issues a fresh one, so every token is emailed at most once.
      */
-    async issueRecoveryLink(i: { recoveryId: string; step: string; purpose: RecoveryKind; ttlSeconds: number }): Promise<{ tokenId: string; expiresAt: string; recipients: number }> {
+    async issueLink(i: { recoveryId: string; step: string; purpose: LinkPurpose; ttlSeconds: number; to: 'primary' | 'all' }): Promise<{ tokenId: string; expiresAt: string; recipients: number }> {
       const r = await loadRecovery(i.recoveryId);
       const issueKey = `${i.recoveryId}:${i.step}`;
-      const sent = await db.selectFrom('one_time_tokens').select(['id', 'expires_at']).where('issue_key', '=', issueKey).where('mail_sent_at', 'is not', null).executeTakeFirst();
-      if (sent) return { tokenId: sent.id, expiresAt: new Date(sent.expires_at).toISOString(), recipients: 1 };
-
       const acct = await requireAccount(r.tenant_id, r.account_id);
-      const [primary] = await registeredAddresses(db, acct.id);
-      if (!primary) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
+      const addresses = (await registeredAddresses(db, acct.id)).map((a) => a.email);
+      const to = i.to === 'primary' ? addresses.slice(0, 1) : addresses;
+      if (!to.length) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
+      const sent = await db.selectFrom('one_time_tokens').select(['id', 'expires_at']).where('issue_key', '=', issueKey).where('mail_sent_at', 'is not', null).executeTakeFirst();
+      if (sent) return { tokenId: sent.id, expiresAt: new Date(sent.expires_at).toISOString(), recipients: to.length };
 
       await db
         .updateTable('one_time_tokens')
@@ -217,9 +218,15 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
         .executeTakeFirstOrThrow();
       const tenant = await db.selectFrom('tenants').select('name').where('id', '=', r.tenant_id).executeTakeFirstOrThrow();
       const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(r.tenant_id)}#${token.value}`;
-      const mail = linkEmail(i.purpose, { tenantName: tenant.name, url, ttlMinutes: Math.round(i.ttlSeconds / 60) || 1 });
+      const mail = linkEmail(i.purpose, {
+        tenantName: tenant.name,
+        url,
+        ttlMinutes: Math.max(1, Math.round(i.ttlSeconds / 60)),
+        waitUntil: expiresAt.toISOString(),
+        reminder: i.step.includes('reminder'),
+      });
       try {
-        await mailer.send({ to: [primary.email], ...mail, messageId: messageIdFor(row.id) });
+        await mailer.send({ to, ...mail, messageId: messageIdFor(row.id) });
       } catch (err) {
         await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: 'delivery_failed' }).where('id', '=', row.id).execute();
         if (isPermanentMailError(err)) throw ApplicationFailure.nonRetryable(`the link could not be delivered: ${(err as Error).message}`, 'email_rejected');
@@ -228,11 +235,10 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
       await db.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
       await db
         .insertInto('email_deliveries')
-        .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: 1, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
+        .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: to.length, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
         .execute();
-      Context.current().heartbeat();
-      return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: 1 };
+      return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
     },
 
     /** Ends a token early (TTL reached on the workflow's timer, or the recovery was cancelled). */
@@ -278,13 +284,94 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
       return { revoked: await revokeAllSessions(db, acct.id, i.reason) };
     },
 
+    /** Audits an approval or a denial; the separation-of-duties checks ran in the workflow's validator. */
+    async recordDecision(i: { recoveryId: string; tenantId: string; accountId: string; step: string; principalId: string; decision: 'approve' | 'deny'; comment: string; approvalsSoFar: number; required: number }) {
+      await appendAudit(db, {
+        tenantId: i.tenantId,
+        eventKey: `${i.recoveryId}:${i.step}`,
+        actor: `principal:${i.principalId}`,
+        action: i.decision === 'approve' ? 'approval.granted' : 'approval.denied',
+        target: `account:${i.accountId}`,
+        recoveryId: i.recoveryId,
+        details: { comment: i.comment, approvalsSoFar: i.approvalsSoFar, required: i.required },
+      });
+    },
+
+    /** Emails every approver who may decide this recovery: the approver role, the tenant in scope. */
+    async notifyApprovers(i: { recoveryId: string; step: string; template: 'approval_needed' | 'approval_reminder'; required: number }): Promise<{ recipients: number }> {
+      const r = await loadRecovery(i.recoveryId);
+      const approvers = await db
+        .selectFrom('principals')
+        .select(['id', 'email', 'account_tenant_id', 'account_external_id'])
+        .where('disabled_at', 'is', null)
+        .where('email', 'is not', null)
+        .where(sql<boolean>`roles @> array['approver']::text[]`)
+        .where(sql<boolean>`(tenant_scope @> array[${r.tenant_id}]::text[] or tenant_scope @> array['*']::text[])`)
+        .execute();
+      const to = approvers
+        .filter((a) => a.id !== r.requested_by && !(a.account_tenant_id === r.tenant_id && a.account_external_id === r.account_id))
+        .map((a) => a.email!);
+      const tenant = await db.selectFrom('tenants').select('name').where('id', '=', r.tenant_id).executeTakeFirstOrThrow();
+      const approveBy = await db.selectFrom('audit_events').select('details').where('recovery_id', '=', r.id).where('action', '=', 'recovery.awaiting_approval').executeTakeFirst();
+      if (to.length) {
+        const mail = noticeEmail(i.template, {
+          tenantName: tenant.name,
+          recoveryId: r.id,
+          kind: r.kind,
+          accountId: r.account_id,
+          reasons: [],
+          approveBy: (approveBy?.details as { approveBy?: string } | undefined)?.approveBy,
+          apiUrl: config.publicBaseUrl,
+        });
+        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
+      }
+      await appendAudit(db, {
+        tenantId: r.tenant_id,
+        eventKey: `${i.recoveryId}:${i.step}`,
+        actor: 'system',
+        action: i.template === 'approval_needed' ? 'approval.requested' : 'approval.reminded',
+        target: `account:${r.account_id}`,
+        recoveryId: r.id,
+        details: { approversNotified: to.length, required: i.required },
+      });
+      return { recipients: to.length };
+    },
+
+    /** Tells the requester how the approval stage ended. */
+    async notifyRequester(i: { recoveryId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
+      const r = await loadRecovery(i.recoveryId);
+      const p = await db.selectFrom('principals').select('email').where('id', '=', r.requested_by).executeTakeFirst();
+      if (!p?.email) return { recipients: 0 };
+      const tenant = await db.selectFrom('tenants').select('name').where('id', '=', r.tenant_id).executeTakeFirstOrThrow();
+      const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: r.id, kind: r.kind, accountId: r.account_id, reasons: [] });
+      await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to: [p.email], ...mail });
+      return { recipients: 1 };
+    },
+
+    /** MFA reset: every active factor removed, enrolment required at the next sign-in. */
+    async removeMfaFactors(i: { recoveryId: string }): Promise<{ removed: number }> {
+      const r = await loadRecovery(i.recoveryId);
+      const acct = await requireAccount(r.tenant_id, r.account_id);
+      return db.transaction().execute(async (trx) => {
+        const res = await trx
+          .updateTable('mfa_factors')
+          .set({ removed_at: new Date() })
+          .where('account_id', '=', acct.id)
+          .where('removed_at', 'is', null)
+          .where((eb) => eb.or([eb('enrolled_via', 'is', null), eb('enrolled_via', '!=', `recovery:${r.id}`)]))
+          .executeTakeFirst();
+        await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', acct.id).execute();
+        return { removed: Number(res.numUpdatedRows) };
+      });
+    },
+
     /** Notifies every registered address, once per step. */
     async notifyAccount(i: { recoveryId: string; step: string; template: NoticeTemplate }): Promise<{ recipients: number }> {
       const r = await loadRecovery(i.recoveryId);
       const acct = await requireAccount(r.tenant_id, r.account_id);
       const to = (await registeredAddresses(db, acct.id)).map((a) => a.email);
       const tenant = await db.selectFrom('tenants').select('name').where('id', '=', r.tenant_id).executeTakeFirstOrThrow();
-      const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: r.id, reasons: [] });
+      const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: r.id, kind: r.kind, reasons: [] });
       await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
       return { recipients: to.length };
     },

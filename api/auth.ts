@@ -8,6 +8,7 @@ import { ApiError } from './errors';
 
 export interface Principal {
   id: string;
+  email: string | null;
   name: string;
   roles: PrincipalRole[];
   tenantScope: string[];
@@ -30,6 +31,7 @@ export function createAuth(db: Db) {
     if (!row || row.disabled_at) throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
     const p: Principal = {
       id: row.id,
+      email: row.email,
       name: row.name,
       roles: row.roles as PrincipalRole[],
       tenantScope: row.tenant_scope,

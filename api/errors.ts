@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { APPROVAL_REJECTIONS } from '../workflows/messages';
 
 export class ApiError extends Error {
   constructor(
@@ -24,7 +25,7 @@ export const badRequest = (field: string, code: string, message: string) =>
 const WORKFLOW_FAILURES: Record<string, number> = {
   invalid_state: 409,
   already_verified: 409,
-  not_allowed: 403,
+  ...APPROVAL_REJECTIONS,
 };
 
 function fieldOf(context: string | undefined, instancePath: string): string {

@@ -69,8 +69,11 @@ export const CreatePrincipal = z
     roles: z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
     tenantScope: z.array(z.union([TenantId, z.literal('*')])).min(1).max(100),
     account: z.object({ tenantId: TenantId, accountId: AccountId }).strict().optional(),
+    email: Email.optional(),
   })
   .strict();
+
+export const Decision = z.object({ decision: z.enum(['approve', 'deny']), comment: Text(1000) }).strict();
 
 export const CreateRecovery = z
   .object({
@@ -112,9 +115,13 @@ export const RedeemBody = z
   .object({
     token: LinkToken,
     tenantId: TenantId.optional(),
+    /** Password-reset links. */
     newPassword: z.string().max(4 * PASSWORD_MAX).optional(),
+    /** Enrolment links: the factor to enrol. */
+    factor: z.object({ type: z.literal('totp'), label: z.string().trim().min(1).max(100).optional() }).strict().optional(),
   })
   .strict();
+export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
 export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
 
 export const LoginEvent = z

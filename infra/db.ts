@@ -51,6 +51,7 @@ export interface MfaFactorsTable {
   secret_enc: string | null;
   created_at: Generated<Date>;
   removed_at: Timestamp | null;
+  enrolled_via: string | null;
 }
 export interface PasswordCredentialsTable {
   account_id: string;
@@ -89,6 +90,7 @@ export interface PrincipalsTable {
   created_by: string | null;
   created_at: Generated<Date>;
   disabled_at: Timestamp | null;
+  email: string | null;
 }
 export interface RecoveriesTable {
   id: string;

@@ -1,33 +1,81 @@
 // Email bodies. Plain and short: a recovery email that looks like marketing gets ignored or
 // phished. Links come only from PUBLIC_BASE_URL, never from a request's Host header.
-import type { Reason, RecoveryKind } from '../domain/types';
+import type { Reason } from '../domain/types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function linkEmail(purpose: RecoveryKind, v: { tenantName: string; url: string; ttlMinutes: number }) {
-  const what = purpose === 'password_reset' ? 'reset your password' : 'set up your sign-in factors again';
-  const subject = purpose === 'password_reset' ? `Reset your ${v.tenantName} password` : `Re-enrol your ${v.tenantName} sign-in factors`;
-  const text =
-    `A recovery of your ${v.tenantName} account was approved. Use this link to ${what}:\n\n${v.url}\n\n` +
-    `The link works once and expires in ${v.ttlMinutes} minutes. If you did not ask for this, ignore this email ` +
-    `and tell your administrator.\n`;
-  const html =
-    `<p>A recovery of your ${esc(v.tenantName)} account was approved. Use this link to ${what}:</p>` +
-    `<p><a href="${esc(v.url)}">${esc(v.url)}</a></p>` +
-    `<p>The link works once and expires in ${v.ttlMinutes} minutes. If you did not ask for this, ignore this email and tell your administrator.</p>`;
+export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel';
+
+export interface Mail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+function mail(subject: string, paragraphs: string[], url?: string): Mail {
+  const text = paragraphs.join('\n\n').replace('{link}', url ?? '') + '\n';
+  const html = paragraphs
+    .map((p) => (p === '{link}' && url ? `<p><a href="${esc(url)}">${esc(url)}</a></p>` : `<p>${esc(p)}</p>`))
+    .join('');
   return { subject, text, html };
 }
 
-export type NoticeTemplate = 'password_changed' | 'security_alert';
-
-export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recoveryId: string; reasons: Reason[] }) {
-  if (t === 'password_changed') {
-    const text =
-      `The password of your ${v.tenantName} account was changed through account recovery ${v.recoveryId}. ` +
-      `Every session was signed out.\n\nIf this was not you, contact your administrator now.\n`;
-    return { subject: `Your ${v.tenantName} password was changed`, text, html: `<p>${esc(text)}</p>` };
+export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: string; ttlMinutes: number; waitUntil?: string; reminder?: boolean }): Mail {
+  const expiry = `The link works once and expires in ${v.ttlMinutes} minutes.`;
+  const notMe = 'If you did not ask for this, ignore this email and tell your administrator.';
+  switch (purpose) {
+    case 'password_reset':
+      return mail(`Reset your ${v.tenantName} password`, [`A recovery of your ${v.tenantName} account was approved. Use this link to reset your password:`, '{link}', expiry, notMe], v.url);
+    case 'mfa_enrolment':
+      return mail(`Enrol a new sign-in factor for ${v.tenantName}`, [`The sign-in factors of your ${v.tenantName} account were reset. Use this link to enrol a new authenticator:`, '{link}', expiry, notMe], v.url);
+    case 'verify_possession':
+      return mail(`Confirm your ${v.tenantName} account recovery`, [`Someone is recovering your ${v.tenantName} account with our support team. If it is you, confirm with this link:`, '{link}', expiry, notMe], v.url);
+    case 'cancel':
+      return mail(
+        v.reminder ? `Reminder: a change to your ${v.tenantName} account takes effect soon` : `A change to your ${v.tenantName} account is pending`,
+        [
+          `A recovery of your ${v.tenantName} account was approved and takes effect at ${v.waitUntil ?? 'the end of the waiting period'} unless you stop it.`,
+          'If this was not you, use this link to cancel it now. Your security team will be told:',
+          '{link}',
+          'If it was you, there is nothing to do.',
+        ],
+        v.url,
+      );
   }
-  const lines = v.reasons.map((r) => `- ${r.code}: ${r.detail}`).join('\n');
-  const text = `A high-risk recovery request (${v.recoveryId}) in ${v.tenantName} was refused.\n\nReasons:\n${lines}\n`;
-  return { subject: `[security] High-risk recovery refused in ${v.tenantName}`, text, html: `<pre>${esc(text)}</pre>` };
+}
+
+export type NoticeTemplate =
+  | 'password_changed'
+  | 'mfa_reset'
+  | 'security_alert'
+  | 'recovery_cancelled'
+  | 'approval_needed'
+  | 'approval_reminder'
+  | 'decision_approved'
+  | 'decision_denied'
+  | 'decision_expired';
+
+export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string }): Mail {
+  const what = `${v.kind ?? 'recovery'} ${v.recoveryId}${v.accountId ? ` (account ${v.accountId})` : ''}`;
+  const reasons = v.reasons.map((r) => `- ${r.code}: ${r.detail}`).join('\n');
+  switch (t) {
+    case 'password_changed':
+      return mail(`Your ${v.tenantName} password was changed`, [`The password of your ${v.tenantName} account was changed through account recovery ${v.recoveryId}. Every session was signed out.`, 'If this was not you, contact your administrator now.']);
+    case 'mfa_reset':
+      return mail(`Your ${v.tenantName} sign-in factors were reset`, [`The sign-in factors of your ${v.tenantName} account were removed through account recovery ${v.recoveryId}. Every session was signed out, and you must enrol a new factor at your next sign-in.`, 'If this was not you, contact your administrator now.']);
+    case 'security_alert':
+      return mail(`[security] High-risk recovery refused in ${v.tenantName}`, [`A high-risk recovery request (${what}) in ${v.tenantName} was refused.`, `Reasons:\n${reasons}`]);
+    case 'recovery_cancelled':
+      return mail(`[security] Recovery cancelled in ${v.tenantName}`, [`Recovery ${what} in ${v.tenantName} was cancelled.`, `Reasons:\n${reasons}`, 'If the account owner cancelled it, someone else may have asked for it: review the request.']);
+    case 'approval_needed':
+      return mail(`[approval] ${what} in ${v.tenantName} needs your decision`, [`A ${v.kind ?? 'recovery'} in ${v.tenantName} needs approval by ${v.approveBy ?? 'its deadline'}.`, `Review it and decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`]);
+    case 'approval_reminder':
+      return mail(`[approval reminder] ${what} in ${v.tenantName} expires soon`, [`A ${v.kind ?? 'recovery'} in ${v.tenantName} still needs approval; it expires at ${v.approveBy ?? 'its deadline'}.`, `Decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`]);
+    case 'decision_approved':
+      return mail(`Approved: ${what}`, [`The ${v.kind ?? 'recovery'} you requested in ${v.tenantName} has the approvals it needs.`]);
+    case 'decision_denied':
+      return mail(`Denied: ${what}`, [`The ${v.kind ?? 'recovery'} you requested in ${v.tenantName} was denied and has ended.`]);
+    case 'decision_expired':
+      return mail(`Expired: ${what}`, [`The ${v.kind ?? 'recovery'} you requested in ${v.tenantName} did not get its approvals in time and has ended.`]);
+  }
 }

@@ -32,6 +32,7 @@ export interface RecoveryWorkflowInput {
 export interface ApprovalRecord {
   principalId: string;
   decision: 'approve' | 'deny';
+  comment: string;
   at: string;
 }
 
@@ -54,6 +55,34 @@ export interface RecoveryStatus {
   manualReview: boolean;
   outcome: string | null;
 }
+
+/** Who is deciding, as the API read it from the principal's record. The workflow's validator checks it. */
+export interface ApprovalRequest {
+  principalId: string;
+  roles: string[];
+  tenantScope: string[];
+  /** The account this principal is, if any: an owner never approves their own recovery. */
+  account: { tenantId: string; accountId: string } | null;
+  decision: 'approve' | 'deny';
+  comment: string;
+}
+
+export interface ApprovalResult {
+  counted: boolean;
+  decision: 'approve' | 'deny';
+  approvals: { required: number; received: ApprovalRecord[] };
+  state: RecoveryState;
+}
+
+/** Failure types of the approval validator; the API maps them to HTTP statuses. */
+export const APPROVAL_REJECTIONS = {
+  requester_cannot_approve: 403,
+  owner_cannot_approve: 403,
+  approver_out_of_scope: 403,
+  approver_lacks_role: 403,
+  already_decided: 409,
+  approval_closed: 409,
+} as const;
 
 export type VerificationSubmission =
   | { tier: 1; actor: string; passed: boolean; factorsChecked: number }
@@ -79,5 +108,6 @@ export const statusQuery = defineQuery<RecoveryStatus>('status');
 export const triagedUpdate = defineUpdate<RecoveryStatus>('awaitTriage');
 export const submitVerificationUpdate = defineUpdate<VerificationResult, [VerificationSubmission]>('submitVerification');
 export const cancelUpdate = defineUpdate<RecoveryStatus, [CancelRequest]>('cancel');
+export const decideUpdate = defineUpdate<ApprovalResult, [ApprovalRequest]>('decide');
 /** The API consumed the link's token and staged the credential; only the token's id travels. */
 export const linkRedeemedSignal = defineSignal<[{ tokenId: string }]>('linkRedeemed');

@@ -95,6 +95,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
           account_tenant_id: b.account?.tenantId ?? null,
           account_external_id: b.account?.accountId ?? null,
           created_by: p.id,
+          email: b.email ?? null,
         })
         .execute();
       for (const t of named.length ? named : ['_system']) {
@@ -107,7 +108,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
           details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope },
         });
       }
-      return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, apiKey });
+      return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, email: b.email ?? null, apiKey });
     },
   );
 

@@ -8,11 +8,12 @@ import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
 import { checkNewPassword } from '../../domain/password';
 import { appendAudit } from '../../infra/audit';
 import { hashPassword, registeredAddresses, findAccount } from '../../infra/directory';
-import { constantTimeEqualHex, tokenHash } from '../../infra/secrets';
-import type { Db } from '../../infra/db';
+import { constantTimeEqualHex, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../../infra/db';
 import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
-import { LinkCancelBody, LinkParams, RedeemBody } from '../schemas';
+import { LinkCancelBody, LinkParams, LinkQuery, RedeemBody } from '../schemas';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
 
@@ -56,61 +57,102 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/links/:token',
-    { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams } },
+    { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams, querystring: LinkQuery } },
     async (req) => {
-      const row = await liveTokenFor(req.params.token, (req.query as { tenant?: string })?.tenant, req);
+      const row = await liveTokenFor(req.params.token, req.query.tenant, req);
       if (!row) throw LINK_INVALID();
       return {
         valid: true,
         purpose: row.purpose,
         expiresAt: new Date(row.expires_at).toISOString(),
-        requires: row.purpose === 'password_reset' ? ['newPassword'] : [],
+        requires: row.purpose === 'password_reset' ? ['newPassword'] : row.purpose === 'mfa_enrolment' ? ['factor'] : [],
       };
     },
   );
 
+  /** Consumes the token atomically, runs `stage` in the same transaction, then signals the workflow. */
+  async function consume<T>(row: { id: string }, stage: (trx: Transaction<Database>) => Promise<T>) {
+    return db.transaction().execute(async (trx) => {
+      const used = await trx
+        .updateTable('one_time_tokens')
+        .set({ used_at: new Date() })
+        .where('id', '=', row.id)
+        .where('used_at', 'is', null)
+        .where('invalidated_at', 'is', null)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .returning(['id', 'workflow_id', 'recovery_id'])
+        .executeTakeFirst();
+      if (!used) return null;
+      const staged = await stage(trx);
+      // Signal inside the transaction: if Temporal is unreachable, the token stays unused.
+      await temporal.workflow.getHandle(used.workflow_id).signal(linkRedeemedSignal, { tokenId: used.id });
+      return { used, staged };
+    });
+  }
+
   r.post(
     '/v1/links/redeem',
-    { schema: { summary: 'Use a link: set the new password', tags: ['public'], body: RedeemBody } },
+    { config: { secretResponse: true }, schema: { summary: 'Use a link: set a new password, confirm possession, or enrol a factor', tags: ['public'], body: RedeemBody } },
     async (req) => {
-      const { token, tenantId, newPassword } = req.body;
+      const { token, tenantId, newPassword, factor } = req.body;
       const row = await liveTokenFor(token, tenantId, req);
-      if (!row || row.purpose !== 'password_reset') throw LINK_INVALID();
-      if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
-      const acct = await findAccount(db, row.tenant_id, row.account_id);
-      const addresses = acct ? await registeredAddresses(db, acct.id) : [];
-      const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses.map((a) => a.email), ...addresses.map((a) => a.email.split('@')[0])]);
-      if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
+      if (!row || row.purpose === 'cancel') throw LINK_INVALID();
+      const audit = (action: string, details: Record<string, unknown>) =>
+        appendAudit(db, {
+          tenantId: row.tenant_id,
+          eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
+          actor: 'account_owner',
+          action,
+          target: `account:${row.account_id}`,
+          recoveryId: row.recovery_id,
+          details: { tokenId: row.id, purpose: row.purpose, ...details },
+        });
 
-      // Hash before taking a connection: argon2id is deliberately slow.
-      const passwordHash = await hashPassword(newPassword);
-      const consumed = await db.transaction().execute(async (trx) => {
-        const used = await trx
-          .updateTable('one_time_tokens')
-          .set({ used_at: new Date() })
-          .where('id', '=', row.id)
-          .where('used_at', 'is', null)
-          .where('invalidated_at', 'is', null)
-          .where('expires_at', '>', sql<Date>`now()`)
-          .returning(['id', 'workflow_id', 'recovery_id'])
-          .executeTakeFirst();
-        if (!used) return null;
-        await trx.insertInto('staged_credentials').values({ token_id: used.id, password_hash: passwordHash }).execute();
-        // Signal inside the transaction: if Temporal is unreachable, the token stays unused.
-        await temporal.workflow.getHandle(used.workflow_id).signal(linkRedeemedSignal, { tokenId: used.id });
-        return used;
-      });
-      if (!consumed) throw LINK_INVALID();
-      await appendAudit(db, {
-        tenantId: row.tenant_id,
-        eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
-        actor: 'account_owner',
-        action: 'link.redeemed',
-        target: `account:${row.account_id}`,
-        recoveryId: row.recovery_id,
-        details: { tokenId: row.id, purpose: row.purpose, evidence: 'tier 3: possession of the registered address' },
-      });
-      return { status: 'accepted', message: 'Your new password is being applied. Every session will be signed out.' };
+      if (row.purpose === 'password_reset') {
+        if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
+        const acct = await findAccount(db, row.tenant_id, row.account_id);
+        const addresses = acct ? await registeredAddresses(db, acct.id) : [];
+        const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses.map((a) => a.email), ...addresses.map((a) => a.email.split('@')[0])]);
+        if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
+        // Hash before taking a connection: argon2id is deliberately slow.
+        const passwordHash = await hashPassword(newPassword);
+        const done = await consume(row, (trx) => trx.insertInto('staged_credentials').values({ token_id: row.id, password_hash: passwordHash }).execute());
+        if (!done) throw LINK_INVALID();
+        await audit('link.redeemed', { evidence: 'tier 3: possession of the registered address' });
+        return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
+      }
+
+      if (row.purpose === 'verify_possession') {
+        const done = await consume(row, async () => null);
+        if (!done) throw LINK_INVALID();
+        await audit('verification.passed', { tier: 3, evidence: 'possession of the registered address (email link)' });
+        return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
+      }
+
+      if (row.purpose === 'mfa_enrolment') {
+        if (!factor) throw new ApiError(400, 'invalid_field', 'factor: required for an enrolment link', { field: 'factor' });
+        const secret = newTotpSecret();
+        const acct = await findAccount(db, row.tenant_id, row.account_id);
+        if (!acct) throw LINK_INVALID();
+        const done = await consume(row, async (trx) => {
+          await trx
+            .insertInto('mfa_factors')
+            .values({ account_id: acct.id, type: 'totp', label: factor.label ?? 'authenticator', secret_enc: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolled_via: `recovery:${row.recovery_id}` })
+            .execute();
+          await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', acct.id).execute();
+        });
+        if (!done) throw LINK_INVALID();
+        await audit('mfa.enrolled', { factorType: 'totp' });
+        const tenant = await db.selectFrom('tenants').select('name').where('id', '=', row.tenant_id).executeTakeFirstOrThrow();
+        const label = encodeURIComponent(`${tenant.name}:${row.account_id}`);
+        return {
+          status: 'enrolled',
+          purpose: row.purpose,
+          message: 'Add this secret to your authenticator app now: it is shown once.',
+          totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(tenant.name)}&algorithm=SHA1&digits=6&period=30` },
+        };
+      }
+      throw LINK_INVALID();
     },
   );
 

@@ -12,24 +12,29 @@ const RECOVER_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 <meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width">
 <style>body{font:16px system-ui;max-width:32em;margin:3em auto;padding:0 1em}input,button{font:inherit;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}</style></head>
 <body><h1>Account recovery</h1><p id="msg">Checking your link…</p>
-<form id="f" hidden><label>New password (12 to 128 characters)<input id="pw" type="password" autocomplete="new-password" minlength="12" maxlength="128" required></label>
-<button type="submit">Set new password</button></form>
+<form id="f" hidden><label id="pwl" hidden>New password (12 to 128 characters)<input id="pw" type="password" autocomplete="new-password" minlength="12" maxlength="128"></label>
+<button id="go" type="submit">Continue</button></form>
 <script src="/recover.js"></script></body></html>`;
 
 const RECOVER_JS = `(function(){
 var token=decodeURIComponent(location.hash.slice(1));var tenant=new URLSearchParams(location.search).get('tenant')||undefined;
 history.replaceState(null,'',location.pathname+location.search);
-var msg=document.getElementById('msg'),f=document.getElementById('f');
+var msg=document.getElementById('msg'),f=document.getElementById('f'),pw=document.getElementById('pwl'),btn=document.getElementById('go');
 function say(t){msg.textContent=t}
+function post(path,body){return fetch(path,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)}).then(function(r){return r.json().then(function(b){return{ok:r.ok,b:b}})})}
 if(!token){say('This link is incomplete.');return}
+var purpose;
 fetch('/v1/links/'+encodeURIComponent(token)+(tenant?'?tenant='+encodeURIComponent(tenant):'')).then(function(r){return r.json().then(function(b){return{ok:r.ok,b:b}})}).then(function(x){
  if(!x.ok){say(x.b.error?x.b.error.message:'This link cannot be used.');return}
- if(x.b.purpose!=='password_reset'){say('This link is for '+x.b.purpose+'.');return}
- say('Choose a new password. This link works once and expires at '+new Date(x.b.expiresAt).toLocaleTimeString()+'.');f.hidden=false});
+ purpose=x.b.purpose;var until=' This link works once and expires at '+new Date(x.b.expiresAt).toLocaleString()+'.';
+ if(purpose==='password_reset'){say('Choose a new password.'+until);pw.hidden=false;btn.textContent='Set new password'}
+ else if(purpose==='cancel'){say('A recovery of your account is pending. If you did not ask for it, stop it now.');btn.textContent='This was not me: cancel it'}
+ else if(purpose==='verify_possession'){say('Confirm that you are the one recovering this account.'+until);btn.textContent='Yes, this is me'}
+ else if(purpose==='mfa_enrolment'){say('Enrol a new authenticator app.'+until);btn.textContent='Show my new authenticator secret'}
+ f.hidden=false});
 f.addEventListener('submit',function(e){e.preventDefault();
- fetch('/v1/links/redeem',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:token,tenantId:tenant,newPassword:document.getElementById('pw').value})})
- .then(function(r){return r.json().then(function(b){return{ok:r.ok,b:b}})}).then(function(x){
-  if(x.ok){f.hidden=true;say(x.b.message)}else{say(x.b.error.message)}})});
+ var req=purpose==='cancel'?post('/v1/links/cancel',{token:token,tenantId:tenant}):post('/v1/links/redeem',purpose==='password_reset'?{token:token,tenantId:tenant,newPassword:document.getElementById('pw').value}:purpose==='mfa_enrolment'?{token:token,tenantId:tenant,factor:{type:'totp'}}:{token:token,tenantId:tenant});
+ req.then(function(x){if(!x.ok){say(x.b.error.message);return}f.hidden=true;say(x.b.message+(x.b.totp?' Secret: '+x.b.totp.secret+'  ('+x.b.totp.otpauthUri+')':''))})});
 })();`;
 
 export function pageRoutes(app: FastifyInstance, deps: AppDeps) {

@@ -8,6 +8,7 @@ import type { recoveryWorkflow } from '../../workflows/recovery';
 import {
   AccountIdKey,
   cancelUpdate,
+  decideUpdate,
   RecoveryKindKey,
   RecoveryStatusKey,
   statusQuery,
@@ -22,8 +23,8 @@ import { appendAudit } from '../../infra/audit';
 import { checkKnowledge } from '../../infra/directory';
 import { newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
-import { ApiError } from '../errors';
-import { CancelBody, CreateRecovery, IdParams, ListRecoveriesQuery, Verification } from '../schemas';
+import { ApiError, toApiError } from '../errors';
+import { CancelBody, CreateRecovery, Decision, IdParams, ListRecoveriesQuery, Verification } from '../schemas';
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
@@ -82,11 +83,12 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   function nextStep(s: RecoveryStatus) {
     switch (s.state) {
       case 'verifying': {
-        // Tier 3 is the emailed link, sent once these pass.
+        // A password reset's Tier 3 is its completion link, sent once these pass.
+        const viaLink = s.kind === 'password_reset';
         const req = s.tiers.required;
         const passed = s.tiers.passed;
-        const all = (req?.all ?? []).filter((t) => t !== 3 && !passed.includes(t));
-        const anyOf = (req?.anyOf ?? []).filter((t) => t !== 3);
+        const all = (req?.all ?? []).filter((t) => !(viaLink && t === 3) && !passed.includes(t));
+        const anyOf = (req?.anyOf ?? []).filter((t) => !(viaLink && t === 3));
         const anyOfOpen = anyOf.length > 0 && !anyOf.some((t) => passed.includes(t));
         return { action: 'submit_verification', allOf: all, oneOf: anyOfOpen ? anyOf : [] };
       }
@@ -303,6 +305,40 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
       const s = await handle.executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] });
       return { id: row.id, state: s.state };
+    },
+  );
+
+  r.post(
+    '/v1/recoveries/:id/approvals',
+    { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision } },
+    async (req) => {
+      const row = await db.selectFrom('recoveries').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+      const p = req.principal!;
+      // Every rule of separation of duties is the workflow validator's; it sees the same facts
+      // whether the decision comes through here or straight to Temporal.
+      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
+      try {
+        const result = await handle.executeUpdate(decideUpdate, {
+          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment }],
+        });
+        return { id: row.id, ...result };
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.status >= 400 && e.status < 500) {
+          await appendAudit(db, {
+            tenantId: row.tenant_id,
+            eventKey: `decision-rejected:${req.id}:${Date.now()}`,
+            actor: `principal:${p.id}`,
+            action: 'approval.rejected',
+            target: `account:${row.account_id}`,
+            recoveryId: row.id,
+            details: { code: e.code, decision: req.body.decision },
+          });
+        }
+        if (e.code === 'invalid_state') throw new ApiError(409, 'approval_closed', `the recovery is ${row.state}: decisions are closed`);
+        throw e;
+      }
     },
   );
 }

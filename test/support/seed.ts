@@ -15,7 +15,7 @@ export async function seedTenant(h: Harness, authMode: 'local' | 'mixed' | 'sso_
 export async function seedAccount(
   h: Harness,
   tenantId: string,
-  o: { externalId?: string; role?: string; authMethod?: 'local' | 'sso'; emails?: string[] } = {},
+  o: { externalId?: string; role?: string; authMethod?: 'local' | 'sso'; emails?: string[]; mfa?: boolean } = {},
 ) {
   const externalId = o.externalId ?? uniq('u');
   const r = await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, {
@@ -28,6 +28,7 @@ export async function seedAccount(
           emails: o.emails ?? [`${externalId}@${tenantId}.test`, `${externalId}.home@example.test`],
           knowledge: KNOWLEDGE,
           password: OLD_PASSWORD,
+          ...(o.mfa ? { mfaFactors: [{ type: 'totp', label: 'old phone' }] } : {}),
         },
       ],
     },
@@ -37,9 +38,17 @@ export async function seedAccount(
 }
 
 export async function seedPrincipal(h: Harness, roles: string[], tenantScope: string[], account?: { tenantId: string; accountId: string }) {
-  const r = await h.api('POST', '/v1/admin/principals', { body: { name: uniq('p'), roles, tenantScope, ...(account ? { account } : {}) } });
+  const name = uniq('p');
+  const email = `${name}@staff.test`;
+  const r = await h.api('POST', '/v1/admin/principals', { body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } });
   assert.equal(r.status, 201, r.text);
-  return { id: r.body.id as string, key: r.body.apiKey as string };
+  return { id: r.body.id as string, key: r.body.apiKey as string, email };
+}
+
+export async function setPolicy(h: Harness, tenantId: string, override: Record<string, unknown>) {
+  const r = await h.api('PUT', `/v1/admin/tenants/${tenantId}/policy`, { body: override });
+  assert.equal(r.status, 200, r.text);
+  return r.body;
 }
 
 export const CONTEXT = { ip: '203.0.113.7', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
