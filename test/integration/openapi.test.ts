@@ -23,6 +23,7 @@ const ROUTES = [
   'GET /v1/recoveries/{id}',
   'POST /v1/recoveries/{id}/verifications',
   'POST /v1/recoveries/{id}/cancel',
+  'POST /v1/recoveries/{id}/approvals',
   'GET /v1/links/{token}',
   'POST /v1/links/redeem',
   'POST /v1/links/cancel',
