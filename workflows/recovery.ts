@@ -115,7 +115,8 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
       state,
       action,
       actor,
-      details,
+      // The workflow's clock: on a time-skipping server it differs from the audit's wall clock.
+      details: { ...details, workflowTime: new Date().toISOString() },
       riskTier: status.riskTier,
       route: status.route,
       reasons: status.reasons,
