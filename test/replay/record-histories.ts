@@ -1,0 +1,167 @@
+// Records one history per path of the recovery workflow into test/fixtures/histories/, for the
+// replay test. Run with `npm run record-histories` after an intended workflow change (and a
+// patch, if old histories must still replay). Drives the real workflow on the time-skipping server.
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+
+const OUT = path.join(__dirname, '..', 'fixtures', 'histories');
+let h: Harness;
+before(async () => {
+  h = await startHarness({ timeSkipping: true });
+  fs.mkdirSync(OUT, { recursive: true });
+});
+after(async () => {
+  await h?.close();
+});
+
+async function setup(authMode: 'local' | 'sso_enforced', role: string, authMethod: 'local' | 'sso' = 'local') {
+  const tenantId = await seedTenant(h, authMode);
+  const accountId = await seedAccount(h, tenantId, { role, authMethod, mfa: true });
+  const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+  const a1 = await seedPrincipal(h, ['approver'], [tenantId]);
+  const a2 = await seedPrincipal(h, ['approver'], [tenantId]);
+  await seedLogin(h, agent.key, tenantId, accountId);
+  return { tenantId, accountId, agent, a1, a2 };
+}
+type Ctx = Awaited<ReturnType<typeof setup>>;
+
+async function start(c: Ctx, kind: string) {
+  const r = await h.api('POST', '/v1/recoveries', { key: c.agent.key, body: recoveryBody(c.tenantId, c.accountId, { kind }) });
+  assert.ok(r.status === 202 || r.status === 200, r.text);
+  return r.body.id as string;
+}
+const state = async (c: Ctx, id: string) => (await h.api('GET', `/v1/recoveries/${id}`, { key: c.agent.key })).body.state as string;
+const waitFor = (c: Ctx, id: string, s: string) => until(s, async () => (await state(c, id)) === s);
+const mail = (c: Ctx, prefix: string) => h.sink.waitFor((m) => m.subject.startsWith(prefix) && m.to.some((t) => t.startsWith(`${c.accountId}@`)));
+const verify = async (c: Ctx, id: string, bodies: object[]) => {
+  for (const body of bodies) await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: c.agent.key, body });
+};
+const decide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
+
+async function save(name: string, id: string) {
+  const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  await until('closed', async () => (await h.client.workflow.getHandle(row.workflow_id, row.run_id!).describe()).status.name !== 'RUNNING');
+  const history = await h.client.workflow.getHandle(row.workflow_id, row.run_id!).fetchHistory();
+  // Binary protobuf: the exact bytes the server sent, independent of JSON mapping quirks.
+  fs.writeFileSync(path.join(OUT, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+}
+
+async function mfaToApproval(c: Ctx) {
+  const id = await start(c, 'mfa_reset');
+  await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }]);
+  await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Confirm your')), tenantId: c.tenantId } });
+  await waitFor(c, id, 'awaiting_approval');
+  return id;
+}
+
+it('records every path', async () => {
+  {
+    const c = await setup('local', 'standard');
+    const id = await start(c, 'password_reset');
+    await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }]);
+    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-1' } });
+    await waitFor(c, id, 'completed');
+    await save('password-reset-completed', id);
+  }
+  {
+    const c = await setup('sso_enforced', 'standard', 'sso');
+    await save('refused-sso', await start(c, 'password_reset'));
+  }
+  {
+    const c = await setup('local', 'standard');
+    const id = await start(c, 'password_reset');
+    await h.api('POST', `/v1/recoveries/${id}/cancel`, { key: c.agent.key, body: { reason: 'recorded path' } });
+    await save('cancelled-while-verifying', id);
+  }
+  {
+    const c = await setup('local', 'standard');
+    const id = await start(c, 'password_reset');
+    for (let i = 0; i < 5; i++) await verify(c, id, [{ tier: 1, answers: { card_last4: '0000' } }]);
+    await waitFor(c, id, 'failed');
+    await save('verification-failed', id);
+  }
+  {
+    const c = await setup('local', 'standard');
+    const id = await start(c, 'password_reset');
+    await h.testEnv!.sleep('61 minutes');
+    await waitFor(c, id, 'expired');
+    await save('verification-expired', id);
+  }
+  {
+    const c = await setup('local', 'standard');
+    const id = await start(c, 'password_reset');
+    await verify(c, id, [{ tier: 2 }]);
+    await mail(c, 'Reset your');
+    await waitFor(c, id, 'awaiting_completion');
+    await h.testEnv!.sleep('16 minutes');
+    await waitFor(c, id, 'expired');
+    await save('password-link-expired', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await start(c, 'password_reset');
+    await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }]);
+    await waitFor(c, id, 'awaiting_approval');
+    await decide(c.a1.key, id);
+    await waitFor(c, id, 'waiting_period');
+    // Just past the 24 h wait: the reset link then lives its own 15 minutes.
+    await h.testEnv!.sleep('1441 minutes');
+    const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-2' } });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(c, id, 'completed');
+    await save('password-reset-approved-after-wait', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    await decide(c.a2.key, id);
+    await waitFor(c, id, 'waiting_period');
+    await h.testEnv!.sleep('2881 minutes');
+    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Enrol a new')), tenantId: c.tenantId, factor: { type: 'totp' } } });
+    await waitFor(c, id, 'completed');
+    await save('mfa-reset-completed', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id, 'deny');
+    await waitFor(c, id, 'denied');
+    await save('mfa-reset-denied', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    await h.testEnv!.sleep('25 hours');
+    await waitFor(c, id, 'expired');
+    await save('mfa-reset-approval-expired', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    await decide(c.a2.key, id);
+    const notice = await mail(c, 'A change to');
+    await h.testEnv!.sleep('40 hours');
+    await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(notice), tenantId: c.tenantId } });
+    await waitFor(c, id, 'cancelled');
+    await save('mfa-reset-owner-cancelled-during-wait', id);
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    await decide(c.a2.key, id);
+    await h.testEnv!.sleep('2881 minutes');
+    await waitFor(c, id, 'awaiting_completion');
+    await h.testEnv!.sleep('16 minutes');
+    await waitFor(c, id, 'completed');
+    await save('mfa-reset-enrolment-link-expired', id);
+  }
+});
