@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import { createAuth, type Auth } from './auth';
-import { ApiError, errorHandler } from './errors';
+import { ApiError, errorHandler, findBadString } from './errors';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { adminRoutes } from './routes/admin';
@@ -41,10 +41,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
     trustProxy: opts.config.trustProxy,
     bodyLimit: 256 * 1024,
+    routerOptions: { maxParamLength: 1024 },
+    // Errors the router raises before any route runs get the one error shape too.
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  // Before any schema runs: no field anywhere may carry NUL or a lone surrogate.
+  app.addHook('preValidation', async (req) => {
+    for (const [where, value] of [['query', req.query], ['params', req.params], ['body', req.body]] as const) {
+      const field = findBadString(value, where === 'body' ? '' : where);
+      if (field !== null) throw new ApiError(400, 'invalid_field', `${field || 'body'}: contains a NUL or an unpaired surrogate`, { field: field || 'body' });
+    }
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
   });

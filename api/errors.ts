@@ -34,11 +34,16 @@ function fieldOf(context: string | undefined, instancePath: string): string {
   return path ? (where === 'body' ? path : `${where}.${path}`) : where;
 }
 
-export function toApiError(err: unknown): ApiError {
+export function toApiError(err: unknown, url = ''): ApiError {
   if (err instanceof ApiError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const fe = err as FastifyError & { validationContext?: string };
-    const fields = fe.validation!.map((v) => ({ field: fieldOf(fe.validationContext, v.instancePath), code: v.keyword, message: v.message }));
+    const fields = fe.validation!.map((v) => {
+      // An unknown key is named itself, not by the object that holds it.
+      const keys = (v.params as { keys?: string[] } | undefined)?.keys;
+      const path = v.keyword === 'unrecognized_keys' && keys?.length ? `${v.instancePath.replace(/\/$/, '')}/${keys[0]}` : v.instancePath;
+      return { field: fieldOf(fe.validationContext, path), code: v.keyword, message: v.message };
+    });
     const first = fields[0];
     return new ApiError(400, 'invalid_field', `${first.field}: ${first.message}`, { field: first.field, fields });
   }
@@ -51,6 +56,14 @@ export function toApiError(err: unknown): ApiError {
       return new ApiError(415, 'unsupported_media_type', 'content-type: send application/json', { field: 'content-type' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, 'body_too_large', 'body: too large', { field: 'body' });
+    case 'FST_ERR_BAD_URL': {
+      const field = paramOfUrl(url);
+      return new ApiError(400, 'invalid_field', `${field}: not valid percent-encoding`, { field });
+    }
+    case 'FST_ERR_MAX_PARAM_LENGTH': {
+      const field = paramOfUrl(url);
+      return new ApiError(414, 'invalid_field', `${field}: too long`, { field });
+    }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'malformed_body', 'content-length: does not match the body', { field: 'content-length' });
   }
@@ -75,8 +88,33 @@ function isConnectionError(err: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code);
 }
 
+/** Router errors come before a route matched: name the parameter from the URL's shape. */
+function paramOfUrl(url: string): string {
+  const path = url.split('?')[0];
+  if (/^\/v1\/links\/[^/]*$/.test(path)) return 'params.token';
+  if (/^\/v1\/admin\/tenants\/[^/]+/.test(path)) return 'params.tenantId';
+  if (/^\/v1\/(recoveries|break-glass)\/[^/]+/.test(path)) return 'params.id';
+  return 'url';
+}
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const e = toApiError(err);
+  const e = toApiError(err, req.url);
   if (e.status >= 500) req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
   void reply.code(e.status).headers(e.headers).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+}
+
+/** NUL and unpaired UTF-16 surrogates: Postgres rejects the first and silently mangles the second. */
+const BAD_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path of the first string in `value` that holds a character no field may hold, or null. */
+export function findBadString(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return BAD_CHARS.test(value) ? path : null;
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (BAD_CHARS.test(k)) return path ? `${path}.${k}` : k;
+      const hit = findBadString(v, path ? `${path}.${k}` : k);
+      if (hit) return hit;
+    }
+  }
+  return null;
 }
