@@ -15,6 +15,7 @@ import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/polic
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
 import type { ErrorSource, Reason, RecoveryKind, Tier, Urgency } from '../domain/types';
+import { createAccessActivities } from './access';
 
 export interface ActivityDeps {
   db: Db;
@@ -22,7 +23,11 @@ export interface ActivityDeps {
   config: Pick<Config, 'tokenKeys' | 'publicBaseUrl'>;
 }
 
-export function createActivities({ db, mailer, config }: ActivityDeps) {
+export function createActivities(deps: ActivityDeps) {
+  return { ...createRecoveryActivities(deps), ...createAccessActivities(deps) };
+}
+
+function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
   async function loadRecovery(recoveryId: string) {
     const r = await db.selectFrom('recoveries').selectAll().where('id', '=', recoveryId).executeTakeFirst();
     if (!r) throw ApplicationFailure.nonRetryable(`recovery ${recoveryId} not found`, 'recovery_not_found');
@@ -238,6 +243,15 @@ export function createActivities({ db, mailer, config }: ActivityDeps) {
         .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: to.length, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
         .execute();
+      await appendAudit(db, {
+        tenantId: r.tenant_id,
+        eventKey: `${issueKey}:issued`,
+        actor: 'system',
+        action: i.step.includes('reminder') ? 'link.reminder_sent' : 'link.sent',
+        target: `account:${r.account_id}`,
+        recoveryId: r.id,
+        details: { tokenId: row.id, purpose: i.purpose, recipients: to.length, expiresAt: expiresAt.toISOString() },
+      });
       return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
     },
 

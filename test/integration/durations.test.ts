@@ -73,6 +73,8 @@ describe('waiting periods at production length', () => {
     await hours(47);
     const reminder = await h.sink.waitFor((m) => m.subject.startsWith('Reminder:') && m.to.includes(`${accountId}@${tenantId}.test`));
     assert.ok(reminder, 'a reminder went out before the end');
+    const audited = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute();
+    assert.ok(audited.some((e) => e.action === 'link.reminder_sent'), 'the reminder is audited');
     const r = await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(notice), tenantId } });
     assert.equal(r.status, 200, r.text);
     await until('cancelled', async () => (await state(agent.key, id)).state === 'cancelled');
