@@ -12,6 +12,7 @@ export interface TenantsTable {
   auth_mode: 'sso_enforced' | 'mixed' | 'local';
   security_contacts: Json<string[]>;
   policy_override: Json<unknown> | null;
+  break_glass_account: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -183,7 +184,45 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 
+export interface AccessGrantsTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  kind: 'break_glass' | 'sso_bypass';
+  state: string;
+  requested_by: string;
+  justification: string;
+  ticket_ref: string;
+  duration_seconds: number;
+  workflow_id: string;
+  run_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  ended_at: Timestamp | null;
+}
+export interface AccessCredentialsTable {
+  id: Generated<string>;
+  grant_id: string;
+  tenant_id: string;
+  account_id: string;
+  key_id: string;
+  credential_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  fetched_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  revoke_reason: string | null;
+}
+export interface CredentialPickupsTable {
+  grant_id: string;
+  sealed: string;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
+  access_grants: AccessGrantsTable;
+  access_credentials: AccessCredentialsTable;
+  credential_pickups: CredentialPickupsTable;
   tenants: TenantsTable;
   accounts: AccountsTable;
   account_addresses: AccountAddressesTable;

@@ -1,2 +1,3 @@
 // What the worker bundles. Keep it small and explicit.
 export { recoveryWorkflow } from './recovery';
+export { accessGrantWorkflow } from './access';

@@ -1,0 +1,102 @@
+// Messages of the emergency-access workflow (break-glass, SSO bypass). As for recoveries: ids
+// and outcomes only; the credential itself never travels through Temporal.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const ACCESS_KINDS = ['break_glass', 'sso_bypass'] as const;
+export type AccessKind = (typeof ACCESS_KINDS)[number];
+
+export const ACCESS_ACTIVE_STATES = ['requested', 'awaiting_confirmation', 'awaiting_approval', 'issuing', 'active', 'rotating', 'awaiting_review'] as const;
+export const ACCESS_TERMINAL_STATES = ['completed', 'denied', 'expired', 'cancelled'] as const;
+export type AccessState = (typeof ACCESS_ACTIVE_STATES)[number] | (typeof ACCESS_TERMINAL_STATES)[number];
+export const ACCESS_STATES: readonly AccessState[] = [...ACCESS_ACTIVE_STATES, ...ACCESS_TERMINAL_STATES];
+
+/** Policy numbers the API resolves and passes in (SPEC.md sections 2, 3.2, 3.4). */
+export interface AccessTimings {
+  confirmationSeconds: number;
+  approvalDeadlineSeconds: number;
+  escalateApprovalAfterSeconds: number;
+  reviewReminderEverySeconds: number;
+  reviewEscalateAfterSeconds: number;
+}
+
+export const DEFAULT_ACCESS_TIMINGS: AccessTimings = {
+  confirmationSeconds: 30 * 60,
+  approvalDeadlineSeconds: 30 * 60,
+  escalateApprovalAfterSeconds: 15 * 60,
+  reviewReminderEverySeconds: 4 * 3600,
+  reviewEscalateAfterSeconds: 24 * 3600,
+};
+
+export interface AccessWorkflowInput {
+  grantId: string;
+  tenantId: string;
+  accountId: string;
+  kind: AccessKind;
+  requestedBy: string;
+  durationSeconds: number;
+  timings: AccessTimings;
+  searchAttributes: boolean;
+}
+
+export interface AccessDecisionRecord {
+  principalId: string;
+  decision: 'approve' | 'deny';
+  comment: string;
+  at: string;
+}
+
+export interface AccessStatus {
+  grantId: string;
+  tenantId: string;
+  accountId: string;
+  kind: AccessKind;
+  state: AccessState;
+  waitingFor: string | null;
+  approvals: { required: number; received: AccessDecisionRecord[] };
+  deadlines: { confirmBy?: string; approveBy?: string; credentialExpiresAt?: string };
+  currentDeadline: string | null;
+  credential: { issued: boolean; fetched: boolean; revokedReason: string | null };
+  rotated: boolean | null;
+  review: { principalId: string; outcome: 'appropriate' | 'inappropriate'; notes: string; at: string } | null;
+  reviewReminders: number;
+  escalated: { approvals: boolean; review: boolean };
+}
+
+/** A decider as the API read it from the principal's record; the validator checks it. */
+export interface AccessDecision {
+  principalId: string;
+  roles: string[];
+  tenantScope: string[];
+  decision: 'approve' | 'deny';
+  comment: string;
+}
+
+export interface AccessReview {
+  principalId: string;
+  roles: string[];
+  tenantScope: string[];
+  outcome: 'appropriate' | 'inappropriate';
+  notes: string;
+}
+
+export const ACCESS_REJECTIONS = {
+  requester_cannot_approve: 403,
+  approver_lacks_role: 403,
+  approver_out_of_scope: 403,
+  already_decided: 409,
+  approval_closed: 409,
+  reviewer_lacks_role: 403,
+  reviewer_not_independent: 403,
+  reviewer_out_of_scope: 403,
+  review_not_open: 409,
+  not_revocable: 409,
+} as const;
+
+export const accessStatusQuery = defineQuery<AccessStatus>('status');
+export const accessDecideUpdate = defineUpdate<AccessStatus, [AccessDecision]>('decide');
+export const accessReviewUpdate = defineUpdate<AccessStatus, [AccessReview]>('review');
+export const accessRevokeUpdate = defineUpdate<AccessStatus, [{ actor: string; reason: string }]>('revoke');
+/** The requester picked the credential up (status only; the pickup itself is the API's). */
+export const credentialFetchedSignal = defineSignal('credentialFetched');
+/** Same name as the recovery signal: the links route signals whichever workflow owns the token. */
+export const accessLinkRedeemedSignal = defineSignal<[{ tokenId: string }]>('linkRedeemed');
