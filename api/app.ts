@@ -12,6 +12,7 @@ import { createAuth, type Auth } from './auth';
 import { ApiError, errorHandler, findBadString } from './errors';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
+import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
@@ -89,6 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerIdempotency(app, opts.db, opts.config.tokenKeys[0].key);
   adminRoutes(app, deps);
   recoveryRoutes(app, deps);
+  accessRoutes(app, deps);
   linkRoutes(app, deps);
   opsRoutes(app, deps);
   pageRoutes(app, deps);

@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { APPROVAL_REJECTIONS } from '../workflows/messages';
+import { ACCESS_REJECTIONS } from '../workflows/access-messages';
 
 export class ApiError extends Error {
   constructor(
@@ -26,6 +27,7 @@ const WORKFLOW_FAILURES: Record<string, number> = {
   invalid_state: 409,
   already_verified: 409,
   ...APPROVAL_REJECTIONS,
+  ...ACCESS_REJECTIONS,
 };
 
 function fieldOf(context: string | undefined, instancePath: string): string {

@@ -38,6 +38,8 @@ export const CreateTenant = z
     name: Text(200),
     authMode: z.enum(TENANT_AUTH_MODES),
     securityContacts: z.array(Email).max(20).default([]),
+    /** The account break-glass requests with `target: { designated: true }` act on. */
+    breakGlassAccount: AccountId.optional(),
   })
   .strict();
 
@@ -146,3 +148,26 @@ export const AuditQuery = z
   })
   .strict();
 export const AuditVerifyQuery = z.object({ tenantId: TenantId }).strict();
+
+export const AccessId = z.string().regex(/^bg_[A-Za-z0-9_-]{16}$/, 'a grant id (bg_...)');
+export const AccessParams = z.object({ id: AccessId }).strict();
+
+export const CreateAccessGrant = z
+  .object({
+    tenantId: TenantId,
+    kind: z.enum(['break_glass', 'sso_bypass']).default('break_glass'),
+    target: z.union([z.object({ accountId: AccountId }).strict(), z.object({ designated: z.literal(true) }).strict()]),
+    justification: Text(2000),
+    ticketRef: z.string().trim().min(1).max(200),
+    durationMinutes: z.number().int().min(1).max(60).default(15),
+    /** Dev policy mode only: second-scale grants, to exercise the whole flow quickly. */
+    durationSeconds: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
+
+export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
+export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: Text(4000) }).strict();
+
+export const DirectorySession = z
+  .object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) })
+  .strict();

@@ -26,7 +26,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
     const created = await db
       .insertInto('tenants')
-      .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null })
+      .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null, break_glass_account: b.breakGlassAccount ?? null })
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -39,7 +39,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       target: `tenant:${b.id}`,
       details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
     });
-    return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts });
+    return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
   });
 
   r.post(

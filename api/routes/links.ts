@@ -101,7 +101,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
         appendAudit(db, {
           tenantId: row.tenant_id,
           eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
-          actor: 'account_owner',
+          actor: row.purpose === 'sso_bypass_confirm' ? 'security_contact' : 'account_owner',
           action,
           target: `account:${row.account_id}`,
           recoveryId: row.recovery_id,
@@ -122,11 +122,15 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
         return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
       }
 
-      if (row.purpose === 'verify_possession') {
+      if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') {
         const done = await consume(row, async () => null);
         if (!done) throw LINK_INVALID();
-        await audit('verification.passed', { tier: 3, evidence: 'possession of the registered address (email link)' });
-        return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
+        if (row.purpose === 'verify_possession') {
+          await audit('verification.passed', { tier: 3, evidence: 'possession of the registered address (email link)' });
+          return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
+        }
+        await audit('access.contact_confirmation_used', { tier: 3, evidence: 'the security contact on record used the link' });
+        return { status: 'accepted', purpose: row.purpose, message: 'Confirmed. Two internal approvals are still required before any access is granted.' };
       }
 
       if (row.purpose === 'mfa_enrolment') {

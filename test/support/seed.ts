@@ -15,7 +15,7 @@ export async function seedTenant(h: Harness, authMode: 'local' | 'mixed' | 'sso_
 export async function seedAccount(
   h: Harness,
   tenantId: string,
-  o: { externalId?: string; role?: string; authMethod?: 'local' | 'sso'; emails?: string[]; mfa?: boolean } = {},
+  o: { externalId?: string; role?: string; authMethod?: 'local' | 'sso'; emails?: string[]; mfa?: boolean; password?: string | null } = {},
 ) {
   const externalId = o.externalId ?? uniq('u');
   const r = await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, {
@@ -27,7 +27,7 @@ export async function seedAccount(
           authMethod: o.authMethod ?? 'local',
           emails: o.emails ?? [`${externalId}@${tenantId}.test`, `${externalId}.home@example.test`],
           knowledge: KNOWLEDGE,
-          password: OLD_PASSWORD,
+          ...(o.password === null ? {} : { password: o.password ?? OLD_PASSWORD }),
           ...(o.mfa ? { mfaFactors: [{ type: 'totp', label: 'old phone' }] } : {}),
         },
       ],

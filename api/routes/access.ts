@@ -1,0 +1,277 @@
+// Emergency access over HTTP: request, decide, pick the credential up once, revoke, review; and
+// the built-in directory's credential check that shows a credential works or has stopped.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { accessGrantWorkflow } from '../../workflows/access';
+import {
+  accessDecideUpdate,
+  accessReviewUpdate,
+  accessRevokeUpdate,
+  accessStatusQuery,
+  credentialFetchedSignal,
+  DEFAULT_ACCESS_TIMINGS,
+  type AccessStatus,
+} from '../../workflows/access-messages';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../workflows/messages';
+import { ACCESS_SESSION_SOURCE } from '../../activities/access';
+import { appendAudit } from '../../infra/audit';
+import { findAccount, openSession } from '../../infra/directory';
+import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
+import type { AppDeps } from '../app';
+import { ApiError, toApiError } from '../errors';
+import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, Decision, DirectorySession } from '../schemas';
+
+const TERMINAL = ['completed', 'denied', 'expired', 'cancelled'];
+const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
+
+export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
+  const { db, temporal, auth, config } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  async function grantInScope(req: FastifyRequest, id: string, action: string) {
+    const g = await db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+    const p = req.principal!;
+    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(g.tenant_id)) {
+      await audit(g, `principal:${p.id}`, 'access.denied_out_of_scope', { attempted: action, scope: p.tenantScope }, req.id);
+      throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+    }
+    return g;
+  }
+  type Grant = Awaited<ReturnType<typeof grantInScope>>;
+
+  function audit(g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) {
+    return appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${action}:${reqId}:${Date.now()}`, actor, action, target: `account:${g.account_id}`, recoveryId: g.id, details });
+  }
+
+  const handle = (g: Grant) => temporal.workflow.getHandle(g.workflow_id, g.run_id ?? undefined);
+
+  async function view(g: Grant) {
+    let live: AccessStatus | null = null;
+    if (!TERMINAL.includes(g.state)) {
+      live = await handle(g)
+        .query(accessStatusQuery)
+        .catch(() => null);
+    }
+    return {
+      id: g.id,
+      kind: g.kind,
+      tenantId: g.tenant_id,
+      accountId: g.account_id,
+      state: live?.state ?? g.state,
+      waitingFor: live?.waitingFor ?? null,
+      requestedBy: g.requested_by,
+      justification: g.justification,
+      ticketRef: g.ticket_ref,
+      durationSeconds: g.duration_seconds,
+      approvals: live?.approvals ?? null,
+      deadlines: live?.deadlines ?? {},
+      currentDeadline: live?.currentDeadline ?? null,
+      remainingSeconds: live?.currentDeadline ? Math.max(0, Math.round((Date.parse(live.currentDeadline) - Date.now()) / 1000)) : null,
+      credential: live?.credential ?? null,
+      rotated: live?.rotated ?? null,
+      review: live?.review ?? null,
+      reviewReminders: live?.reviewReminders ?? null,
+      escalated: live?.escalated ?? null,
+      createdAt: new Date(g.created_at).toISOString(),
+      endedAt: g.ended_at ? new Date(g.ended_at).toISOString() : null,
+    };
+  }
+
+  /** An Update whose rejection is audited and mapped in the one place errors are mapped. */
+  async function update<T>(req: FastifyRequest, g: Grant, action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.status >= 400 && e.status < 500) await audit(g, `principal:${req.principal!.id}`, `${action}.rejected`, { code: e.code }, req.id);
+      throw e.code === 'invalid_state' ? new ApiError(409, `${action.split('.')[1]}_closed`, `the grant is ${g.state}`) : e;
+    }
+  }
+
+  r.post(
+    '/v1/break-glass',
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant } },
+    async (req, reply) => {
+      const b = req.body;
+      const p = req.principal!;
+      await auth.requireTenant(req, b.tenantId, 'access.request');
+      const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', b.tenantId).executeTakeFirst();
+      if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+      const accountId = 'accountId' in b.target ? b.target.accountId : tenant.break_glass_account;
+      if (!accountId) throw new ApiError(400, 'no_designated_account', 'target: the tenant has no designated break-glass account', { field: 'target' });
+      if (!(await findAccount(db, b.tenantId, accountId))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
+      if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
+        throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
+      }
+      if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
+        throw new ApiError(400, 'invalid_field', 'durationSeconds: only in dev policy mode; use durationMinutes (1-60)', { field: 'durationSeconds' });
+      }
+      const durationSeconds = b.durationSeconds ?? b.durationMinutes * 60;
+      const id = newId('bg');
+      const workflowId = `access:${b.tenantId}:${accountId}:${b.kind}`;
+      const active = await db
+        .selectFrom('access_grants')
+        .select('id')
+        .where('tenant_id', '=', b.tenantId)
+        .where('account_id', '=', accountId)
+        .where('kind', '=', b.kind)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
+      if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active.id });
+      await db
+        .insertInto('access_grants')
+        .values({ id, tenant_id: b.tenantId, account_id: accountId, kind: b.kind, state: 'requested', requested_by: p.id, justification: b.justification, ticket_ref: b.ticketRef, duration_seconds: durationSeconds, workflow_id: workflowId })
+        .execute();
+      try {
+        const h = await temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
+          taskQueue: deps.taskQueue,
+          workflowId,
+          workflowIdConflictPolicy: 'FAIL',
+          args: [{ grantId: id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, durationSeconds, timings: DEFAULT_ACCESS_TIMINGS, searchAttributes: deps.searchAttributes }],
+          ...(deps.searchAttributes
+            ? {
+                typedSearchAttributes: [
+                  { key: TenantIdKey, value: b.tenantId },
+                  { key: AccountIdKey, value: accountId },
+                  { key: RecoveryKindKey, value: b.kind },
+                  { key: RecoveryStatusKey, value: 'requested' },
+                  { key: RiskTierKey, value: 'high' },
+                ],
+              }
+            : {}),
+          staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
+        });
+        await db.updateTable('access_grants').set({ run_id: h.firstExecutionRunId }).where('id', '=', id).execute();
+      } catch (err) {
+        await db.updateTable('access_grants').set({ state: 'cancelled', ended_at: new Date() }).where('id', '=', id).execute();
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
+        throw err;
+      }
+      return reply
+        .code(202)
+        .header('location', `/v1/break-glass/${id}`)
+        .send({ id, kind: b.kind, accountId, state: 'requested', durationSeconds, next: b.kind === 'sso_bypass' ? 'the security contact confirms, then two break-glass approvers decide' : 'two break-glass approvers decide' });
+    },
+  );
+
+  r.get(
+    '/v1/break-glass/:id',
+    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams } },
+    async (req) => view(await grantInScope(req, req.params.id, 'access.get')),
+  );
+
+  r.post(
+    '/v1/break-glass/:id/approvals',
+    { onRequest: auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision } },
+    async (req) => {
+      const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+      const p = req.principal!;
+      // The validator judges role, scope and separation of duties, here and for direct Updates alike.
+      const s = await update(req, g, 'access.approval', () =>
+        handle(g).executeUpdate(accessDecideUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }] }),
+      );
+      return { id: g.id, counted: true, state: s.state, approvals: s.approvals };
+    },
+  );
+
+  r.post(
+    '/v1/break-glass/:id/credential',
+    { onRequest: auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams } },
+    async (req, reply) => {
+      const g = await grantInScope(req, req.params.id, 'access.credential');
+      const p = req.principal!;
+      if (p.id !== g.requested_by) {
+        await audit(g, `principal:${p.id}`, 'credential.fetch_denied', { reason: 'not the requester' }, req.id);
+        throw new ApiError(403, 'not_requester', 'only the requester can pick the credential up');
+      }
+      const picked = await db.transaction().execute(async (trx) => {
+        const pickup = await trx.deleteFrom('credential_pickups').where('grant_id', '=', g.id).returning('sealed').executeTakeFirst();
+        if (!pickup) return null;
+        const cred = await trx
+          .updateTable('access_credentials')
+          .set({ fetched_at: new Date() })
+          .where('grant_id', '=', g.id)
+          .where('fetched_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', sql<Date>`now()`)
+          .returning(['expires_at'])
+          .executeTakeFirst();
+        return cred ? { sealed: pickup.sealed, expiresAt: new Date(cred.expires_at) } : null;
+      });
+      if (!picked) {
+        const cred = await db.selectFrom('access_credentials').select(['fetched_at', 'revoked_at']).where('grant_id', '=', g.id).executeTakeFirst();
+        const code = !cred ? 'credential_not_issued' : cred.fetched_at ? 'credential_already_fetched' : 'credential_revoked';
+        await audit(g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
+        throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
+      }
+      await handle(g).signal(credentialFetchedSignal).catch(() => undefined);
+      await audit(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, req.id);
+      return reply.header('cache-control', 'no-store').send({
+        id: g.id,
+        accountId: g.account_id,
+        credential: openSecret(config.tokenKeys[0].key, `pickup:${g.id}`, picked.sealed),
+        expiresAt: picked.expiresAt.toISOString(),
+        note: 'Shown once. It stops working at expiresAt or when revoked, and every session opened with it ends then.',
+      });
+    },
+  );
+
+  r.post(
+    '/v1/break-glass/:id/revoke',
+    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke } },
+    async (req) => {
+      const g = await grantInScope(req, req.params.id, 'access.revoke');
+      const s = await update(req, g, 'access.revoke', () => handle(g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }));
+      return { id: g.id, state: s.state, credential: s.credential };
+    },
+  );
+
+  r.post(
+    '/v1/break-glass/:id/review',
+    { onRequest: auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody } },
+    async (req) => {
+      const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+      const p = req.principal!;
+      const s = await update(req, g, 'access.review', () =>
+        handle(g).executeUpdate(accessReviewUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }] }),
+      );
+      return { id: g.id, state: s.state, review: s.review };
+    },
+  );
+
+  // The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
+  r.post(
+    '/v1/directory/sessions',
+    { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession } },
+    async (req, reply) => {
+      const { tenantId, accountId, credential } = req.body;
+      const invalid = () => new ApiError(401, 'invalid_credential', 'credential: not valid for this account now');
+      const m = CREDENTIAL.exec(credential);
+      const key = m && config.tokenKeys.find((k) => k.id === m[1]);
+      const hash = key ? hmacHex(key.key, credential) : '0'.repeat(64);
+      const row = await db
+        .selectFrom('access_credentials')
+        .select(['access_credentials.credential_hash', 'access_credentials.revoked_at', 'access_credentials.grant_id', 'access_credentials.tenant_id', 'access_credentials.account_id'])
+        .select(sql<boolean>`access_credentials.expires_at > now()`.as('unexpired'))
+        .where('access_credentials.credential_hash', '=', hash)
+        .executeTakeFirst();
+      if (!key || !row || !constantTimeEqualHex(row.credential_hash, hash)) throw invalid();
+      const g = { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id };
+      // The credential row decides: issued only after approval, revoked at TTL or on demand.
+      if (row.tenant_id !== tenantId || row.account_id !== accountId || row.revoked_at || !row.unexpired) {
+        await audit(g, 'credential_holder', 'access.credential_rejected', { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired }, req.id);
+        throw invalid();
+      }
+      const acct = await findAccount(db, tenantId, accountId);
+      if (!acct) throw invalid();
+      const sessionId = await openSession(db, acct.id, ACCESS_SESSION_SOURCE(row.grant_id));
+      await audit(g, 'credential_holder', 'access.credential_used', { sessionId }, req.id);
+      return reply.code(201).send({ sessionId, grantId: row.grant_id });
+    },
+  );
+}
