@@ -35,6 +35,8 @@ export interface Harness {
   taskQueue: string;
   testEnv: TestWorkflowEnvironment | null;
   app: FastifyInstance;
+  /** What a separate worker process needs to join this engine. */
+  workerEnv: Record<string, string>;
   api<T = any>(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
@@ -68,7 +70,7 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
 
 let runtimeInstalled = false;
 
-export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<string, string>; inProcessWorker?: boolean } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // Worker lifecycle chatter drowns the test report; warnings and errors still show.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -76,7 +78,7 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-h-'));
   const adminKey = `rk_${crypto.randomBytes(32).toString('base64url')}`;
-  const config = loadConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     TOKEN_HMAC_KEYS: `t1:${crypto.randomBytes(32).toString('base64')}`,
@@ -85,7 +87,8 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
     POLICY_MODE: 'dev',
     LOG_LEVEL: 'silent',
     ...opts.env,
-  });
+  };
+  const config = loadConfig(env);
   const database = await createDatabase();
   const db = createDb(database.url, 5);
   await ensureBootstrapAdmin(db, adminKey);
@@ -109,8 +112,9 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
     nativeConnection = await NativeConnection.connect({ address });
   }
   const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
-  const worker: Worker = await createRecoveryWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { db, mailer, config } });
-  const running = worker.run();
+  const worker: Worker | null =
+    opts.inProcessWorker === false ? null : await createRecoveryWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { db, mailer, config } });
+  const running = worker?.run();
 
   // The time-skipping server has no custom search attributes.
   const app = await buildApp({ db, temporal: client, config, taskQueue, searchAttributes: !opts.timeSkipping, logger: false });
@@ -128,6 +132,15 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
     taskQueue,
     testEnv,
     app,
+    workerEnv: {
+      ...env,
+      LOG_LEVEL: 'info',
+      DATABASE_URL: database.url,
+      DATABASE_POOL_MAX: '3',
+      SMTP_URL: sink.url,
+      TEMPORAL_ADDRESS: opts.timeSkipping ? '' : required('TEMPORAL_TEST_ADDRESS'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+    },
     async api(method, p, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       const key = o.key === undefined ? adminKey : o.key;
@@ -149,7 +162,7 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
     },
     async close() {
       await app.close();
-      worker.shutdown();
+      worker?.shutdown();
       await running;
       if (testEnv) await testEnv.teardown();
       else {

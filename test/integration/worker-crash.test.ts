@@ -1,0 +1,99 @@
+// A worker SIGKILLed between approval and issuance: after a restart, exactly one credential
+// exists and the flow completes. The worker is a real child process; nothing is simulated.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { startHarness, until, uniq, type Harness } from '../support/harness';
+import { seedAccount, seedPrincipal } from '../support/seed';
+
+let h: Harness;
+const children: ChildProcess[] = [];
+before(async () => {
+  h = await startHarness({ inProcessWorker: false });
+});
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await h?.close();
+});
+
+/** Starts `worker/main.ts` as its own process and resolves once it polls. */
+async function startWorker(): Promise<ChildProcess> {
+  const root = path.resolve(__dirname, '..', '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker', 'main.ts')], { cwd: root, env: { ...process.env, ...h.workerEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await until('the worker to start', async () => {
+    if (child.exitCode !== null) throw new Error(`worker exited: ${out}`);
+    return out.includes('worker started');
+  }, 60_000, 100);
+  return child;
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+async function grantAwaitingApproval() {
+  const tenantId = uniq('t');
+  const bg = uniq('bg');
+  assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } })).status, 201);
+  await seedAccount(h, tenantId, { externalId: bg, role: 'admin' });
+  const requester = await seedPrincipal(h, ['agent'], [tenantId]);
+  const p1 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
+  const p2 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
+  const reviewer = await seedPrincipal(h, ['reviewer'], [tenantId]);
+  const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'crash test', ticketRef: 'INC-7', durationSeconds: 2 } });
+  assert.equal(r.status, 202, r.text);
+  const id = r.body.id as string;
+  const state = async () => (await h.api('GET', `/v1/break-glass/${id}`, { key: requester.key })).body;
+  await until('awaiting approval', async () => (await state()).state === 'awaiting_approval', 30_000);
+  const approve = (key: string) => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision: 'approve', comment: 'ok' } });
+  return { id, requester, p1, p2, reviewer, state, approve };
+}
+
+async function finishAndCount(g: Awaited<ReturnType<typeof grantAwaitingApproval>>) {
+  await until('active', async () => ['active', 'rotating', 'awaiting_review'].includes((await g.state()).state), 60_000);
+  const creds = await h.db.selectFrom('access_credentials').selectAll().where('grant_id', '=', g.id).execute();
+  assert.equal(creds.length, 1, 'exactly one credential');
+  const fetched = await h.api('POST', `/v1/break-glass/${g.id}/credential`, { key: g.requester.key });
+  assert.ok(fetched.status === 200 || fetched.body.error?.code === 'credential_revoked', fetched.text);
+  await until('awaiting review', async () => (await g.state()).state === 'awaiting_review', 60_000);
+  assert.equal((await h.api('POST', `/v1/break-glass/${g.id}/review`, { key: g.reviewer.key, body: { outcome: 'appropriate', notes: 'crash drill' } })).status, 200);
+  await until('completed', async () => (await g.state()).state === 'completed', 30_000);
+  assert.equal((await h.db.selectFrom('access_credentials').selectAll().where('grant_id', '=', g.id).execute()).length, 1, 'still exactly one credential');
+  const issued = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', g.id).where('action', '=', 'access.credential_issued').execute();
+  assert.equal(issued.length, 1, 'issued once in the audit log');
+}
+
+describe('a worker killed between approval and issuance', () => {
+  it('killed the moment the second approval is accepted: one credential, and the flow completes', async () => {
+    let worker = await startWorker();
+    const g = await grantAwaitingApproval();
+    assert.equal((await g.approve(g.p1.key)).status, 200);
+    assert.equal((await g.approve(g.p2.key)).status, 200);
+    await kill(worker);
+    worker = await startWorker();
+    await finishAndCount(g);
+    await kill(worker);
+  });
+
+  it('killed after the first approval, with the second one waiting for a worker: one credential, and the flow completes', async () => {
+    let worker = await startWorker();
+    const g = await grantAwaitingApproval();
+    assert.equal((await g.approve(g.p1.key)).status, 200);
+    await kill(worker);
+    const second = g.approve(g.p2.key); // accepted only once a worker runs again
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await h.db.selectFrom('access_credentials').select('id').where('grant_id', '=', g.id).executeTakeFirst(), undefined, 'nothing issued while no worker runs');
+    worker = await startWorker();
+    assert.equal((await second).status, 200);
+    await finishAndCount(g);
+    await kill(worker);
+  });
+});
