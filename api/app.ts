@@ -16,6 +16,7 @@ import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
+import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
 import { redactUrl } from '../infra/logger';
@@ -93,6 +94,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   accessRoutes(app, deps);
   linkRoutes(app, deps);
   opsRoutes(app, deps);
+  observabilityRoutes(app, deps);
   pageRoutes(app, deps);
   return app;
 }

@@ -15,7 +15,7 @@ async function main() {
   await migrateToLatest(db);
   const admin = await ensureBootstrapAdmin(db, config.bootstrapAdminKey);
   if (admin.apiKey) process.stdout.write(`\nBootstrap admin API key (shown once, store it now): ${admin.apiKey}\n\n`);
-  const temporal = await connectClient(config.temporal);
+  const temporal = await connectClient(config.temporal, config.payloadKeys);
   const searchAttributes = await ensureSearchAttributes(temporal, config.temporal.namespace);
   if (!searchAttributes) log.warn('custom search attributes are not registered; workflows run without them');
   const app = await buildApp({ db, temporal, config, taskQueue: config.temporal.taskQueue, searchAttributes, logger: log });

@@ -26,6 +26,12 @@ const EnvSchema = z.object({
   MAIL_FROM: z.string().default('Account Recovery <no-reply@recovery.localhost>'),
   /** Comma-separated `kid:base64key` pairs; the first is used for new tokens. */
   TOKEN_HMAC_KEYS: z.string().optional(),
+  /** Comma-separated `kid:base64key` pairs encrypting workflow payloads; the first encrypts, all decrypt. */
+  PAYLOAD_CODEC_KEYS: z.string().optional(),
+  /** Origins allowed to call the codec endpoint (the Temporal Web UI). */
+  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Where the worker serves the Temporal SDK's Prometheus metrics, e.g. 127.0.0.1:9464. */
+  WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Key for Tier 1 knowledge-factor hashes. */
   KNOWLEDGE_HMAC_KEY: z.string().optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
@@ -53,6 +59,9 @@ export interface Config {
   smtpUrl?: string;
   mailFrom: string;
   tokenKeys: HmacKey[];
+  payloadKeys: HmacKey[];
+  codecCorsOrigins: string[];
+  workerMetricsAddress?: string;
   knowledgeKey: Buffer;
   bootstrapAdminKey?: string;
   policyMode: 'production' | 'dev';
@@ -83,15 +92,22 @@ function parseSecret(raw: string, variable: string): Buffer {
 }
 
 /** Dev secrets are generated at first start under the data dir (git-ignored), never committed. */
-function devSecrets(dataDir: string): { tokenKeys: string; knowledgeKey: string } {
+function devSecrets(dataDir: string): { tokenKeys: string; knowledgeKey: string; payloadKeys: string } {
   const file = path.join(dataDir, 'dev-secrets.json');
+  const fresh = () => ({
+    tokenKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
+    knowledgeKey: crypto.randomBytes(32).toString('base64'),
+    payloadKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
+  });
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    const existing = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (existing.payloadKeys) return existing;
+    // A data dir from before payload encryption: keep its keys, add the missing one.
+    const s = { ...existing, payloadKeys: fresh().payloadKeys };
+    fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+    return s;
   } catch {
-    const s = {
-      tokenKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
-      knowledgeKey: crypto.randomBytes(32).toString('base64'),
-    };
+    const s = fresh();
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
     return s;
@@ -110,8 +126,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 
   let tokenKeysRaw = e.TOKEN_HMAC_KEYS;
   let knowledgeRaw = e.KNOWLEDGE_HMAC_KEY;
+  let payloadRaw = e.PAYLOAD_CODEC_KEYS;
   if (production) {
     if (!tokenKeysRaw) throw new ConfigError('TOKEN_HMAC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
+    if (!payloadRaw) throw new ConfigError('PAYLOAD_CODEC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
     if (!knowledgeRaw) throw new ConfigError('KNOWLEDGE_HMAC_KEY is required in production (base64 of >= 32 random bytes)');
     if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL is required in production');
     if (!e.TEMPORAL_ADDRESS) throw new ConfigError('TEMPORAL_ADDRESS is required in production');
@@ -121,10 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: use rk_ followed by >= 43 base64url characters (256 bits)');
     }
     if (e.POLICY_MODE === 'dev') throw new ConfigError('POLICY_MODE=dev is not allowed in production');
-  } else if (!tokenKeysRaw || !knowledgeRaw) {
+  } else if (!tokenKeysRaw || !knowledgeRaw || !payloadRaw) {
     const dev = devSecrets(dataDir);
     tokenKeysRaw ??= dev.tokenKeys;
     knowledgeRaw ??= dev.knowledgeKey;
+    payloadRaw ??= dev.payloadKeys;
   }
   if (e.BOOTSTRAP_ADMIN_KEY !== undefined && e.BOOTSTRAP_ADMIN_KEY.length < 24) {
     throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: at least 24 characters required');
@@ -150,6 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     tokenKeys: parseKeys(tokenKeysRaw!, 'TOKEN_HMAC_KEYS'),
+    payloadKeys: parseKeys(payloadRaw!, 'PAYLOAD_CODEC_KEYS'),
+    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     knowledgeKey: parseSecret(knowledgeRaw!, 'KNOWLEDGE_HMAC_KEY'),
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),

@@ -14,8 +14,8 @@ export const REDACT_PATHS = [
   '*.credential',
 ];
 
-export function createLogger(level: string, name = 'recovery'): Logger {
-  return pino({
+export function createLogger(level: string, name = 'recovery', destination?: { write(line: string): void }): Logger {
+  const options = {
     name,
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -23,7 +23,8 @@ export function createLogger(level: string, name = 'recovery'): Logger {
       // Fastify's request serializer logs the raw URL; ours drops link tokens and query strings.
       req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: redactUrl(String(req.url ?? '').split('?')[0]) }),
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Link tokens are path segments or fragments; keep the route, drop the secret. */

@@ -1,6 +1,7 @@
 // Temporal connections from config, and registration of the custom search attributes.
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
+import { dataConverterFor } from './codec';
 import { SEARCH_ATTRIBUTES } from '../workflows/messages';
 
 export function connectionOptions(t: Config['temporal']) {
@@ -11,9 +12,9 @@ export function connectionOptions(t: Config['temporal']) {
   };
 }
 
-export async function connectClient(t: Config['temporal']): Promise<Client> {
+export async function connectClient(t: Config['temporal'], payloadKeys: Config['payloadKeys']): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(t));
-  return new Client({ connection, namespace: t.namespace });
+  return new Client({ connection, namespace: t.namespace, dataConverter: dataConverterFor(payloadKeys) });
 }
 
 /**

@@ -4,7 +4,7 @@
 // SMTP_URL switches that part to the real service.
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../infra/config';
 import { createDb } from '../infra/db';
 import { startDevServer, temporalCliPath, type DevServer } from '../infra/devserver';
@@ -62,7 +62,10 @@ async function main() {
   }
   const mailer = createMailer(smtpUrl, config.mailFrom);
 
-  const client = await connectClient(temporal);
+  // The worker's SDK metrics on their own port; the API's /metrics appends them.
+  const workerMetricsAddress = config.workerMetricsAddress ?? `127.0.0.1:${process.env.WORKER_METRICS_PORT ?? 9464}`;
+  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: workerMetricsAddress } } } });
+  const client = await connectClient(temporal, config.payloadKeys);
   const searchAttributes = await ensureSearchAttributes(client, temporal.namespace);
   const connection = await NativeConnection.connect(connectionOptions(temporal));
   const worker = await createRecoveryWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps: { db, mailer, config } });
@@ -73,7 +76,7 @@ async function main() {
     await connection.close();
   });
 
-  const app = await buildApp({ db, temporal: client, config, taskQueue: temporal.taskQueue, searchAttributes, logger: log, outboxDir });
+  const app = await buildApp({ db, temporal: client, config: { ...config, workerMetricsAddress }, taskQueue: temporal.taskQueue, searchAttributes, logger: log, outboxDir });
   await app.listen({ host: config.host, port: config.port });
   stops.unshift(() => app.close());
 
@@ -85,6 +88,8 @@ async function main() {
   say(`  Database        ${pg ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'DATABASE_URL'}`);
   say(`  Mail            ${outboxDir ? `dev outbox: ${api}/dev/outbox (files in ${outboxDir}), SMTP ${smtpUrl}` : 'SMTP_URL'}`);
   say(`  Emailed links   ${config.publicBaseUrl}`);
+  say(`  Metrics         ${api}/metrics (worker SDK metrics also on http://${workerMetricsAddress}/metrics)`);
+  say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs an auditor or admin API key)`);
   if (admin.apiKey) {
     say('');
     say(`  Admin API key (shown once, store it now): ${admin.apiKey}`);

@@ -1,5 +1,5 @@
 // Worker process: `npm run worker` (production, docker-compose). Needs DATABASE_URL and SMTP_URL.
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../infra/config';
 import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
@@ -14,6 +14,10 @@ async function main() {
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL is required for a standalone worker (npm start runs a dev outbox)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const mailer = createMailer(config.smtpUrl, config.mailFrom);
+  if (config.workerMetricsAddress) {
+    // The SDK's own runtime metrics (task latencies, slots, cache), served for Prometheus.
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.workerMetricsAddress } } } });
+  }
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const worker = await createRecoveryWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, deps: { db, mailer, config } });
   log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');

@@ -1,6 +1,8 @@
 // Wires a worker: the workflow bundle, the activities with their dependencies, the task queue.
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { Config } from '../infra/config';
+import { dataConverterFor } from '../infra/codec';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -11,11 +13,12 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-export async function createRecoveryWorker(o: { connection: NativeConnection; namespace: string; taskQueue: string; deps: ActivityDeps }): Promise<Worker> {
+export async function createRecoveryWorker(o: { connection: NativeConnection; namespace: string; taskQueue: string; deps: ActivityDeps & { config: Pick<Config, 'payloadKeys'> } }): Promise<Worker> {
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
+    dataConverter: dataConverterFor(o.deps.config.payloadKeys),
     workflowBundle: await workflowBundle(),
     activities: createActivities(o.deps),
   });

@@ -250,7 +250,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
     { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession } },
     async (req, reply) => {
       const { tenantId, accountId, credential } = req.body;
-      const invalid = () => new ApiError(401, 'invalid_credential', 'credential: not valid for this account now');
+      const invalid = () => new ApiError(401, 'invalid_credential', 'credential: not valid for this account now', { field: 'credential' });
       const m = CREDENTIAL.exec(credential);
       const key = m && config.tokenKeys.find((k) => k.id === m[1]);
       const hash = key ? hmacHex(key.key, credential) : '0'.repeat(64);

@@ -129,6 +129,7 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`)).body.valid, true);
 
     const hist = await historyText(h, workflowId);
+    assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
     assert.ok(!hist.includes(enrolled.body.totp.secret), 'the TOTP secret never enters history');
     assert.ok(!hist.includes(enrolToken.split('.')[1]), 'nor the enrolment token');
   });

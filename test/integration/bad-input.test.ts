@@ -29,6 +29,13 @@ interface Fixture {
   token: string;
   /** A live recovery no case is meant to touch beyond validation (target of a cancel probe). */
   spareRecoveryId: string;
+  /** A tenant with a designated break-glass account, and that account. */
+  bgTenantId: string;
+  bgAccount: string;
+  /** A break-glass grant awaiting approval, requested with agentKey (so agentKey is its requester). */
+  grantId: string;
+  /** Another grant awaiting approval, the target of revoke probes only. */
+  spareGrantId: string;
 }
 const f = {} as Fixture;
 
@@ -155,18 +162,24 @@ const TABLES = [
   'audit_events',
   'rate_events',
   'idempotency_keys',
+  'access_grants',
+  'access_credentials',
+  'credential_pickups',
 ] as const;
 
 async function counts(): Promise<Record<string, number>> {
-  // Audit events of recoveries that already existed are background work of their workflows, not
-  // writes of the request under test, so they are left out; everything else counts.
-  const known = (await h.db.selectFrom('recoveries').select('id').execute()).map((r) => r.id);
+  // Audit events of recoveries and grants that already existed are background work of their
+  // workflows, not writes of the request under test, so they are left out; everything else counts.
+  const known = [
+    ...(await h.db.selectFrom('recoveries').select('id').execute()).map((r) => r.id),
+    ...(await h.db.selectFrom('access_grants').select('id').execute()).map((r) => r.id),
+  ];
   const cols = TABLES.map((t) =>
     t === 'audit_events' && known.length
       ? sql`(select count(*) from audit_events where recovery_id is null or recovery_id not in (${sql.join(known)}))::int as ${sql.ref(t)}`
       : sql`(select count(*) from ${sql.table(t)})::int as ${sql.ref(t)}`,
   );
-  const { rows } = await sql<Record<string, number>>`select ${sql.join(cols)}, (select count(*) from one_time_tokens where used_at is not null)::int as tokens_used, (select count(*) from tenants where policy_override is not null)::int as tenant_policies`.execute(h.db);
+  const { rows } = await sql<Record<string, number>>`select ${sql.join(cols)}, (select count(*) from one_time_tokens where used_at is not null)::int as tokens_used, (select count(*) from tenants where policy_override is not null)::int as tenant_policies, (select count(*) from access_grants where ended_at is not null)::int as grants_ended, (select count(*) from access_credentials where fetched_at is not null or revoked_at is not null)::int as credentials_used`.execute(h.db);
   return rows[0];
 }
 
@@ -269,6 +282,9 @@ const validImport = () => ({ accounts: [validAccount()] });
 const validPrincipal = (fx: Fixture) => ({ name: 'bad-input-agent', roles: ['agent'], tenantScope: [fx.tenantId] });
 const validRecovery = (fx: Fixture) => recoveryBody(fx.tenantId, uniq('nobody'));
 const validLogin = (fx: Fixture) => ({ tenantId: fx.tenantId, accountId: fx.accountId, ip: '203.0.113.7', success: true });
+// Names an account that does not exist: should a bad case wrongly pass validation it gets a 404, not a grant.
+const validGrant = (fx: Fixture) => ({ tenantId: fx.bgTenantId, target: { accountId: uniq('nobody') }, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationMinutes: 15 });
+const validDirectory = (fx: Fixture) => ({ tenantId: fx.bgTenantId, accountId: fx.bgAccount, credential: `bgc_t1.${crypto.randomBytes(32).toString('base64url')}` });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -284,9 +300,32 @@ before(async () => {
   const spare = await h.api('POST', '/v1/recoveries', { key: f.agentKey, body: recoveryBody(f.tenantId, spareAccount) });
   assert.equal(spare.status, 202, spare.text);
   f.spareRecoveryId = spare.body.id;
+  // Emergency access: a tenant with a designated break-glass account and two grants awaiting approval.
+  f.bgAccount = uniq('bg-admin');
+  f.bgTenantId = uniq('t');
+  const bgTenant = await h.api('POST', '/v1/admin/tenants', { body: { id: f.bgTenantId, name: `Tenant ${f.bgTenantId}`, authMode: 'local', securityContacts: [`security@${f.bgTenantId}.test`], breakGlassAccount: f.bgAccount } });
+  assert.equal(bgTenant.status, 201, bgTenant.text);
+  await seedAccount(h, f.bgTenantId, { externalId: f.bgAccount, role: 'admin' });
+  const spareBgAccount = await seedAccount(h, f.bgTenantId, { role: 'admin' });
+  const grantBody = { tenantId: f.bgTenantId, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationMinutes: 15 };
+  const g1 = await h.api('POST', '/v1/break-glass', { key: f.agentKey, body: { ...grantBody, target: { designated: true } } });
+  assert.equal(g1.status, 202, g1.text);
+  f.grantId = g1.body.id;
+  const g2 = await h.api('POST', '/v1/break-glass', { key: f.agentKey, body: { ...grantBody, target: { accountId: spareBgAccount } } });
+  assert.equal(g2.status, 202, g2.text);
+  f.spareGrantId = g2.body.id;
+  for (const id of [f.grantId, f.spareGrantId]) {
+    await until('grant awaiting approval', async () => (await h.api('GET', `/v1/break-glass/${id}`, { key: f.agentKey })).body.state === 'awaiting_approval');
+  }
   // Let the workflows settle so background writes do not race the row counts.
   await until('spare verifying', async () => (await h.api('GET', `/v1/recoveries/${f.spareRecoveryId}`, { key: f.agentKey })).body.state === 'verifying');
   await new Promise((r) => setTimeout(r, 500));
+  // The grants notify their approvers after entering awaiting_approval: wait until nothing moves.
+  await until('background writes to settle', async () => {
+    const a = await counts();
+    await new Promise((r) => setTimeout(r, 300));
+    return diff(a, await counts()).length === 0;
+  });
 });
 
 after(async () => {
@@ -677,6 +716,254 @@ describe('GET /v1/audit and /v1/audit/verify', () => {
   ]);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Emergency access (break-glass, SSO bypass) and the built-in directory's sign-in.
+
+/** Bad grant ids in the path of /v1/break-glass/:id{suffix}. */
+function grantIdCases(method: string, suffix: string, key: (fx: Fixture) => string | undefined, body?: () => unknown): Case[] {
+  const req = (id: string) => (fx: Fixture): Req => ({ method, path: `/v1/break-glass/${id}${suffix}`, key: key(fx), body: body?.() });
+  return [
+    ['id without the bg_ prefix', req('abcdefghijklmnop'), field('params.id')],
+    ['id of a recovery (rec_ prefix)', req('rec_abcdefghijklmnop'), field('params.id')],
+    ['id with an upper-case prefix', req('BG_abcdefghijklmnop'), field('params.id')],
+    ['id too short', req('bg_abc'), field('params.id')],
+    ['id one character short', req(`bg_${LONG(15)}`), field('params.id')],
+    ['id one character too long', req(`bg_${LONG(17)}`), field('params.id')],
+    ['id with a disallowed character', req('bg_abcdefghijklmn%21p'), field('params.id')],
+    ['id with an encoded slash', req('bg_abcdefghijklmn%2Fp'), field('params.id')],
+    ['id with an encoded NUL', req('bg_abcdefghijklmn%00p'), field('params.id')],
+    ['id with an encoded lone surrogate', req('bg_abcdefghijklmn%ED%A0%80'), field('params.id')],
+    ['id with an encoded quote (SQL)', req(`bg_${encodeURIComponent("'or'1'='1")}`), field('params.id')],
+    ['id of 300 characters', req(`bg_${LONG(297)}`), { status: [400, 414], field: 'params.id' }],
+    ['id with malformed percent-encoding', req('bg_abcdefghijklmn%E0%A4%A'), { status: 400, field: 'params.id' }],
+  ];
+}
+
+const NO_GRANT = 'bg_AAAAAAAAAAAAAAAA';
+const NOT_FOUND: Expect = { status: 404, code: 'not_found', field: ['id', 'params.id'] };
+
+describe('POST /v1/break-glass', () => {
+  const P = () => '/v1/break-glass';
+  const post = (over: (fx: Fixture) => Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.agentKey, body: { ...validGrant(fx), ...over(fx) } });
+  const target = (t: unknown) => post(() => ({ target: t }));
+  runCases([
+    ...authCases('POST', P, validGrant),
+    ...bodyCases('POST', P, validGrant, { key: (fx) => fx.agentKey }),
+    ['missing tenantId', post(() => ({ tenantId: undefined })), field('tenantId')],
+    ['tenantId of the wrong type', post(() => ({ tenantId: 42 })), field('tenantId')],
+    ['tenantId in upper case', post(() => ({ tenantId: 'UPPER-case' })), field('tenantId')],
+    ['tenantId with a NUL byte', post((fx) => ({ tenantId: `${fx.bgTenantId}\u0000` })), field('tenantId')],
+    ['tenantId that does not exist', post(() => ({ tenantId: 'no-such-tenant-xyz' })), { status: 404, code: 'tenant_not_found', field: 'tenantId' }],
+    ['missing target', post(() => ({ target: undefined })), field('target')],
+    ['target null', target(null), field('target')],
+    ['target a string', target('designated'), field('target')],
+    ['target an array', target([{ designated: true }]), field('target')],
+    ['target an empty object', target({}), field('target')],
+    ['target designated false', target({ designated: false }), field(['target', 'target.designated'])],
+    ['target designated as a string', target({ designated: 'true' }), field(['target', 'target.designated'])],
+    ['target designated as 1', target({ designated: 1 }), field(['target', 'target.designated'])],
+    ['target with both accountId and designated', (fx) => ({ ...target({ accountId: fx.bgAccount, designated: true })(fx) }), field(['target', 'target.accountId', 'target.designated'])],
+    ['target with an unknown field', (fx) => ({ ...target({ accountId: fx.bgAccount, role: 'admin' })(fx) }), field(['target', 'target.role'])],
+    ['target.accountId as a number', target({ accountId: 12345 }), field(['target', 'target.accountId'])],
+    ['target.accountId empty', target({ accountId: '' }), field(['target', 'target.accountId'])],
+    ['target.accountId with a slash', target({ accountId: 'a/b' }), field(['target', 'target.accountId'])],
+    ['target.accountId too long', target({ accountId: LONG(129) }), field(['target', 'target.accountId'])],
+    ['target.accountId with a NUL byte', target({ accountId: 'bg\u0000admin' }), field('target.accountId')],
+    ['target.accountId with a lone surrogate', target({ accountId: 'bg\udc00admin' }), field('target.accountId')],
+    ['target.accountId that does not exist', target({ accountId: 'no-such-account' }), { status: 404, code: 'account_not_found', field: 'target.accountId' }],
+    ['designated target on a tenant without one', post((fx) => ({ tenantId: fx.tenantId, target: { designated: true } })), { status: 400, code: 'no_designated_account', field: 'target' }],
+    ['unknown kind', post(() => ({ kind: 'password_reset' })), field('kind')],
+    ['kind in upper case', post(() => ({ kind: 'BREAK_GLASS' })), field('kind')],
+    ['kind of the wrong type', post(() => ({ kind: 1 })), field('kind')],
+    ['kind null', post(() => ({ kind: null })), field('kind')],
+    ['sso_bypass on a tenant that signs in locally', post(() => ({ kind: 'sso_bypass', target: { designated: true } })), { status: 409, code: 'sso_bypass_not_applicable', field: 'kind' }],
+    ['missing justification', post(() => ({ justification: undefined })), field('justification')],
+    ['blank justification', post(() => ({ justification: ' \t\n ' })), field('justification')],
+    ['justification too long', post(() => ({ justification: LONG(2001) })), field('justification')],
+    ['justification of the wrong type', post(() => ({ justification: ['outage'] })), field('justification')],
+    ['justification with a NUL byte', post(() => ({ justification: 'prod\u0000down' })), field('justification')],
+    ['justification with a lone surrogate', post(() => ({ justification: 'prod \ud800 down' })), field('justification')],
+    ['missing ticketRef', post(() => ({ ticketRef: undefined })), field('ticketRef')],
+    ['blank ticketRef', post(() => ({ ticketRef: '   ' })), field('ticketRef')],
+    ['ticketRef too long', post(() => ({ ticketRef: LONG(201) })), field('ticketRef')],
+    ['ticketRef of the wrong type', post(() => ({ ticketRef: 4242 })), field('ticketRef')],
+    ['ticketRef with a NUL byte', post(() => ({ ticketRef: 'INC-\u00004242' })), field('ticketRef')],
+    ['ticketRef with a lone surrogate', post(() => ({ ticketRef: 'INC-\udfff' })), field('ticketRef')],
+    ['durationMinutes zero', post(() => ({ durationMinutes: 0 })), field('durationMinutes')],
+    ['durationMinutes negative', post(() => ({ durationMinutes: -1 })), field('durationMinutes')],
+    ['durationMinutes 61', post(() => ({ durationMinutes: 61 })), field('durationMinutes')],
+    ['durationMinutes huge', post(() => ({ durationMinutes: 1e308 })), field('durationMinutes')],
+    ['durationMinutes not an integer', post(() => ({ durationMinutes: 1.5 })), field('durationMinutes')],
+    ['durationMinutes as a string', post(() => ({ durationMinutes: '15' })), field('durationMinutes')],
+    ['durationMinutes null', post(() => ({ durationMinutes: null })), field('durationMinutes')],
+    ['durationMinutes as a boolean', post(() => ({ durationMinutes: true })), field('durationMinutes')],
+    ['durationSeconds zero', post(() => ({ durationSeconds: 0 })), field('durationSeconds')],
+    ['durationSeconds 3601', post(() => ({ durationSeconds: 3601 })), field('durationSeconds')],
+    ['durationSeconds negative', post(() => ({ durationSeconds: -5 })), field('durationSeconds')],
+    ['durationSeconds not an integer', post(() => ({ durationSeconds: 1.5 })), field('durationSeconds')],
+    ['durationSeconds as a string', post(() => ({ durationSeconds: '60' })), field('durationSeconds')],
+    ['requestedBy in the body', post(() => ({ requestedBy: 'prn_someone' })), field('requestedBy')],
+  ]);
+});
+
+describe('GET /v1/break-glass/:id', () => {
+  runCases([
+    ...authCases('GET', (fx) => `/v1/break-glass/${fx.grantId}`),
+    ...grantIdCases('GET', '', () => undefined),
+  ]);
+  it('a well-formed id that does not exist is a 404 naming the id', async () => {
+    await expectNoWrite({ method: 'GET', path: `/v1/break-glass/${NO_GRANT}` }, NOT_FOUND);
+  });
+});
+
+describe('POST /v1/break-glass/:id/approvals', () => {
+  // The admin key: a body that wrongly passed would still be refused by the workflow (no break_glass_approver role).
+  const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/approvals`;
+  const valid = () => ({ decision: 'approve', comment: 'incident confirmed on the bridge' });
+  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  runCases([
+    ...authCases('POST', P, valid),
+    ...bodyCases('POST', P, valid),
+    ...grantIdCases('POST', '/approvals', () => undefined, valid),
+    ['missing decision', post({ comment: 'ok' }), field('decision')],
+    ['unknown decision', post({ decision: 'abstain', comment: 'ok' }), field('decision')],
+    ['decision in upper case', post({ decision: 'APPROVE', comment: 'ok' }), field('decision')],
+    ['decision as a boolean', post({ decision: true, comment: 'ok' }), field('decision')],
+    ['missing comment', post({ decision: 'approve' }), field('comment')],
+    ['blank comment', post({ decision: 'deny', comment: '  ' }), field('comment')],
+    ['comment too long', post({ decision: 'deny', comment: LONG(1001) }), field('comment')],
+    ['comment of the wrong type', post({ decision: 'deny', comment: 42 }), field('comment')],
+    ['comment with a NUL byte', post({ decision: 'approve', comment: 'on the\u0000bridge' }), field('comment')],
+    ['comment with a lone surrogate', post({ decision: 'approve', comment: 'on the \ud800 bridge' }), field('comment')],
+    ['principalId in the body', post({ ...valid(), principalId: 'prn_someone' }), field('principalId')],
+    ['roles in the body', post({ ...valid(), roles: ['break_glass_approver'] }), field('roles')],
+  ]);
+  it('a well-formed id that does not exist is a 404 naming the id', async () => {
+    await expectNoWrite({ method: 'POST', path: `/v1/break-glass/${NO_GRANT}/approvals`, body: valid() }, NOT_FOUND);
+  });
+});
+
+describe('POST /v1/break-glass/:id/credential', () => {
+  // No body; the requester's key, so a request that wrongly got through would reach the pickup itself.
+  const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/credential`;
+  const post = (o: Partial<Req>) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, ...o });
+  runCases([
+    ...authCases('POST', P),
+    ...grantIdCases('POST', '/credential', (fx) => fx.agentKey),
+    ['malformed JSON', post({ raw: '{"id": "x",', headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
+    ['content-type application/xml', post({ raw: '<grant/>', headers: { 'content-type': 'application/xml' } }), { status: 415, code: 'unsupported_media_type', field: 'content-type' }],
+    ['body over the size limit', post({ raw: JSON.stringify({ pad: LONG(256 * 1024 + 1024) }), headers: json }), { status: 413, code: 'body_too_large', field: 'body' }],
+    ...(
+      [
+        ['too short', 'abc'],
+        ['disallowed characters', 'key with spaces!'],
+        ['too long', 'k'.repeat(129)],
+        ['with a percent sign', 'key-%41%42-12345'],
+      ] as const
+    ).map(([name, k]): Case => [`Idempotency-Key ${name}`, post({ headers: { 'idempotency-key': k } }), { status: 400, code: 'invalid_field', field: 'idempotency-key' }]),
+  ]);
+  it('a well-formed id that does not exist is a 404 naming the id', async () => {
+    await expectNoWrite({ method: 'POST', path: `/v1/break-glass/${NO_GRANT}/credential`, key: f.agentKey }, NOT_FOUND);
+  });
+});
+
+describe('POST /v1/break-glass/:id/revoke', () => {
+  const P = (fx: Fixture) => `/v1/break-glass/${fx.spareGrantId}/revoke`;
+  const valid = () => ({ reason: 'incident closed' });
+  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  runCases([
+    ...authCases('POST', P, valid),
+    ...bodyCases('POST', P, valid),
+    ...grantIdCases('POST', '/revoke', () => undefined, valid),
+    ['missing reason', post({}), field('reason')],
+    ['blank reason', post({ reason: '   ' }), field('reason')],
+    ['reason too long', post({ reason: LONG(1001) }), field('reason')],
+    ['reason of the wrong type', post({ reason: 42 }), field('reason')],
+    ['reason null', post({ reason: null }), field('reason')],
+    ['reason with a NUL byte', post({ reason: 'incident\u0000closed' }), field('reason')],
+    ['reason with a lone surrogate', post({ reason: 'incident \udc00 closed' }), field('reason')],
+    ['unknown field', post({ ...valid(), force: true }), field('force')],
+  ]);
+  it('a well-formed id that does not exist is a 404 naming the id', async () => {
+    await expectNoWrite({ method: 'POST', path: `/v1/break-glass/${NO_GRANT}/revoke`, body: valid() }, NOT_FOUND);
+  });
+});
+
+describe('POST /v1/break-glass/:id/review', () => {
+  const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/review`;
+  const valid = () => ({ outcome: 'appropriate', notes: 'access matched the incident timeline' });
+  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  runCases([
+    ...authCases('POST', P, valid),
+    ...bodyCases('POST', P, valid),
+    ...grantIdCases('POST', '/review', () => undefined, valid),
+    ['missing outcome', post({ notes: 'ok' }), field('outcome')],
+    ['unknown outcome', post({ outcome: 'fine', notes: 'ok' }), field('outcome')],
+    ['outcome in upper case', post({ outcome: 'APPROPRIATE', notes: 'ok' }), field('outcome')],
+    ['outcome of the wrong type', post({ outcome: true, notes: 'ok' }), field('outcome')],
+    ['missing notes', post({ outcome: 'appropriate' }), field('notes')],
+    ['blank notes', post({ outcome: 'appropriate', notes: '\n\n' }), field('notes')],
+    ['notes too long', post({ outcome: 'appropriate', notes: LONG(4001) }), field('notes')],
+    ['notes of the wrong type', post({ outcome: 'appropriate', notes: { text: 'ok' } }), field('notes')],
+    ['notes with a NUL byte', post({ outcome: 'inappropriate', notes: 'saw\u0000it' }), field('notes')],
+    ['notes with a lone surrogate', post({ outcome: 'inappropriate', notes: 'saw \ud800 it' }), field('notes')],
+    ['reviewer in the body', post({ ...valid(), reviewer: 'prn_someone' }), field('reviewer')],
+  ]);
+  it('a well-formed id that does not exist is a 404 naming the id', async () => {
+    await expectNoWrite({ method: 'POST', path: `/v1/break-glass/${NO_GRANT}/review`, body: valid() }, NOT_FOUND);
+  });
+});
+
+describe('POST /v1/directory/sessions', () => {
+  const P = () => '/v1/directory/sessions';
+  const post = (over: (fx: Fixture) => Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), key: null, body: { ...validDirectory(fx), ...over(fx) } });
+  const INVALID: Expect = { status: 401, code: 'invalid_credential' };
+  runCases([
+    ...bodyCases('POST', P, validDirectory, { key: () => null }),
+    ['missing tenantId', post(() => ({ tenantId: undefined })), field('tenantId')],
+    ['tenantId invalid', post(() => ({ tenantId: 'NOT_A_TENANT' })), field('tenantId')],
+    ['tenantId of the wrong type', post(() => ({ tenantId: 7 })), field('tenantId')],
+    ['missing accountId', post(() => ({ accountId: undefined })), field('accountId')],
+    ['empty accountId', post(() => ({ accountId: '' })), field('accountId')],
+    ['accountId with a space', post(() => ({ accountId: 'bg admin' })), field('accountId')],
+    ['accountId too long', post(() => ({ accountId: LONG(129) })), field('accountId')],
+    ['accountId with a NUL byte', post((fx) => ({ accountId: `${fx.bgAccount}\u0000` })), field('accountId')],
+    ['missing credential', post(() => ({ credential: undefined })), field('credential')],
+    ['empty credential', post(() => ({ credential: '' })), field('credential')],
+    ['credential too long', post(() => ({ credential: `bgc_t1.${LONG(194)}` })), field('credential')],
+    ['credential of the wrong type', post(() => ({ credential: 123456 })), field('credential')],
+    ['credential an operator object', post(() => ({ credential: { $ne: null } })), field('credential')],
+    ['credential an array', post(() => ({ credential: ['bgc_t1.x'] })), field('credential')],
+    ['credential with a NUL byte', post(() => ({ credential: `bgc_t1.${'A'.repeat(21)}\u0000${'A'.repeat(21)}` })), field('credential')],
+    ['credential with a lone surrogate', post(() => ({ credential: `bgc_t1.${'A'.repeat(42)}\ud800` })), field('credential')],
+    ['unknown field', post(() => ({ sessionId: 'sess_1' })), field('sessionId')],
+    // Well-formed requests with a credential that is not valid: 401, not 400, and nothing opened.
+    ['a well-formed but wrong credential', post(() => ({})), INVALID],
+    ['a credential of an unknown key id', post(() => ({ credential: `bgc_zz.${crypto.randomBytes(32).toString('base64url')}` })), INVALID],
+    ['a credential not in the bgc_ format', post(() => ({ credential: 'hunter2' })), INVALID],
+    ['a credential of 200 characters', post(() => ({ credential: `bgc_t1.${'A'.repeat(193)}` })), INVALID],
+    ['a wrong credential for an account that does not exist', post(() => ({ accountId: 'no-such-account' })), INVALID],
+    ['a wrong credential for a tenant that does not exist', post(() => ({ tenantId: 'no-such-tenant-xyz' })), INVALID],
+    ['a wrong credential with an API key as well', (fx) => ({ ...post(() => ({}))(fx), key: fx.agentKey }), INVALID],
+  ]);
+});
+
+describe('POST /v1/admin/tenants: breakGlassAccount', () => {
+  const post = (breakGlassAccount: unknown) => (): Req => ({ method: 'POST', path: '/v1/admin/tenants', body: { ...validTenant(), breakGlassAccount } });
+  runCases([
+    ['breakGlassAccount of the wrong type', post(42), field('breakGlassAccount')],
+    ['breakGlassAccount null', post(null), field('breakGlassAccount')],
+    ['breakGlassAccount an object', post({ accountId: 'bg-admin' }), field('breakGlassAccount')],
+    ['breakGlassAccount empty', post(''), field('breakGlassAccount')],
+    ['breakGlassAccount with a space', post('bg admin'), field('breakGlassAccount')],
+    ['breakGlassAccount with a slash', post('bg/admin'), field('breakGlassAccount')],
+    ['breakGlassAccount starting with a dot', post('.bg-admin'), field('breakGlassAccount')],
+    ['breakGlassAccount too long', post(LONG(129)), field('breakGlassAccount')],
+    ['breakGlassAccount with a NUL byte', post('bg\u0000admin'), field('breakGlassAccount')],
+    ['breakGlassAccount with a lone surrogate', post('bg\udfffadmin'), field('breakGlassAccount')],
+  ]);
+});
+
 describe('a rejected admin import writes nothing', () => {
   it('schema-invalid, duplicate and database-rejected batches leave every table unchanged', async () => {
     const tenantId = await seedTenant(h, 'local');
@@ -866,6 +1153,22 @@ describe('property: random and mutated JSON never gets a 500 or a wrong shape', 
       fc.oneof(
         bodies(() => ({ tier: 1, answers: { card_last4: '0000' } }), [['tier'], ['answers'], ['answers', 'card_last4'], ['answers', 'postcode']]),
         bodies(() => ({ tier: 3, channel: 'email' }), [['tier'], ['channel']]),
+      ),
+    );
+    assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
+  });
+
+  it('POST /v1/break-glass', async (t) => {
+    // Based on a designated-account request for the fixture's account, which already has an open
+    // grant: a body that passes validation gets a 409, never a second grant.
+    const seen = await checkProperty(
+      t,
+      'POST',
+      () => '/v1/break-glass',
+      () => f.agentKey,
+      bodies(
+        () => ({ tenantId: f.bgTenantId, kind: 'break_glass', target: { designated: true }, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationMinutes: 15 }),
+        [['tenantId'], ['kind'], ['target'], ['target', 'designated'], ['target', 'accountId'], ['justification'], ['ticketRef'], ['durationMinutes'], ['durationSeconds']],
       ),
     );
     assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);

@@ -124,6 +124,7 @@ describe('break-glass from request to review', () => {
     assert.equal(requested.details.ticketRef, 'INC-4242');
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${t.tenantId}`)).body.valid, true);
     const hist = await historyText(h, await workflowIdOf(id));
+    assert.ok(hist.includes(`"grantId":"${id}"`), 'control: decoded payloads are searched');
     assert.ok(!hist.includes(credential) && !hist.includes(credential.split('.')[1]), 'the credential never enters history');
   });
 });

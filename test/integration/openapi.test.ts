@@ -37,6 +37,8 @@ const ROUTES = [
   'POST /v1/events/login',
   'GET /v1/audit',
   'GET /v1/audit/verify',
+  'POST /codec/encode',
+  'POST /codec/decode',
   'GET /healthz',
   'GET /readyz',
 ];

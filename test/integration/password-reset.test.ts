@@ -103,6 +103,7 @@ describe('a standard user resets their password end to end', () => {
 
     const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const hist = await historyText(h, row.workflow_id, row.run_id ?? undefined);
+    assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
     const cred = await h.db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirstOrThrow();
     const tokenRow = await h.db.selectFrom('one_time_tokens').select('token_hash').where('recovery_id', '=', id).executeTakeFirstOrThrow();
     for (const [what, secret] of [
@@ -368,6 +369,7 @@ describe('no secret ever enters workflow history', () => {
     assert.ok(runs.length >= 10, `checked ${runs.length} workflows`);
     for (const run of runs) {
       const hist = await historyText(h, run.workflow_id, run.run_id!);
+      assert.ok(hist.includes('"recoveryId":"rec_'), 'control: decoded payloads are searched');
       for (const secret of secrets) assert.ok(!hist.includes(secret), `a secret appears in the history of ${run.workflow_id}`);
     }
   });

@@ -59,6 +59,7 @@ describe('an emailed link lives exactly its 15 minutes', () => {
     assert.equal(tok.used_at, null);
     const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const hist = await historyText(h, row.workflow_id, row.run_id ?? undefined);
+    assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
     assert.ok(!hist.includes(token.split('.')[1]), 'the token never enters history');
     assert.ok(!hist.includes(tok.token_hash), 'nor its hash');
   });

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { decodePayloadsInPlace, KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { EncryptionCodec } from '../../infra/codec';
 
 const OUT = path.join(__dirname, '..', 'fixtures', 'histories');
 let h: Harness;
@@ -47,6 +48,8 @@ async function save(name: string, id: string) {
   const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   await until('closed', async () => (await h.client.workflow.getHandle(row.workflow_id, row.run_id!).describe()).status.name !== 'RUNNING');
   const history = await h.client.workflow.getHandle(row.workflow_id, row.run_id!).fetchHistory();
+  // Stored decrypted, so the fixtures replay whatever the payload keys of a later run are.
+  await decodePayloadsInPlace(history, new EncryptionCodec(h.config.payloadKeys));
   // Binary protobuf: the exact bytes the server sent, independent of JSON mapping quirks.
   fs.writeFileSync(path.join(OUT, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
 }

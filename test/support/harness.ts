@@ -17,6 +17,8 @@ import { ensureBootstrapAdmin } from '../../infra/bootstrap';
 import { createMailer } from '../../infra/mailer';
 import { MailSink, type SinkMessage } from '../../infra/mail-sink';
 import { createRecoveryWorker } from '../../worker/worker';
+import { dataConverterFor } from '../../infra/codec';
+import { createLogger } from '../../infra/logger';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -70,10 +72,15 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
 
 let runtimeInstalled = false;
 
-export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<string, string>; inProcessWorker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { timeSkipping?: boolean; env?: Record<string, string>; inProcessWorker?: boolean; /** Collect every API and worker log line here. */ logLines?: string[] } = {},
+): Promise<Harness> {
   if (!runtimeInstalled) {
+    const lines = opts.logLines;
     // Worker lifecycle chatter drowns the test report; warnings and errors still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: lines ? new DefaultLogger('DEBUG', (e) => lines.push(`${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`)) : new DefaultLogger('WARN'),
+    });
     runtimeInstalled = true;
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-h-'));
@@ -84,6 +91,7 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
     TOKEN_HMAC_KEYS: `t1:${crypto.randomBytes(32).toString('base64')}`,
     KNOWLEDGE_HMAC_KEY: crypto.randomBytes(32).toString('base64'),
     PUBLIC_BASE_URL: 'http://recovery.test',
+    PAYLOAD_CODEC_KEYS: `p1:${crypto.randomBytes(32).toString('base64')}`,
     POLICY_MODE: 'dev',
     LOG_LEVEL: 'silent',
     ...opts.env,
@@ -102,13 +110,14 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
   if (opts.timeSkipping) {
     testEnv = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: required('TEMPORAL_TEST_SERVER_PATH') } },
+      client: { dataConverter: dataConverterFor(config.payloadKeys) },
     });
     client = testEnv.client;
     nativeConnection = testEnv.nativeConnection;
   } else {
     const address = required('TEMPORAL_TEST_ADDRESS');
     clientConnection = await Connection.connect({ address });
-    client = new Client({ connection: clientConnection, namespace: 'default' });
+    client = new Client({ connection: clientConnection, namespace: 'default', dataConverter: dataConverterFor(config.payloadKeys) });
     nativeConnection = await NativeConnection.connect({ address });
   }
   const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
@@ -117,7 +126,8 @@ export async function startHarness(opts: { timeSkipping?: boolean; env?: Record<
   const running = worker?.run();
 
   // The time-skipping server has no custom search attributes.
-  const app = await buildApp({ db, temporal: client, config, taskQueue, searchAttributes: !opts.timeSkipping, logger: false });
+  const logger = opts.logLines ? createLogger('trace', 'api', { write: (line: string) => void opts.logLines!.push(line) }) : false;
+  const app = await buildApp({ db, temporal: client, config, taskQueue, searchAttributes: !opts.timeSkipping, logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -1,5 +1,7 @@
 // Test data through the real admin API, as an operator would create it.
 import assert from 'node:assert/strict';
+import type { Payload } from '@temporalio/common';
+import { EncryptionCodec } from '../../infra/codec';
 import type { Harness } from './harness';
 import { uniq } from './harness';
 
@@ -69,8 +71,45 @@ export function recoveryBody(tenantId: string, accountId: string, over: Record<s
   return { tenantId, accountId, kind: 'password_reset', reason: 'cannot sign in', ticketRef: 'T-1', context: { ...CONTEXT, ip: nextIp() }, ...over };
 }
 
-/** The whole event history of a workflow, as one string to search for secrets. */
+/**
+ * The whole event history of a workflow as one string to search for secrets, with every payload
+ * decrypted first: searching ciphertext would make a leak invisible, not absent.
+ */
 export async function historyText(h: Harness, workflowId: string, runId?: string): Promise<string> {
   const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  return JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') + '|' + Buffer.from(v).toString('base64') : v));
+  await decodePayloadsInPlace(history, new EncryptionCodec(h.config.payloadKeys));
+  return flatten(history);
+}
+
+/**
+ * Every string and every byte field (as UTF-8 and as base64) in a history, walked by hand:
+ * JSON.stringify would call the protobuf messages' toJSON and hide payload bytes as base64.
+ */
+export function flatten(node: unknown, out: string[] = []): string {
+  if (node instanceof Uint8Array) out.push(Buffer.from(node).toString('utf8'), Buffer.from(node).toString('base64'));
+  else if (typeof node === 'string') out.push(node);
+  else if (node && typeof node === 'object') for (const v of Object.values(node)) flatten(v, out);
+  return out.join('\n');
+}
+
+/** Raw history as the Temporal server stores it (payloads still encrypted). */
+export async function rawHistoryText(h: Harness, workflowId: string): Promise<string> {
+  return flatten(await h.client.workflow.getHandle(workflowId).fetchHistory());
+}
+
+/** Replaces every payload ({ metadata, data }) in a fetched history by its decoded form. */
+export async function decodePayloadsInPlace(node: unknown, codec: EncryptionCodec): Promise<void> {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const x of node) await decodePayloadsInPlace(x, codec);
+    return;
+  }
+  const o = node as Record<string, unknown>;
+  if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
+    const [d] = await codec.decode([o as Payload]);
+    o.metadata = d.metadata;
+    o.data = d.data;
+    return;
+  }
+  for (const v of Object.values(o)) await decodePayloadsInPlace(v, codec);
 }

@@ -24,6 +24,7 @@ function prodEnv(dataDir: string): NodeJS.ProcessEnv {
     DATA_DIR: dataDir,
     TOKEN_HMAC_KEYS: `k2:${b64(32)},k1:${b64(32)}`,
     KNOWLEDGE_HMAC_KEY: b64(32),
+    PAYLOAD_CODEC_KEYS: `p1:${b64(32)}`,
     DATABASE_URL: 'postgres://recovery:secret@db.internal:5432/recovery',
     TEMPORAL_ADDRESS: 'temporal.internal:7233',
     SMTP_URL: 'smtp://mail.internal:25',
@@ -64,7 +65,7 @@ describe('Production mode: a valid environment loads', () => {
 });
 
 describe('Production mode: a missing required variable throws a ConfigError naming it', () => {
-  for (const variable of ['TOKEN_HMAC_KEYS', 'KNOWLEDGE_HMAC_KEY', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'PUBLIC_BASE_URL']) {
+  for (const variable of ['TOKEN_HMAC_KEYS', 'KNOWLEDGE_HMAC_KEY', 'PAYLOAD_CODEC_KEYS', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'PUBLIC_BASE_URL']) {
     it(`missing ${variable} throws a ConfigError naming ${variable}`, () => {
       const env = prodEnv(tmpDir());
       delete env[variable];
@@ -146,7 +147,7 @@ describe('Dev mode: missing keys are generated into DATA_DIR and reused', () => 
   it('keys given in the environment win over generated ones and nothing is written', () => {
     const dir = tmpDir();
     const kk = b64(32);
-    const c = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, TOKEN_HMAC_KEYS: `mine:${b64(32)}`, KNOWLEDGE_HMAC_KEY: kk });
+    const c = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, TOKEN_HMAC_KEYS: `mine:${b64(32)}`, KNOWLEDGE_HMAC_KEY: kk, PAYLOAD_CODEC_KEYS: `mine:${b64(32)}` });
     assert.equal(c.tokenKeys[0].id, 'mine');
     assert.ok(c.knowledgeKey.equals(Buffer.from(kk, 'base64')));
     assert.equal(fs.existsSync(path.join(dir, 'dev-secrets.json')), false);

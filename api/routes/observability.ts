@@ -1,0 +1,142 @@
+// What ops see: Prometheus metrics, and the codec endpoint the Temporal Web UI calls to show
+// encrypted payloads to authorised people (an API key with the auditor or admin role).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Payload } from '@temporalio/common';
+import { EncryptionCodec } from '../../infra/codec';
+import type { AppDeps } from '../app';
+import { ApiError } from '../errors';
+
+const B64 = z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+const CodecBody = z
+  .object({ payloads: z.array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict()).max(1000) })
+  .strict();
+
+const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  data: Buffer.from(p.data ?? '', 'base64'),
+});
+const fromPayload = (p: Payload) => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+  data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+});
+
+export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
+  const { db, auth, config } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  // ---- metrics ----
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
+  const latency = new Histogram({
+    name: 'recovery_http_request_duration_seconds',
+    help: 'API latency by route',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    latency.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  // Outcomes and backlogs come from the read model at scrape time, so they are right whichever
+  // process ran the workflow and survive restarts.
+  new Gauge({
+    name: 'recovery_workflow_outcomes',
+    help: 'Recoveries and emergency-access grants by kind and final state',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await db
+        .selectFrom('recoveries')
+        .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('ended_at', 'is not', null)
+        .groupBy(['kind', 'state'])
+        .unionAll(db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is not', null).groupBy(['kind', 'state']))
+        .execute();
+      for (const row of rows) this.set({ kind: row.kind, state: row.state }, Number(row.n));
+    },
+  });
+  new Gauge({
+    name: 'recovery_pending',
+    help: 'Open recoveries and grants waiting for people or timers, by stage',
+    labelNames: ['kind', 'stage'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const stages = ['awaiting_approval', 'waiting_period', 'awaiting_confirmation', 'active', 'awaiting_review'];
+      const rows = await db
+        .selectFrom('recoveries')
+        .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('state', 'in', stages)
+        .groupBy(['kind', 'state'])
+        .unionAll(db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('state', 'in', stages).groupBy(['kind', 'state']))
+        .execute();
+      for (const row of rows) this.set({ kind: row.kind, stage: row.state }, Number(row.n));
+    },
+  });
+  new Gauge({
+    name: 'recovery_email_deliveries',
+    help: 'Email deliveries by template and outcome',
+    labelNames: ['template', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await db.selectFrom('email_deliveries').select(['template', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['template', 'status']).execute();
+      for (const row of rows) this.set({ template: row.template, status: row.status }, Number(row.n));
+    },
+  });
+
+  app.get('/metrics', { schema: { hide: true } as object }, async (_req, reply) => {
+    let body = await registry.metrics();
+    if (config.workerMetricsAddress) {
+      // In `npm start` the worker shares this process; its SDK metrics are served on their own port.
+      body += await fetch(`http://${config.workerMetricsAddress}/metrics`, { signal: AbortSignal.timeout(2000) })
+        .then((res) => (res.ok ? res.text() : ''))
+        .catch(() => '');
+    }
+    return reply.type(registry.contentType).send(body);
+  });
+
+  // ---- codec endpoint (Temporal Web UI: Settings -> Data Encoder) ----
+  const codec = new EncryptionCodec(config.payloadKeys);
+  const allowed = new Set(config.codecCorsOrigins);
+  const cors = (req: FastifyRequest, reply: FastifyReply) => {
+    const origin = req.headers.origin;
+    if (origin && allowed.has(origin)) {
+      void reply
+        .header('access-control-allow-origin', origin)
+        .header('access-control-allow-credentials', 'true')
+        .header('access-control-allow-headers', 'authorization, content-type, x-namespace')
+        .header('access-control-allow-methods', 'POST, OPTIONS')
+        .header('vary', 'origin');
+    }
+  };
+  for (const op of ['encode', 'decode'] as const) {
+    app.options(`/codec/${op}`, { schema: { hide: true } as object }, async (req, reply) => {
+      cors(req, reply);
+      return reply.code(204).send();
+    });
+    r.post(
+      `/codec/${op}`,
+      {
+        onRequest: [async (req, reply) => cors(req, reply), auth.requireRole('auditor', 'admin')],
+        bodyLimit: 8 * 1024 * 1024,
+        schema: { summary: `${op} Temporal payloads (for the Web UI's data encoder)`, tags: ['ops'], body: CodecBody },
+      },
+      async (req) => {
+        try {
+          const out = op === 'encode' ? await codec.encode(req.body.payloads.map(toPayload)) : await codec.decode(req.body.payloads.map(toPayload));
+          return { payloads: out.map(fromPayload) };
+        } catch {
+          throw new ApiError(400, 'invalid_field', 'payloads: a payload could not be decrypted (unknown key or tampered data)', { field: 'payloads' });
+        }
+      },
+    );
+  }
+}
