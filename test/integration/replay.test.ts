@@ -1,25 +1,51 @@
-// Recorded histories of every path replay against today's workflow code without
-// non-determinism. Record them anew with `npm run record-histories` after an intended change.
+// Recorded histories of every path of every workflow replay against today's code without
+// non-determinism; a deliberately changed workflow must fail. Record anew with
+// `npm run record-histories` after an intended change (and a patch for histories in flight).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../../worker/worker';
 
-const DIR = path.join(__dirname, '..', 'fixtures', 'histories');
+const ROOT = path.resolve(__dirname, '..', '..');
+const DIR = path.join(ROOT, 'test', 'fixtures', 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.binpb')).sort();
+const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
 
 describe('recorded histories replay without non-determinism', () => {
-  it('covers every path of the recovery workflow', () => {
-    assert.ok(files.length >= 12, `${files.length} recorded paths`);
+  it('cover every path of both workflows', () => {
+    assert.ok(files.filter((f) => !f.startsWith('access-')).length >= 12, 'recovery paths');
+    assert.ok(files.filter((f) => f.startsWith('access-')).length >= 6, 'emergency-access paths');
   });
 
   for (const file of files) {
     it(`replays ${file.replace(/\.binpb$/, '')}`, async () => {
-      const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);
     });
   }
+});
+
+describe('a changed workflow fails replay', () => {
+  it('one extra timer before triage makes a recorded recovery non-deterministic', async () => {
+    // A mutant copy inside the project, so its imports resolve; removed afterwards.
+    const dir = fs.mkdtempSync(path.join(ROOT, 'test', 'fixtures', '.mutant-'));
+    try {
+      const original = fs.readFileSync(path.join(ROOT, 'workflows', 'recovery.ts'), 'utf8');
+      const anchor = '  show();\n  const assessment = await acts.assessRecovery';
+      assert.ok(original.includes(anchor), 'the mutation point exists');
+      const mutant = original
+        .replace(anchor, '  show();\n  await wf.sleep(1);\n  const assessment = await acts.assessRecovery')
+        .replace(/from '\.\.\//g, `from '${ROOT}/`)
+        .replace(/from '\.\//g, `from '${ROOT}/workflows/`);
+      fs.writeFileSync(path.join(dir, 'index.ts'), mutant);
+      const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+      const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet as never });
+      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -62,6 +62,109 @@ async function mfaToApproval(c: Ctx) {
   return id;
 }
 
+async function accessTeam(authMode: 'local' | 'sso_enforced') {
+  const tenantId = `t-${Math.random().toString(36).slice(2, 8)}`;
+  const bg = `bg-${Math.random().toString(36).slice(2, 8)}`;
+  await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode, securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } });
+  await seedAccount(h, tenantId, { externalId: bg, role: 'admin', authMethod: authMode === 'local' ? 'local' : 'sso', password: authMode === 'local' ? undefined : null });
+  return {
+    tenantId,
+    bg,
+    requester: await seedPrincipal(h, ['agent'], [tenantId]),
+    p1: await seedPrincipal(h, ['break_glass_approver'], [tenantId]),
+    p2: await seedPrincipal(h, ['break_glass_approver'], [tenantId]),
+    reviewer: await seedPrincipal(h, ['reviewer'], [tenantId]),
+  };
+}
+type AccessTeam = Awaited<ReturnType<typeof accessTeam>>;
+
+async function accessRequest(t: AccessTeam, kind = 'break_glass') {
+  const r = await h.api('POST', '/v1/break-glass', { key: t.requester.key, body: { tenantId: t.tenantId, kind, target: { accountId: t.bg }, justification: 'recorded path', ticketRef: 'INC-1', durationMinutes: 15 } });
+  assert.equal(r.status, 202, r.text);
+  return r.body.id as string;
+}
+const accessState = async (t: AccessTeam, id: string) => (await h.api('GET', `/v1/break-glass/${id}`, { key: t.requester.key })).body.state as string;
+const accessWait = (t: AccessTeam, id: string, s: string) => until(s, async () => (await accessState(t, id)) === s);
+const accessDecide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
+
+async function saveAccess(name: string, id: string) {
+  const row = await h.db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  await until('closed', async () => (await h.client.workflow.getHandle(row.workflow_id, row.run_id!).describe()).status.name !== 'RUNNING');
+  const history = await h.client.workflow.getHandle(row.workflow_id, row.run_id!).fetchHistory();
+  await decodePayloadsInPlace(history, new EncryptionCodec(h.config.payloadKeys));
+  fs.writeFileSync(path.join(OUT, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+}
+
+it('records every path of the emergency-access workflow', async () => {
+  {
+    const t = await accessTeam('local');
+    const id = await accessRequest(t);
+    await accessWait(t, id, 'awaiting_approval');
+    await accessDecide(t.p1.key, id);
+    await accessDecide(t.p2.key, id);
+    await accessWait(t, id, 'active');
+    await h.api('POST', `/v1/break-glass/${id}/credential`, { key: t.requester.key });
+    await h.testEnv!.sleep('16 minutes');
+    await accessWait(t, id, 'awaiting_review');
+    await h.testEnv!.sleep('25 hours');
+    await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'recorded' } });
+    await accessWait(t, id, 'completed');
+    await saveAccess('access-break-glass-completed-late-review', id);
+  }
+  {
+    const t = await accessTeam('local');
+    const id = await accessRequest(t);
+    await accessWait(t, id, 'awaiting_approval');
+    await accessDecide(t.p1.key, id);
+    await accessDecide(t.p2.key, id);
+    await accessWait(t, id, 'active');
+    await h.api('POST', `/v1/break-glass/${id}/revoke`, { key: t.requester.key, body: { reason: 'done early' } });
+    await accessWait(t, id, 'awaiting_review');
+    await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'recorded' } });
+    await accessWait(t, id, 'completed');
+    await saveAccess('access-break-glass-revoked-early', id);
+  }
+  {
+    const t = await accessTeam('local');
+    const id = await accessRequest(t);
+    await accessWait(t, id, 'awaiting_approval');
+    await accessDecide(t.p1.key, id, 'deny');
+    await accessWait(t, id, 'denied');
+    await saveAccess('access-break-glass-denied', id);
+  }
+  {
+    const t = await accessTeam('local');
+    const id = await accessRequest(t);
+    await accessWait(t, id, 'awaiting_approval');
+    await h.testEnv!.sleep('31 minutes');
+    await accessWait(t, id, 'expired');
+    await saveAccess('access-break-glass-approval-expired', id);
+  }
+  {
+    const t = await accessTeam('sso_enforced');
+    const id = await accessRequest(t, 'sso_bypass');
+    const m = await h.sink.waitFor((x) => x.subject.startsWith('Confirm SSO-bypass') && x.to.includes(`sec@${t.tenantId}.test`));
+    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(m), tenantId: t.tenantId } });
+    await accessWait(t, id, 'awaiting_approval');
+    await accessDecide(t.p1.key, id);
+    await accessDecide(t.p2.key, id);
+    await accessWait(t, id, 'active');
+    await h.testEnv!.sleep('16 minutes');
+    await accessWait(t, id, 'awaiting_review');
+    await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'recorded' } });
+    await accessWait(t, id, 'completed');
+    await saveAccess('access-sso-bypass-completed', id);
+  }
+  {
+    const t = await accessTeam('sso_enforced');
+    const id = await accessRequest(t, 'sso_bypass');
+    await accessWait(t, id, 'awaiting_confirmation');
+    await h.testEnv!.sleep('31 minutes');
+    await accessWait(t, id, 'expired');
+    await saveAccess('access-sso-bypass-confirmation-expired', id);
+  }
+});
+
 it('records every path', async () => {
   {
     const c = await setup('local', 'standard');
