@@ -53,7 +53,11 @@ export const ImportAccounts = z
             displayName: z.string().max(200).optional(),
             role: z.enum(ACCOUNT_ROLES).default('standard'),
             authMethod: z.enum(ACCOUNT_AUTH_METHODS),
-            emails: z.array(Email).min(1).max(10),
+            emails: z
+              .array(Email)
+              .min(1)
+              .max(10)
+              .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice'),
             knowledge: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).optional(),
             password: z.string().min(1).max(PASSWORD_MAX).optional(),
             mfaFactors: z.array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict()).max(10).optional(),
@@ -171,3 +175,39 @@ export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inap
 export const DirectorySession = z
   .object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) })
   .strict();
+
+// ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
+const Iso = z.string();
+/** Checked at runtime by the serializer; typed loosely so handlers keep their own precise types. */
+const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<any>;
+const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
+export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
+export const ImportOut = out(z.looseObject({ created: z.number(), updated: z.number() }));
+export const PrincipalOut = out(z.looseObject({ id: z.string(), name: z.string(), roles: z.array(z.string()), tenantScope: z.array(z.string()), apiKey: z.string() }));
+export const PolicyOut = out(z.looseObject({ tenantId: z.string(), override: z.unknown(), effective: z.looseObject({}) }));
+export const RecoveryAccepted = out(z.looseObject({ id: z.string(), status: z.string(), next: z.unknown() }));
+export const RecoveryRefused = out(z.looseObject({ id: z.string(), status: z.literal('refused'), route: z.string(), reasons: z.array(ReasonOut) }));
+export const RecoveryOut = out(z.looseObject({ id: z.string(), tenantId: z.string(), accountId: z.string(), kind: z.string(), state: z.string(), reasons: z.array(ReasonOut), createdAt: Iso }));
+export const RecoveryList = out(z.looseObject({ items: z.array(RecoveryOut), nextBefore: z.string().nullable() }));
+export const VerificationOut = out(z.looseObject({ tier: z.number(), passed: z.boolean(), evidence: z.array(z.string()), state: z.string() }));
+export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() }));
+export const DecisionOut = out(z.looseObject({ id: z.string(), counted: z.boolean(), state: z.string() }));
+export const LinkOut = out(z.looseObject({ valid: z.literal(true), purpose: z.string(), expiresAt: Iso, requires: z.array(z.string()) }));
+export const LinkUsedOut = out(z.looseObject({ status: z.string(), message: z.string() }));
+export const RecordedOut = out(z.looseObject({ recorded: z.boolean() }));
+export const AuditOut = {
+  description: 'Events in chain order: JSON by default, NDJSON or CSV with format=',
+  content: {
+    'application/json': { schema: out(z.looseObject({ tenantId: z.string(), events: z.array(z.looseObject({ seq: z.number(), hash: z.string() })) })) },
+    'application/x-ndjson': { schema: z.string() },
+    'text/csv': { schema: z.string() },
+  },
+};
+export const ChainOut = out(z.looseObject({ tenantId: z.string(), valid: z.boolean(), events: z.number(), headHash: z.string(), firstBrokenSeq: z.number().nullable(), problem: z.string().nullable() }));
+export const HealthOut = out(z.looseObject({ status: z.string() }));
+export const ReadyOut = out(z.looseObject({ status: z.string(), checks: z.record(z.string(), z.string()) }));
+export const GrantAccepted = out(z.looseObject({ id: z.string(), kind: z.string(), accountId: z.string(), state: z.string() }));
+export const GrantOut = out(z.looseObject({ id: z.string(), kind: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
+export const CredentialOut = out(z.looseObject({ id: z.string(), credential: z.string(), expiresAt: Iso }));
+export const SessionOut = out(z.looseObject({ sessionId: z.string(), grantId: z.string() }));
+export const CodecOut = out(z.looseObject({ payloads: z.array(z.looseObject({})) }));

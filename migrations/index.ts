@@ -2,12 +2,14 @@ import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely
 import * as m0001 from './0001_initial';
 import * as m0002 from './0002_approvals_mfa';
 import * as m0003 from './0003_break_glass';
+import * as m0004 from './0004_asn_bigint';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_approvals_mfa': m0002,
   '0003_break_glass': m0003,
+  '0004_asn_bigint': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -25,6 +25,7 @@ async function main() {
   const cli = temporalCliPath();
   const testServer = process.env.TEMPORAL_TEST_SERVER_PATH ?? provision('test-server.sh');
   const adminUrl = process.env.TEST_DATABASE_URL ?? provision('postgres.sh');
+  const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
 
   // A template database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
   const template = `recovery_tpl_${crypto.randomBytes(4).toString('hex')}`;
@@ -48,6 +49,7 @@ async function main() {
     TEMPORAL_TEST_ADDRESS: dev.address,
     TEMPORAL_CLI_PATH: cli,
     TEMPORAL_TEST_SERVER_PATH: testServer,
+    SCHEMATHESIS_PATH: schemathesis,
   };
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });

@@ -21,7 +21,7 @@ import { findAccount, openSession } from '../../infra/directory';
 import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
 import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
-import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, Decision, DirectorySession } from '../schemas';
+import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
 
 const TERMINAL = ['completed', 'denied', 'expired', 'cancelled'];
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
@@ -93,7 +93,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/break-glass',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant } },
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant, response: { 202: GrantAccepted } } },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
@@ -159,13 +159,13 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/break-glass/:id',
-    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams } },
+    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams, response: { 200: GrantOut } } },
     async (req) => view(await grantInScope(req, req.params.id, 'access.get')),
   );
 
   r.post(
     '/v1/break-glass/:id/approvals',
-    { onRequest: auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision } },
+    { onRequest: auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } } },
     async (req) => {
       const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
       if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
@@ -180,7 +180,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/break-glass/:id/credential',
-    { onRequest: auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams } },
+    { onRequest: auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams, response: { 200: CredentialOut } } },
     async (req, reply) => {
       const g = await grantInScope(req, req.params.id, 'access.credential');
       const p = req.principal!;
@@ -222,7 +222,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/break-glass/:id/revoke',
-    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke } },
+    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke, response: { 200: StateOut } } },
     async (req) => {
       const g = await grantInScope(req, req.params.id, 'access.revoke');
       const s = await update(req, g, 'access.revoke', () => handle(g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }));
@@ -232,7 +232,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/break-glass/:id/review',
-    { onRequest: auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody } },
+    { onRequest: auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } } },
     async (req) => {
       const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
       if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
@@ -247,7 +247,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   // The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
   r.post(
     '/v1/directory/sessions',
-    { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession } },
+    { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession, response: { 201: SessionOut } } },
     async (req, reply) => {
       const { tenantId, accountId, credential } = req.body;
       const invalid = () => new ApiError(401, 'invalid_credential', 'credential: not valid for this account now', { field: 'credential' });

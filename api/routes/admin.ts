@@ -7,7 +7,7 @@ import { importAccounts } from '../../infra/directory';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
-import { CreatePrincipal, CreateTenant, ImportAccounts, TenantParams } from '../schemas';
+import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   const { db, auth, config } = deps;
@@ -21,7 +21,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     return t;
   }
 
-  r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant } }, async (req, reply) => {
+  r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
     const b = req.body;
     if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
     const created = await db
@@ -44,7 +44,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/admin/tenants/:tenantId/accounts',
-    { onRequest: admin, bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts } },
+    { onRequest: admin, bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } } },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'accounts.import');
@@ -67,7 +67,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/admin/principals',
-    { onRequest: admin, config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal } },
+    { onRequest: admin, config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal, response: { 201: PrincipalOut } } },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
@@ -114,7 +114,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.put(
     '/v1/admin/tenants/:tenantId/policy',
-    { onRequest: admin, schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody } },
+    { onRequest: admin, schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody, response: { 200: PolicyOut } } },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.update');
@@ -135,7 +135,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/admin/tenants/:tenantId/policy',
-    { onRequest: auth.requireRole('admin', 'auditor'), schema: { summary: 'The tenant policy in effect', tags: ['admin'], params: TenantParams } },
+    { onRequest: auth.requireRole('admin', 'auditor'), schema: { summary: 'The tenant policy in effect', tags: ['admin'], params: TenantParams, response: { 200: PolicyOut } } },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.read');

@@ -13,7 +13,7 @@ import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../infra/db';
 import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
-import { LinkCancelBody, LinkParams, LinkQuery, RedeemBody } from '../schemas';
+import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
 
@@ -57,7 +57,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/links/:token',
-    { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams, querystring: LinkQuery } },
+    { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams, querystring: LinkQuery, response: { 200: LinkOut } } },
     async (req) => {
       const row = await liveTokenFor(req.params.token, req.query.tenant, req);
       if (!row) throw LINK_INVALID();
@@ -92,7 +92,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/links/redeem',
-    { config: { secretResponse: true }, schema: { summary: 'Use a link: set a new password, confirm possession, or enrol a factor', tags: ['public'], body: RedeemBody } },
+    { config: { secretResponse: true }, schema: { summary: 'Use a link: set a new password, confirm possession, or enrol a factor', tags: ['public'], body: RedeemBody, response: { 200: LinkUsedOut } } },
     async (req) => {
       const { token, tenantId, newPassword, factor } = req.body;
       const row = await liveTokenFor(token, tenantId, req);
@@ -162,7 +162,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/links/cancel',
-    { schema: { summary: '"This wasn\'t me": cancel a pending recovery', tags: ['public'], body: LinkCancelBody } },
+    { schema: { summary: '"This wasn\'t me": cancel a pending recovery', tags: ['public'], body: LinkCancelBody, response: { 200: LinkUsedOut } } },
     async (req) => {
       const { token, tenantId } = req.body;
       const row = await liveTokenFor(token, tenantId, req);

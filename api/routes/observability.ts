@@ -8,6 +8,7 @@ import type { Payload } from '@temporalio/common';
 import { EncryptionCodec } from '../../infra/codec';
 import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
+import { CodecOut } from '../schemas';
 
 const B64 = z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 const CodecBody = z
@@ -127,7 +128,7 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
       {
         onRequest: [async (req, reply) => cors(req, reply), auth.requireRole('auditor', 'admin')],
         bodyLimit: 8 * 1024 * 1024,
-        schema: { summary: `${op} Temporal payloads (for the Web UI's data encoder)`, tags: ['ops'], body: CodecBody },
+        schema: { summary: `${op} Temporal payloads (for the Web UI's data encoder)`, tags: ['ops'], body: CodecBody, response: { 200: CodecOut } },
       },
       async (req) => {
         try {

@@ -6,7 +6,7 @@ import { verifyAuditChain } from '../../infra/audit';
 import { findAccount, recordLogin } from '../../infra/directory';
 import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
-import { AuditQuery, AuditVerifyQuery, LoginEvent } from '../schemas';
+import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
 
 const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash'] as const;
 const csvCell = (v: unknown) => {
@@ -20,7 +20,7 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/events/login',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent } },
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent, response: { 202: RecordedOut } } },
     async (req, reply) => {
       const b = req.body;
       await auth.requireTenant(req, b.tenantId, 'events.login');
@@ -33,7 +33,7 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/audit',
-    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery } },
+    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery, response: { 200: AuditOut } } },
     async (req, reply) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'audit.export');
@@ -62,16 +62,16 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/audit/verify',
-    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery } },
+    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery, response: { 200: ChainOut } } },
     async (req) => {
       await auth.requireTenant(req, req.query.tenantId, 'audit.verify');
       return verifyAuditChain(db, req.query.tenantId);
     },
   );
 
-  r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+  r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: HealthOut } } }, async () => ({ status: 'ok' }));
 
-  r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'] } }, async (_req, reply) => {
+  r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     await sql`select 1`.execute(db).then(
       () => (checks.postgres = 'ok'),

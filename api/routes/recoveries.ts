@@ -24,7 +24,7 @@ import { checkKnowledge } from '../../infra/directory';
 import { newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
-import { CancelBody, CreateRecovery, Decision, IdParams, ListRecoveriesQuery, Verification } from '../schemas';
+import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecoveriesQuery, RecoveryAccepted, RecoveryList, RecoveryOut, RecoveryRefused, StateOut, Verification, VerificationOut } from '../schemas';
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
@@ -136,7 +136,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     '/v1/recoveries',
     {
       onRequest: auth.requireRole('agent'),
-      schema: { summary: 'Start a recovery', tags: ['recoveries'], body: CreateRecovery },
+      schema: { summary: 'Start a recovery', tags: ['recoveries'], body: CreateRecovery, response: { 200: RecoveryRefused, 202: RecoveryAccepted } },
     },
     async (req, reply) => {
       const b = req.body;
@@ -248,7 +248,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/recoveries/:id',
-    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams } },
+    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } } },
     async (req) => {
       const row = await loadInScope(req, req.params.id, 'recovery.get');
       const live = await liveStatus(row);
@@ -258,7 +258,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get(
     '/v1/recoveries',
-    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'List recoveries of a tenant', tags: ['recoveries'], querystring: ListRecoveriesQuery } },
+    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'List recoveries of a tenant', tags: ['recoveries'], querystring: ListRecoveriesQuery, response: { 200: RecoveryList } } },
     async (req) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'recovery.list');
@@ -273,7 +273,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/recoveries/:id/verifications',
-    { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification } },
+    { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification, response: { 200: VerificationOut } } },
     async (req) => {
       const row = await loadInScope(req, req.params.id, 'recovery.verify');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
@@ -298,7 +298,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/recoveries/:id/cancel',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody } },
+    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody, response: { 200: StateOut } } },
     async (req) => {
       const row = await loadInScope(req, req.params.id, 'recovery.cancel');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
@@ -310,7 +310,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post(
     '/v1/recoveries/:id/approvals',
-    { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision } },
+    { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } } },
     async (req) => {
       const row = await db.selectFrom('recoveries').selectAll().where('id', '=', req.params.id).executeTakeFirst();
       if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });

@@ -1,0 +1,66 @@
+// schemathesis (PyPI) fuzzes the API from its own OpenAPI document, with a bounded budget,
+// against a real engine: zero 5xx, and every response matches its documented schema.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { startHarness, type Harness } from '../support/harness';
+import { seedAccount, seedLogin, seedPrincipal } from '../support/seed';
+
+const ST = process.env.SCHEMATHESIS_PATH;
+const MAX_EXAMPLES = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '15';
+const MAX_TIME = process.env.SCHEMATHESIS_MAX_TIME ?? '120';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+describe('schemathesis against /openapi.json', () => {
+  it('finds no server error and no response outside its documented schema', async () => {
+    assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
+    // A principal holding every role, so every operation is reachable; real data to find.
+    const t = await h.api('POST', '/v1/admin/tenants', { body: { id: 'fuzz', name: 'Fuzz Co', authMode: 'mixed', securityContacts: ['sec@fuzz.test'], breakGlassAccount: 'u-1' } });
+    assert.equal(t.status, 201, t.text);
+    await seedAccount(h, 'fuzz', { externalId: 'u-1' });
+    const all = await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*']);
+    await seedLogin(h, all.key, 'fuzz', 'u-1');
+    const r = await run(ST!, [
+      'run',
+      `${h.baseUrl}/openapi.json`,
+      '--checks',
+      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+      '--header',
+      `Authorization: Bearer ${all.key}`,
+      '--max-examples',
+      MAX_EXAMPLES,
+      '--max-time',
+      MAX_TIME,
+      '--workers',
+      '1',
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--request-timeout',
+      '20',
+      '--seed',
+      '20261122',
+      '--suppress-health-check',
+      'all',
+      '--exclude-path',
+      '/metrics',
+    ]);
+    assert.equal(r.code, 0, r.out.slice(-20000));
+  });
+});
