@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
 import { checkNewPassword } from '../../domain/password';
 import { appendAudit } from '../../infra/audit';
@@ -12,7 +13,7 @@ import { constantTimeEqualHex, newTotpSecret, sealSecret, tokenHash } from '../.
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../infra/db';
 import type { AppDeps } from '../app';
-import { ApiError } from '../errors';
+import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
@@ -70,8 +71,16 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
     },
   );
 
-  /** Consumes the token atomically, runs `stage` in the same transaction, then signals the workflow. */
-  async function consume<T>(row: { id: string }, stage: (trx: Transaction<Database>) => Promise<T>) {
+  /**
+   * Consumes the token atomically, runs `stage` in the same transaction, then tells the workflow
+   * (by default the link-redeemed signal). If telling fails, everything rolls back and the link
+   * stays usable: the owner is never told something happened that did not.
+   */
+  async function consume<T>(
+    row: { id: string },
+    stage: (trx: Transaction<Database>) => Promise<T>,
+    tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId }),
+  ) {
     return db.transaction().execute(async (trx) => {
       const used = await trx
         .updateTable('one_time_tokens')
@@ -84,8 +93,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
         .executeTakeFirst();
       if (!used) return null;
       const staged = await stage(trx);
-      // Signal inside the transaction: if Temporal is unreachable, the token stays unused.
-      await temporal.workflow.getHandle(used.workflow_id).signal(linkRedeemedSignal, { tokenId: used.id });
+      await tell(used.workflow_id, used.id);
       return { used, staged };
     });
   }
@@ -167,20 +175,22 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       const { token, tenantId } = req.body;
       const row = await liveTokenFor(token, tenantId, req);
       if (!row || row.purpose !== 'cancel') throw LINK_INVALID();
-      const used = await db
-        .updateTable('one_time_tokens')
-        .set({ used_at: new Date() })
-        .where('id', '=', row.id)
-        .where('used_at', 'is', null)
-        .where('invalidated_at', 'is', null)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['id'])
-        .executeTakeFirst();
-      if (!used) throw LINK_INVALID();
-      await temporal.workflow
-        .getHandle(row.workflow_id)
-        .executeUpdate(cancelUpdate, { args: [{ actor: 'account_owner', via: 'owner', reason: 'the account owner reported this was not them' }] })
-        .catch(() => undefined);
+      // Waits only until the workflow accepted the cancel (its validator passed): the cancel's own
+      // activities need database connections this transaction may be holding.
+      const done = await consume(
+        row,
+        async () => null,
+        (workflowId) =>
+          temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, {
+            args: [{ actor: 'account_owner', via: 'owner', reason: 'the account owner reported this was not them' }],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          }),
+      ).catch((err) => {
+        const e = toApiError(err);
+        if (e.code === 'invalid_state') throw new ApiError(409, 'not_cancellable', 'the recovery can no longer be cancelled: it has ended or been applied');
+        throw e;
+      });
+      if (!done) throw LINK_INVALID();
       return { status: 'cancelled', message: 'The recovery was cancelled and your security team was told.' };
     },
   );
