@@ -1,0 +1,126 @@
+// Small helpers shared by the benchmarks: statistics, formatting, bounded waits, a concurrency
+// limiter and the row type every benchmark returns.
+
+export interface Row {
+  /** Which benchmark of the issue (1, 2a, 2b, 3, 4, 5). */
+  item: string;
+  name: string;
+  figure: string;
+  target: string;
+  /** 'PASS', 'FAIL', 'info', or a ratio with its verdict. */
+  verdict: string;
+}
+
+export interface Summary {
+  n: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export function summarize(values: number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  return {
+    n,
+    mean: n ? s.reduce((a, b) => a + b, 0) / n : NaN,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: n ? s[n - 1] : NaN,
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns something truthy; throws after timeoutMs. Always bounded. */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+export function fmtNum(v: number, digits = 0): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function fmtMs(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  return v >= 100 ? `${fmtNum(v)} ms` : `${fmtNum(v, 1)} ms`;
+}
+
+export function fmtMiB(bytes: number): string {
+  return `${fmtNum(bytes / 1024 / 1024, 0)} MiB`;
+}
+
+export const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+/** The one table printed at the end; plain text, aligned, no colours (CI logs). */
+export function renderTable(rows: Row[]): string {
+  const head: Row = { item: '#', name: 'benchmark', figure: 'figure', target: 'target', verdict: 'ratio / verdict' };
+  const cols: (keyof Row)[] = ['item', 'name', 'figure', 'target', 'verdict'];
+  const all = [head, ...rows];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))])) as Record<keyof Row, number>;
+  const line = (r: Row) => cols.map((c) => r[c].padEnd(width[c])).join(' | ').trimEnd();
+  const rule = cols.map((c) => '-'.repeat(width[c])).join('-|-');
+  return [line(head), rule, ...rows.map(line)].join('\n');
+}
+
+/** Client IPs from the benchmarking range 198.18.0.0/15 (RFC 2544), then 2001:db8::/32. */
+let ipSeq = 0;
+export function nextIp(): string {
+  const n = ipSeq++;
+  if (n < 131072) return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+  return `2001:db8::${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+}
+
+/** The request context every seeded account has logged in from: low risk, Tier 2 consistent. */
+export const HOME_CONTEXT = { deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
+export const HOME_IP = '203.0.113.7';
+export const KNOWLEDGE = { card_last4: '4242' };
+
+export interface BenchContext {
+  quick: boolean;
+  /** Progress lines (stderr), so the final table on stdout stays clean. */
+  log(msg: string): void;
+}
+
+export type Bench = (ctx: BenchContext) => Promise<Row[]>;
+
+/** Integer from the environment, for the knobs documented in bench/README.md. */
+export function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not "${v}"`);
+  return Math.floor(n);
+}
