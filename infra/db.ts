@@ -249,8 +249,11 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export function createDb(url: string, poolMax = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5000 });
-  // An idle client's error (e.g. Postgres restarting) must not crash the process.
+  // A client's error (e.g. Postgres restarting) must not crash the process: the pool's own
+  // listener covers idle clients only, and a checked-out client emitting 'error' with no
+  // listener throws. The query in flight still fails and is answered 503 or retried.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -140,6 +140,9 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   wf.setHandler(
     submitVerificationUpdate,
     async (sub): Promise<VerificationResult> => {
+      // On replay validators do not run, and an update accepted in the same task as the triage
+      // result can reach this handler before `policy` is set: wait for it (no command if set).
+      await wf.condition(() => policy !== null);
       let passed = false;
       let evidence: string[] = [];
       if (sub.tier === 1) {

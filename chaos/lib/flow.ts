@@ -214,6 +214,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
     await waitState('verifying', (st) => st !== 'received');
 
     // 2. Tier 1 with the right answer.
+    let conflicts = 0;
     for (;;) {
       check('verifying');
       const r = await e.api.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, { key, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } }, timeoutMs: 90_000 });
@@ -226,6 +227,8 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
         const b = await get();
         if (b && PAST_VERIFYING.includes(b.state)) break;
         if (b && TERMINAL.includes(b.state)) throw new FlowError(`ended ${b.state} during verification`);
+        // A 409 while the recovery still shows "verifying" can be a moment's race; ten in a row is an answer.
+        if (++conflicts >= 10) throw new FlowError(`POST verifications answered ${r.status} ${r.text.slice(0, 200)} ${conflicts} times in a row while GET /v1/recoveries/:id shows "${b?.state ?? res.state}"`);
         await sleep(pollMs);
         continue;
       }

@@ -112,6 +112,7 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     assert.equal(again.status, 404, 'the enrolment link is single use');
 
     await until('completion', async () => (await recovery(agent.key, id)).state === 'completed');
+    await until('end recorded', async () => (await h.db.selectFrom('recoveries').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
     const acctAfter = (await findAccount(h.db, tenantId, accountId))!;
     assert.equal(acctAfter.mfa_enrolment_required, false);
     const active = await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute();

@@ -113,6 +113,8 @@ describe('break-glass from request to review', () => {
     const review = await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'used to unlock the migration; ticket INC-4242 closed' } });
     assert.equal(review.status, 200, review.text);
     await until('completed', async () => (await grant(t.requester.key, id)).state === 'completed');
+    // The status query can be a moment ahead of the activity that records the end.
+    await until('end recorded', async () => (await h.db.selectFrom('access_grants').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
 
     const events = (await h.api('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e: any) => e.recovery_id === id);
     const actions = events.map((e: any) => e.action);

@@ -83,6 +83,8 @@ describe('a standard user resets their password end to end', () => {
     assert.equal(redeemed.status, 200, redeemed.text);
 
     await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+    // The status query can be a moment ahead of the activity that records the end.
+    await until('end recorded', async () => (await h.db.selectFrom('recoveries').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
     assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true, 'new password works');
     assert.equal(await checkPassword(h.db, tenantId, accountId, OLD_PASSWORD), false, 'old password no longer works');
     const sessions = await h.db.selectFrom('sessions').selectAll().where('account_id', '=', acct.id).execute();
