@@ -60,6 +60,7 @@ async function main() {
   }
 
   const rows: Row[] = [];
+  const cleanupFailures: string[] = [];
   let crashed = 0;
   ctx.log(`${quick ? 'quick' : 'full'} run of: ${selected.join(', ')}`);
   // The migrated template database and the temp folder live for the whole run; anything a
@@ -79,17 +80,18 @@ async function main() {
       rows.push({ item: b.item, name: b.title, figure: `CRASHED: ${e.message.split('\n')[0].slice(0, 120)}`, target: '', verdict: 'CRASH' });
     } finally {
       // Whatever the benchmark left running or created is stopped and dropped before the next.
-      await runCleanups(mark);
+      cleanupFailures.push(...(await runCleanups(mark)));
     }
     ctx.log(`${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     if (interrupted) break;
   }
-  await runCleanups();
+  cleanupFailures.push(...(await runCleanups()));
 
   const title =
     `Benchmarks (${quick ? 'quick' : 'full'}), ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs, ` +
     `load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   process.stdout.write(`\n${title}\n\n${renderTable(rows)}\n\n`);
+  if (cleanupFailures.length) process.stdout.write(`cleanup left something behind:\n${cleanupFailures.map((f) => `  - ${f}`).join('\n')}\n\n`);
   if (json) fs.writeFileSync(json, JSON.stringify({ title, quick, rows }, null, 2) + '\n');
   process.exit(crashed ? 1 : 0);
 }

@@ -25,15 +25,24 @@ export function cleanupMark(): number {
 }
 
 /** Runs the registered undo steps after `mark` (all by default), newest first; errors are reported, not thrown. */
-export async function runCleanups(mark = 0): Promise<void> {
+export async function runCleanups(mark = 0): Promise<string[]> {
+  const failed: string[] = [];
   while (cleanups.length > mark) {
     const c = cleanups.pop()!;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([c.fn(), new Promise((r) => setTimeout(r, 15_000))]);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('did not finish within 20 s')), 20_000);
+      });
+      await Promise.race([c.fn(), timeout]);
     } catch (err) {
+      failed.push(`${c.label}: ${(err as Error).message}`);
       console.error(`bench: cleanup "${c.label}" failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
+  return failed;
 }
 
 export interface Child {
