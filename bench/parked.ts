@@ -11,7 +11,9 @@ import { StepError, startAndTriage, verifyTier1 } from './lib/flows';
 import { AccountPool, createPrincipal, createTenant, http, seedAccounts } from './lib/seed';
 import { envInt, fmtMiB, fmtMs, fmtNum, mapLimit, sleep, summarize, until, type BenchContext, type Row } from './lib/util';
 
-const APPROVAL_POLICY = { rules: { password_reset: { standard: { approvals: 1, waitSeconds: 0 } } } };
+// One approval for a standard reset; links live an hour (the most policy allows) so that links of
+// early resumed recoveries do not expire, and add expiry work, while the rest are still resuming.
+const APPROVAL_POLICY = { tokenTtlSeconds: 3600, rules: { password_reset: { standard: { approvals: 1, waitSeconds: 0 } } } };
 const CACHE_METRICS = [
   'temporal_sticky_cache_hit',
   'temporal_sticky_cache_miss',
@@ -113,6 +115,7 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     await until('every recovery to move on from awaiting_approval', async () => (await countState(e, 'awaiting_approval')) === 0, 120_000 + ids.length * 50, 250);
     const allMoved = (performance.now() - t0) / 1000;
     const completing = await countState(e, 'awaiting_completion');
+    const ended = ids.length - completing - (await countState(e, 'awaiting_approval'));
     await settle(e, 300_000);
     const resumedStatus = await e.worker.status({ gc: true });
     const resumedRss = e.worker.rss();
@@ -121,7 +124,7 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
     ctx.log(
       `parked: resumed ${ids.length}: all approvals answered in ${allAnswered.toFixed(1)} s (p50 ${fmtMs(lat.p50)}, p95 ${fmtMs(lat.p95)}), all moved on in ${allMoved.toFixed(1)} s, ` +
-        `${completing} awaiting completion, errors ${JSON.stringify(errors)}; RSS ${fmtMiB(resumedRss.rss)}; cached ${resumedStatus.numCachedWorkflows}; cache metrics ${JSON.stringify(resumedCache)}`,
+        `${completing} awaiting completion, ${ended} already ended, errors ${JSON.stringify(errors)}; RSS ${fmtMiB(resumedRss.rss)}; cached ${resumedStatus.numCachedWorkflows}; cache metrics ${JSON.stringify(resumedCache)}`,
     );
 
     // Parked workflows that are not cached cost the worker nothing: divide by the cached ones.
