@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { sql } from 'kysely';
 import { appendAudit, appendAuditTx } from '../infra/audit';
 import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory';
-import { sendOnce } from '../infra/mailer';
+import { isPermanentMailError, messageIdFor, sendOnce } from '../infra/mailer';
+import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { noticeEmail } from '../infra/templates';
 import type { ActivityDeps } from './index';
@@ -75,7 +76,7 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
   return {
     /** Moves the grant's read model and audits the step, atomically and once. */
     async recordGrantTransition(i: { grantId: string; tenantId: string; step: string; state: string; action: string; actor: string; details: Record<string, unknown> }) {
-      const terminal = ['completed', 'denied', 'expired', 'cancelled'].includes(i.state);
+      const terminal = (ACCESS_TERMINAL_STATES as readonly string[]).includes(i.state);
       await db.transaction().execute(async (trx) => {
         const g = await trx.selectFrom('access_grants').selectAll().where('id', '=', i.grantId).forUpdate().executeTakeFirst();
         if (!g) throw ApplicationFailure.nonRetryable(`grant ${i.grantId} not found`, 'grant_not_found');
@@ -117,8 +118,42 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
         `Your organisation's identity provider is reported down, and ${g.requested_by} asked for temporary SSO-bypass access for ${g.account_id} in ${tenant.name}.\n\n` +
         `Justification: ${g.justification}\nTicket: ${g.ticket_ref}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${Math.round(i.ttlSeconds / 60)} minutes):\n\n${url}\n\n` +
         'If not, ignore it: nothing happens without your confirmation.\n';
-      await mailer.send({ to: [contact], subject: `Confirm SSO-bypass access for ${tenant.name}`, text, messageId: `<${row.id}@recovery.engine>` });
-      await db.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
+      const delivery = (status: 'sent' | 'failed', error: string | null) => ({
+        dedupe_key: `token:${row.id}`,
+        tenant_id: g.tenant_id,
+        recovery_id: g.id,
+        template: 'link:sso_bypass_confirm',
+        recipients: 1,
+        status,
+        error,
+        ...(status === 'sent' ? { message_id: messageIdFor(row.id), sent_at: new Date() } : {}),
+      });
+      try {
+        await mailer.send({ to: [contact], subject: `Confirm SSO-bypass access for ${tenant.name}`, text, messageId: messageIdFor(row.id) });
+      } catch (err) {
+        const permanent = isPermanentMailError(err);
+        await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: permanent ? 'delivery_failed' : 'delivery_deferred' }).where('id', '=', row.id).execute();
+        const code = (err as { responseCode?: number }).responseCode ?? null;
+        if (!permanent) throw ApplicationFailure.retryable(`SMTP ${code ?? 'connection'} error: delivery deferred`, 'email_deferred');
+        const error = String((err as Error).message).slice(0, 500);
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('email_deliveries').values(delivery('failed', error)).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+          await appendAuditTx(trx, {
+            tenantId: g.tenant_id,
+            eventKey: `${issueKey}:delivery_failed`,
+            actor: 'system',
+            action: 'link.delivery_failed',
+            target: `tenant:${g.tenant_id}`,
+            recoveryId: g.id,
+            details: { tokenId: row.id, purpose: 'sso_bypass_confirm', recipients: 1, smtpCode: code, error },
+          });
+        });
+        throw ApplicationFailure.nonRetryable(`the confirmation link could not be delivered (SMTP ${code})`, 'email_rejected');
+      }
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
+        await trx.insertInto('email_deliveries').values(delivery('sent', null)).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+      });
       return { tokenId: row.id };
     },
 

@@ -40,6 +40,30 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
     return a;
   }
 
+  /**
+   * Marks a link as sent, with its delivery row and audit event, in one transaction. Idempotent:
+   * an issueLink retry that finds the mail already gone calls it again to finish the bookkeeping.
+   */
+  async function recordLinkSent(l: { tokenId: string; tenantId: string; recoveryId: string; accountId: string; issueKey: string; step: string; purpose: LinkPurpose; recipients: number; expiresAt: Date }) {
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', l.tokenId).where('mail_sent_at', 'is', null).execute();
+      await trx
+        .insertInto('email_deliveries')
+        .values({ dedupe_key: `token:${l.tokenId}`, tenant_id: l.tenantId, recovery_id: l.recoveryId, template: `link:${l.purpose}`, recipients: l.recipients, status: 'sent', message_id: messageIdFor(l.tokenId), sent_at: new Date() })
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .execute();
+      await appendAuditTx(trx, {
+        tenantId: l.tenantId,
+        eventKey: `${l.issueKey}:issued`,
+        actor: 'system',
+        action: l.step.includes('reminder') ? 'link.reminder_sent' : 'link.sent',
+        target: `account:${l.accountId}`,
+        recoveryId: l.recoveryId,
+        details: { tokenId: l.tokenId, purpose: l.purpose, recipients: l.recipients, expiresAt: l.expiresAt.toISOString() },
+      });
+    });
+  }
+
   return {
     /** Moves the read model to a new state and audits the step, atomically and once. */
     async recordTransition(i: {
@@ -196,7 +220,12 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       const to = i.to === 'primary' ? addresses.slice(0, 1) : addresses;
       if (!to.length) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
       const sent = await db.selectFrom('one_time_tokens').select(['id', 'expires_at']).where('issue_key', '=', issueKey).where('mail_sent_at', 'is not', null).executeTakeFirst();
-      if (sent) return { tokenId: sent.id, expiresAt: new Date(sent.expires_at).toISOString(), recipients: to.length };
+      if (sent) {
+        // A retry after the mail went out: the bookkeeping may not have been written yet.
+        const expiresAt = new Date(sent.expires_at);
+        await recordLinkSent({ tokenId: sent.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
+        return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
+      }
 
       await db
         .updateTable('one_time_tokens')
@@ -233,25 +262,33 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       try {
         await mailer.send({ to, ...mail, messageId: messageIdFor(row.id) });
       } catch (err) {
-        await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: 'delivery_failed' }).where('id', '=', row.id).execute();
-        if (isPermanentMailError(err)) throw ApplicationFailure.nonRetryable(`the link could not be delivered: ${(err as Error).message}`, 'email_rejected');
-        throw err;
+        const permanent = isPermanentMailError(err);
+        const error = String((err as Error).message).slice(0, 500);
+        const code = (err as { responseCode?: number }).responseCode ?? null;
+        await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: permanent ? 'delivery_failed' : 'delivery_deferred' }).where('id', '=', row.id).execute();
+        // Failure messages enter workflow history in clear: the server's text (which may name
+        // the address) stays in Postgres.
+        if (!permanent) throw ApplicationFailure.retryable(`SMTP ${code ?? 'connection'} error: delivery deferred`, 'email_deferred');
+        // A permanent refusal (5xx) is final: record it where ops and auditors look, then stop.
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('email_deliveries')
+            .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: to.length, status: 'failed', error })
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .execute();
+          await appendAuditTx(trx, {
+            tenantId: r.tenant_id,
+            eventKey: `${issueKey}:delivery_failed`,
+            actor: 'system',
+            action: 'link.delivery_failed',
+            target: `account:${r.account_id}`,
+            recoveryId: r.id,
+            details: { tokenId: row.id, purpose: i.purpose, recipients: to.length, smtpCode: code, error },
+          });
+        });
+        throw ApplicationFailure.nonRetryable(`the link could not be delivered (SMTP ${code})`, 'email_rejected');
       }
-      await db.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
-      await db
-        .insertInto('email_deliveries')
-        .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: to.length, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
-        .execute();
-      await appendAudit(db, {
-        tenantId: r.tenant_id,
-        eventKey: `${issueKey}:issued`,
-        actor: 'system',
-        action: i.step.includes('reminder') ? 'link.reminder_sent' : 'link.sent',
-        target: `account:${r.account_id}`,
-        recoveryId: r.id,
-        details: { tokenId: row.id, purpose: i.purpose, recipients: to.length, expiresAt: expiresAt.toISOString() },
-      });
+      await recordLinkSent({ tokenId: row.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
       return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
     },
 

@@ -6,7 +6,7 @@ export const ACCESS_KINDS = ['break_glass', 'sso_bypass'] as const;
 export type AccessKind = (typeof ACCESS_KINDS)[number];
 
 export const ACCESS_ACTIVE_STATES = ['requested', 'awaiting_confirmation', 'awaiting_approval', 'issuing', 'active', 'rotating', 'awaiting_review'] as const;
-export const ACCESS_TERMINAL_STATES = ['completed', 'denied', 'expired', 'cancelled'] as const;
+export const ACCESS_TERMINAL_STATES = ['completed', 'denied', 'expired', 'cancelled', 'failed'] as const;
 export type AccessState = (typeof ACCESS_ACTIVE_STATES)[number] | (typeof ACCESS_TERMINAL_STATES)[number];
 export const ACCESS_STATES: readonly AccessState[] = [...ACCESS_ACTIVE_STATES, ...ACCESS_TERMINAL_STATES];
 

@@ -7,6 +7,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from './messages';
 import {
+  ACCESS_TERMINAL_STATES,
   accessDecideUpdate,
   accessLinkRedeemedSignal,
   accessReviewUpdate,
@@ -26,7 +27,7 @@ const acts = wf.proxyActivities<Activities>({
 });
 
 const REQUIRED_APPROVALS = 2;
-const TERMINAL: readonly AccessState[] = ['completed', 'denied', 'expired', 'cancelled'];
+const TERMINAL: readonly AccessState[] = ACCESS_TERMINAL_STATES;
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
 
 export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{ grantId: string; state: AccessState }> {
@@ -83,11 +84,18 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
     );
   };
 
+  // Histories from before the patch published a state before recording it; now the query never
+  // shows what the audit log does not hold yet.
+  const recordFirst = wf.patched('record-transition-before-publishing');
   const enter = async (state: AccessState, waitingFor: string | null, action: string, details: Record<string, unknown> = {}, actor = 'system') => {
-    status.state = state;
-    status.waitingFor = waitingFor;
-    show();
+    const publish = () => {
+      status.state = state;
+      status.waitingFor = waitingFor;
+      show();
+    };
+    if (!recordFirst) publish();
     await acts.recordGrantTransition({ grantId, tenantId, step: step(action), state, action, actor, details: { ...details, workflowTime: new Date().toISOString() } });
+    if (recordFirst) publish();
   };
 
   wf.setHandler(accessStatusQuery, snapshot);
@@ -158,7 +166,10 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
   wf.setHandler(credentialFetchedSignal, () => {
     status.credential.fetched = true;
   });
+  // The contact may use the link before the issuing activity's result is in: remember every id.
+  const redeemedTokens = new Set<string>();
   wf.setHandler(accessLinkRedeemedSignal, ({ tokenId }) => {
+    redeemedTokens.add(tokenId);
     if (tokenId === confirmationTokenId) confirmed = true;
   });
 
@@ -175,8 +186,18 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
   // SSO bypass: the tenant's security contact on record confirms over a Tier 3 link.
   if (kind === 'sso_bypass') {
     setDeadline('confirmBy', timings.confirmationSeconds);
-    const link = await acts.issueContactConfirmation({ grantId, step: 'contact-confirmation', ttlSeconds: timings.confirmationSeconds });
+    let link: { tokenId: string };
+    try {
+      link = await acts.issueContactConfirmation({ grantId, step: 'contact-confirmation', ttlSeconds: timings.confirmationSeconds });
+    } catch (err) {
+      // The contact's mail server refused the link for good: nobody can confirm, so nothing is granted.
+      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected') {
+        return finish('failed', 'access.confirmation_undelivered', { note: "the security contact's mail server refused the confirmation link; the token is invalidated" });
+      }
+      throw err;
+    }
     confirmationTokenId = link.tokenId;
+    if (recordFirst && redeemedTokens.has(link.tokenId)) confirmed = true;
     await enter('awaiting_confirmation', "the tenant's security contact to confirm", 'access.confirmation_requested', { tokenId: link.tokenId });
     const ok = await wf.condition(() => confirmed || revokeRequest() !== null, timings.confirmationSeconds * 1000);
     if (revokeRequest()) return finish('cancelled', 'access.cancelled', { reason: revokeRequest()!.reason }, revokeRequest()!.actor);

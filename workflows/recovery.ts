@@ -45,6 +45,11 @@ export interface RecoveryOutcome {
 
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
 
+/** The SMTP server refused a link for good (5xx): issueLink has recorded it and invalidated the token. */
+const isDeliveryRefused = (err: unknown) => err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';
+
+type LinkArgs = Parameters<Activities['issueLink']>[0];
+
 export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<RecoveryOutcome> {
   const { recoveryId, tenantId, accountId, kind, requestedBy } = input;
   const status: RecoveryStatus = {
@@ -68,10 +73,15 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   let decision: TriageDecision | null = null;
   let triaged = false;
   let ended = false;
+  // The end is being recorded: nothing can be cancelled any more.
+  let closing = false;
+  const recordFirst = wf.patched('record-transition-before-publishing');
   let applied = false;
   let cancelled: CancelRequest | null = null;
   let verificationFailed = false;
   let possessionLinkId: string | null = null;
+  // Set when a link could not be delivered: the recovery cannot go on without it.
+  let deliveryFailed: { purpose: string; step: string } | null = null;
   // The owner may click faster than the issuing activity completes: remember every redemption.
   const redeemedTokens = new Set<string>();
   let currentDeadline: number | null = null;
@@ -105,9 +115,14 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   };
 
   const enter = async (state: RecoveryStatus['state'], waitingFor: string | null, action: string, details: Record<string, unknown> = {}, actor = 'system') => {
-    status.state = state;
-    status.waitingFor = waitingFor;
-    show();
+    const publish = () => {
+      status.state = state;
+      status.waitingFor = waitingFor;
+      show();
+    };
+    // Histories from before the patch published the state first, so a query could be a moment
+    // ahead of the audit log; now nothing is shown that is not recorded.
+    if (!recordFirst) publish();
     await acts.recordTransition({
       recoveryId,
       tenantId,
@@ -121,12 +136,15 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
       route: status.route,
       reasons: status.reasons,
     });
+    if (recordFirst) publish();
   };
 
   const end = async (state: TerminalState, action: string, details: Record<string, unknown> = {}, actor = 'system') => {
+    closing = true;
     currentDeadline = null;
-    status.outcome = state;
+    if (!recordFirst) status.outcome = state;
     await enter(state, null, action, details, actor);
+    status.outcome = state;
     triaged = true;
     ended = true;
   };
@@ -159,7 +177,11 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
           return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
         }
         // An MFA reset proves possession early, over email: never over the factor being reset.
-        const link = await acts.issueLink({ recoveryId, step: step('possession-link'), purpose: 'verify_possession', ttlSeconds: policy!.tokenTtlSeconds, to: 'primary' });
+        const link = await sendLink({ recoveryId, step: step('possession-link'), purpose: 'verify_possession', ttlSeconds: policy!.tokenTtlSeconds, to: 'primary' });
+        if (!link) {
+          evidence = ['the possession link could not be delivered to the registered address'];
+          return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
+        }
         possessionLinkId = link.tokenId;
         evidence = ['a possession link was sent to the registered address; tier 3 passes when it is used'];
         await acts.recordVerification({ recoveryId, tenantId, accountId, step: step('verification'), actor: sub.actor, tier: 3, passed: false, pending: true, evidence });
@@ -176,7 +198,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     },
     {
       validator: (sub) => {
-        if (status.state !== 'verifying' || verificationFailed || cancelled) throw reject('invalid_state', `the recovery is ${status.state}, not verifying`);
+        if (status.state !== 'verifying' || verificationFailed || cancelled || deliveryFailed) throw reject('invalid_state', `the recovery is ${status.state}, not verifying`);
         if (sub.tier !== 1 && status.tiers.passed.includes(sub.tier)) throw reject('already_verified', `tier ${sub.tier} has already passed`);
       },
     },
@@ -227,7 +249,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     },
     {
       validator: (_req) => {
-        if (isTerminal(status.state) || cancelled) throw reject('invalid_state', `the recovery is already ${status.state}`);
+        if (isTerminal(status.state) || closing || cancelled) throw reject('invalid_state', `the recovery is already ${closing ? 'ending' : status.state}`);
         if (status.state === 'finalising' || applied) throw reject('invalid_state', 'the recovery has been applied and can no longer be cancelled');
       },
     },
@@ -238,6 +260,18 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     redeemedTokens.add(tokenId);
     if (tokenId === possessionLinkId && status.state === 'verifying' && !status.tiers.passed.includes(3)) status.tiers.passed.push(3);
   });
+
+  /** Issues a link; a permanent delivery refusal returns null and sets `deliveryFailed`. */
+  const sendLink = async (args: LinkArgs) => {
+    try {
+      return await acts.issueLink(args);
+    } catch (err) {
+      if (!isDeliveryRefused(err)) throw err;
+      deliveryFailed = { purpose: args.purpose, step: args.step };
+      return null;
+    }
+  };
+  const endUndelivered = () => end('failed', 'recovery.delivery_failed', { ...deliveryFailed, note: 'the mail server refused the link permanently; the token is invalidated' });
 
   const finish = async (): Promise<RecoveryOutcome> => {
     await wf.condition(wf.allHandlersFinished);
@@ -291,7 +325,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
 
   // Verification.
   const verified = await wf.condition(
-    () => preCompletionTiersMet(rule.tiers, status.tiers.passed, tier3ViaCompletionLink) || verificationFailed || cancelled !== null,
+    () => preCompletionTiersMet(rule.tiers, status.tiers.passed, tier3ViaCompletionLink) || verificationFailed || cancelled !== null || deliveryFailed !== null,
     policy.verificationWindowSeconds * 1000,
   );
   if (possessionLinkId && !status.tiers.passed.includes(3)) await acts.invalidateToken({ tokenId: possessionLinkId, reason: 'verification_over' });
@@ -301,6 +335,10 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   }
   if (verificationFailed) {
     await end('failed', 'recovery.verification_failed', { failedAttempts: status.tiers.failedAttempts });
+    return finish();
+  }
+  if (deliveryFailed) {
+    await endUndelivered();
     return finish();
   }
   if (!verified) {
@@ -343,26 +381,37 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
       waitUntil: status.deadlines.waitUntil,
       approvals: status.approvals.received,
     });
-    const notice = await acts.issueLink({ recoveryId, step: 'cancel-link', purpose: 'cancel', ttlSeconds: rule.waitSeconds, to: 'all' });
+    // An owner who cannot be told cannot cancel: a refused notice ends the recovery (fail closed).
+    const notice = await sendLink({ recoveryId, step: 'cancel-link', purpose: 'cancel', ttlSeconds: rule.waitSeconds, to: 'all' });
     let reminder: { tokenId: string } | null = null;
-    const finishedEarly = await awaitWithReminder(
-      () => cancelled !== null,
-      rule.waitSeconds,
-      async () => {
-        const left = Math.max(1, Math.ceil((currentDeadline! - Date.now()) / 1000));
-        reminder = await acts.issueLink({ recoveryId, step: 'cancel-link-reminder', purpose: 'cancel', ttlSeconds: left, to: 'all' });
-      },
-    );
+    if (notice) {
+      await awaitWithReminder(
+        () => cancelled !== null || deliveryFailed !== null,
+        rule.waitSeconds,
+        async () => {
+          const left = Math.max(1, Math.ceil((currentDeadline! - Date.now()) / 1000));
+          reminder = await sendLink({ recoveryId, step: 'cancel-link-reminder', purpose: 'cancel', ttlSeconds: left, to: 'all' });
+        },
+      );
+    }
     for (const t of [notice, reminder as { tokenId: string } | null]) if (t) await acts.invalidateToken({ tokenId: t.tokenId, reason: 'waiting_period_over' });
-    if (finishedEarly || cancelled) {
+    if (cancelled) {
       await endCancelled();
+      return finish();
+    }
+    if (deliveryFailed) {
+      await endUndelivered();
       return finish();
     }
   }
 
   if (kind === 'password_reset') {
     // Tier 3: a single-use link to the registered address, never one given in the request.
-    const link = await acts.issueLink({ recoveryId, step: 'completion-link', purpose: 'password_reset', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
+    const link = await sendLink({ recoveryId, step: 'completion-link', purpose: 'password_reset', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
+    if (!link) {
+      await endUndelivered();
+      return finish();
+    }
     setDeadline('linkExpiresAt', policy.tokenTtlSeconds);
     await enter('awaiting_completion', 'the account owner to use the emailed link', 'recovery.link_issued', { tokenId: link.tokenId, ttlSeconds: policy.tokenTtlSeconds });
     const redeemed = await wf.condition(() => redeemedTokens.has(link.tokenId) || cancelled !== null, policy.tokenTtlSeconds * 1000);
@@ -391,7 +440,19 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   const removed = await acts.removeMfaFactors({ recoveryId });
   const revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
   const notified = await acts.notifyAccount({ recoveryId, step: 'notify-mfa-reset', template: 'mfa_reset' });
-  const enrol = await acts.issueLink({ recoveryId, step: 'enrolment-link', purpose: 'mfa_enrolment', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
+  const enrol = await sendLink({ recoveryId, step: 'enrolment-link', purpose: 'mfa_enrolment', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
+  if (!enrol) {
+    // The reset is applied already; only the convenience link is lost.
+    await end('completed', 'recovery.completed', {
+      enrolled: false,
+      enrolmentLink: 'undelivered',
+      note: 'the mail server refused the enrolment link; enrolment stays required at the next login',
+      factorsRemoved: removed.removed,
+      sessionsRevoked: revoked.revoked,
+      approvals: status.approvals.received,
+    });
+    return finish();
+  }
   setDeadline('linkExpiresAt', policy.tokenTtlSeconds);
   await enter('awaiting_completion', 'the account owner to enrol a new factor', 'recovery.enrolment_link_issued', {
     factorsRemoved: removed.removed,

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { accessGrantWorkflow } from '../../workflows/access';
 import {
+  ACCESS_TERMINAL_STATES,
   accessDecideUpdate,
   accessReviewUpdate,
   accessRevokeUpdate,
@@ -23,7 +24,7 @@ import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
 import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
 
-const TERMINAL = ['completed', 'denied', 'expired', 'cancelled'];
+const TERMINAL: readonly string[] = ACCESS_TERMINAL_STATES;
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
 
 export function accessRoutes(app: FastifyInstance, deps: AppDeps) {

@@ -12,19 +12,29 @@ import { workflowBundle } from '../../worker/worker';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'test', 'fixtures', 'histories');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.binpb')).sort();
+// One folder per workflow code version that has histories in the wild: v1 published a state
+// before recording it; v2 (patch `record-transition-before-publishing`) records first.
+const VERSIONS = fs.readdirSync(DIR).filter((d) => fs.statSync(path.join(DIR, d)).isDirectory()).sort();
+const filesOf = (v: string) => fs.readdirSync(path.join(DIR, v)).filter((f) => f.endsWith('.binpb')).sort();
 const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
 
 describe('recorded histories replay without non-determinism', () => {
-  it('cover every path of both workflows', () => {
-    assert.ok(files.filter((f) => !f.startsWith('access-')).length >= 12, 'recovery paths');
-    assert.ok(files.filter((f) => f.startsWith('access-')).length >= 6, 'emergency-access paths');
+  it('cover every path of both workflows, for every version', () => {
+    assert.deepEqual(VERSIONS, ['v1', 'v2']);
+    for (const v of VERSIONS) {
+      assert.ok(filesOf(v).filter((f) => !f.startsWith('access-')).length >= 12, `${v}: recovery paths`);
+      assert.ok(filesOf(v).filter((f) => f.startsWith('access-')).length >= 6, `${v}: emergency-access paths`);
+    }
+    // Every path recorded before the patch is recorded after it too.
+    for (const f of filesOf('v1')) assert.ok(filesOf('v2').includes(f), `v2 has ${f}`);
   });
 
-  for (const file of files) {
-    it(`replays ${file.replace(/\.binpb$/, '')}`, async () => {
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);
-    });
+  for (const v of VERSIONS) {
+    for (const file of filesOf(v)) {
+      it(`replays ${v}/${file.replace(/\.binpb$/, '')}`, async () => {
+        await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(path.join(v, file)), file);
+      });
+    }
   }
 });
 
@@ -43,7 +53,7 @@ describe('a changed workflow fails replay', () => {
       fs.writeFileSync(path.join(dir, 'index.ts'), mutant);
       const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
       const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet as never });
-      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
+      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v2/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

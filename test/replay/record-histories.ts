@@ -1,5 +1,5 @@
-// Records one history per path of the recovery workflow into test/fixtures/histories/, for the
-// replay test. Run with `npm run record-histories` after an intended workflow change (and a
+// Records one history per path of both workflows into test/fixtures/histories/<VERSION>/, for
+// the replay test. Bump VERSION (and keep the older folders) when a patch changes the commands. Run with `npm run record-histories` after an intended workflow change (and a
 // patch, if old histories must still replay). Drives the real workflow on the time-skipping server.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { startHarness, tokenFrom, until, type Harness } from '../support/harness
 import { decodePayloadsInPlace, KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 import { EncryptionCodec } from '../../infra/codec';
 
-const OUT = path.join(__dirname, '..', 'fixtures', 'histories');
+const VERSION = 'v2';
+const OUT = path.join(__dirname, '..', 'fixtures', 'histories', VERSION);
 let h: Harness;
 before(async () => {
   h = await startHarness({ timeSkipping: true });
@@ -162,6 +163,85 @@ it('records every path of the emergency-access workflow', async () => {
     await h.testEnv!.sleep('31 minutes');
     await accessWait(t, id, 'expired');
     await saveAccess('access-sso-bypass-confirmation-expired', id);
+  }
+  {
+    const t = await accessTeam('sso_enforced');
+    const bounce = refuse((rcpt) => rcpt.includes(`sec@${t.tenantId}.test`));
+    try {
+      const id = await accessRequest(t, 'sso_bypass');
+      await accessWait(t, id, 'failed');
+      await saveAccess('access-sso-bypass-confirmation-undelivered', id);
+    } finally {
+      bounce();
+    }
+  }
+});
+
+/** Makes the sink answer 550 to matching messages until the returned function is called. */
+function refuse(match: (rcpt: string[]) => boolean) {
+  h.smtpFaults.plan = (_n, rcpt) => (match(rcpt) ? { code: 550, message: '5.1.1 mailbox unavailable' } : null);
+  return () => {
+    h.smtpFaults.plan = undefined;
+  };
+}
+const toAccount = (c: Ctx) => (rcpt: string[]) => rcpt.some((r) => r.startsWith(`${c.accountId}@`) || r.startsWith(`${c.accountId}.`));
+
+it('records the paths where a link is refused for good (SMTP 5xx)', async () => {
+  {
+    const c = await setup('local', 'standard');
+    const bounce = refuse(toAccount(c));
+    try {
+      const id = await start(c, 'password_reset');
+      await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }]);
+      await waitFor(c, id, 'failed');
+      await save('password-link-undelivered', id);
+    } finally {
+      bounce();
+    }
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await start(c, 'mfa_reset');
+    const bounce = refuse(toAccount(c));
+    try {
+      await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }]);
+      await waitFor(c, id, 'failed');
+      await save('mfa-possession-link-undelivered', id);
+    } finally {
+      bounce();
+    }
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    const bounce = refuse(toAccount(c));
+    try {
+      await decide(c.a2.key, id);
+      await waitFor(c, id, 'failed');
+      await save('mfa-cancel-notice-undelivered', id);
+    } finally {
+      bounce();
+    }
+  }
+  {
+    const c = await setup('local', 'admin');
+    const id = await mfaToApproval(c);
+    await decide(c.a1.key, id);
+    await decide(c.a2.key, id);
+    await waitFor(c, id, 'waiting_period');
+    await mail(c, 'A change to');
+    // Past the reminder (36 h of 48 h), which must still go out: a refused reminder fails closed.
+    await h.testEnv!.sleep('37 hours');
+    await mail(c, 'Reminder: a change');
+    const bounce = refuse(toAccount(c));
+    try {
+      await h.testEnv!.sleep('661 minutes');
+      await waitFor(c, id, 'completed');
+      await save('mfa-enrolment-link-undelivered', id);
+    } finally {
+      bounce();
+    }
   }
 });
 

@@ -32,6 +32,8 @@ export interface Harness {
   config: Config;
   client: Client;
   sink: MailSink;
+  /** Fault injection at the sink's DATA: set `plan` to refuse messages (e.g. 451 or 550), unset it to stop. */
+  smtpFaults: { plan?: (attempt: number, rcpt: string[]) => null | { code: number; message: string } };
   baseUrl: string;
   adminKey: string;
   taskQueue: string;
@@ -100,7 +102,8 @@ export async function startHarness(
   const database = await createDatabase();
   const db = createDb(database.url, 5);
   await ensureBootstrapAdmin(db, adminKey);
-  const sink = await MailSink.start();
+  const smtpFaults: Harness['smtpFaults'] = {};
+  const sink = await MailSink.start({ failPlan: (attempt, rcpt) => smtpFaults.plan?.(attempt, rcpt) ?? null });
   const mailer = createMailer(sink.url, config.mailFrom);
 
   let testEnv: TestWorkflowEnvironment | null = null;
@@ -137,6 +140,7 @@ export async function startHarness(
     config,
     client,
     sink,
+    smtpFaults,
     baseUrl,
     adminKey,
     taskQueue,

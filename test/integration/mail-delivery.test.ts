@@ -1,0 +1,239 @@
+// Mail delivery faults, injected at the real SMTP sink: a transient 4xx is retried and the link
+// delivered once; a permanent 5xx on a link ends the recovery as a visible delivery failure with
+// the token invalidated; a permanent 5xx on a notice is recorded and does not hold the recovery.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActivities } from '../../activities';
+import { checkPassword } from '../../infra/directory';
+import { createMailer, messageIdFor, type Mailer } from '../../infra/mailer';
+import { startHarness, tokenFrom, uniq, until, type Harness } from '../support/harness';
+import { KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  h.smtpFaults.plan = undefined;
+  await h?.close();
+});
+
+async function setup() {
+  const tenantId = await seedTenant(h, 'local');
+  const accountId = await seedAccount(h, tenantId);
+  const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+  await seedLogin(h, agent.key, tenantId, accountId);
+  return { tenantId, accountId, agent, primary: `${accountId}@${tenantId}.test`, home: `${accountId}.home@example.test` };
+}
+
+/** Request and Tier 1: the workflow then issues the completion link. */
+async function startToLink(s: Awaited<ReturnType<typeof setup>>) {
+  const created = await h.api('POST', '/v1/recoveries', { key: s.agent.key, body: recoveryBody(s.tenantId, s.accountId) });
+  assert.equal(created.status, 202, created.text);
+  const id = created.body.id as string;
+  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: s.agent.key, body: { tier: 1, answers: KNOWLEDGE } });
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.body.passed, true);
+  return id;
+}
+
+const auditActions = async (id: string) =>
+  (await h.db.selectFrom('audit_events').select(['action', 'details']).where('recovery_id', '=', id).orderBy('seq').execute()).map((e) => e.action);
+
+describe('mail delivery faults', () => {
+  it('a permanent 5xx on the reset link ends the recovery as failed, invalidates the token, records the failure and frees the account', async () => {
+    const s = await setup();
+    let attempts = 0;
+    h.smtpFaults.plan = (_n, rcpt) => {
+      if (!rcpt.includes(s.primary)) return null;
+      attempts++;
+      return { code: 550, message: `5.1.1 <${s.primary}>: mailbox unavailable` };
+    };
+    try {
+      const id = await startToLink(s);
+      const ended = await until('the recovery ends', async () => {
+        const r = await h.api('GET', `/v1/recoveries/${id}`, { key: s.agent.key });
+        return r.body.state === 'failed' && r;
+      });
+      assert.equal(ended.body.endedAt !== null, true, ended.text);
+      await until('the end is recorded', async () => (await auditActions(id)).includes('recovery.delivery_failed'));
+
+      assert.equal(attempts, 1, 'a 5xx is not retried');
+      assert.equal(h.sink.list().filter((m) => m.to.includes(s.primary)).length, 0, 'no link reached the address');
+      const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('recovery_id', '=', id).execute();
+      assert.equal(tokens.length, 1);
+      assert.ok(tokens[0].invalidated_at, 'the token is invalidated');
+      assert.equal(tokens[0].invalidated_reason, 'delivery_failed');
+      assert.equal(tokens[0].mail_sent_at, null);
+      const deliveries = await h.db.selectFrom('email_deliveries').selectAll().where('recovery_id', '=', id).where('template', '=', 'link:password_reset').execute();
+      assert.deepEqual(
+        deliveries.map((d) => [d.status, d.dedupe_key]),
+        [['failed', `token:${tokens[0].id}`]],
+      );
+      assert.match(deliveries[0].error ?? '', /550|mailbox unavailable/);
+      const actions = await auditActions(id);
+      assert.ok(actions.indexOf('link.delivery_failed') >= 0 && actions.indexOf('link.delivery_failed') < actions.indexOf('recovery.delivery_failed'), actions.join(', '));
+      assert.ok(!actions.includes('link.sent'), actions.join(', '));
+      const row = await h.db.selectFrom('recoveries').select(['state', 'ended_at', 'workflow_id']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'failed');
+      assert.ok(row.ended_at);
+      const desc = await h.client.workflow.getHandle(row.workflow_id).describe();
+      assert.equal(desc.status.name, 'COMPLETED', 'the workflow closes normally with a failed outcome');
+      // The failure message travels in clear in history: it must not carry the server's text.
+      assert.ok(!(await rawHistoryText(h, row.workflow_id)).includes(s.primary), 'the refused address is not in history');
+
+      // The account is free for a new attempt once the address is fixed.
+      h.smtpFaults.plan = undefined;
+      const again = await h.api('POST', '/v1/recoveries', { key: s.agent.key, body: recoveryBody(s.tenantId, s.accountId) });
+      assert.equal(again.status, 202, again.text);
+    } finally {
+      h.smtpFaults.plan = undefined;
+    }
+  });
+
+  it('a 4xx on the reset link is retried with a fresh token and delivered exactly once', async () => {
+    const s = await setup();
+    let refused = 0;
+    h.smtpFaults.plan = (_n, rcpt) => {
+      if (!rcpt.includes(s.primary) || refused >= 1) return null;
+      refused++;
+      return { code: 451, message: '4.3.0 try again later' };
+    };
+    try {
+      const id = await startToLink(s);
+      const mail = await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
+      await until('awaiting completion', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: s.agent.key })).body.state === 'awaiting_completion');
+      assert.equal(refused, 1);
+      const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('recovery_id', '=', id).orderBy('created_at').execute();
+      assert.deepEqual(
+        tokens.map((t) => [t.invalidated_reason, t.mail_sent_at !== null]),
+        [
+          ['delivery_deferred', false],
+          [null, true],
+        ],
+      );
+      assert.equal(mail.messageId, messageIdFor(tokens[1].id));
+      const deliveries = await h.db.selectFrom('email_deliveries').select(['status', 'dedupe_key']).where('recovery_id', '=', id).where('template', '=', 'link:password_reset').execute();
+      assert.deepEqual(deliveries, [{ status: 'sent', dedupe_key: `token:${tokens[1].id}` }]);
+      assert.equal((await auditActions(id)).filter((a) => a === 'link.sent').length, 1);
+
+      const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' } });
+      assert.equal(ok.status, 200, ok.text);
+      await until('completed', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: s.agent.key })).body.state === 'completed');
+      assert.equal(h.sink.list().filter((m) => m.to.includes(s.primary) && m.subject.includes('Reset your')).length, 1, 'one link mail');
+    } finally {
+      h.smtpFaults.plan = undefined;
+    }
+  });
+
+  it('a permanent 5xx on a notice is recorded (delivery row and audit) and the recovery still completes', async () => {
+    const s = await setup();
+    const id = await startToLink(s);
+    const mail = await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
+    let refused = 0;
+    // The "password changed" notice goes to every registered address; the home one now bounces.
+    h.smtpFaults.plan = (_n, rcpt) => {
+      if (!rcpt.includes(s.home)) return null;
+      refused++;
+      return { code: 554, message: '5.7.1 rejected' };
+    };
+    try {
+      const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' } });
+      assert.equal(ok.status, 200, ok.text);
+      await until('the end is recorded', async () => (await auditActions(id)).includes('recovery.completed'));
+      assert.equal(refused, 1, 'a 5xx notice is not retried');
+      assert.equal(await checkPassword(h.db, s.tenantId, s.accountId, 'lantern-otter-carries-42-maps'), true, 'the reset is applied');
+      const notice = await h.db.selectFrom('email_deliveries').select(['status', 'error']).where('recovery_id', '=', id).where('template', '=', 'password_changed').executeTakeFirstOrThrow();
+      assert.equal(notice.status, 'failed');
+      assert.match(notice.error ?? '', /554|rejected/);
+      const actions = await auditActions(id);
+      assert.ok(actions.indexOf('email.delivery_failed') >= 0 && actions.indexOf('email.delivery_failed') < actions.indexOf('recovery.completed'), actions.join(', '));
+    } finally {
+      h.smtpFaults.plan = undefined;
+    }
+  });
+});
+
+describe('issueLink is idempotent across retries', () => {
+  it('a retry after the mail went out returns the same token and writes no second mail, row or audit event', async () => {
+    const s = await setup();
+    const id = await startToLink(s);
+    await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
+    const acts = createActivities({ db: h.db, mailer: createMailer(h.sink.url, h.config.mailFrom), config: h.config });
+    const args = { recoveryId: id, step: 'retry-probe', purpose: 'cancel' as const, ttlSeconds: 600, to: 'primary' as const };
+    const before = h.sink.list().length;
+    const first = await acts.issueLink(args);
+    const second = await acts.issueLink(args);
+    assert.equal(second.tokenId, first.tokenId);
+    assert.equal(second.expiresAt, first.expiresAt);
+    assert.equal(h.sink.list().length, before + 1, 'one mail for the two calls');
+    const rows = await h.db.selectFrom('email_deliveries').select('status').where('dedupe_key', '=', `token:${first.tokenId}`).execute();
+    assert.deepEqual(rows, [{ status: 'sent' }]);
+    const audits = await h.db.selectFrom('audit_events').select('event_key').where('event_key', 'like', `${id}:retry-probe:%`).execute();
+    assert.deepEqual(audits, [{ event_key: `${id}:retry-probe:issued` }]);
+  });
+
+  it('a retry after a crash between the send and its bookkeeping issues a fresh token; each token is mailed at most once and recorded once', async () => {
+    const s = await setup();
+    const id = await startToLink(s);
+    await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
+    const real = createMailer(h.sink.url, h.config.mailFrom);
+    let calls = 0;
+    // Dies right after the server accepted the first message, before anything is written.
+    const crashing: Mailer = {
+      async send(m) {
+        await real.send(m);
+        if (++calls === 1) throw new Error('worker died after the send');
+      },
+      close: () => real.close(),
+    };
+    const acts = createActivities({ db: h.db, mailer: crashing, config: h.config });
+    const args = { recoveryId: id, step: 'crash-probe', purpose: 'cancel' as const, ttlSeconds: 600, to: 'primary' as const };
+    await assert.rejects(acts.issueLink(args), /delivery deferred/);
+    const retry = await acts.issueLink(args);
+    const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('issue_key', '=', `${id}:crash-probe`).orderBy('created_at').execute();
+    assert.equal(tokens.length, 2);
+    assert.equal(tokens[1].id, retry.tokenId);
+    assert.ok(tokens[0].invalidated_at, 'the token whose bookkeeping was lost is dead');
+    assert.ok(tokens[1].mail_sent_at && !tokens[1].invalidated_at);
+    const mails = h.sink.list().filter((m) => m.to.includes(s.primary) && m.messageId !== undefined && tokens.some((t) => messageIdFor(t.id) === m.messageId));
+    assert.equal(mails.length, 2, 'one mail per token');
+    assert.equal(new Set(mails.map((m) => m.messageId)).size, mails.length, 'no token mailed twice');
+    const audits = await h.db.selectFrom('audit_events').select(['event_key', 'details']).where('event_key', 'like', `${id}:crash-probe:%`).execute();
+    assert.equal(audits.length, 1);
+    assert.equal((audits[0].details as { tokenId: string }).tokenId, retry.tokenId);
+  });
+});
+
+describe('SSO bypass: the confirmation link is refused for good', () => {
+  it('ends the grant as failed with the token invalidated and the failure recorded; nothing is granted', async () => {
+    const tenantId = uniq('t');
+    const bg = uniq('bg');
+    const r = await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'sso_enforced', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } });
+    assert.equal(r.status, 201, r.text);
+    await seedAccount(h, tenantId, { externalId: bg, role: 'admin', authMethod: 'sso', password: null });
+    const requester = await seedPrincipal(h, ['agent'], [tenantId]);
+    let attempts = 0;
+    h.smtpFaults.plan = (_n, rcpt) => (rcpt.includes(`sec@${tenantId}.test`) ? (attempts++, { code: 550, message: '5.1.1 no such user' }) : null);
+    try {
+      const started = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, kind: 'sso_bypass', target: { accountId: bg }, justification: 'IdP outage', ticketRef: 'INC-9', durationMinutes: 15 } });
+      assert.equal(started.status, 202, started.text);
+      const id = started.body.id as string;
+      const ended = await until('the grant ends', async () => {
+        const g = await h.api('GET', `/v1/break-glass/${id}`, { key: requester.key });
+        return g.body.state === 'failed' && g;
+      });
+      assert.ok(ended.body.endedAt, ended.text);
+      assert.equal(attempts, 1);
+      const tokens = await h.db.selectFrom('one_time_tokens').select(['invalidated_reason', 'mail_sent_at']).where('recovery_id', '=', id).execute();
+      assert.deepEqual(tokens, [{ invalidated_reason: 'delivery_failed', mail_sent_at: null }]);
+      const deliveries = await h.db.selectFrom('email_deliveries').select(['status', 'template']).where('recovery_id', '=', id).execute();
+      assert.deepEqual(deliveries, [{ status: 'failed', template: 'link:sso_bypass_confirm' }]);
+      const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).orderBy('seq').execute()).map((e) => e.action);
+      assert.ok(actions.includes('link.delivery_failed') && actions.at(-1) === 'access.confirmation_undelivered', actions.join(', '));
+      assert.equal(await h.db.selectFrom('credential_pickups').select('grant_id').where('grant_id', '=', id).executeTakeFirst(), undefined, 'no credential');
+    } finally {
+      h.smtpFaults.plan = undefined;
+    }
+  });
+});
