@@ -292,6 +292,18 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
     },
 
+    /**
+     * Whether a link the workflow was told about is really used. The API signals inside the
+     * redeeming transaction, before its COMMIT: FOR SHARE waits for that transaction to end, so a
+     * redemption whose COMMIT failed reads as unused and the workflow keeps waiting.
+     */
+    async confirmRedemption(i: { tokenId: string; workflowId: string }): Promise<{ used: boolean }> {
+      return db.transaction().execute(async (trx) => {
+        const t = await trx.selectFrom('one_time_tokens').select(['used_at', 'workflow_id']).where('id', '=', i.tokenId).forShare().executeTakeFirst();
+        return { used: !!t && t.used_at !== null && t.workflow_id === i.workflowId };
+      });
+    },
+
     /** Ends a token early (TTL reached on the workflow's timer, or the recovery was cancelled). */
     async invalidateToken(i: { tokenId: string; reason: string }): Promise<void> {
       await db

@@ -2,7 +2,7 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { APPROVAL_REJECTIONS } from '../workflows/messages';
 import { ACCESS_REJECTIONS } from '../workflows/access-messages';
@@ -76,6 +76,9 @@ export function toApiError(err: unknown, url = ''): ApiError {
   // The row said active but the workflow has just closed: a state conflict, not a missing id.
   if (err instanceof WorkflowNotFoundError) return new ApiError(409, 'invalid_state', 'the recovery has already ended');
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new ApiError(503, 'unavailable', 'the workflow did not answer in time (is a worker running?); read the resource before retrying, the request may still take effect', undefined, { 'retry-after': '5' });
+  }
   if (err instanceof ServiceError || (err as Error)?.name === 'ServiceError' || isConnectionError(err)) {
     return new ApiError(503, 'unavailable', 'a backing service is unavailable; retry later', undefined, { 'retry-after': '5' });
   }
@@ -86,7 +89,9 @@ export function toApiError(err: unknown, url = ''): ApiError {
 }
 
 function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
+  const code = (err as { code?: string | number })?.code;
+  // gRPC DEADLINE_EXCEEDED (4) and UNAVAILABLE (14) from a Temporal call past its deadline.
+  if (code === 4 || code === 14) return true;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code);
 }
 

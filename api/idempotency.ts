@@ -3,6 +3,7 @@
 // once (a new API key) are never stored, so their replay is refused instead.
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
 import type { Db } from '../infra/db';
 import { canonicalJson } from '../infra/audit';
 import { ApiError } from './errors';
@@ -18,9 +19,29 @@ declare module 'fastify' {
 }
 
 const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
+/**
+ * A key whose first request is still "in progress" after this long belongs to a process that
+ * died mid-request (every Temporal call has a deadline, so a live request ends well before): a
+ * retry with the same request takes it over instead of getting 409 forever.
+ */
+export const IDEMPOTENCY_STALE_SECONDS = 90;
+/** Answers are replayed for this long; then the key is free again and its row is deleted. */
+export const IDEMPOTENCY_REPLAY_HOURS = 24;
 
 export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffer) {
   app.decorateRequest('idempotency', null);
+
+  // Expired keys are deleted at most once a minute per process, off the request path.
+  let lastSweep = 0;
+  const sweep = () => {
+    if (Date.now() - lastSweep < 60_000) return;
+    lastSweep = Date.now();
+    void db
+      .deleteFrom('idempotency_keys')
+      .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_REPLAY_HOURS})`)
+      .execute()
+      .catch((err) => app.log.warn({ err: (err as Error).message }, 'idempotency sweep failed'));
+  };
 
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.method !== 'POST') return;
@@ -42,6 +63,25 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
       .returning('key')
       .executeTakeFirst();
     if (inserted) {
+      req.idempotency = { scope, key: raw };
+      sweep();
+      return;
+    }
+    const takenOver = await db
+      .updateTable('idempotency_keys')
+      .set({ request_hash: requestHash, status_code: null, response: null, created_at: new Date() })
+      .where('scope', '=', scope)
+      .where('key', '=', raw)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status_code', 'is', null), eb('request_hash', '=', requestHash), eb('created_at', '<', sql<Date>`now() - make_interval(secs => ${IDEMPOTENCY_STALE_SECONDS})`)]),
+          eb('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_REPLAY_HOURS})`),
+        ]),
+      )
+      .returning('key')
+      .executeTakeFirst();
+    if (takenOver) {
+      req.log.warn({ idempotencyScope: scope }, 'idempotency key taken over (its first request was abandoned or its replay window is over)');
       req.idempotency = { scope, key: raw };
       return;
     }

@@ -168,7 +168,9 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
   });
   // The contact may use the link before the issuing activity's result is in: remember every id.
   const redeemedTokens = new Set<string>();
-  wf.setHandler(accessLinkRedeemedSignal, ({ tokenId }) => {
+  wf.setHandler(accessLinkRedeemedSignal, async ({ tokenId }) => {
+    // A hint sent before the API's COMMIT: Postgres says whether the link is really used.
+    if (recordFirst && !(await acts.confirmRedemption({ tokenId, workflowId: wf.workflowInfo().workflowId })).used) return;
     redeemedTokens.add(tokenId);
     if (tokenId === confirmationTokenId) confirmed = true;
   });

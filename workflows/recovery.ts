@@ -255,7 +255,9 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
     },
   );
 
-  wf.setHandler(linkRedeemedSignal, ({ tokenId }) => {
+  wf.setHandler(linkRedeemedSignal, async ({ tokenId }) => {
+    // The signal is a hint sent before the API's COMMIT: Postgres says whether the link is used.
+    if (recordFirst && !(await acts.confirmRedemption({ tokenId, workflowId: wf.workflowInfo().workflowId })).used) return;
     // Which link counts is decided where it is awaited; a stray id changes nothing.
     redeemedTokens.add(tokenId);
     if (tokenId === possessionLinkId && status.state === 'verifying' && !status.tiers.passed.includes(3)) status.tiers.passed.push(3);

@@ -23,6 +23,7 @@ import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/se
 import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
 import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
+import { withTemporalDeadline } from '../deadlines';
 
 const TERMINAL: readonly string[] = ACCESS_TERMINAL_STATES;
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
@@ -52,9 +53,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   async function view(g: Grant) {
     let live: AccessStatus | null = null;
     if (!TERMINAL.includes(g.state)) {
-      live = await handle(g)
-        .query(accessStatusQuery)
-        .catch(() => null);
+      live = await withTemporalDeadline(temporal, 'query', () => handle(g).query(accessStatusQuery)).catch(() => null);
     }
     return {
       id: g.id,
@@ -84,7 +83,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   /** An Update whose rejection is audited and mapped in the one place errors are mapped. */
   async function update<T>(req: FastifyRequest, g: Grant, action: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await withTemporalDeadline(temporal, 'update', run);
     } catch (err) {
       const e = toApiError(err);
       if (e.status >= 400 && e.status < 500) await audit(g, `principal:${req.principal!.id}`, `${action}.rejected`, { code: e.code }, req.id);
@@ -127,7 +126,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         .values({ id, tenant_id: b.tenantId, account_id: accountId, kind: b.kind, state: 'requested', requested_by: p.id, justification: b.justification, ticket_ref: b.ticketRef, duration_seconds: durationSeconds, workflow_id: workflowId })
         .execute();
       try {
-        const h = await temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
+        const h = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',
@@ -144,7 +143,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
               }
             : {}),
           staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
-        });
+        }));
         await db.updateTable('access_grants').set({ run_id: h.firstExecutionRunId }).where('id', '=', id).execute();
       } catch (err) {
         await db.updateTable('access_grants').set({ state: 'cancelled', ended_at: new Date() }).where('id', '=', id).execute();
@@ -209,7 +208,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         await audit(g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
         throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
       }
-      await handle(g).signal(credentialFetchedSignal).catch(() => undefined);
+      await withTemporalDeadline(temporal, 'signal', () => handle(g).signal(credentialFetchedSignal)).catch(() => undefined);
       await audit(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, req.id);
       return reply.header('cache-control', 'no-store').send({
         id: g.id,

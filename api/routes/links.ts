@@ -15,6 +15,7 @@ import type { Database, Db } from '../../infra/db';
 import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
+import { withTemporalDeadline } from '../deadlines';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
 
@@ -79,7 +80,8 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
   async function consume<T>(
     row: { id: string },
     stage: (trx: Transaction<Database>) => Promise<T>,
-    tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId }),
+    tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) =>
+      withTemporalDeadline(temporal, 'signal', () => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId })),
   ) {
     return db.transaction().execute(async (trx) => {
       const used = await trx
@@ -181,10 +183,12 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
         row,
         async () => null,
         (workflowId) =>
-          temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, {
-            args: [{ actor: 'account_owner', via: 'owner', reason: 'the account owner reported this was not them' }],
-            waitForStage: WorkflowUpdateStage.ACCEPTED,
-          }),
+          withTemporalDeadline(temporal, 'update', () =>
+            temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, {
+              args: [{ actor: 'account_owner', via: 'owner', reason: 'the account owner reported this was not them' }],
+              waitForStage: WorkflowUpdateStage.ACCEPTED,
+            }),
+          ),
       ).catch((err) => {
         const e = toApiError(err);
         if (e.code === 'invalid_state') throw new ApiError(409, 'not_cancellable', 'the recovery can no longer be cancelled: it has ended or been applied');

@@ -25,6 +25,7 @@ import { newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
 import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecoveriesQuery, RecoveryAccepted, RecoveryList, RecoveryOut, RecoveryRefused, StateOut, Verification, VerificationOut } from '../schemas';
+import { withTemporalDeadline } from '../deadlines';
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
@@ -108,7 +109,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   async function liveStatus(row: Row): Promise<RecoveryStatus | null> {
     if (isTerminal(row.state as RecoveryState)) return null;
     try {
-      return await temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).query(statusQuery);
+      return await withTemporalDeadline(temporal, 'query', () => temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).query(statusQuery));
     } catch (err) {
       deps.log.warn({ recoveryId: row.id, err: (err as Error).message }, 'status query failed; answering from the read model');
       return null;
@@ -194,7 +195,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
       let handle;
       try {
-        handle = await temporal.workflow.start<typeof recoveryWorkflow>('recoveryWorkflow', {
+        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof recoveryWorkflow>('recoveryWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',
@@ -210,7 +211,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
               }
             : {}),
           staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
-        });
+        }));
       } catch (err) {
         // Nothing started: leave no active row behind.
         await db.updateTable('recoveries').set({ state: 'failed', ended_at: new Date(), reasons: JSON.stringify([{ code: 'start_failed', detail: 'the workflow could not be started' }]) }).where('id', '=', id).execute();
@@ -290,7 +291,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       } else {
         submission = { tier: 3 as const, actor, channel: body.channel };
       }
-      const result = await handle.executeUpdate(submitVerificationUpdate, { args: [submission] });
+      const result = await withTemporalDeadline(temporal, 'update', () => handle.executeUpdate(submitVerificationUpdate, { args: [submission] }));
       const live = await liveStatus({ ...row, state: 'verifying' });
       return { ...result, recovery: live ? { state: live.state, next: nextStep(live) } : null };
     },
@@ -303,7 +304,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       const row = await loadInScope(req, req.params.id, 'recovery.cancel');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
       const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
-      const s = await handle.executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] });
+      const s = await withTemporalDeadline(temporal, 'update', () => handle.executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] }));
       return { id: row.id, state: s.state };
     },
   );
@@ -319,9 +320,11 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       // whether the decision comes through here or straight to Temporal.
       const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
       try {
-        const result = await handle.executeUpdate(decideUpdate, {
-          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment }],
-        });
+        const result = await withTemporalDeadline(temporal, 'update', () =>
+          handle.executeUpdate(decideUpdate, {
+            args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment }],
+          }),
+        );
         return { id: row.id, ...result };
       } catch (err) {
         const e = toApiError(err);

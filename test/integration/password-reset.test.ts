@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPassword, findAccount, openSession } from '../../infra/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
+import { linkRedeemedSignal } from '../../workflows/messages';
 import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 
 const NEW_PASSWORD = 'lantern-otter-carries-42-maps';
@@ -175,6 +176,50 @@ describe('links are single use and bound to their tenant', () => {
   });
 });
 
+describe('the workflow trusts Postgres, not the redemption signal', () => {
+  it('a redemption whose transaction rolls back after the signal is not taken as used; the link still works', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const { id, token } = await resetToLink(agent.key, tenantId, accountId);
+    await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
+    const row = await h.db.selectFrom('recoveries').select(['workflow_id']).where('id', '=', id).executeTakeFirstOrThrow();
+    const link = await h.db.selectFrom('one_time_tokens').select('id').where('recovery_id', '=', id).where('purpose', '=', 'password_reset').executeTakeFirstOrThrow();
+
+    // What /v1/links/redeem does, with a COMMIT that fails after the workflow was told.
+    await assert.rejects(
+      h.db.transaction().execute(async (trx) => {
+        await trx.updateTable('one_time_tokens').set({ used_at: new Date() }).where('id', '=', link.id).execute();
+        await trx.insertInto('staged_credentials').values({ token_id: link.id, password_hash: 'never-applied' }).execute();
+        await h.client.workflow.getHandle(row.workflow_id).signal(linkRedeemedSignal, { tokenId: link.id });
+        // Hold the row lock a moment: the workflow's check must wait for this transaction to end.
+        await new Promise((r) => setTimeout(r, 300));
+        throw new Error('COMMIT failed');
+      }),
+      /COMMIT failed/,
+    );
+    // The workflow asked Postgres (the confirmRedemption activity) and kept waiting.
+    await until('the redemption was checked', async () => {
+      const history = await h.client.workflow.getHandle(row.workflow_id).fetchHistory();
+      const scheduled = new Map<string, string>();
+      for (const e of history.events ?? []) {
+        if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+        if (e.activityTaskCompletedEventAttributes && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === 'confirmRedemption') return true;
+      }
+      return false;
+    });
+    assert.equal(await stateOf(agent.key, id), 'awaiting_completion');
+    const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute()).map((e) => e.action);
+    assert.ok(!actions.includes('recovery.link_redeemed'), actions.join(', '));
+
+    const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(r.status, 200, r.text);
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+    assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true);
+  });
+});
+
 describe('public endpoints do not tell which tokens or accounts exist', () => {
   it('unknown, malformed, used and foreign tokens get the same status and body', async () => {
     const tenantId = await seedTenant(h, 'local');
@@ -303,6 +348,49 @@ describe('one active recovery per account and kind; retries are safe', () => {
     assert.equal(c.body.error.code, 'idempotency_key_reused');
     const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).execute();
     assert.equal(rows.length, 1, 'one recovery, however often it was retried');
+  });
+
+  it('Idempotency-Key: a key left in progress by a dead process is taken over after 90 s, and answers expire after 24 h', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const other = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const key = `ticket-${Math.random().toString(36).slice(2)}`;
+    const headers = { 'idempotency-key': key };
+    const body = recoveryBody(tenantId, accountId);
+    const first = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
+    assert.equal(first.status, 202, first.text);
+    const row = () => h.db.updateTable('idempotency_keys').where('key', '=', key);
+    const setAge = (seconds: number, statusCode: number | null) => row().set({ status_code: statusCode, response: null, created_at: new Date(Date.now() - seconds * 1000) }).execute();
+
+    // As if the process died mid-request 30 s ago: a retry is told to wait.
+    await setAge(30, null);
+    const early = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
+    assert.equal(early.status, 409, early.text);
+    assert.equal(early.body.error.code, 'idempotency_in_progress');
+    assert.equal(early.headers.get('retry-after'), '1');
+
+    // 91 s later the key is stale: another body is still refused...
+    await setAge(91, null);
+    const otherBody = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: { ...body, reason: 'other' } });
+    assert.equal(otherBody.status, 422, otherBody.text);
+    // ...and the same request runs again (here it meets the recovery the first attempt started).
+    const late = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
+    assert.equal(late.status, 409, late.text);
+    assert.equal(late.body.error.code, 'already_active', 'the request ran: not idempotency_in_progress');
+    assert.equal(late.body.error.details.id, first.body.id);
+
+    // A stored answer is replayed for 24 h; after that the key is free for any request.
+    const again = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: recoveryBody(tenantId, other) });
+    assert.equal(again.status, 202, again.text);
+    await setAge(23 * 3600, 202);
+    const replay = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: recoveryBody(tenantId, other) });
+    assert.equal(replay.status, 422, 'inside 24 h the key still belongs to its first request (the body differs by its IP)');
+    await setAge(25 * 3600, 202);
+    const third = await seedAccount(h, tenantId);
+    const fresh = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: recoveryBody(tenantId, third) });
+    assert.equal(fresh.status, 202, fresh.text);
+    assert.equal(fresh.headers.get('idempotent-replayed'), null);
   });
 });
 

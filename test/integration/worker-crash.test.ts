@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { startHarness, until, uniq, type Harness } from '../support/harness';
-import { seedAccount, seedPrincipal } from '../support/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 
 let h: Harness;
 const children: ChildProcess[] = [];
@@ -70,6 +70,49 @@ async function finishAndCount(g: Awaited<ReturnType<typeof grantAwaitingApproval
   const issued = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', g.id).where('action', '=', 'access.credential_issued').execute();
   assert.equal(issued.length, 1, 'issued once in the audit log');
 }
+
+describe('no worker polling: the API answers within its deadlines', () => {
+  it('start answers 202 received, GET falls back to the read model, an update is a 503; a worker later picks everything up', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    await seedLogin(h, agent.key, tenantId, accountId);
+    const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId) });
+    assert.equal(created.status, 202, created.text);
+    assert.equal(created.body.status, 'received', 'triage cannot run without a worker');
+    assert.deepEqual(created.body.next, { action: 'poll', href: `/v1/recoveries/${created.body.id}` });
+    const id = created.body.id as string;
+
+    const got = await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.body.state, 'received', 'the read model answers when the status query cannot');
+    assert.equal(got.body.next, null);
+
+    const verify = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });
+    assert.equal(verify.status, 503, verify.text);
+    assert.equal(verify.body.error.code, 'unavailable');
+    assert.equal(verify.headers.get('retry-after'), '5');
+
+    const worker = await startWorker();
+    try {
+      const state = async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key })).body.state as string;
+      const moved = await until('triage ran once a worker polled', async () => {
+        const s = await state();
+        return s !== 'received' && s;
+      }, 30_000);
+      // The 503 said the update "may still take effect": the server may have kept it for the worker.
+      if (moved === 'verifying') {
+        const again = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });
+        assert.ok(again.status === 200 || (again.status === 409 && again.body.error.code === 'invalid_state'), again.text);
+      }
+      await until('the link is issued', async () => (await state()) === 'awaiting_completion', 30_000);
+      const links = h.sink.list().filter((m) => m.to.includes(`${accountId}@${tenantId}.test`) && m.subject.includes('Reset your'));
+      assert.equal(links.length, 1, 'one link, however the update arrived');
+    } finally {
+      await kill(worker);
+    }
+  });
+});
 
 describe('a worker killed between approval and issuance', () => {
   it('killed the moment the second approval is accepted: one credential, and the flow completes', async () => {
