@@ -36,7 +36,7 @@ function triagedStatus(): RecoveryStatus {
   };
 }
 
-/** Exactly what POST /v1/recoveries calls on the client: workflow.start, withAbortSignal, handle.executeUpdate. */
+/** Exactly what POST /v1/recoveries calls on the client: workflow.start, withDeadline, withAbortSignal, handle.executeUpdate. */
 function stubTemporal(): Client {
   const stub = {
     workflow: {
@@ -54,6 +54,9 @@ function stubTemporal(): Client {
       },
     },
     withAbortSignal<R>(_signal: AbortSignal, fn: () => Promise<R>): Promise<R> {
+      return fn();
+    },
+    withDeadline<R>(_deadline: number, fn: () => Promise<R>): Promise<R> {
       return fn();
     },
   };
