@@ -10,6 +10,7 @@ import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { noticeEmail } from '../infra/templates';
 import type { ActivityDeps } from './index';
+import { settlePriorTokens } from './tokens';
 
 export const ACCESS_SESSION_SOURCE = (grantId: string) => `access:${grantId}`;
 
@@ -101,12 +102,14 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
     async issueContactConfirmation(i: { grantId: string; step: string; ttlSeconds: number }): Promise<{ tokenId: string }> {
       const g = await loadGrant(i.grantId);
       const issueKey = `${g.id}:${i.step}`;
-      const sent = await db.selectFrom('one_time_tokens').select('id').where('issue_key', '=', issueKey).where('mail_sent_at', 'is not', null).executeTakeFirst();
-      if (sent) return { tokenId: sent.id };
+      const sent = await settlePriorTokens(db, issueKey);
+      if (sent) {
+        await db.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', sent.id).where('mail_sent_at', 'is', null).execute();
+        return { tokenId: sent.id };
+      }
       const tenant = await db.selectFrom('tenants').select(['name', 'security_contacts']).where('id', '=', g.tenant_id).executeTakeFirstOrThrow();
       const contact = (tenant.security_contacts as string[])[0];
       if (!contact) throw ApplicationFailure.nonRetryable('the tenant has no security contact on record', 'no_security_contact');
-      await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: 'superseded_before_send' }).where('issue_key', '=', issueKey).where('invalidated_at', 'is', null).execute();
       const token = newToken(config.tokenKeys);
       const row = await db
         .insertInto('one_time_tokens')

@@ -16,6 +16,7 @@ import { assessBehaviour, riskSignals, type RequestContext } from '../domain/ris
 import type { TriageFacts } from '../domain/triage';
 import type { ErrorSource, Reason, RecoveryKind, Tier, Urgency } from '../domain/types';
 import { createAccessActivities } from './access';
+import { settlePriorTokens } from './tokens';
 
 export interface ActivityDeps {
   db: Db;
@@ -219,20 +220,13 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       const addresses = (await registeredAddresses(db, acct.id)).map((a) => a.email);
       const to = i.to === 'primary' ? addresses.slice(0, 1) : addresses;
       if (!to.length) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
-      const sent = await db.selectFrom('one_time_tokens').select(['id', 'expires_at']).where('issue_key', '=', issueKey).where('mail_sent_at', 'is not', null).executeTakeFirst();
+      const sent = await settlePriorTokens(db, issueKey);
       if (sent) {
         // A retry after the mail went out: the bookkeeping may not have been written yet.
         const expiresAt = new Date(sent.expires_at);
         await recordLinkSent({ tokenId: sent.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
         return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
       }
-
-      await db
-        .updateTable('one_time_tokens')
-        .set({ invalidated_at: new Date(), invalidated_reason: 'superseded_before_send' })
-        .where('issue_key', '=', issueKey)
-        .where('invalidated_at', 'is', null)
-        .execute();
       const token = newToken(config.tokenKeys);
       const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
       const row = await db

@@ -154,6 +154,25 @@ describe('mail delivery faults', () => {
   });
 });
 
+/**
+ * A mailer whose first send reaches the server and then never returns, like a worker frozen or
+ * killed right after SMTP accepted the message: nothing after the send runs until `release()`.
+ */
+function freezingMailer() {
+  const real = createMailer(h.sink.url, h.config.mailFrom);
+  let calls = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const mailer: Mailer = {
+    async send(m) {
+      await real.send(m);
+      if (++calls === 1) await gate;
+    },
+    close: () => real.close(),
+  };
+  return { mailer, release };
+}
+
 describe('issueLink is idempotent across retries', () => {
   it('a retry after the mail went out returns the same token and writes no second mail, row or audit event', async () => {
     const s = await setup();
@@ -177,31 +196,55 @@ describe('issueLink is idempotent across retries', () => {
     const s = await setup();
     const id = await startToLink(s);
     await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
-    const real = createMailer(h.sink.url, h.config.mailFrom);
-    let calls = 0;
-    // Dies right after the server accepted the first message, before anything is written.
-    const crashing: Mailer = {
-      async send(m) {
-        await real.send(m);
-        if (++calls === 1) throw new Error('worker died after the send');
-      },
-      close: () => real.close(),
-    };
-    const acts = createActivities({ db: h.db, mailer: crashing, config: h.config });
+    const { mailer, release } = freezingMailer();
+    const acts = createActivities({ db: h.db, mailer, config: h.config });
     const args = { recoveryId: id, step: 'crash-probe', purpose: 'cancel' as const, ttlSeconds: 600, to: 'primary' as const };
-    await assert.rejects(acts.issueLink(args), /delivery deferred/);
+    const frozen = acts.issueLink(args);
+    const first = await until('the first attempt sent its mail', async () => h.db.selectFrom('one_time_tokens').select('id').where('issue_key', '=', `${id}:crash-probe`).executeTakeFirst());
+    await h.sink.waitFor((m) => m.messageId === messageIdFor(first.id));
     const retry = await acts.issueLink(args);
     const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('issue_key', '=', `${id}:crash-probe`).orderBy('created_at').execute();
     assert.equal(tokens.length, 2);
+    assert.equal(tokens[0].id, first.id);
     assert.equal(tokens[1].id, retry.tokenId);
-    assert.ok(tokens[0].invalidated_at, 'the token whose bookkeeping was lost is dead');
+    assert.equal(tokens[0].invalidated_reason, 'superseded_before_send', 'the token whose send was not recorded is dead');
     assert.ok(tokens[1].mail_sent_at && !tokens[1].invalidated_at);
-    const mails = h.sink.list().filter((m) => m.to.includes(s.primary) && m.messageId !== undefined && tokens.some((t) => messageIdFor(t.id) === m.messageId));
+    const mails = h.sink.list().filter((m) => tokens.some((t) => messageIdFor(t.id) === m.messageId));
     assert.equal(mails.length, 2, 'one mail per token');
-    assert.equal(new Set(mails.map((m) => m.messageId)).size, mails.length, 'no token mailed twice');
+    assert.equal(new Set(mails.map((m) => m.messageId)).size, 2, 'no token mailed twice');
+    release();
+    await frozen;
     const audits = await h.db.selectFrom('audit_events').select(['event_key', 'details']).where('event_key', 'like', `${id}:crash-probe:%`).execute();
-    assert.equal(audits.length, 1);
+    assert.equal(audits.length, 1, 'the late first attempt adds no second link.sent');
     assert.equal((audits[0].details as { tokenId: string }).tokenId, retry.tokenId);
+  });
+});
+
+describe('a link used before its send was recorded', () => {
+  it("is the token a retry returns: no second mail, and the owner's click counts", async () => {
+    const s = await setup();
+    const id = await startToLink(s);
+    await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
+    const { mailer, release } = freezingMailer();
+    const acts = createActivities({ db: h.db, mailer, config: h.config });
+    const args = { recoveryId: id, step: 'used-probe', purpose: 'verify_possession' as const, ttlSeconds: 600, to: 'primary' as const };
+    const frozen = acts.issueLink(args);
+    const token = await until('the first attempt sent its mail', async () => h.db.selectFrom('one_time_tokens').select('id').where('issue_key', '=', `${id}:used-probe`).executeTakeFirst());
+    const mail = await h.sink.waitFor((m) => m.messageId === messageIdFor(token.id));
+    // The owner clicks before the activity's retry runs.
+    const used = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId } });
+    assert.equal(used.status, 200, used.text);
+    const before = h.sink.list().length;
+    const retry = await acts.issueLink(args);
+    assert.equal(retry.tokenId, token.id, 'the used token is the issued one');
+    assert.equal(h.sink.list().length, before, 'no second mail');
+    const rows = await h.db.selectFrom('one_time_tokens').select(['id', 'used_at', 'mail_sent_at', 'invalidated_at']).where('issue_key', '=', `${id}:used-probe`).execute();
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0].used_at && rows[0].mail_sent_at && !rows[0].invalidated_at);
+    release();
+    assert.equal((await frozen).tokenId, token.id);
+    const audits = await h.db.selectFrom('audit_events').select('event_key').where('event_key', '=', `${id}:used-probe:issued`).execute();
+    assert.equal(audits.length, 1);
   });
 });
 
