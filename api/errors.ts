@@ -92,6 +92,9 @@ function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string | number })?.code;
   // gRPC DEADLINE_EXCEEDED (4) and UNAVAILABLE (14) from a Temporal call past its deadline.
   if (code === 4 || code === 14) return true;
+  // node-postgres reports a connection lost mid-query without a code.
+  const message = (err as { message?: unknown })?.message;
+  if (typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error|Connection terminated unexpectedly)/.test(message)) return true;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code);
 }
 

@@ -42,7 +42,7 @@ async function settle(e: Engine, timeoutMs: number) {
 }
 
 export async function parked(ctx: BenchContext): Promise<Row[]> {
-  const n = envInt('BENCH_PARKED_COUNT', ctx.quick ? 200 : 10_000);
+  const n = envInt('BENCH_PARKED_COUNT', ctx.quick ? 60 : 10_000);
   const lanes = envInt('BENCH_PARKED_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);
 

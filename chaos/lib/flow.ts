@@ -292,9 +292,17 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
         }
         if (r.status === 404 && r.body?.error?.code === 'link_invalid') {
           if (hadTransient) {
-            // Our earlier attempt may have gone through before its answer was lost.
-            const b = await get();
-            if (b && ['finalising', 'completed'].includes(b.state)) redeemed = token;
+            // Our earlier attempt may have gone through before its answer was lost. The workflow
+            // shows a state only once it is recorded, which waits for Postgres: watch it move on,
+            // unless a newer link arrives (then this one was superseded).
+            const until = Date.now() + 30_000;
+            while (!redeemed && Date.now() < until) {
+              const b = await get();
+              if (b && ['finalising', 'completed'].includes(b.state)) redeemed = token;
+              else if (b && TERMINAL.includes(b.state)) break;
+              else if (linkMailsFor(e, address).some((m) => !tried.has(tokensIn(m)[0] ?? ''))) break;
+              else await sleep(pollMs);
+            }
           }
           if (!redeemed) res.supersededLinks++;
           break;
