@@ -5,6 +5,7 @@
 // usual config variables (see bench/api-overhead.ts).
 import crypto from 'node:crypto';
 import Fastify from 'fastify';
+import { sql } from 'kysely';
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../infra/bootstrap';
@@ -76,14 +77,25 @@ async function main() {
 
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   await ensureBootstrapAdmin(db, config.bootstrapAdminKey);
+
+  // The commit floor: a bare route that makes one durable write (one INSERT, autocommit) on the
+  // same pool, the least any route that records a request before answering must do.
+  await sql`create table if not exists bench_floor (id bigserial primary key, body jsonb not null, at timestamptz not null default now())`.execute(db);
+  const floor = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  floor.post('/v1/recoveries', async (req, reply) => {
+    await sql`insert into bench_floor (body) values (${JSON.stringify(req.body ?? null)})`.execute(db);
+    return reply.code(202).send({ id: 'rec_floor', status: 'verifying', riskTier: 'low', manualReview: false, next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] } });
+  });
+  await floor.listen({ host: '127.0.0.1', port: 0 });
   const app = await buildApp({ db, temporal: stubTemporal(), config, taskQueue: 'stub', searchAttributes: true, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
 
   const port = (s: typeof bare) => (s.server.address() as { port: number }).port;
-  process.stdout.write(JSON.stringify({ benchServers: { bare: port(bare), real: port(app as unknown as typeof bare) } }) + '\n');
+  process.stdout.write(JSON.stringify({ benchServers: { bare: port(bare), floor: port(floor), real: port(app as unknown as typeof bare) } }) + '\n');
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, async () => {
       await bare.close();
+      await floor.close();
       await app.close();
       await db.destroy();
       process.exit(0);

@@ -38,9 +38,10 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
     { logFile: path.join(dir, 'servers.log') },
   );
   try {
-    const ports = await servers.waitForLine((l) => (l.startsWith('{"benchServers"') ? (JSON.parse(l).benchServers as { bare: number; real: number }) : undefined), 90_000);
+    const ports = await servers.waitForLine((l) => (l.startsWith('{"benchServers"') ? (JSON.parse(l).benchServers as { bare: number; floor: number; real: number }) : undefined), 90_000);
     const bareUrl = `http://127.0.0.1:${ports.bare}`;
     const realUrl = `http://127.0.0.1:${ports.real}`;
+    const floorUrl = `http://127.0.0.1:${ports.floor}`;
 
     const tenants = Array.from({ length: tenantCount }, (_, i) => `bench-api-${i}`);
     for (const id of tenants) {
@@ -62,10 +63,13 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
 
     ctx.log(`api: warm-up ${warmup} s each, then ${seconds} s each, ${connections} connections`);
     await run(bareUrl, warmup);
+    await run(floorUrl, warmup);
     await run(realUrl, warmup);
     const bare = await run(bareUrl, seconds);
+    const floor = await run(floorUrl, seconds);
     const real = await run(realUrl, seconds);
     ctx.log(`api: bare ${describe(bare)}`);
+    ctx.log(`api: floor ${describe(floor)}`);
     ctx.log(`api: real ${describe(real)}`);
 
     const ratio = real.rps / bare.rps;
@@ -75,10 +79,17 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
       { item: '1', name: `bare Fastify route (${conf})`, figure: `${fmtNum(bare.rps)} req/s, p99 ${fmtMs(bare.p99)}`, target: '', verdict: 'info' },
       {
         item: '1',
+        name: `bare route + one INSERT, the commit floor (${conf})`,
+        figure: `${fmtNum(floor.rps)} req/s, p50 ${fmtMs(floor.p50)}, p99 ${fmtMs(floor.p99)}`,
+        target: '',
+        verdict: `info; bare/floor ${fmtNum(bare.rps / floor.rps, 1)}x`,
+      },
+      {
+        item: '1',
         name: `POST /v1/recoveries, Temporal stubbed (${conf})`,
         figure: `${fmtNum(real.rps)} req/s, p50 ${fmtMs(real.p50)}, p99 ${fmtMs(real.p99)}, errors ${errors}`,
         target: '>= 0.5x bare; p99 <= 25 ms',
-        verdict: `${fmtNum(ratio, 3)}x ${ratio >= 0.5 ? 'PASS' : 'FAIL'}; p99 ${real.p99 <= 25 ? 'PASS' : 'FAIL'}${errors ? '; ERRORS' : ''}`,
+        verdict: `${fmtNum(ratio, 3)}x ${ratio >= 0.5 ? 'PASS' : 'FAIL'}; p99 ${real.p99 <= 25 ? 'PASS' : 'FAIL'}${errors ? '; ERRORS' : ''}; ${fmtNum(real.rps / floor.rps, 2)}x the commit floor`,
       },
     ];
   } finally {

@@ -34,15 +34,27 @@ export function eventHash(e: { tenantId: string; seq: number; at: string; actor:
 }
 
 export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput): Promise<{ seq: number; hash: string }> {
-  await trx
-    .insertInto('audit_heads')
-    .values({ tenant_id: ev.tenantId, seq: 0, hash: GENESIS_HASH })
-    .onConflict((oc) => oc.column('tenant_id').doNothing())
-    .execute();
-  // The head row lock serialises appends per tenant; the check after it makes retries idempotent.
-  const head = await trx.selectFrom('audit_heads').selectAll().where('tenant_id', '=', ev.tenantId).forUpdate().executeTakeFirstOrThrow();
-  const existing = await trx.selectFrom('audit_events').select(['seq', 'hash']).where('event_key', '=', ev.eventKey).executeTakeFirst();
-  if (existing) return { seq: Number(existing.seq), hash: existing.hash };
+  // One round trip takes the tenant's head lock (it serialises appends per tenant) and, under it,
+  // looks the event key up, which makes a retry idempotent.
+  const lockHead = () =>
+    trx
+      .selectFrom('audit_heads as h')
+      .leftJoin('audit_events as e', (j) => j.on('e.event_key', '=', ev.eventKey))
+      .select(['h.seq', 'h.hash', 'e.seq as existingSeq', 'e.hash as existingHash'])
+      .where('h.tenant_id', '=', ev.tenantId)
+      .forUpdate('h')
+      .executeTakeFirst();
+  let head = await lockHead();
+  if (!head) {
+    await trx
+      .insertInto('audit_heads')
+      .values({ tenant_id: ev.tenantId, seq: 0, hash: GENESIS_HASH })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    head = await lockHead();
+    if (!head) throw new Error(`audit head of tenant ${ev.tenantId} could not be created`);
+  }
+  if (head.existingSeq !== null && head.existingHash !== null) return { seq: Number(head.existingSeq), hash: head.existingHash };
   const seq = Number(head.seq) + 1;
   const at = new Date();
   const details = JSON.parse(JSON.stringify(ev.details ?? {}));
@@ -57,23 +69,39 @@ export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput):
     details,
     prevHash: head.hash,
   });
-  await trx
-    .insertInto('audit_events')
-    .values({
-      tenant_id: ev.tenantId,
-      seq,
-      event_key: ev.eventKey,
-      at,
-      actor: ev.actor,
-      action: ev.action,
-      target: ev.target,
-      recovery_id: ev.recoveryId ?? null,
-      details: JSON.stringify(details),
-      prev_hash: head.hash,
-      hash,
-    })
-    .execute();
-  await trx.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', ev.tenantId).execute();
+  // The event and the new head in one statement: the lock is held for one more round trip only.
+  // ON CONFLICT covers a concurrent append of the same key that committed while this one waited
+  // for the lock (the join above read an older snapshot): then nothing is written here.
+  const moved = await trx
+    .with('appended', (db) =>
+      db
+        .insertInto('audit_events')
+        .values({
+        tenant_id: ev.tenantId,
+        seq,
+        event_key: ev.eventKey,
+        at,
+        actor: ev.actor,
+        action: ev.action,
+        target: ev.target,
+        recovery_id: ev.recoveryId ?? null,
+        details: JSON.stringify(details),
+          prev_hash: head!.hash,
+          hash,
+        })
+        .onConflict((oc) => oc.column('event_key').doNothing())
+        .returning('seq'),
+    )
+    .updateTable('audit_heads')
+    .set({ seq, hash })
+    .where('tenant_id', '=', ev.tenantId)
+    .where((eb) => eb.exists(eb.selectFrom('appended').select('appended.seq')))
+    .returning('audit_heads.seq')
+    .executeTakeFirst();
+  if (!moved) {
+    const existing = await trx.selectFrom('audit_events').select(['seq', 'hash']).where('event_key', '=', ev.eventKey).executeTakeFirstOrThrow();
+    return { seq: Number(existing.seq), hash: existing.hash };
+  }
   return { seq, hash };
 }
 

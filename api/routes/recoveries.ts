@@ -19,7 +19,7 @@ import {
 } from '../../workflows/messages';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { isTerminal, type RecoveryState } from '../../domain/types';
-import { appendAudit } from '../../infra/audit';
+import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { checkKnowledge } from '../../infra/directory';
 import { newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
@@ -220,15 +220,17 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
         }
         throw err;
       }
-      await db.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
-      await appendAudit(db, {
-        tenantId: b.tenantId,
-        eventKey: `${id}:requested`,
-        actor,
-        action: 'recovery.requested',
-        target: `account:${b.accountId}`,
-        recoveryId: id,
-        details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
+        await appendAuditTx(trx, {
+          tenantId: b.tenantId,
+          eventKey: `${id}:requested`,
+          actor,
+          action: 'recovery.requested',
+          target: `account:${b.accountId}`,
+          recoveryId: id,
+          details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
+        });
       });
 
       let status: RecoveryStatus | null = null;
