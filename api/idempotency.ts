@@ -24,7 +24,7 @@ const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
  * died mid-request (every Temporal call has a deadline, so a live request ends well before): a
  * retry with the same request takes it over instead of getting 409 forever.
  */
-export const IDEMPOTENCY_STALE_SECONDS = 90;
+export const IDEMPOTENCY_STALE_SECONDS = 60;
 /** Answers are replayed for this long; then the key is free again and its row is deleted. */
 export const IDEMPOTENCY_REPLAY_HOURS = 24;
 
@@ -102,12 +102,13 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
     const idem = req.idempotency;
     if (!idem) return payload;
     req.idempotency = null;
-    const where = db.updateTable('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key);
+    const where = () => db.updateTable('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key);
+    let write: () => Promise<unknown>;
     if (reply.statusCode >= 500 || reply.statusCode === 429 || reply.statusCode === 409) {
       // Not a final answer: let a retry with the same key run again.
-      await db.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).execute();
+      write = () => db.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).execute();
     } else if (req.routeOptions.config?.secretResponse && reply.statusCode < 300) {
-      await where.set({ status_code: 0, response: null }).execute();
+      write = () => where().set({ status_code: 0, response: null }).execute();
     } else {
       let body: unknown = null;
       try {
@@ -115,8 +116,21 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
       } catch {
         body = null;
       }
-      await where.set({ status_code: reply.statusCode, response: JSON.stringify(body) }).execute();
+      const response = JSON.stringify(body);
+      write = () => where().set({ status_code: reply.statusCode, response }).execute();
     }
+    // The answer goes out whatever happens here. If Postgres is down (the usual reason for a 503),
+    // the key is settled in the background once it is back, so retries are not told
+    // "in progress" until the stale limit.
+    await write().catch(() => settleLater(write, req.log));
     return payload;
   });
+}
+
+function settleLater(write: () => Promise<unknown>, log: FastifyRequest['log'], attempt = 1): void {
+  if (attempt > 12) {
+    log.warn('idempotency key not settled after 12 attempts; it goes stale after IDEMPOTENCY_STALE_SECONDS');
+    return;
+  }
+  setTimeout(() => void write().catch(() => settleLater(write, log, attempt + 1)), Math.min(1000 * attempt, 5000)).unref();
 }

@@ -325,7 +325,10 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
       if (b?.state === 'completed') break;
       if (b && TERMINAL.includes(b.state)) throw new FlowError(`ended ${b.state} after the link was redeemed`);
       if (b?.state === 'awaiting_completion') {
-        const newer = linkMailsFor(e, address).map((m) => tokensIn(m)[0]).filter((t) => t && !tried.has(t));
+        // Only links that arrived after the one we used: an older unsent-recorded one (superseded
+        // before we ever looked) says nothing about our redemption.
+        const all = linkMailsFor(e, address).map((m) => tokensIn(m)[0]);
+        const newer = all.slice(all.indexOf(redeemed) + 1).filter((t) => t && !tried.has(t));
         if (newer.length) {
           res.redeemedThenSuperseded++;
           const token = newer[newer.length - 1];

@@ -350,7 +350,7 @@ describe('one active recovery per account and kind; retries are safe', () => {
     assert.equal(rows.length, 1, 'one recovery, however often it was retried');
   });
 
-  it('Idempotency-Key: a key left in progress by a dead process is taken over after 90 s, and answers expire after 24 h', async () => {
+  it('Idempotency-Key: a key left in progress by a dead process is taken over after 60 s, and answers expire after 24 h', async () => {
     const tenantId = await seedTenant(h, 'local');
     const accountId = await seedAccount(h, tenantId);
     const other = await seedAccount(h, tenantId);
@@ -370,8 +370,8 @@ describe('one active recovery per account and kind; retries are safe', () => {
     assert.equal(early.body.error.code, 'idempotency_in_progress');
     assert.equal(early.headers.get('retry-after'), '1');
 
-    // 91 s later the key is stale: another body is still refused...
-    await setAge(91, null);
+    // 61 s later the key is stale: another body is still refused...
+    await setAge(61, null);
     const otherBody = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: { ...body, reason: 'other' } });
     assert.equal(otherBody.status, 422, otherBody.text);
     // ...and the same request runs again (here it meets the recovery the first attempt started).
