@@ -5,12 +5,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { sql } from 'kysely';
 import { appendAudit, appendAuditTx } from '../infra/audit';
 import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory';
-import { isPermanentMailError, messageIdFor, sendOnce } from '../infra/mailer';
+import { messageIdFor, sendOnce } from '../infra/mailer';
 import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { noticeEmail } from '../infra/templates';
 import type { ActivityDeps } from './index';
-import { settlePriorTokens } from './tokens';
+import { failLinkDelivery, settlePriorTokens } from './tokens';
 
 export const ACCESS_SESSION_SOURCE = (grantId: string) => `access:${grantId}`;
 
@@ -121,41 +121,18 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
         `Your organisation's identity provider is reported down, and ${g.requested_by} asked for temporary SSO-bypass access for ${g.account_id} in ${tenant.name}.\n\n` +
         `Justification: ${g.justification}\nTicket: ${g.ticket_ref}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${Math.round(i.ttlSeconds / 60)} minutes):\n\n${url}\n\n` +
         'If not, ignore it: nothing happens without your confirmation.\n';
-      const delivery = (status: 'sent' | 'failed', error: string | null) => ({
-        dedupe_key: `token:${row.id}`,
-        tenant_id: g.tenant_id,
-        recovery_id: g.id,
-        template: 'link:sso_bypass_confirm',
-        recipients: 1,
-        status,
-        error,
-        ...(status === 'sent' ? { message_id: messageIdFor(row.id), sent_at: new Date() } : {}),
-      });
       try {
         await mailer.send({ to: [contact], subject: `Confirm SSO-bypass access for ${tenant.name}`, text, messageId: messageIdFor(row.id) });
       } catch (err) {
-        const permanent = isPermanentMailError(err);
-        await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: permanent ? 'delivery_failed' : 'delivery_deferred' }).where('id', '=', row.id).execute();
-        const code = (err as { responseCode?: number }).responseCode ?? null;
-        if (!permanent) throw ApplicationFailure.retryable(`SMTP ${code ?? 'connection'} error: delivery deferred`, 'email_deferred');
-        const error = String((err as Error).message).slice(0, 500);
-        await db.transaction().execute(async (trx) => {
-          await trx.insertInto('email_deliveries').values(delivery('failed', error)).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
-          await appendAuditTx(trx, {
-            tenantId: g.tenant_id,
-            eventKey: `${issueKey}:delivery_failed`,
-            actor: 'system',
-            action: 'link.delivery_failed',
-            target: `tenant:${g.tenant_id}`,
-            recoveryId: g.id,
-            details: { tokenId: row.id, purpose: 'sso_bypass_confirm', recipients: 1, smtpCode: code, error },
-          });
-        });
-        throw ApplicationFailure.nonRetryable(`the confirmation link could not be delivered (SMTP ${code})`, 'email_rejected');
+        await failLinkDelivery(db, err, { tokenId: row.id, tenantId: g.tenant_id, recoveryId: g.id, issueKey, purpose: 'sso_bypass_confirm', recipients: 1, target: `tenant:${g.tenant_id}`, what: 'the confirmation link' });
       }
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
-        await trx.insertInto('email_deliveries').values(delivery('sent', null)).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        await trx
+          .insertInto('email_deliveries')
+          .values({ dedupe_key: `token:${row.id}`, tenant_id: g.tenant_id, recovery_id: g.id, template: 'link:sso_bypass_confirm', recipients: 1, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .execute();
       });
       return { tokenId: row.id };
     },

@@ -8,7 +8,7 @@ import type { Db } from '../infra/db';
 import { json } from '../infra/db';
 import { appendAudit, appendAuditTx } from '../infra/audit';
 import { findAccount, loginHistory, registeredAddresses, revokeAllSessions } from '../infra/directory';
-import { isPermanentMailError, messageIdFor, sendOnce, type Mailer } from '../infra/mailer';
+import { messageIdFor, sendOnce, type Mailer } from '../infra/mailer';
 import { newToken } from '../infra/secrets';
 import { linkEmail, noticeEmail, type LinkPurpose, type NoticeTemplate } from '../infra/templates';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
@@ -16,7 +16,7 @@ import { assessBehaviour, riskSignals, type RequestContext } from '../domain/ris
 import type { TriageFacts } from '../domain/triage';
 import type { ErrorSource, Reason, RecoveryKind, Tier, Urgency } from '../domain/types';
 import { createAccessActivities } from './access';
-import { settlePriorTokens } from './tokens';
+import { failLinkDelivery, settlePriorTokens } from './tokens';
 
 export interface ActivityDeps {
   db: Db;
@@ -256,31 +256,7 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       try {
         await mailer.send({ to, ...mail, messageId: messageIdFor(row.id) });
       } catch (err) {
-        const permanent = isPermanentMailError(err);
-        const error = String((err as Error).message).slice(0, 500);
-        const code = (err as { responseCode?: number }).responseCode ?? null;
-        await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: permanent ? 'delivery_failed' : 'delivery_deferred' }).where('id', '=', row.id).execute();
-        // Failure messages enter workflow history in clear: the server's text (which may name
-        // the address) stays in Postgres.
-        if (!permanent) throw ApplicationFailure.retryable(`SMTP ${code ?? 'connection'} error: delivery deferred`, 'email_deferred');
-        // A permanent refusal (5xx) is final: record it where ops and auditors look, then stop.
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('email_deliveries')
-            .values({ dedupe_key: `token:${row.id}`, tenant_id: r.tenant_id, recovery_id: r.id, template: `link:${i.purpose}`, recipients: to.length, status: 'failed', error })
-            .onConflict((oc) => oc.column('dedupe_key').doNothing())
-            .execute();
-          await appendAuditTx(trx, {
-            tenantId: r.tenant_id,
-            eventKey: `${issueKey}:delivery_failed`,
-            actor: 'system',
-            action: 'link.delivery_failed',
-            target: `account:${r.account_id}`,
-            recoveryId: r.id,
-            details: { tokenId: row.id, purpose: i.purpose, recipients: to.length, smtpCode: code, error },
-          });
-        });
-        throw ApplicationFailure.nonRetryable(`the link could not be delivered (SMTP ${code})`, 'email_rejected');
+        await failLinkDelivery(db, err, { tokenId: row.id, tenantId: r.tenant_id, recoveryId: r.id, issueKey, purpose: i.purpose, recipients: to.length, target: `account:${r.account_id}`, what: 'the link' });
       }
       await recordLinkSent({ tokenId: row.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
       return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };

@@ -1,5 +1,8 @@
 // Shared by every activity that mails a single-use link.
+import { ApplicationFailure } from '@temporalio/activity';
+import { appendAuditTx } from '../infra/audit';
 import type { Db } from '../infra/db';
+import { isPermanentMailError } from '../infra/mailer';
 
 /**
  * Before (re-)issuing a link: returns the token of an earlier attempt that went out, i.e. it is
@@ -28,4 +31,41 @@ export async function settlePriorTokens(db: Db, issueKey: string) {
       .execute();
     return null;
   });
+}
+
+/**
+ * After a link's send failed: invalidates its token, then throws what the workflow sees. A
+ * transient failure (4xx, connection) is retryable, and the retry issues a fresh token. A permanent
+ * refusal (5xx) is final: a `failed` delivery row and a `link.delivery_failed` audit event record it
+ * where ops and auditors look, and the activity fails non-retryably (`email_rejected`). Messages
+ * thrown here enter workflow history in clear, so they carry the SMTP code only: the server's
+ * text (which may name the address) stays in Postgres.
+ */
+export async function failLinkDelivery(
+  db: Db,
+  err: unknown,
+  l: { tokenId: string; tenantId: string; recoveryId: string; issueKey: string; purpose: string; recipients: number; target: string; what: string },
+): Promise<never> {
+  const permanent = isPermanentMailError(err);
+  const code = (err as { responseCode?: number }).responseCode ?? null;
+  await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: permanent ? 'delivery_failed' : 'delivery_deferred' }).where('id', '=', l.tokenId).execute();
+  if (!permanent) throw ApplicationFailure.retryable(`SMTP ${code ?? 'connection'} error: delivery deferred`, 'email_deferred');
+  const error = String((err as Error).message).slice(0, 500);
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('email_deliveries')
+      .values({ dedupe_key: `token:${l.tokenId}`, tenant_id: l.tenantId, recovery_id: l.recoveryId, template: `link:${l.purpose}`, recipients: l.recipients, status: 'failed', error })
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .execute();
+    await appendAuditTx(trx, {
+      tenantId: l.tenantId,
+      eventKey: `${l.issueKey}:delivery_failed`,
+      actor: 'system',
+      action: 'link.delivery_failed',
+      target: l.target,
+      recoveryId: l.recoveryId,
+      details: { tokenId: l.tokenId, purpose: l.purpose, recipients: l.recipients, smtpCode: code, error },
+    });
+  });
+  throw ApplicationFailure.nonRetryable(`${l.what} could not be delivered (SMTP ${code})`, 'email_rejected');
 }
