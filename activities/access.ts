@@ -8,7 +8,6 @@ import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory
 import { messageIdFor, sendOnce } from '../infra/mailer';
 import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
-import { noticeEmail } from '../infra/templates';
 import type { ActivityDeps } from './index';
 import { failLinkDelivery, settlePriorTokens } from './tokens';
 

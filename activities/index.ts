@@ -1,7 +1,7 @@
 // Every side effect of the recovery workflows. Built by a factory that takes its dependencies.
 // Idempotent by a key derived from the recovery id + step: an activity retry never writes twice.
 // Nothing secret is returned: tokens and password hashes stay inside these functions and Postgres.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { sql } from 'kysely';
 import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';

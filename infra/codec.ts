@@ -50,3 +50,20 @@ export class EncryptionCodec implements PayloadCodec {
 export function dataConverterFor(keys: readonly HmacKey[]) {
   return { payloadCodecs: [new EncryptionCodec(keys)] };
 }
+
+/** Replaces every payload ({ metadata, data }) in a fetched history by its decoded form (tests, chaos, fixtures). */
+export async function decodePayloadsInPlace(node: unknown, codec: EncryptionCodec): Promise<void> {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const x of node) await decodePayloadsInPlace(x, codec);
+    return;
+  }
+  const o = node as Record<string, unknown>;
+  if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
+    const [d] = await codec.decode([o as Payload]);
+    o.metadata = d.metadata;
+    o.data = d.data;
+    return;
+  }
+  for (const v of Object.values(o)) await decodePayloadsInPlace(v, codec);
+}

@@ -77,13 +77,16 @@ export async function startDevServer(o: { bin: string; port: number; uiPort?: nu
     address,
     uiUrl: o.uiPort ? `http://127.0.0.1:${o.uiPort}` : null,
     process: child,
-    async stop() {
-      if (exited) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(t);
-    },
+    stop: () => stopProcess(child, 5000),
   };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await done;
+  clearTimeout(t);
 }

@@ -18,6 +18,7 @@ import {
   type AccessStatus,
   type AccessWorkflowInput,
 } from './access-messages';
+import { isDeliveryRefused } from './delivery';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -193,7 +194,7 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
       link = await acts.issueContactConfirmation({ grantId, step: 'contact-confirmation', ttlSeconds: timings.confirmationSeconds });
     } catch (err) {
       // The contact's mail server refused the link for good: nobody can confirm, so nothing is granted.
-      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected') {
+      if (isDeliveryRefused(err)) {
         return finish('failed', 'access.confirmation_undelivered', { note: "the security contact's mail server refused the confirmation link; the token is invalidated" });
       }
       throw err;

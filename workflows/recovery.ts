@@ -8,6 +8,7 @@ import type { Policy } from '../domain/policy';
 import { preCompletionTiersMet, triage, type TriageDecision } from '../domain/triage';
 import type { Tier, TerminalState } from '../domain/types';
 import { isTerminal } from '../domain/types';
+import { isDeliveryRefused } from './delivery';
 import {
   AccountIdKey,
   cancelUpdate,
@@ -44,9 +45,6 @@ export interface RecoveryOutcome {
 }
 
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
-
-/** The SMTP server refused a link for good (5xx): issueLink has recorded it and invalidated the token. */
-const isDeliveryRefused = (err: unknown) => err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';
 
 type LinkArgs = Parameters<Activities['issueLink']>[0];
 

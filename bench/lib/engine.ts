@@ -10,7 +10,7 @@ import pg from 'pg';
 import { createDb, type Db } from '../../infra/db';
 import { spawn } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { freePort, provision, temporalCliPath, type DevServer } from '../../infra/devserver';
+import { freePort, provision, stopProcess, temporalCliPath, type DevServer } from '../../infra/devserver';
 import { SEARCH_ATTRIBUTES } from '../../workflows/messages';
 import { MailSink } from '../../infra/mail-sink';
 import { migrateToLatest } from '../../migrations';
@@ -301,14 +301,7 @@ export async function startWalDevServer(o: { port: number; dbFile: string; logFi
   fs.closeSync(log);
   let exited = false;
   child.once('exit', () => (exited = true));
-  const stop = async () => {
-    if (exited) return;
-    const done = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await done;
-    clearTimeout(t);
-  };
+  const stop = () => stopProcess(child, 5000);
   const forget = onCleanup(`stop dev server (pid ${child.pid})`, stop);
   const address = `127.0.0.1:${o.port}`;
   await until(

@@ -11,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import net from 'node:net';
 import { SEARCH_ATTRIBUTES } from '../../workflows/messages';
+import { stopProcess } from '../../infra/devserver';
 import { dropDatabase, getShared } from './engine';
 import { onCleanup, ROOT } from './procs';
 import { envInt, until, type BenchContext } from './util';
@@ -132,14 +133,7 @@ dynamicConfigClient:
   fs.closeSync(log);
   let exited = false;
   child.once('exit', () => (exited = true));
-  const stop = async () => {
-    if (exited) return;
-    const done = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await done;
-    clearTimeout(t);
-  };
+  const stop = () => stopProcess(child, 10_000);
   const forget = onCleanup(`stop temporal-server (pid ${child.pid})`, stop);
   const address = `127.0.0.1:${ports.frontend}`;
   const tail = () => {

@@ -2,11 +2,10 @@
 // flows believed), plus the API's own audit-chain verification.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { EncryptionCodec } from '../../infra/codec';
+import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { tokenHash } from '../../infra/secrets';
 import { workflowBundle } from '../../worker/worker';
 import type { SinkMessage } from '../../infra/mail-sink';
@@ -97,23 +96,6 @@ export async function workflowOutcome(e: Engine, recoveryId: string): Promise<st
   }
 }
 
-/** Replaces every payload ({ metadata, data }) in a fetched history by its decoded form. */
-async function decodePayloads(node: unknown, codec: EncryptionCodec): Promise<void> {
-  if (!node || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const x of node) await decodePayloads(x, codec);
-    return;
-  }
-  const o = node as Record<string, unknown>;
-  if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
-    const [d] = await codec.decode([o as Payload]);
-    o.metadata = d.metadata;
-    o.data = d.data;
-    return;
-  }
-  for (const v of Object.values(o)) await decodePayloads(v, codec);
-}
-
 /**
  * For a recovery that did not finish: saves its history with payloads decoded (the format of
  * test/fixtures/histories, so it can be replayed or kept as a fixture), reports the first
@@ -124,7 +106,7 @@ export async function captureHistory(e: Engine, recoveryId: string): Promise<str
   if (!row) return 'no recovery row';
   try {
     const history = await e.client.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).fetchHistory();
-    await decodePayloads(history, new EncryptionCodec(e.config.payloadKeys));
+    await decodePayloadsInPlace(history, new EncryptionCodec(e.config.payloadKeys));
     const file = path.join(e.dir, `history-${recoveryId}.binpb`);
     fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
     const failures = (history.events ?? []).filter((ev) => ev.workflowTaskFailedEventAttributes);

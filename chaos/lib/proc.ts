@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sleep, until } from '../../infra/wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -35,18 +36,6 @@ export async function runCleanups(): Promise<void> {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls fn until it returns something truthy; throws after timeoutMs. */
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 export interface Child {
   label: string;
@@ -139,3 +128,5 @@ export function spawnChild(label: string, cmd: string, args: string[], o: { env?
   };
   return child;
 }
+
+export { sleep, until };

@@ -7,7 +7,7 @@ import { createActivities } from '../../activities';
 import { checkPassword } from '../../infra/directory';
 import { createMailer, messageIdFor, type Mailer } from '../../infra/mailer';
 import { startHarness, tokenFrom, uniq, until, type Harness } from '../support/harness';
-import { KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../support/seed';
 
 let h: Harness;
 before(async () => {
@@ -19,10 +19,7 @@ after(async () => {
 });
 
 async function setup() {
-  const tenantId = await seedTenant(h, 'local');
-  const accountId = await seedAccount(h, tenantId);
-  const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  const { tenantId, accountId, agent } = await seedLocalAccount(h);
   return { tenantId, accountId, agent, primary: `${accountId}@${tenantId}.test`, home: `${accountId}.home@example.test` };
 }
 

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { historyText, KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../support/seed';
+import { historyText, KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy, seedLocalAccount } from '../support/seed';
 
 const logLines: string[] = [];
 let h: Harness;
@@ -18,10 +18,7 @@ const NEW_PASSWORD = 'observable-heron-sings-77';
 
 describe('a full flow leaves no secret in the logs', () => {
   it('neither the link token, nor the new password, nor an API key appears in any API or worker log line', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId) });
     const id = created.body.id;
     await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { checkPassword, findAccount, openSession } from '../../infra/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { linkRedeemedSignal } from '../../workflows/messages';
-import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../support/seed';
 
 const NEW_PASSWORD = 'lantern-otter-carries-42-maps';
 
@@ -39,10 +39,7 @@ async function resetToLink(agentKey: string, tenantId: string, accountId: string
 
 describe('a standard user resets their password end to end', () => {
   it('request, verify, emailed link, redeem: password changed, sessions revoked, owner notified, audit chain intact, no secret in history', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const acct = (await findAccount(h.db, tenantId, accountId))!;
     await openSession(h.db, acct.id);
     await openSession(h.db, acct.id);
@@ -153,10 +150,7 @@ describe('links are single use and bound to their tenant', () => {
   });
 
   it('a weak or common new password is refused without using up the link', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
     await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
     for (const [pw, code] of [
@@ -178,10 +172,7 @@ describe('links are single use and bound to their tenant', () => {
 
 describe('the workflow trusts Postgres, not the redemption signal', () => {
   it('a redemption whose transaction rolls back after the signal is not taken as used; the link still works', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
     await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
     const row = await h.db.selectFrom('recoveries').select(['workflow_id']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -222,10 +213,7 @@ describe('the workflow trusts Postgres, not the redemption signal', () => {
 
 describe('public endpoints do not tell which tokens or accounts exist', () => {
   it('unknown, malformed, used and foreign tokens get the same status and body', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
     assert.equal((await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } })).status, 200);
     await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
@@ -297,10 +285,7 @@ describe('rate limits', () => {
   });
 
   it('the 4th request for one account within 24 h goes to manual review with 2 approvals', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     for (let i = 0; i < 3; i++) {
       const r = await startReset(agent.key, tenantId, accountId);
       assert.equal(r.status, 202, r.text);

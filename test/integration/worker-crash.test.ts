@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { startHarness, until, uniq, type Harness } from '../support/harness';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../support/seed';
 
 let h: Harness;
 const children: ChildProcess[] = [];
@@ -73,10 +73,7 @@ async function finishAndCount(g: Awaited<ReturnType<typeof grantAwaitingApproval
 
 describe('no worker polling: the API answers within its deadlines', () => {
   it('start answers 202 received, GET falls back to the read model, an update is a 503; a worker later picks everything up', async () => {
-    const tenantId = await seedTenant(h, 'local');
-    const accountId = await seedAccount(h, tenantId);
-    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId) });
     assert.equal(created.status, 202, created.text);
     assert.equal(created.body.status, 'received', 'triage cannot run without a worker');

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { decodePayloadsInPlace, KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
-import { EncryptionCodec } from '../../infra/codec';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 
 const VERSION = 'v2';
 const OUT = path.join(__dirname, '..', 'fixtures', 'histories', VERSION);

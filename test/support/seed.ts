@@ -1,7 +1,6 @@
 // Test data through the real admin API, as an operator would create it.
 import assert from 'node:assert/strict';
-import type { Payload } from '@temporalio/common';
-import { EncryptionCodec } from '../../infra/codec';
+import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import type { Harness } from './harness';
 import { uniq } from './harness';
 
@@ -45,6 +44,15 @@ export async function seedPrincipal(h: Harness, roles: string[], tenantScope: st
   const r = await h.api('POST', '/v1/admin/principals', { body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } });
   assert.equal(r.status, 201, r.text);
   return { id: r.body.id as string, key: r.body.apiKey as string, email };
+}
+
+/** A local tenant, a standard account with a login history, and an agent scoped to the tenant. */
+export async function seedLocalAccount(h: Harness) {
+  const tenantId = await seedTenant(h, 'local');
+  const accountId = await seedAccount(h, tenantId);
+  const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+  await seedLogin(h, agent.key, tenantId, accountId);
+  return { tenantId, accountId, agent };
 }
 
 export async function setPolicy(h: Harness, tenantId: string, override: Record<string, unknown>) {
@@ -97,19 +105,3 @@ export async function rawHistoryText(h: Harness, workflowId: string): Promise<st
   return flatten(await h.client.workflow.getHandle(workflowId).fetchHistory());
 }
 
-/** Replaces every payload ({ metadata, data }) in a fetched history by its decoded form. */
-export async function decodePayloadsInPlace(node: unknown, codec: EncryptionCodec): Promise<void> {
-  if (!node || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const x of node) await decodePayloadsInPlace(x, codec);
-    return;
-  }
-  const o = node as Record<string, unknown>;
-  if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
-    const [d] = await codec.decode([o as Payload]);
-    o.metadata = d.metadata;
-    o.data = d.data;
-    return;
-  }
-  for (const v of Object.values(o)) await decodePayloadsInPlace(v, codec);
-}
