@@ -239,6 +239,14 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       } catch (err) {
         deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
       }
+      if (!status) {
+        // A refusal can close the workflow before the update reaches it (triage runs as local
+        // activities inside the first workflow task): what was recorded answers instead.
+        const row = await db.selectFrom('recoveries').select(['state', 'route', 'reasons']).where('id', '=', id).executeTakeFirst();
+        if (row?.state === 'refused') {
+          return reply.code(200).send({ id, status: 'refused', route: (row.route ?? 'customer_it') as 'customer_it' | 'security', reasons: row.reasons as RecoveryStatus['reasons'] });
+        }
+      }
       if (status?.state === 'refused') {
         return reply.code(200).send({ id, status: 'refused', route: status.route ?? 'customer_it', reasons: status.reasons });
       }

@@ -13,20 +13,42 @@ import { workflowBundle } from '../../worker/worker';
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'test', 'fixtures', 'histories');
 // One folder per workflow code version that has histories in the wild: v1 published a state
-// before recording it; v2 (patch `record-transition-before-publishing`) records first.
+// before recording it; v2 (patch `record-transition-before-publishing`) records first; v3 (patch
+// `local-bookkeeping`) runs triage facts, transitions and redemption checks as local activities.
 const VERSIONS = fs.readdirSync(DIR).filter((d) => fs.statSync(path.join(DIR, d)).isDirectory()).sort();
 const filesOf = (v: string) => fs.readdirSync(path.join(DIR, v)).filter((f) => f.endsWith('.binpb')).sort();
 const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
 
 describe('recorded histories replay without non-determinism', () => {
   it('cover every path of both workflows, for every version', () => {
-    assert.deepEqual(VERSIONS, ['v1', 'v2']);
+    assert.deepEqual(VERSIONS, ['v1', 'v2', 'v3']);
     for (const v of VERSIONS) {
       assert.ok(filesOf(v).filter((f) => !f.startsWith('access-')).length >= 12, `${v}: recovery paths`);
       assert.ok(filesOf(v).filter((f) => f.startsWith('access-')).length >= 6, `${v}: emergency-access paths`);
     }
-    // Every path recorded before the patch is recorded after it too.
-    for (const f of filesOf('v1')) assert.ok(filesOf('v2').includes(f), `v2 has ${f}`);
+    // Every path recorded before a patch is recorded after it too.
+    for (const [older, newer] of [['v1', 'v2'], ['v2', 'v3']]) {
+      for (const f of filesOf(older)) assert.ok(filesOf(newer).includes(f), `${newer} has ${f}`);
+    }
+  });
+
+  it('v3 records main-path bookkeeping as local-activity markers, not activity tasks', () => {
+    const bookkeeping = new Set(['assessRecovery', 'recordTransition', 'recordGrantTransition']);
+    const count = (v: string, file: string) => {
+      const events = load(path.join(v, file)).events ?? [];
+      return {
+        tasks: events.filter((e) => bookkeeping.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')).length,
+        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+      };
+    };
+    for (const file of ['password-reset-completed.binpb', 'access-break-glass-completed-late-review.binpb']) {
+      const [before, after] = [count('v2', file), count('v3', file)];
+      assert.equal(before.markers, 0, `v2/${file}: no local activities`);
+      assert.ok(after.markers > 0 && after.tasks < before.tasks, `v3/${file}: ${JSON.stringify(after)} vs v2 ${JSON.stringify(before)}`);
+    }
+    // The recovery records every transition from its main path; an approval's record stays an
+    // activity task in the emergency-access workflow, as it runs in an update handler.
+    assert.equal(count('v3', 'password-reset-completed.binpb').tasks, 0);
   });
 
   for (const v of VERSIONS) {
@@ -44,16 +66,16 @@ describe('a changed workflow fails replay', () => {
     const dir = fs.mkdtempSync(path.join(ROOT, 'test', 'fixtures', '.mutant-'));
     try {
       const original = fs.readFileSync(path.join(ROOT, 'workflows', 'recovery.ts'), 'utf8');
-      const anchor = '  show();\n  const assessment = await acts.assessRecovery';
+      const anchor = '  show();\n  const assessment = await books.assessRecovery';
       assert.ok(original.includes(anchor), 'the mutation point exists');
       const mutant = original
-        .replace(anchor, '  show();\n  await wf.sleep(1);\n  const assessment = await acts.assessRecovery')
+        .replace(anchor, '  show();\n  await wf.sleep(1);\n  const assessment = await books.assessRecovery')
         .replace(/from '\.\.\//g, `from '${ROOT}/`)
         .replace(/from '\.\//g, `from '${ROOT}/workflows/`);
       fs.writeFileSync(path.join(dir, 'index.ts'), mutant);
       const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
       const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet as never });
-      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v2/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
+      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v3/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
+import { workflowBundle } from '../../worker/worker';
 
-const VERSION = 'v2';
+const VERSION = 'v3';
 const OUT = path.join(__dirname, '..', 'fixtures', 'histories', VERSION);
 let h: Harness;
 before(async () => {
@@ -47,10 +49,17 @@ const decide = (key: string, id: string, decision = 'approve') => h.api('POST', 
 
 async function save(name: string, id: string) {
   const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  await until('closed', async () => (await h.client.workflow.getHandle(row.workflow_id, row.run_id!).describe()).status.name !== 'RUNNING');
-  const history = await h.client.workflow.getHandle(row.workflow_id, row.run_id!).fetchHistory();
+  await store(name, row.workflow_id, row.run_id!);
+}
+
+/** Waits for the run to close, checks that today's code replays it, and writes it. */
+async function store(name: string, workflowId: string, runId: string) {
+  await until('closed', async () => (await h.client.workflow.getHandle(workflowId, runId).describe()).status.name !== 'RUNNING');
+  const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
   // Stored decrypted, so the fixtures replay whatever the payload keys of a later run are.
   await decodePayloadsInPlace(history, new EncryptionCodec(h.config.payloadKeys));
+  // A history the code that wrote it cannot replay is a workflow bug, not a fixture.
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, name);
   // Binary protobuf: the exact bytes the server sent, independent of JSON mapping quirks.
   fs.writeFileSync(path.join(OUT, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
 }
@@ -90,10 +99,7 @@ const accessDecide = (key: string, id: string, decision = 'approve') => h.api('P
 
 async function saveAccess(name: string, id: string) {
   const row = await h.db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  await until('closed', async () => (await h.client.workflow.getHandle(row.workflow_id, row.run_id!).describe()).status.name !== 'RUNNING');
-  const history = await h.client.workflow.getHandle(row.workflow_id, row.run_id!).fetchHistory();
-  await decodePayloadsInPlace(history, new EncryptionCodec(h.config.payloadKeys));
-  fs.writeFileSync(path.join(OUT, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+  await store(name, row.workflow_id, row.run_id!);
 }
 
 it('records every path of the emergency-access workflow', async () => {
