@@ -2,7 +2,7 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { NamespaceNotFoundError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { APPROVAL_REJECTIONS } from '../workflows/messages';
 import { ACCESS_REJECTIONS } from '../workflows/access-messages';
@@ -78,6 +78,11 @@ export function toApiError(err: unknown, url = ''): ApiError {
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return new ApiError(503, 'unavailable', 'the workflow did not answer in time (is a worker running?); read the resource before retrying, the request may still take effect', undefined, { 'retry-after': '5' });
+  }
+  // A namespace missing on the server (misconfiguration, or a cluster being rebuilt) is an outage
+  // of the backing service for this API, not a fault of the request.
+  if (err instanceof NamespaceNotFoundError) {
+    return new ApiError(503, 'unavailable', 'the workflow service does not have the configured namespace; retry later', undefined, { 'retry-after': '5' });
   }
   if (err instanceof ServiceError || (err as Error)?.name === 'ServiceError' || isConnectionError(err)) {
     return new ApiError(503, 'unavailable', 'a backing service is unavailable; retry later', undefined, { 'retry-after': '5' });

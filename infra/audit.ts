@@ -77,15 +77,15 @@ export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput):
       db
         .insertInto('audit_events')
         .values({
-        tenant_id: ev.tenantId,
-        seq,
-        event_key: ev.eventKey,
-        at,
-        actor: ev.actor,
-        action: ev.action,
-        target: ev.target,
-        recovery_id: ev.recoveryId ?? null,
-        details: JSON.stringify(details),
+          tenant_id: ev.tenantId,
+          seq,
+          event_key: ev.eventKey,
+          at,
+          actor: ev.actor,
+          action: ev.action,
+          target: ev.target,
+          recovery_id: ev.recoveryId ?? null,
+          details: JSON.stringify(details),
           prev_hash: head!.hash,
           hash,
         })

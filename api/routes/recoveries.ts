@@ -18,7 +18,7 @@ import {
   type RecoveryStatus,
 } from '../../workflows/messages';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
-import { isTerminal, type RecoveryState } from '../../domain/types';
+import { ACTIVE_STATES, isTerminal, type RecoveryState } from '../../domain/types';
 import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { checkKnowledge } from '../../infra/directory';
 import { newId } from '../../infra/secrets';
@@ -26,6 +26,9 @@ import type { AppDeps } from '../app';
 import { ApiError, toApiError } from '../errors';
 import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecoveriesQuery, RecoveryAccepted, RecoveryList, RecoveryOut, RecoveryRefused, StateOut, Verification, VerificationOut } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
+
+/** The partial unique index `recoveries_one_active_uq`: one active recovery per account and kind. */
+const ACTIVE_PREDICATE = sql.raw(`state in (${ACTIVE_STATES.map((st) => `'${st}'`).join(',')})`);
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
@@ -116,20 +119,63 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     }
   }
 
-  /** Counts and takes a slot in a sliding window, serialised per key by an advisory lock. */
-  async function takeRateSlot(bucket: string, key: string, limit: number, windowSeconds: number): Promise<boolean> {
+  type CreateBody = z.infer<typeof CreateRecovery>;
+
+  /**
+   * Records a request in one transaction, before anything runs: the per-IP slot (a sliding window,
+   * serialised per IP by an advisory lock), the recovery row and its `recovery.requested` event, or
+   * the `recovery.rate_limited` event. Five round trips and one commit; a request refused as a
+   * duplicate still uses its slot.
+   */
+  async function recordRequest(b: CreateBody, id: string, workflowId: string, principalId: string, limit: number, eventKey: string) {
+    const ip = b.context.ip;
+    const actor = `principal:${principalId}`;
     return db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${`${bucket}:${key}`}))`.execute(trx);
-      const { n } = await trx
-        .selectFrom('rate_events')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('bucket', '=', bucket)
-        .where('key', '=', key)
-        .where('at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= limit) return false;
-      await trx.insertInto('rate_events').values({ bucket, key }).execute();
-      return true;
+      await sql`select pg_advisory_xact_lock(hashtext(${`recovery_ip:${ip}`}))`.execute(trx);
+      // One statement under the lock (its snapshot is taken after the lock is held): count the
+      // window, take the slot if there is room, insert the row if no recovery of this kind is active.
+      const { rows } = await sql<{ slotted: boolean; inserted: boolean; existing: string | null }>`
+        with slot as (
+          insert into rate_events (bucket, key)
+          select 'recovery_ip', ${ip}
+          where (select count(*) from rate_events
+                 where bucket = 'recovery_ip' and key = ${ip} and at > now() - make_interval(secs => 3600)) < ${limit}
+          returning id
+        ), rec as (
+          insert into recoveries (id, tenant_id, account_id, kind, state, requested_by, reason, ticket_ref, error_source, urgency, context, workflow_id, reasons)
+          select ${id}, ${b.tenantId}, ${b.accountId}, ${b.kind}, 'received', ${principalId}, ${b.reason}, ${b.ticketRef ?? null},
+                 ${b.errorSource}, ${b.urgency}, ${JSON.stringify(b.context)}::jsonb, ${workflowId}, '[]'::jsonb
+          from slot
+          on conflict (tenant_id, account_id, kind) where ${ACTIVE_PREDICATE} do nothing
+          returning id
+        )
+        select exists (select 1 from slot) as slotted,
+               exists (select 1 from rec) as inserted,
+               (select r.id from recoveries r
+                where r.tenant_id = ${b.tenantId} and r.account_id = ${b.accountId} and r.kind = ${b.kind} and r.ended_at is null
+                limit 1) as existing`.execute(trx);
+      const outcome = rows[0];
+      if (!outcome.slotted) {
+        await appendAuditTx(trx, {
+          tenantId: b.tenantId,
+          eventKey: `rate-limited:${eventKey}`,
+          actor,
+          action: 'recovery.rate_limited',
+          target: `account:${b.accountId}`,
+          details: { limit: `${limit} per hour per IP`, kind: b.kind },
+        });
+      } else if (outcome.inserted) {
+        await appendAuditTx(trx, {
+          tenantId: b.tenantId,
+          eventKey: `${id}:requested`,
+          actor,
+          action: 'recovery.requested',
+          target: `account:${b.accountId}`,
+          recoveryId: id,
+          details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
+        });
+      }
+      return outcome;
     });
   }
 
@@ -145,52 +191,16 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', b.tenantId).executeTakeFirst();
       if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
       const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
-      const actor = `principal:${req.principal!.id}`;
-
-      if (!(await takeRateSlot('recovery_ip', b.context.ip, policy.rateLimits.perIpPerHour, 3600))) {
-        await appendAudit(db, {
-          tenantId: b.tenantId,
-          eventKey: `rate-limited:${req.id}:${Date.now()}`,
-          actor,
-          action: 'recovery.rate_limited',
-          target: `account:${b.accountId}`,
-          details: { limit: `${policy.rateLimits.perIpPerHour} per hour per IP`, kind: b.kind },
-        });
-        throw new ApiError(429, 'rate_limited', `context.ip: more than ${policy.rateLimits.perIpPerHour} recovery requests from this IP in an hour`, { field: 'context.ip' }, { 'retry-after': '3600' });
-      }
 
       const id = newId('rec');
       const workflowId = `recovery:${b.tenantId}:${b.accountId}:${b.kind}`;
-      try {
-        await db
-          .insertInto('recoveries')
-          .values({
-            id,
-            tenant_id: b.tenantId,
-            account_id: b.accountId,
-            kind: b.kind,
-            state: 'received',
-            requested_by: req.principal!.id,
-            reason: b.reason,
-            ticket_ref: b.ticketRef ?? null,
-            error_source: b.errorSource,
-            urgency: b.urgency,
-            context: JSON.stringify(b.context),
-            workflow_id: workflowId,
-            reasons: '[]',
-          })
-          .execute();
-      } catch (err) {
-        if ((err as { code?: string }).code !== '23505') throw err;
-        const existing = await db
-          .selectFrom('recoveries')
-          .select('id')
-          .where('tenant_id', '=', b.tenantId)
-          .where('account_id', '=', b.accountId)
-          .where('kind', '=', b.kind)
-          .where('ended_at', 'is', null)
-          .executeTakeFirst();
-        throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: existing?.id ?? null });
+      const limit = policy.rateLimits.perIpPerHour;
+      const recorded = await recordRequest(b, id, workflowId, req.principal!.id, limit, `${req.id}:${Date.now()}`);
+      if (!recorded.slotted) {
+        throw new ApiError(429, 'rate_limited', `context.ip: more than ${limit} recovery requests from this IP in an hour`, { field: 'context.ip' }, { 'retry-after': '3600' });
+      }
+      if (!recorded.inserted) {
+        throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: recorded.existing });
       }
 
       let handle;
@@ -213,25 +223,17 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
           staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
         }));
       } catch (err) {
-        // Nothing started: leave no active row behind.
-        await db.updateTable('recoveries').set({ state: 'failed', ended_at: new Date(), reasons: JSON.stringify([{ code: 'start_failed', detail: 'the workflow could not be started' }]) }).where('id', '=', id).execute();
+        // Nothing started: leave no active row behind, and say so in the audit log.
+        await db.transaction().execute(async (trx) => {
+          await trx.updateTable('recoveries').set({ state: 'failed', ended_at: new Date(), reasons: JSON.stringify([{ code: 'start_failed', detail: 'the workflow could not be started' }]) }).where('id', '=', id).execute();
+          await appendAuditTx(trx, { tenantId: b.tenantId, eventKey: `${id}:start_failed`, actor: 'system', action: 'recovery.start_failed', target: `account:${b.accountId}`, recoveryId: id, details: { error: (err as Error).name } });
+        });
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: null });
         }
         throw err;
       }
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
-        await appendAuditTx(trx, {
-          tenantId: b.tenantId,
-          eventKey: `${id}:requested`,
-          actor,
-          action: 'recovery.requested',
-          target: `account:${b.accountId}`,
-          recoveryId: id,
-          details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
-        });
-      });
+      await db.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
 
       let status: RecoveryStatus | null = null;
       try {

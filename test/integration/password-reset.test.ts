@@ -1,6 +1,8 @@
 // The password reset over real HTTP, real Temporal (dev server), real Postgres and a real SMTP sink.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client } from '@temporalio/client';
+import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../infra/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { linkRedeemedSignal } from '../../workflows/messages';
@@ -284,6 +286,20 @@ describe('rate limits', () => {
     assert.equal(audited.length, 1);
   });
 
+  it('twelve concurrent requests from one IP: exactly 5 accepted, 7 refused with 429 and audited', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const accounts = [];
+    for (let i = 0; i < 12; i++) accounts.push(await seedAccount(h, tenantId));
+    const answers = await Promise.all(accounts.map((a) => startReset(agent.key, tenantId, a, { context: { ip: '198.51.100.77' } })));
+    const statuses = answers.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [...Array(5).fill(202), ...Array(7).fill(429)], answers.map((r) => r.text).join('\n'));
+    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).execute();
+    assert.equal(rows.length, 5, 'a refused request leaves no row');
+    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.rate_limited').execute();
+    assert.equal(audited.length, 7);
+  });
+
   it('the 4th request for one account within 24 h goes to manual review with 2 approvals', async () => {
     const { tenantId, accountId, agent } = await seedLocalAccount(h);
     for (let i = 0; i < 3; i++) {
@@ -314,6 +330,52 @@ describe('one active recovery per account and kind; retries are safe', () => {
     assert.equal(second.status, 409, second.text);
     assert.equal(second.body.error.code, 'already_active');
     assert.equal(second.body.error.details.id, first.body.id);
+  });
+
+  it('eight concurrent requests for one account: one 202, seven 409 naming it, one row, one requested event', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId);
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => startReset(agent.key, tenantId, accountId, { context: { ip: `198.51.100.${100 + i}` } })));
+    const accepted = answers.filter((r) => r.status === 202);
+    assert.equal(accepted.length, 1, answers.map((r) => r.status).join(','));
+    for (const r of answers.filter((x) => x.status !== 202)) {
+      assert.equal(r.status, 409, r.text);
+      assert.equal(r.body.error.code, 'already_active');
+      // A loser that read before the winner committed cannot name it; every other one does.
+      assert.ok(r.body.error.details.id === accepted[0].body.id || r.body.error.details.id === null, r.text);
+    }
+    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).where('account_id', '=', accountId).execute();
+    assert.deepEqual(rows.map((x) => x.id), [accepted[0].body.id]);
+    const requested = await h.db.selectFrom('audit_events').select('recovery_id').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.requested').execute();
+    assert.deepEqual(requested.map((x) => x.recovery_id), [accepted[0].body.id]);
+  });
+
+  it('a start Temporal refuses closes the row as start_failed, audits it, answers 503, and frees the account', async () => {
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
+    // The same engine, but its Temporal client points at a namespace the server does not have.
+    const lost = new Client({ connection: h.client.connection, namespace: 'no-such-namespace', dataConverter: h.client.options.dataConverter });
+    const app = await buildApp({ db: h.db, temporal: lost, config: h.config, taskQueue: h.taskQueue, searchAttributes: true, logger: false });
+    try {
+      const r = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: { authorization: `Bearer ${agent.key}` }, payload: recoveryBody(tenantId, accountId) });
+      assert.equal(r.statusCode, 503, r.body);
+      assert.equal(r.json().error.code, 'unavailable');
+      assert.ok(r.headers['retry-after']);
+    } finally {
+      await app.close();
+    }
+    const rows = await h.db.selectFrom('recoveries').selectAll().where('tenant_id', '=', tenantId).where('account_id', '=', accountId).execute();
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].state, 'failed');
+    assert.ok(rows[0].ended_at);
+    assert.match(JSON.stringify(rows[0].reasons), /start_failed/);
+    const events = await h.db.selectFrom('audit_events').select(['action', 'recovery_id']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+    assert.deepEqual(events.filter((e) => e.recovery_id === rows[0].id).map((e) => e.action), ['recovery.requested', 'recovery.start_failed']);
+    const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
+    assert.equal(verdict.body.valid, true, verdict.text);
+    // Nothing active is left behind: the next request for the account starts.
+    const again = await startReset(agent.key, tenantId, accountId);
+    assert.equal(again.status, 202, again.text);
   });
 
   it('Idempotency-Key replays the first answer and refuses the key with another body', async () => {

@@ -2,7 +2,7 @@
 // never a 500, whatever shape the driver's error has.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { NamespaceNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { toApiError } from '../../api/errors';
 
 const is503 = (err: unknown) => {
@@ -26,6 +26,9 @@ describe('toApiError: a backing service that is down', () => {
     is503(Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 }));
     is503(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 }));
     is503(new WorkflowUpdateRPCTimeoutOrCancelledError('Timed out waiting for update to complete'));
+  });
+  it('a namespace the Temporal server does not have is 503', () => {
+    is503(new NamespaceNotFoundError('no-such-namespace'));
   });
   it('anything else stays a 500 internal, without its message', () => {
     const e = toApiError(new Error('Connection to the moon lost'));
