@@ -28,7 +28,7 @@ import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecove
 import { withTemporalDeadline } from '../deadlines';
 
 /** The partial unique index `recoveries_one_active_uq`: one active recovery per account and kind. */
-const ACTIVE_PREDICATE = sql.raw(`state in (${ACTIVE_STATES.map((st) => `'${st}'`).join(',')})`);
+const ACTIVE_LIST = sql.raw(`(${ACTIVE_STATES.map((st) => `'${st}'`).join(',')})`);
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
@@ -146,13 +146,14 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
           select ${id}, ${b.tenantId}, ${b.accountId}, ${b.kind}, 'received', ${principalId}, ${b.reason}, ${b.ticketRef ?? null},
                  ${b.errorSource}, ${b.urgency}, ${JSON.stringify(b.context)}::jsonb, ${workflowId}, '[]'::jsonb
           from slot
-          on conflict (tenant_id, account_id, kind) where ${ACTIVE_PREDICATE} do nothing
+          on conflict (tenant_id, account_id, kind) where state in ${ACTIVE_LIST} do nothing
           returning id
         )
         select exists (select 1 from slot) as slotted,
                exists (select 1 from rec) as inserted,
                (select r.id from recoveries r
-                where r.tenant_id = ${b.tenantId} and r.account_id = ${b.accountId} and r.kind = ${b.kind} and r.ended_at is null
+                where not exists (select 1 from rec)
+                  and r.tenant_id = ${b.tenantId} and r.account_id = ${b.accountId} and r.kind = ${b.kind} and r.state in ${ACTIVE_LIST}
                 limit 1) as existing`.execute(trx);
       const outcome = rows[0];
       if (!outcome.slotted) {
