@@ -2,6 +2,7 @@
 // checking and sealed for its single pickup; neither form ever goes back to the workflow.
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { runIdOnce } from './run';
 import { sql } from 'kysely';
 import { appendAudit, appendAuditTx } from '../infra/audit';
 import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory';
@@ -82,7 +83,7 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
         if (!g) throw ApplicationFailure.nonRetryable(`grant ${i.grantId} not found`, 'grant_not_found');
         await trx
           .updateTable('access_grants')
-          .set({ state: i.state, updated_at: new Date(), ...(terminal ? { ended_at: sql`coalesce(ended_at, now())` } : {}) })
+          .set({ state: i.state, run_id: runIdOnce(), updated_at: new Date(), ...(terminal ? { ended_at: sql`coalesce(ended_at, now())` } : {}) })
           .where('id', '=', i.grantId)
           .execute();
         await appendAuditTx(trx, {

@@ -17,6 +17,7 @@ import type { TriageFacts } from '../domain/triage';
 import type { ErrorSource, Reason, RecoveryKind, Tier, Urgency } from '../domain/types';
 import { createAccessActivities } from './access';
 import { failLinkDelivery, settlePriorTokens } from './tokens';
+import { runIdOnce } from './run';
 
 export interface ActivityDeps {
   db: Db;
@@ -90,6 +91,7 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
             risk_tier: i.riskTier,
             route: i.route,
             reasons: json(i.reasons),
+            run_id: runIdOnce(),
             updated_at: new Date(),
             ...(terminal ? { ended_at: sql`coalesce(ended_at, now())` } : {}),
           })

@@ -4,7 +4,6 @@
 // Harder than the normal path on purpose: every step waits for a person or a timer.
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { createActivities } from '../activities';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from './messages';
 import {
   ACCESS_TERMINAL_STATES,
@@ -19,18 +18,7 @@ import {
   type AccessWorkflowInput,
 } from './access-messages';
 import { isDeliveryRefused } from './delivery';
-
-type Activities = ReturnType<typeof createActivities>;
-
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
-const acts = wf.proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
-// Bookkeeping on the main path (triage facts, recording a transition) is a short Postgres
-// transaction: it runs as a local activity in the worker that runs the workflow task, with no
-// task-queue round trip and two history events fewer per step. Update and signal handlers keep
-// regular activities: a handler's local activity finishing in the same task as the main path's
-// replays in another order (a history recorded that way failed our replay test). Histories from
-// before patch `local-bookkeeping` used `acts` everywhere.
-const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
+import { acts, bookkeeping } from './proxies';
 
 const REQUIRED_APPROVALS = 2;
 const TERMINAL: readonly AccessState[] = ACCESS_TERMINAL_STATES;
@@ -93,7 +81,7 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{
   // Histories from before the patch published a state before recording it; now the query never
   // shows what the audit log does not hold yet.
   const recordFirst = wf.patched('record-transition-before-publishing');
-  const books = wf.patched('local-bookkeeping') ? localActs : acts;
+  const books = bookkeeping();
   const enter = async (state: AccessState, waitingFor: string | null, action: string, details: Record<string, unknown> = {}, actor = 'system') => {
     const publish = () => {
       status.state = state;

@@ -9,6 +9,7 @@ import { preCompletionTiersMet, triage, type TriageDecision } from '../domain/tr
 import type { Tier, TerminalState } from '../domain/types';
 import { isTerminal } from '../domain/types';
 import { isDeliveryRefused } from './delivery';
+import { acts, bookkeeping } from './proxies';
 import {
   AccountIdKey,
   cancelUpdate,
@@ -29,16 +30,6 @@ import {
 } from './messages';
 
 type Activities = ReturnType<typeof createActivities>;
-
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
-const acts = wf.proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
-// Bookkeeping on the main path (triage facts, recording a transition) is a short Postgres
-// transaction: it runs as a local activity in the worker that runs the workflow task, with no
-// task-queue round trip and two history events fewer per step. Update and signal handlers keep
-// regular activities: a handler's local activity finishing in the same task as the main path's
-// replays in another order (a history recorded that way failed our replay test). Histories from
-// before patch `local-bookkeeping` used `acts` everywhere.
-const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
 
 /** Reminders go out when this share of a deadline has passed. */
 const REMINDER_AT = 0.75;
@@ -79,7 +70,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   // The end is being recorded: nothing can be cancelled any more.
   let closing = false;
   const recordFirst = wf.patched('record-transition-before-publishing');
-  const books = wf.patched('local-bookkeeping') ? localActs : acts;
+  const books = bookkeeping();
   let applied = false;
   let cancelled: CancelRequest | null = null;
   let verificationFailed = false;

@@ -54,6 +54,11 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
     let live: AccessStatus | null = null;
     if (!TERMINAL.includes(g.state)) {
       live = await withTemporalDeadline(temporal, 'query', () => handle(g).query(accessStatusQuery)).catch(() => null);
+      // The workflow publishes a state only once it is recorded: a terminal one means the row just
+      // read has moved since. Read it again, so the answer is of one moment.
+      if (live && TERMINAL.includes(live.state) && !g.ended_at) {
+        g = (await db.selectFrom('access_grants').selectAll().where('id', '=', g.id).executeTakeFirst()) ?? g;
+      }
     }
     return {
       id: g.id,
@@ -126,7 +131,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         .values({ id, tenant_id: b.tenantId, account_id: accountId, kind: b.kind, state: 'requested', requested_by: p.id, justification: b.justification, ticket_ref: b.ticketRef, duration_seconds: durationSeconds, workflow_id: workflowId })
         .execute();
       try {
-        const h = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
+        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',
@@ -144,7 +149,6 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
             : {}),
           staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
         }));
-        await db.updateTable('access_grants').set({ run_id: h.firstExecutionRunId }).where('id', '=', id).execute();
       } catch (err) {
         await db.updateTable('access_grants').set({ state: 'cancelled', ended_at: new Date() }).where('id', '=', id).execute();
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });

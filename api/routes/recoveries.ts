@@ -234,7 +234,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
         }
         throw err;
       }
-      await db.updateTable('recoveries').set({ run_id: handle.firstExecutionRunId }).where('id', '=', id).execute();
+      // run_id is written by the run's first recorded transition (activities/run.ts).
 
       let status: RecoveryStatus | null = null;
       try {
@@ -264,8 +264,13 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     '/v1/recoveries/:id',
     { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } } },
     async (req) => {
-      const row = await loadInScope(req, req.params.id, 'recovery.get');
+      let row = await loadInScope(req, req.params.id, 'recovery.get');
       const live = await liveStatus(row);
+      // A workflow publishes a state only once it is recorded: a terminal state newer than the row
+      // just read means the row has moved since. Read it again, so the answer is of one moment.
+      if (live && isTerminal(live.state) && row.ended_at === null) {
+        row = (await db.selectFrom('recoveries').selectAll().where('id', '=', row.id).executeTakeFirst()) ?? row;
+      }
       return { ...view(row, live), next: live ? nextStep(live) : null };
     },
   );

@@ -125,6 +125,8 @@ describe('break-glass from request to review', () => {
     assert.equal(requested.details.justification, 'prod database locked after failed migration');
     assert.equal(requested.details.ticketRef, 'INC-4242');
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${t.tenantId}`)).body.valid, true);
+    const g2 = await h.db.selectFrom('access_grants').select(['workflow_id', 'run_id']).where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(g2.run_id, (await h.client.workflow.getHandle(g2.workflow_id).describe()).runId, 'the first recorded transition wrote the run id');
     const hist = await historyText(h, await workflowIdOf(id));
     assert.ok(hist.includes(`"grantId":"${id}"`), 'control: decoded payloads are searched');
     assert.ok(!hist.includes(credential) && !hist.includes(credential.split('.')[1]), 'the credential never enters history');

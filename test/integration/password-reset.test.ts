@@ -104,7 +104,10 @@ describe('a standard user resets their password end to end', () => {
     }
 
     const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const hist = await historyText(h, row.workflow_id, row.run_id ?? undefined);
+    // The run's first recorded transition wrote which run this row is.
+    const run = await h.client.workflow.getHandle(row.workflow_id).describe();
+    assert.equal(row.run_id, run.runId);
+    const hist = await historyText(h, row.workflow_id, row.run_id!);
     assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
     const cred = await h.db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirstOrThrow();
     const tokenRow = await h.db.selectFrom('one_time_tokens').select('token_hash').where('recovery_id', '=', id).executeTakeFirstOrThrow();

@@ -1,0 +1,22 @@
+// The activity proxies both workflows use.
+import * as wf from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
+
+/** Side effects (mail, directory changes, tokens) and everything an update or signal handler calls. */
+export const acts = wf.proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+
+const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
+
+/**
+ * The proxy for bookkeeping on a workflow's main path (triage facts, recording a transition): a
+ * short Postgres transaction, run as a local activity in the worker that runs the workflow task,
+ * with no task-queue round trip and two history events fewer per step. Update and signal handlers
+ * keep `acts`: a handler's local activity finishing in the same task as the main path's replays in
+ * another order (a history recorded that way failed our replay test). Histories from before patch
+ * `local-bookkeeping` used `acts` everywhere. Call once, at the top of the workflow.
+ */
+export const bookkeeping = () => (wf.patched('local-bookkeeping') ? localActs : acts);
