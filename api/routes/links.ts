@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
 import { checkNewPassword } from '../../domain/password';
-import { appendAudit } from '../../infra/audit';
+import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { hashPassword, registeredAddresses, findAccount } from '../../infra/directory';
 import { constantTimeEqualHex, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
 import type { Transaction } from 'kysely';
@@ -72,14 +72,19 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
     },
   );
 
+  type TokenRow = NonNullable<Awaited<ReturnType<typeof liveTokenFor>>>;
+
   /**
-   * Consumes the token atomically, runs `stage` in the same transaction, then tells the workflow
-   * (by default the link-redeemed signal). If telling fails, everything rolls back and the link
-   * stays usable: the owner is never told something happened that did not.
+   * Consumes the token atomically, runs `stage` in the same transaction, tells the workflow (by
+   * default the link-redeemed signal), then appends the audit event, and commits. If any step
+   * fails, everything rolls back and the link stays usable: the owner is never told something
+   * happened that did not, and a link is never used without its audit event. The event comes
+   * after the signal so the tenant's audit head is not held across a Temporal call.
    */
   async function consume<T>(
-    row: { id: string },
+    row: TokenRow,
     stage: (trx: Transaction<Database>) => Promise<T>,
+    event: { action: string; details: Record<string, unknown> } | null,
     tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) =>
       withTemporalDeadline(temporal, 'signal', () => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId })),
   ) {
@@ -96,6 +101,17 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       if (!used) return null;
       const staged = await stage(trx);
       await tell(used.workflow_id, used.id);
+      if (event) {
+        await appendAuditTx(trx, {
+          tenantId: row.tenant_id,
+          eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
+          actor: row.purpose === 'sso_bypass_confirm' ? 'security_contact' : 'account_owner',
+          action: event.action,
+          target: `account:${row.account_id}`,
+          recoveryId: row.recovery_id,
+          details: { tokenId: row.id, purpose: row.purpose, ...event.details },
+        });
+      }
       return { used, staged };
     });
   }
@@ -107,17 +123,6 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       const { token, tenantId, newPassword, factor } = req.body;
       const row = await liveTokenFor(token, tenantId, req);
       if (!row || row.purpose === 'cancel') throw LINK_INVALID();
-      const audit = (action: string, details: Record<string, unknown>) =>
-        appendAudit(db, {
-          tenantId: row.tenant_id,
-          eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
-          actor: row.purpose === 'sso_bypass_confirm' ? 'security_contact' : 'account_owner',
-          action,
-          target: `account:${row.account_id}`,
-          recoveryId: row.recovery_id,
-          details: { tokenId: row.id, purpose: row.purpose, ...details },
-        });
-
       if (row.purpose === 'password_reset') {
         if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
         const acct = await findAccount(db, row.tenant_id, row.account_id);
@@ -126,20 +131,24 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
         if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
         // Hash before taking a connection: argon2id is deliberately slow.
         const passwordHash = await hashPassword(newPassword);
-        const done = await consume(row, (trx) => trx.insertInto('staged_credentials').values({ token_id: row.id, password_hash: passwordHash }).execute());
+        const done = await consume(row, (trx) => trx.insertInto('staged_credentials').values({ token_id: row.id, password_hash: passwordHash }).execute(), {
+          action: 'link.redeemed',
+          details: { evidence: 'tier 3: possession of the registered address' },
+        });
         if (!done) throw LINK_INVALID();
-        await audit('link.redeemed', { evidence: 'tier 3: possession of the registered address' });
         return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
       }
 
       if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') {
-        const done = await consume(row, async () => null);
+        const event =
+          row.purpose === 'verify_possession'
+            ? { action: 'verification.passed', details: { tier: 3, evidence: 'possession of the registered address (email link)' } }
+            : { action: 'access.contact_confirmation_used', details: { tier: 3, evidence: 'the security contact on record used the link' } };
+        const done = await consume(row, async () => null, event);
         if (!done) throw LINK_INVALID();
         if (row.purpose === 'verify_possession') {
-          await audit('verification.passed', { tier: 3, evidence: 'possession of the registered address (email link)' });
           return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
         }
-        await audit('access.contact_confirmation_used', { tier: 3, evidence: 'the security contact on record used the link' });
         return { status: 'accepted', purpose: row.purpose, message: 'Confirmed. Two internal approvals are still required before any access is granted.' };
       }
 
@@ -154,9 +163,8 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
             .values({ account_id: acct.id, type: 'totp', label: factor.label ?? 'authenticator', secret_enc: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolled_via: `recovery:${row.recovery_id}` })
             .execute();
           await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', acct.id).execute();
-        });
+        }, { action: 'mfa.enrolled', details: { factorType: 'totp' } });
         if (!done) throw LINK_INVALID();
-        await audit('mfa.enrolled', { factorType: 'totp' });
         const tenant = await db.selectFrom('tenants').select('name').where('id', '=', row.tenant_id).executeTakeFirstOrThrow();
         const label = encodeURIComponent(`${tenant.name}:${row.account_id}`);
         return {
@@ -182,6 +190,8 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       const done = await consume(
         row,
         async () => null,
+        // The workflow records the cancel (recovery.cancelled) with who asked for it.
+        null,
         (workflowId) =>
           withTemporalDeadline(temporal, 'update', () =>
             temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, {

@@ -237,18 +237,21 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       // run_id is written by the run's first recorded transition (activities/run.ts).
 
       let status: RecoveryStatus | null = null;
+      let triageError: Error | null = null;
       try {
         status = await temporal.withAbortSignal(AbortSignal.timeout(TRIAGE_WAIT_MS), () => handle.executeUpdate(triagedUpdate));
       } catch (err) {
-        deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
+        triageError = err as Error;
       }
       if (!status) {
         // A refusal can close the workflow before the update reaches it (triage runs as local
         // activities inside the first workflow task): what was recorded answers instead.
         const row = await db.selectFrom('recoveries').select(['state', 'route', 'reasons']).where('id', '=', id).executeTakeFirst();
         if (row?.state === 'refused') {
+          deps.log.debug({ recoveryId: id }, 'refused before the triage update arrived; answered from the read model');
           return reply.code(200).send({ id, status: 'refused', route: (row.route ?? 'customer_it') as 'customer_it' | 'security', reasons: row.reasons as RecoveryStatus['reasons'] });
         }
+        deps.log.warn({ recoveryId: id, err: triageError?.message }, 'triage answer not available yet');
       }
       if (status?.state === 'refused') {
         return reply.code(200).send({ id, status: 'refused', route: status.route ?? 'customer_it', reasons: status.reasons });

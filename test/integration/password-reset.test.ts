@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
+import { sql } from 'kysely';
 import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../infra/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
@@ -213,6 +214,39 @@ describe('the workflow trusts Postgres, not the redemption signal', () => {
     assert.equal(r.status, 200, r.text);
     await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
     assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true);
+  });
+});
+
+describe('a used link always has its audit event', () => {
+  it('when the link.redeemed event cannot be written, the redemption rolls back and the link still works', async () => {
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
+    const { id, token } = await resetToLink(agent.key, tenantId, accountId);
+    await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
+    const fn = `refuse_${id.replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`;
+    // Postgres refuses exactly this event, as it would if it stopped between the token's UPDATE and the audit append.
+    await sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
+      begin
+        if new.recovery_id = '${id}' and new.action = 'link.redeemed' then raise exception 'audit append refused (test)'; end if;
+        return new;
+      end $$`).execute(h.db);
+    await sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).execute(h.db);
+    try {
+      const refused = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+      assert.ok(refused.status >= 500, refused.text);
+      const link = await h.db.selectFrom('one_time_tokens').select(['id', 'used_at']).where('recovery_id', '=', id).where('purpose', '=', 'password_reset').executeTakeFirstOrThrow();
+      assert.equal(link.used_at, null, 'the token is not used');
+      assert.equal((await h.db.selectFrom('staged_credentials').select('token_id').where('token_id', '=', link.id).execute()).length, 0, 'nothing staged');
+    } finally {
+      await sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).execute(h.db);
+    }
+    assert.equal(await stateOf(agent.key, id), 'awaiting_completion');
+    assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), false);
+
+    const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
+    assert.equal(r.status, 200, r.text);
+    await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
+    const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute()).map((e) => e.action);
+    assert.equal(actions.filter((a) => a === 'link.redeemed').length, 1, actions.join(', '));
   });
 });
 
