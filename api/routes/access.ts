@@ -17,7 +17,7 @@ import {
 } from '../../workflows/access-messages';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../workflows/messages';
 import { ACCESS_SESSION_SOURCE } from '../../activities/access';
-import { appendAudit } from '../../infra/audit';
+import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { findAccount, openSession } from '../../infra/directory';
 import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
 import type { AppDeps } from '../app';
@@ -44,8 +44,17 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   }
   type Grant = Awaited<ReturnType<typeof grantInScope>>;
 
+  const auditEvent = (g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) => ({
+    tenantId: g.tenant_id,
+    eventKey: `${g.id}:${action}:${reqId}:${Date.now()}`,
+    actor,
+    action,
+    target: `account:${g.account_id}`,
+    recoveryId: g.id,
+    details,
+  });
   function audit(g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) {
-    return appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${action}:${reqId}:${Date.now()}`, actor, action, target: `account:${g.account_id}`, recoveryId: g.id, details });
+    return appendAudit(db, auditEvent(g, actor, action, details, reqId));
   }
 
   const handle = (g: Grant) => temporal.workflow.getHandle(g.workflow_id, g.run_id ?? undefined);
@@ -204,7 +213,10 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
           .where('expires_at', '>', sql<Date>`now()`)
           .returning(['expires_at'])
           .executeTakeFirst();
-        return cred ? { sealed: pickup.sealed, expiresAt: new Date(cred.expires_at) } : null;
+        if (!cred) return null;
+        // Recorded with the pickup: a credential is never handed out without its audit event.
+        await appendAuditTx(trx, auditEvent(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: new Date(cred.expires_at).toISOString() }, req.id));
+        return { sealed: pickup.sealed, expiresAt: new Date(cred.expires_at) };
       });
       if (!picked) {
         const cred = await db.selectFrom('access_credentials').select(['fetched_at', 'revoked_at']).where('grant_id', '=', g.id).executeTakeFirst();
@@ -213,7 +225,6 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
       }
       await withTemporalDeadline(temporal, 'signal', () => handle(g).signal(credentialFetchedSignal)).catch(() => undefined);
-      await audit(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, req.id);
       return reply.header('cache-control', 'no-store').send({
         id: g.id,
         accountId: g.account_id,
