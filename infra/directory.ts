@@ -1,8 +1,8 @@
 // The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
 // credentials, sessions and login history, all in Postgres.
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { sql } from 'kysely';
-import type { Db } from './db';
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from './db';
 import { knowledgeHash, constantTimeEqualHex } from './secrets';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
 
@@ -28,8 +28,17 @@ export async function findAccount(db: Db, tenantId: string, externalId: string) 
   return db.selectFrom('accounts').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
 }
 
-/** Upserts accounts by external id. Plain knowledge answers and passwords are hashed here and dropped. */
-export async function importAccounts(db: Db, knowledgeKey: Buffer, tenantId: string, accounts: ImportedAccount[]) {
+/**
+ * Upserts accounts by external id. Plain knowledge answers and passwords are hashed here and
+ * dropped. `record` runs inside the import's transaction (the audit event of the import).
+ */
+export async function importAccounts(
+  db: Db,
+  knowledgeKey: Buffer,
+  tenantId: string,
+  accounts: ImportedAccount[],
+  record?: (trx: Transaction<Database>, result: { created: number; updated: number }) => Promise<unknown>,
+) {
   // Hash outside the transaction: argon2 is slow and must not hold a connection.
   const prepared = await Promise.all(
     accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })),
@@ -74,6 +83,7 @@ export async function importAccounts(db: Db, knowledgeKey: Buffer, tenantId: str
         await trx.insertInto('mfa_factors').values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null }))).execute();
       }
     }
+    if (record) await record(trx, { created, updated });
     return { created, updated };
   });
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
-import { appendAudit } from '../../infra/audit';
+import { appendAuditTx } from '../../infra/audit';
 import { importAccounts } from '../../infra/directory';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import type { AppDeps } from '../app';
@@ -24,21 +24,26 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
     const b = req.body;
     if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
-    const created = await db
-      .insertInto('tenants')
-      .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null, break_glass_account: b.breakGlassAccount ?? null })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
-    await appendAudit(db, {
-      tenantId: b.id,
-      eventKey: `tenant-created:${b.id}`,
-      actor: `principal:${req.principal!.id}`,
-      action: 'tenant.created',
-      target: `tenant:${b.id}`,
-      details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+    // Every administrative change commits with its audit event, or not at all.
+    const created = await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('tenants')
+        .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null, break_glass_account: b.breakGlassAccount ?? null })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) return false;
+      await appendAuditTx(trx, {
+        tenantId: b.id,
+        eventKey: `tenant-created:${b.id}`,
+        actor: `principal:${req.principal!.id}`,
+        action: 'tenant.created',
+        target: `tenant:${b.id}`,
+        details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+      });
+      return true;
     });
+    if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
     return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
   });
 
@@ -52,16 +57,16 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       const ids = req.body.accounts.map((a) => a.externalId);
       const dup = ids.find((id, i) => ids.indexOf(id) !== i);
       if (dup) throw new ApiError(400, 'invalid_field', `accounts: externalId ${dup} appears twice`, { field: 'accounts' });
-      const result = await importAccounts(db, config.knowledgeKey, tenantId, req.body.accounts);
-      await appendAudit(db, {
-        tenantId,
-        eventKey: `accounts-imported:${req.id}:${Date.now()}`,
-        actor: `principal:${req.principal!.id}`,
-        action: 'accounts.imported',
-        target: `tenant:${tenantId}`,
-        details: { ...result, externalIds: ids.slice(0, 100) },
-      });
-      return result;
+      return importAccounts(db, config.knowledgeKey, tenantId, req.body.accounts, (trx, result) =>
+        appendAuditTx(trx, {
+          tenantId,
+          eventKey: `accounts-imported:${req.id}:${Date.now()}`,
+          actor: `principal:${req.principal!.id}`,
+          action: 'accounts.imported',
+          target: `tenant:${tenantId}`,
+          details: { ...result, externalIds: ids.slice(0, 100) },
+        }),
+      );
     },
   );
 
@@ -84,30 +89,33 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       }
       const id = newId('prn');
       const apiKey = newApiKey();
-      await db
-        .insertInto('principals')
-        .values({
-          id,
-          name: b.name,
-          roles: b.roles,
-          tenant_scope: b.tenantScope,
-          key_hash: apiKeyHash(apiKey),
-          account_tenant_id: b.account?.tenantId ?? null,
-          account_external_id: b.account?.accountId ?? null,
-          created_by: p.id,
-          email: b.email ?? null,
-        })
-        .execute();
-      for (const t of named.length ? named : ['_system']) {
-        await appendAudit(db, {
-          tenantId: t,
-          eventKey: `principal-created:${id}:${t}`,
-          actor: `principal:${p.id}`,
-          action: 'principal.created',
-          target: `principal:${id}`,
-          details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope },
-        });
-      }
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('principals')
+          .values({
+            id,
+            name: b.name,
+            roles: b.roles,
+            tenant_scope: b.tenantScope,
+            key_hash: apiKeyHash(apiKey),
+            account_tenant_id: b.account?.tenantId ?? null,
+            account_external_id: b.account?.accountId ?? null,
+            created_by: p.id,
+            email: b.email ?? null,
+          })
+          .execute();
+        // Tenants in a fixed order: two creations never wait for each other's audit heads crosswise.
+        for (const t of named.length ? [...named].sort() : ['_system']) {
+          await appendAuditTx(trx, {
+            tenantId: t,
+            eventKey: `principal-created:${id}:${t}`,
+            actor: `principal:${p.id}`,
+            action: 'principal.created',
+            target: `principal:${id}`,
+            details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope },
+          });
+        }
+      });
       return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, email: b.email ?? null, apiKey });
     },
   );
@@ -120,14 +128,16 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       await auth.requireTenant(req, tenantId, 'policy.update');
       await tenantOr404(tenantId);
       const override = req.body as PolicyOverride;
-      await db.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', tenantId).execute();
-      await appendAudit(db, {
-        tenantId,
-        eventKey: `policy-updated:${req.id}:${Date.now()}`,
-        actor: `principal:${req.principal!.id}`,
-        action: 'policy.updated',
-        target: `tenant:${tenantId}`,
-        details: { override },
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', tenantId).execute();
+        await appendAuditTx(trx, {
+          tenantId,
+          eventKey: `policy-updated:${req.id}:${Date.now()}`,
+          actor: `principal:${req.principal!.id}`,
+          action: 'policy.updated',
+          target: `tenant:${tenantId}`,
+          details: { override },
+        });
       });
       return { tenantId, override, effective: resolvePolicy(override) };
     },

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { appendAudit, verifyAuditChain } from '../../infra/audit';
-import { startHarness, uniq, type Harness } from '../support/harness';
+import { refuseAuditEvents, startHarness, uniq, type Harness } from '../support/harness';
 
 let h: Harness;
 before(async () => {
@@ -55,5 +55,50 @@ describe('audit chain on Postgres', () => {
     const verdict = await verifyAuditChain(h.db, tenantId);
     assert.equal(verdict.valid, false);
     assert.equal(verdict.firstBrokenSeq, 2);
+  });
+});
+
+describe('an administrative change commits with its audit event, or not at all', () => {
+  /** Runs `change` while Postgres refuses `action`'s audit event; the change must fail whole. */
+  async function refused(action: string, tenantId: string, change: () => Promise<{ status: number; text: string }>) {
+    const release = await refuseAuditEvents(h, { action, tenantId });
+    try {
+      const r = await change();
+      assert.ok(r.status >= 500, `${action}: ${r.status} ${r.text}`);
+    } finally {
+      await release();
+    }
+  }
+
+  it('tenant creation', async () => {
+    const id = uniq('t');
+    const body = { id, name: 'Refused Ltd', authMode: 'local', securityContacts: [`security@${id}.test`] };
+    await refused('tenant.created', id, () => h.api('POST', '/v1/admin/tenants', { body }));
+    assert.equal(await h.db.selectFrom('tenants').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body })).status, 201);
+  });
+
+  it('principal creation (no principal, no key)', async () => {
+    const tenantId = uniq('t');
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    const name = uniq('agent');
+    await refused('principal.created', tenantId, () => h.api('POST', '/v1/admin/principals', { body: { name, roles: ['agent'], tenantScope: [tenantId] } }));
+    assert.equal(await h.db.selectFrom('principals').select('id').where('name', '=', name).executeTakeFirst(), undefined);
+  });
+
+  it('policy change (the old policy stays)', async () => {
+    const tenantId = uniq('t');
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    await refused('policy.updated', tenantId, () => h.api('PUT', `/v1/admin/tenants/${tenantId}/policy`, { body: { maxFailedVerifications: 3 } }));
+    const row = await h.db.selectFrom('tenants').select('policy_override').where('id', '=', tenantId).executeTakeFirstOrThrow();
+    assert.equal(row.policy_override, null);
+  });
+
+  it('account import (no account)', async () => {
+    const tenantId = uniq('t');
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    const accounts = [{ externalId: 'u-refused', emails: ['u-refused@example.test'], role: 'standard', authMethod: 'local' }];
+    await refused('accounts.imported', tenantId, () => h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts } }));
+    assert.equal(await h.db.selectFrom('accounts').select('id').where('tenant_id', '=', tenantId).executeTakeFirst(), undefined);
   });
 });

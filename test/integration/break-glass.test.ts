@@ -3,10 +3,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { sql } from 'kysely';
 import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../workflows/access-messages';
 import { checkPassword, findAccount } from '../../infra/directory';
-import { startHarness, tokenFrom, until, uniq, type Harness } from '../support/harness';
+import { refuseAuditEvents, startHarness, tokenFrom, until, uniq, type Harness } from '../support/harness';
 import { historyText, OLD_PASSWORD, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';
 
 let h: Harness;
@@ -186,20 +185,14 @@ describe('attacks on the emergency path fail', () => {
   it('a pickup whose audit event cannot be written hands nothing out and leaves the credential to pick up', async () => {
     const t = await team();
     const id = await active(t, { durationSeconds: 60 });
-    const fn = `refuse_${id.replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`;
     // Postgres refuses exactly this event, as it would if it stopped between the pickup and the audit append.
-    await sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
-      begin
-        if new.recovery_id = '${id}' and new.action = 'credential.fetched' then raise exception 'audit append refused (test)'; end if;
-        return new;
-      end $$`).execute(h.db);
-    await sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).execute(h.db);
+    const release = await refuseAuditEvents(h, { action: 'credential.fetched', recoveryId: id });
     try {
       const refused = await fetchCredential(t.requester.key, id);
       assert.ok(refused.status >= 500, refused.text);
       assert.equal(refused.body.credential, undefined);
     } finally {
-      await sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).execute(h.db);
+      await release();
     }
     const cred = await h.db.selectFrom('access_credentials').select('fetched_at').where('grant_id', '=', id).executeTakeFirstOrThrow();
     assert.equal(cred.fetched_at, null, 'not marked as picked up');

@@ -2,10 +2,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
-import { sql } from 'kysely';
 import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../infra/directory';
-import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
+import { refuseAuditEvents, startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { linkRedeemedSignal } from '../../workflows/messages';
 import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../support/seed';
 
@@ -222,14 +221,8 @@ describe('a used link always has its audit event', () => {
     const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
     await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
-    const fn = `refuse_${id.replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`;
     // Postgres refuses exactly this event, as it would if it stopped between the token's UPDATE and the audit append.
-    await sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
-      begin
-        if new.recovery_id = '${id}' and new.action = 'link.redeemed' then raise exception 'audit append refused (test)'; end if;
-        return new;
-      end $$`).execute(h.db);
-    await sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).execute(h.db);
+    const release = await refuseAuditEvents(h, { action: 'link.redeemed', recoveryId: id });
     try {
       const refused = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
       assert.ok(refused.status >= 500, refused.text);
@@ -237,7 +230,7 @@ describe('a used link always has its audit event', () => {
       assert.equal(link.used_at, null, 'the token is not used');
       assert.equal((await h.db.selectFrom('staged_credentials').select('token_id').where('token_id', '=', link.id).execute()).length, 0, 'nothing staged');
     } finally {
-      await sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).execute(h.db);
+      await release();
     }
     assert.equal(await stateOf(agent.key, id), 'awaiting_completion');
     assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), false);

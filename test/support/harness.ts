@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -210,3 +211,26 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
 }
 
 export const uniq = (prefix: string) => `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+
+/**
+ * Makes Postgres refuse one kind of audit event, as if it had stopped just before that append.
+ * Returns the undo. For tests that a change commits with its audit event or not at all.
+ */
+export async function refuseAuditEvents(h: Harness, match: { action: string; recoveryId?: string; tenantId?: string }): Promise<() => Promise<void>> {
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  const conditions = [`new.action = ${lit(match.action)}`];
+  if (match.recoveryId) conditions.push(`new.recovery_id = ${lit(match.recoveryId)}`);
+  if (match.tenantId) conditions.push(`new.tenant_id = ${lit(match.tenantId)}`);
+  const fn = `refuse_audit_${crypto.randomBytes(4).toString('hex')}`;
+  await h.db.executeQuery(
+    sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
+      begin
+        if ${conditions.join(' and ')} then raise exception 'audit append refused (test)'; end if;
+        return new;
+      end $$`).compile(h.db),
+  );
+  await h.db.executeQuery(sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).compile(h.db));
+  return async () => {
+    await h.db.executeQuery(sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).compile(h.db));
+  };
+}
