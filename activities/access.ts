@@ -10,7 +10,7 @@ import { messageIdFor, sendOnce } from '../infra/mailer';
 import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import type { ActivityDeps } from './index';
-import { failLinkDelivery, settlePriorTokens } from './tokens';
+import { failLinkDelivery, recordLinkSent, settlePriorTokens } from './tokens';
 
 export const ACCESS_SESSION_SOURCE = (grantId: string) => `access:${grantId}`;
 
@@ -102,18 +102,30 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
     async issueContactConfirmation(i: { grantId: string; step: string; ttlSeconds: number }): Promise<{ tokenId: string }> {
       const g = await loadGrant(i.grantId);
       const issueKey = `${g.id}:${i.step}`;
+      const linkMail = (tokenId: string) => ({
+        tokenId,
+        tenantId: g.tenant_id,
+        recoveryId: g.id,
+        issueKey,
+        purpose: 'sso_bypass_confirm',
+        recipients: 1,
+        target: `tenant:${g.tenant_id}`,
+        action: 'link.sent' as const,
+      });
       const sent = await settlePriorTokens(db, issueKey);
       if (sent) {
-        await db.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', sent.id).where('mail_sent_at', 'is', null).execute();
+        // A retry after the mail went out: the bookkeeping may not have been written yet.
+        await recordLinkSent(db, { ...linkMail(sent.id), expiresAt: new Date(sent.expires_at) });
         return { tokenId: sent.id };
       }
       const tenant = await db.selectFrom('tenants').select(['name', 'security_contacts']).where('id', '=', g.tenant_id).executeTakeFirstOrThrow();
       const contact = (tenant.security_contacts as string[])[0];
       if (!contact) throw ApplicationFailure.nonRetryable('the tenant has no security contact on record', 'no_security_contact');
       const token = newToken(config.tokenKeys);
+      const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
       const row = await db
         .insertInto('one_time_tokens')
-        .values({ tenant_id: g.tenant_id, account_id: g.account_id, recovery_id: g.id, workflow_id: g.workflow_id, purpose: 'sso_bypass_confirm', issue_key: issueKey, key_id: token.keyId, token_hash: token.hash, expires_at: new Date(Date.now() + i.ttlSeconds * 1000) })
+        .values({ tenant_id: g.tenant_id, account_id: g.account_id, recovery_id: g.id, workflow_id: g.workflow_id, purpose: 'sso_bypass_confirm', issue_key: issueKey, key_id: token.keyId, token_hash: token.hash, expires_at: expiresAt })
         .returning('id')
         .executeTakeFirstOrThrow();
       const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(g.tenant_id)}#${token.value}`;
@@ -124,16 +136,9 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
       try {
         await mailer.send({ to: [contact], subject: `Confirm SSO-bypass access for ${tenant.name}`, text, messageId: messageIdFor(row.id) });
       } catch (err) {
-        await failLinkDelivery(db, err, { tokenId: row.id, tenantId: g.tenant_id, recoveryId: g.id, issueKey, purpose: 'sso_bypass_confirm', recipients: 1, target: `tenant:${g.tenant_id}`, what: 'the confirmation link' });
+        await failLinkDelivery(db, err, { ...linkMail(row.id), what: 'the confirmation link' });
       }
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', row.id).execute();
-        await trx
-          .insertInto('email_deliveries')
-          .values({ dedupe_key: `token:${row.id}`, tenant_id: g.tenant_id, recovery_id: g.id, template: 'link:sso_bypass_confirm', recipients: 1, status: 'sent', message_id: messageIdFor(row.id), sent_at: new Date() })
-          .onConflict((oc) => oc.column('dedupe_key').doNothing())
-          .execute();
-      });
+      await recordLinkSent(db, { ...linkMail(row.id), expiresAt });
       return { tokenId: row.id };
     },
 

@@ -16,7 +16,7 @@ import { assessBehaviour, riskSignals, type RequestContext } from '../domain/ris
 import type { TriageFacts } from '../domain/triage';
 import type { ErrorSource, Reason, RecoveryKind, Tier, Urgency } from '../domain/types';
 import { createAccessActivities } from './access';
-import { failLinkDelivery, settlePriorTokens } from './tokens';
+import { failLinkDelivery, recordLinkSent, settlePriorTokens } from './tokens';
 import { runIdOnce } from './run';
 
 export interface ActivityDeps {
@@ -40,30 +40,6 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
     const a = await findAccount(db, tenantId, externalId);
     if (!a) throw ApplicationFailure.nonRetryable('account not found', 'account_not_found');
     return a;
-  }
-
-  /**
-   * Marks a link as sent, with its delivery row and audit event, in one transaction. Idempotent:
-   * an issueLink retry that finds the mail already gone calls it again to finish the bookkeeping.
-   */
-  async function recordLinkSent(l: { tokenId: string; tenantId: string; recoveryId: string; accountId: string; issueKey: string; step: string; purpose: LinkPurpose; recipients: number; expiresAt: Date }) {
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', l.tokenId).where('mail_sent_at', 'is', null).execute();
-      await trx
-        .insertInto('email_deliveries')
-        .values({ dedupe_key: `token:${l.tokenId}`, tenant_id: l.tenantId, recovery_id: l.recoveryId, template: `link:${l.purpose}`, recipients: l.recipients, status: 'sent', message_id: messageIdFor(l.tokenId), sent_at: new Date() })
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
-        .execute();
-      await appendAuditTx(trx, {
-        tenantId: l.tenantId,
-        eventKey: `${l.issueKey}:issued`,
-        actor: 'system',
-        action: l.step.includes('reminder') ? 'link.reminder_sent' : 'link.sent',
-        target: `account:${l.accountId}`,
-        recoveryId: l.recoveryId,
-        details: { tokenId: l.tokenId, purpose: l.purpose, recipients: l.recipients, expiresAt: l.expiresAt.toISOString() },
-      });
-    });
   }
 
   return {
@@ -222,11 +198,21 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       const addresses = (await registeredAddresses(db, acct.id)).map((a) => a.email);
       const to = i.to === 'primary' ? addresses.slice(0, 1) : addresses;
       if (!to.length) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
+      const linkMail = (tokenId: string) => ({
+        tokenId,
+        tenantId: r.tenant_id,
+        recoveryId: r.id,
+        issueKey,
+        purpose: i.purpose,
+        recipients: to.length,
+        target: `account:${r.account_id}`,
+        action: i.step.includes('reminder') ? ('link.reminder_sent' as const) : ('link.sent' as const),
+      });
       const sent = await settlePriorTokens(db, issueKey);
       if (sent) {
         // A retry after the mail went out: the bookkeeping may not have been written yet.
         const expiresAt = new Date(sent.expires_at);
-        await recordLinkSent({ tokenId: sent.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
+        await recordLinkSent(db, { ...linkMail(sent.id), expiresAt });
         return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
       }
       const token = newToken(config.tokenKeys);
@@ -258,9 +244,9 @@ function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {
       try {
         await mailer.send({ to, ...mail, messageId: messageIdFor(row.id) });
       } catch (err) {
-        await failLinkDelivery(db, err, { tokenId: row.id, tenantId: r.tenant_id, recoveryId: r.id, issueKey, purpose: i.purpose, recipients: to.length, target: `account:${r.account_id}`, what: 'the link' });
+        await failLinkDelivery(db, err, { ...linkMail(row.id), what: 'the link' });
       }
-      await recordLinkSent({ tokenId: row.id, tenantId: r.tenant_id, recoveryId: r.id, accountId: r.account_id, issueKey, step: i.step, purpose: i.purpose, recipients: to.length, expiresAt });
+      await recordLinkSent(db, { ...linkMail(row.id), expiresAt });
       return { tokenId: row.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
     },
 

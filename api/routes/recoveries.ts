@@ -124,7 +124,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   /**
    * Records a request in one transaction, before anything runs: the per-IP slot (a sliding window,
    * serialised per IP by an advisory lock), the recovery row and its `recovery.requested` event, or
-   * the `recovery.rate_limited` event. Five round trips and one commit; a request refused as a
+   * the `recovery.rate_limited` event. Six round trips (BEGIN and COMMIT included) and one commit; a request refused as a
    * duplicate still uses its slot.
    */
   async function recordRequest(b: CreateBody, id: string, workflowId: string, principalId: string, limit: number, eventKey: string) {
@@ -237,24 +237,19 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       // run_id is written by the run's first recorded transition (activities/run.ts).
 
       let status: RecoveryStatus | null = null;
-      let triageError: Error | null = null;
+      let refused: Pick<RecoveryStatus, 'route' | 'reasons'> | null = null;
       try {
         status = await temporal.withAbortSignal(AbortSignal.timeout(TRIAGE_WAIT_MS), () => handle.executeUpdate(triagedUpdate));
+        if (status.state === 'refused') refused = status;
       } catch (err) {
-        triageError = err as Error;
-      }
-      if (!status) {
         // A refusal can close the workflow before the update reaches it (triage runs as local
         // activities inside the first workflow task): what was recorded answers instead.
         const row = await db.selectFrom('recoveries').select(['state', 'route', 'reasons']).where('id', '=', id).executeTakeFirst();
-        if (row?.state === 'refused') {
-          deps.log.debug({ recoveryId: id }, 'refused before the triage update arrived; answered from the read model');
-          return reply.code(200).send({ id, status: 'refused', route: (row.route ?? 'customer_it') as 'customer_it' | 'security', reasons: row.reasons as RecoveryStatus['reasons'] });
-        }
-        deps.log.warn({ recoveryId: id, err: triageError?.message }, 'triage answer not available yet');
+        if (row?.state === 'refused') refused = { route: row.route as RecoveryStatus['route'], reasons: row.reasons as RecoveryStatus['reasons'] };
+        else deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
       }
-      if (status?.state === 'refused') {
-        return reply.code(200).send({ id, status: 'refused', route: status.route ?? 'customer_it', reasons: status.reasons });
+      if (refused) {
+        return reply.code(200).send({ id, status: 'refused', route: refused.route ?? 'customer_it', reasons: refused.reasons });
       }
       return reply
         .code(202)
