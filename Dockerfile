@@ -1,15 +1,15 @@
 # syntax=docker/dockerfile:1
 # One image for both processes of the recovery engine; docker-compose.yml picks the command:
-#   tsx api/server.ts    what `npm run api` runs: HTTP API (applies migrations, registers the
-#                        Temporal search attributes at start)
-#   tsx worker/main.ts   what `npm run worker` runs: the Temporal worker
+#   tsx api/server.ts    the program `npm run api` runs: HTTP API (applies migrations, registers
+#                        the Temporal search attributes at start)
+#   tsx worker/main.ts   the program `npm run worker` runs: the Temporal worker
 # TypeScript runs through tsx, so there is no build step: the image is the source plus node_modules.
 #
 # The commands call tsx directly rather than through `npm run`: npm runs scripts under `sh -c`,
 # and on SIGTERM npm and that shell exit at once, without waiting for tsx, so the container's
 # main process ends and the API / worker is SIGKILLed instead of closing gracefully (the worker
 # drains its tasks on SIGTERM). tsx itself relays SIGTERM to the program and waits for it.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production \
     PATH=/app/node_modules/.bin:$PATH \
@@ -23,8 +23,7 @@ WORKDIR /app
 # Dev dependencies (typescript, @types, test tooling) are not needed to run: tsx and the Temporal
 # workflow bundler are regular dependencies. The fallback is the one scripts/install-deps.sh
 # uses: some npm 11 builds leave other platforms' optional packages out of the lock and then
-# refuse it in `npm ci`; `npm install` installs the same pinned versions. (The npm 10 that
-# node:20 ships accepts the lock as it is.)
+# refuse it in `npm ci`; `npm install` installs the same pinned versions.
 COPY package.json package-lock.json ./
 RUN { npm ci --omit=dev \
       || { echo "npm ci refused the lock file; falling back to npm install (same pinned versions)" >&2; \
