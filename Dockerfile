@@ -20,15 +20,12 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 # Dependencies first, so this layer is reused until package.json or package-lock.json change.
-# Dev dependencies (typescript, @types, test tooling) are not needed to run: tsx and the Temporal
-# workflow bundler are regular dependencies. The fallback is the one scripts/install-deps.sh
-# uses: some npm 11 builds leave other platforms' optional packages out of the lock and then
-# refuse it in `npm ci`; `npm install` installs the same pinned versions.
+# `npm ci --omit=dev` installs exactly the lock's production packages and fails the build if the
+# lock does not match package.json; there is no fallback. Dev dependencies (typescript, @types,
+# test tooling) are not needed to run: tsx and the Temporal workflow bundler are regular
+# dependencies.
 COPY package.json package-lock.json ./
-RUN { npm ci --omit=dev \
-      || { echo "npm ci refused the lock file; falling back to npm install (same pinned versions)" >&2; \
-           npm install --omit=dev; }; } \
-    && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 # The source (what .dockerignore lets through). It stays owned by root and read-only for the
 # unprivileged user the processes run as; in production nothing is written under /app.
