@@ -22,13 +22,14 @@ WORKDIR /app
 # Dependencies first, so this layer is reused until package.json or package-lock.json change.
 # `npm ci --omit=dev` installs exactly the lock's production packages and fails the build if the
 # lock does not match package.json; there is no fallback. Dev dependencies (typescript, @types,
-# test tooling) are not needed to run: tsx and the Temporal workflow bundler are regular
-# dependencies.
+# test tooling, the dev mail sink and PGlite) are not needed to run: tsx and the Temporal
+# workflow bundler are regular dependencies.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-# The source (what .dockerignore lets through). It stays owned by root and read-only for the
-# unprivileged user the processes run as; in production nothing is written under /app.
+# The source (what .dockerignore lets through: no tests, test kit, dev tooling, drills or
+# benchmarks). It stays owned by root and read-only for the unprivileged user the processes run
+# as; in production nothing is written under /app.
 COPY . .
 
 USER node
