@@ -22,8 +22,8 @@ WORKDIR /app
 # Dependencies first, so this layer is reused until package.json or package-lock.json change.
 # `npm ci --omit=dev` installs exactly the lock's production packages and fails the build if the
 # lock does not match package.json; there is no fallback. Dev dependencies (typescript, @types,
-# test tooling, the dev mail sink and PGlite) are not needed to run: tsx and the Temporal
-# workflow bundler are regular dependencies.
+# lint and format tools, test tooling, the dev mail sink and PGlite) are not needed to run: tsx
+# and the Temporal workflow bundler are regular dependencies.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 

@@ -1,0 +1,50 @@
+// ESLint: typescript-eslint's type-checked recommended rules on every TypeScript file, Prettier owns layout, and workflows/ + contracts/ may not import Node or I/O.
+import { builtinModules } from 'node:module';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import prettier from 'eslint-config-prettier/flat';
+import tseslint from 'typescript-eslint';
+
+// Workflow code is replayed and must be deterministic; contracts/ is what workflows import.
+// Both may use @temporalio/workflow, @temporalio/common, domain/ and each other, nothing with I/O.
+const IO_PACKAGES = [
+  'pg',
+  'kysely',
+  'nodemailer',
+  'fastify',
+  'pino',
+  'prom-client',
+  'smtp-server',
+  'mailparser',
+  '@node-rs/argon2',
+  '@temporalio/activity',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/testing',
+];
+const BUILTINS = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:'));
+const why = 'workflows/ and contracts/ must stay deterministic: no Node built-ins, no I/O libraries, no imports from the layers that do I/O';
+
+export default defineConfig([
+  globalIgnores(['node_modules/', 'test/fixtures/', 'data/', '.data/', 'scratch/', 'coverage/', '**/*.binpb', 'package-lock.json']),
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    files: ['workflows/**/*.ts', 'contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...BUILTINS, ...IO_PACKAGES].map((name) => ({ name, message: why })),
+          patterns: [
+            { group: ['node:*', '@fastify/*', '@electric-sql/*', ...IO_PACKAGES.map((p) => `${p}/*`)], message: why },
+            { regex: '^\\.{1,2}/(.*/)?(infra|store|api|activities)(/.*)?$', message: why },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+]);
