@@ -4,11 +4,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Client } from '@temporalio/client';
-import type { Logger } from 'pino';
-import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
-import { createAuth, type Auth } from './auth';
+import { builtinDirectories } from '../store/directory';
+import { createAuth } from './auth';
+import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler, findBadString } from './errors';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
@@ -20,23 +18,6 @@ import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
 import { redactUrl } from '../infra/logger';
-
-export interface AppOptions {
-  db: Db;
-  temporal: Client;
-  config: Config;
-  taskQueue: string;
-  /** Whether the Temporal server has the custom search attributes registered. */
-  searchAttributes: boolean;
-  logger: Logger | false;
-  /** Dev outbox folder served at /dev/outbox (npm start without SMTP_URL). */
-  outboxDir?: string;
-}
-
-export interface AppDeps extends AppOptions {
-  auth: Auth;
-  log: Logger | Console;
-}
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -61,7 +42,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
   });
 
-  const deps: AppDeps = { ...opts, auth: createAuth(opts.db), log: opts.logger || console };
+  const deps: AppDeps = { ...opts, auth: createAuth(opts.db), log: opts.logger || console, directoryFor: opts.directoryFor ?? builtinDirectories(opts.db, opts.config.knowledgeKey) };
 
   // Every documented route answers errors in the one shape; say so in the OpenAPI document.
   app.addHook('onRoute', (route) => {
@@ -100,3 +81,4 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 export { ApiError };
+export type { AppDeps, AppOptions };

@@ -2,7 +2,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../infra/db';
 import { apiKeyHash } from '../infra/secrets';
-import { appendAudit } from '../infra/audit';
+import { appendAudit } from '../store/audit';
+import { principalByKeyHash } from '../store/principals';
+import { tenantExists } from '../store/tenants';
 import type { PrincipalRole } from '../domain/types';
 import { ApiError } from './errors';
 
@@ -27,7 +29,7 @@ export function createAuth(db: Db) {
   async function authenticate(req: FastifyRequest): Promise<Principal> {
     const m = BEARER.exec(req.headers.authorization ?? '');
     if (!m) throw new ApiError(401, 'unauthenticated', 'authorization: send "Bearer <api key>"', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
-    const row = await db.selectFrom('principals').selectAll().where('key_hash', '=', apiKeyHash(m[1])).executeTakeFirst();
+    const row = await principalByKeyHash(db, apiKeyHash(m[1]));
     if (!row || row.disabled_at) throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
     const p: Principal = {
       id: row.id,
@@ -55,8 +57,7 @@ export function createAuth(db: Db) {
   async function requireTenant(req: FastifyRequest, tenantId: string, action: string): Promise<void> {
     const p = req.principal!;
     if (p.tenantScope.includes('*') || p.tenantScope.includes(tenantId)) return;
-    const exists = await db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
-    if (exists) {
+    if (await tenantExists(db, tenantId)) {
       await appendAudit(db, {
         tenantId,
         eventKey: `scope-violation:${req.id}:${Date.now()}`,

@@ -3,9 +3,9 @@
 // once (a new API key) are never stored, so their replay is refused instead.
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { Db } from '../infra/db';
-import { canonicalJson } from '../infra/audit';
+import { canonicalJson } from '../store/audit';
+import { claimKey, deleteExpiredKeys, getKey, releaseKey, settleKey, takeOverKey } from '../store/idempotency';
 import { ApiError } from './errors';
 
 declare module 'fastify' {
@@ -36,11 +36,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
   const sweep = () => {
     if (Date.now() - lastSweep < 60_000) return;
     lastSweep = Date.now();
-    void db
-      .deleteFrom('idempotency_keys')
-      .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_REPLAY_HOURS})`)
-      .execute()
-      .catch((err) => app.log.warn({ err: (err as Error).message }, 'idempotency sweep failed'));
+    void deleteExpiredKeys(db, IDEMPOTENCY_REPLAY_HOURS).catch((err) => app.log.warn({ err: (err as Error).message }, 'idempotency sweep failed'));
   };
 
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -56,36 +52,19 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
       .createHmac('sha256', hashKey)
       .update(`${req.method} ${req.routeOptions.url} ${JSON.stringify(req.params)} ${canonicalJson(req.body ?? null)}`)
       .digest('hex');
-    const inserted = await db
-      .insertInto('idempotency_keys')
-      .values({ scope, key: raw, request_hash: requestHash })
-      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-      .returning('key')
-      .executeTakeFirst();
+    const inserted = await claimKey(db, { scope, key: raw }, requestHash);
     if (inserted) {
       req.idempotency = { scope, key: raw };
       sweep();
       return;
     }
-    const takenOver = await db
-      .updateTable('idempotency_keys')
-      .set({ request_hash: requestHash, status_code: null, response: null, created_at: new Date() })
-      .where('scope', '=', scope)
-      .where('key', '=', raw)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status_code', 'is', null), eb('request_hash', '=', requestHash), eb('created_at', '<', sql<Date>`now() - make_interval(secs => ${IDEMPOTENCY_STALE_SECONDS})`)]),
-          eb('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_REPLAY_HOURS})`),
-        ]),
-      )
-      .returning('key')
-      .executeTakeFirst();
+    const takenOver = await takeOverKey(db, { scope, key: raw }, requestHash, IDEMPOTENCY_STALE_SECONDS, IDEMPOTENCY_REPLAY_HOURS);
     if (takenOver) {
       req.log.warn({ idempotencyScope: scope }, 'idempotency key taken over (its first request was abandoned or its replay window is over)');
       req.idempotency = { scope, key: raw };
       return;
     }
-    const prior = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', raw).executeTakeFirstOrThrow();
+    const prior = await getKey(db, { scope, key: raw });
     if (prior.request_hash !== requestHash) {
       throw new ApiError(422, 'idempotency_key_reused', 'idempotency-key: already used with a different request', { field: 'idempotency-key' });
     }
@@ -102,13 +81,12 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
     const idem = req.idempotency;
     if (!idem) return payload;
     req.idempotency = null;
-    const where = () => db.updateTable('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key);
     let write: () => Promise<unknown>;
     if (reply.statusCode >= 500 || reply.statusCode === 429 || reply.statusCode === 409) {
       // Not a final answer: let a retry with the same key run again.
-      write = () => db.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).execute();
+      write = () => releaseKey(db, idem);
     } else if (req.routeOptions.config?.secretResponse && reply.statusCode < 300) {
-      write = () => where().set({ status_code: 0, response: null }).execute();
+      write = () => settleKey(db, idem, 0, null);
     } else {
       let body: unknown = null;
       try {
@@ -117,7 +95,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
         body = null;
       }
       const response = JSON.stringify(body);
-      write = () => where().set({ status_code: reply.statusCode, response }).execute();
+      write = () => settleKey(db, idem, reply.statusCode, response);
     }
     // The answer goes out whatever happens here. If Postgres is down (the usual reason for a 503),
     // the key is settled in the background once it is back, so retries are not told

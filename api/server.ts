@@ -4,7 +4,7 @@ import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { migrateToLatest } from '../migrations';
-import { ensureBootstrapAdmin } from '../infra/bootstrap';
+import { ensureBootstrapAdmin } from '../store/principals';
 import { buildApp } from './app';
 
 async function main() {

@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { sql } from 'kysely';
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../api/app';
-import { ensureBootstrapAdmin } from '../infra/bootstrap';
+import { ensureBootstrapAdmin } from '../store/principals';
 import { loadConfig } from '../infra/config';
 import { createDb } from '../infra/db';
 import type { RecoveryStatus } from '../workflows/messages';

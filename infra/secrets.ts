@@ -1,8 +1,9 @@
 // Token, API-key and knowledge-factor hashing. Plain values exist only in memory of the process
 // that creates or receives them; the database holds HMACs (tokens, knowledge) or SHA-256
-// (API keys, which are 256-bit random and so need no slow hash).
+// (API keys, which are 256-bit random and so need no slow hash); passwords get argon2id.
 import crypto from 'node:crypto';
 import type { HmacKey } from './config';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 
 const TOKEN_BYTES = 32; // 256 bits (invariant 2)
 
@@ -94,4 +95,16 @@ export function openSecret(masterKey: Buffer, purpose: string, sealed: string): 
   const d = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   d.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
+}
+
+// OWASP's argon2id baseline (m=19 MiB, t=2, p=1).
+const ARGON2 = { algorithm: 2 /* Argon2id */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+/** Password hashing for the built-in directory: argon2id. Slow on purpose: never inside a transaction. */
+export function hashPassword(password: string): Promise<string> {
+  return argon2Hash(password, ARGON2);
+}
+
+export function verifyPassword(hash: string, password: string): Promise<boolean> {
+  return argon2Verify(hash, password);
 }

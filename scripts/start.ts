@@ -13,7 +13,7 @@ import { createMailer } from '../infra/mailer';
 import { MailSink } from '../infra/mail-sink';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../infra/pglite';
 import { connectClient, connectionOptions, ensureSearchAttributes } from '../infra/temporal';
-import { ensureBootstrapAdmin } from '../infra/bootstrap';
+import { ensureBootstrapAdmin } from '../store/principals';
 import { migrateToLatest } from '../migrations';
 import { buildApp } from '../api/app';
 import { createRecoveryWorker } from '../worker/worker';

@@ -2,7 +2,6 @@
 // the built-in directory's credential check that shows a credential works or has stopped.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { accessGrantWorkflow } from '../../workflows/access';
 import {
@@ -16,11 +15,13 @@ import {
   type AccessStatus,
 } from '../../workflows/access-messages';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../workflows/messages';
-import { ACCESS_SESSION_SOURCE } from '../../activities/access';
-import { appendAudit, appendAuditTx } from '../../infra/audit';
-import { findAccount, openSession } from '../../infra/directory';
+import { appendAudit, appendAuditTx } from '../../store/audit';
+import { accountUuid, openAccessSession } from '../../store/directory';
+import { activeGrantId, cancelUnstartedGrant, credentialByHash, credentialState, getGrant, insertGrant, pickUpCredential, type GrantRow } from '../../store/grants';
+import { getTenant } from '../../store/tenants';
+import { grantView } from '../views/grant';
 import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
@@ -29,11 +30,11 @@ const TERMINAL: readonly string[] = ACCESS_TERMINAL_STATES;
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
 
 export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, auth, config } = deps;
+  const { db, temporal, auth, config, directoryFor } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   async function grantInScope(req: FastifyRequest, id: string, action: string) {
-    const g = await db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirst();
+    const g = await getGrant(db, id);
     if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
     const p = req.principal!;
     if (!p.tenantScope.includes('*') && !p.tenantScope.includes(g.tenant_id)) {
@@ -42,7 +43,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
     }
     return g;
   }
-  type Grant = Awaited<ReturnType<typeof grantInScope>>;
+  type Grant = GrantRow;
 
   const auditEvent = (g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) => ({
     tenantId: g.tenant_id,
@@ -65,33 +66,9 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       live = await withTemporalDeadline(temporal, 'query', () => handle(g).query(accessStatusQuery)).catch(() => null);
       // The workflow publishes a state only once it is recorded: a terminal one means the row just
       // read has moved since. Read it again, so the answer is of one moment.
-      if (live && TERMINAL.includes(live.state) && !g.ended_at) {
-        g = (await db.selectFrom('access_grants').selectAll().where('id', '=', g.id).executeTakeFirst()) ?? g;
-      }
+      if (live && TERMINAL.includes(live.state) && !g.ended_at) g = (await getGrant(db, g.id)) ?? g;
     }
-    return {
-      id: g.id,
-      kind: g.kind,
-      tenantId: g.tenant_id,
-      accountId: g.account_id,
-      state: live?.state ?? g.state,
-      waitingFor: live?.waitingFor ?? null,
-      requestedBy: g.requested_by,
-      justification: g.justification,
-      ticketRef: g.ticket_ref,
-      durationSeconds: g.duration_seconds,
-      approvals: live?.approvals ?? null,
-      deadlines: live?.deadlines ?? {},
-      currentDeadline: live?.currentDeadline ?? null,
-      remainingSeconds: live?.currentDeadline ? Math.max(0, Math.round((Date.parse(live.currentDeadline) - Date.now()) / 1000)) : null,
-      credential: live?.credential ?? null,
-      rotated: live?.rotated ?? null,
-      review: live?.review ?? null,
-      reviewReminders: live?.reviewReminders ?? null,
-      escalated: live?.escalated ?? null,
-      createdAt: new Date(g.created_at).toISOString(),
-      endedAt: g.ended_at ? new Date(g.ended_at).toISOString() : null,
-    };
+    return grantView(g, live);
   }
 
   /** An Update whose rejection is audited and mapped in the one place errors are mapped. */
@@ -112,11 +89,11 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       const b = req.body;
       const p = req.principal!;
       await auth.requireTenant(req, b.tenantId, 'access.request');
-      const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', b.tenantId).executeTakeFirst();
+      const tenant = await getTenant(db, b.tenantId);
       if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
       const accountId = 'accountId' in b.target ? b.target.accountId : tenant.break_glass_account;
       if (!accountId) throw new ApiError(400, 'no_designated_account', 'target: the tenant has no designated break-glass account', { field: 'target' });
-      if (!(await findAccount(db, b.tenantId, accountId))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
+      if (!(await (await directoryFor(b.tenantId)).lookup({ tenantId: b.tenantId, accountId }))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
       if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
         throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
       }
@@ -126,19 +103,9 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       const durationSeconds = b.durationSeconds ?? b.durationMinutes * 60;
       const id = newId('bg');
       const workflowId = `access:${b.tenantId}:${accountId}:${b.kind}`;
-      const active = await db
-        .selectFrom('access_grants')
-        .select('id')
-        .where('tenant_id', '=', b.tenantId)
-        .where('account_id', '=', accountId)
-        .where('kind', '=', b.kind)
-        .where('ended_at', 'is', null)
-        .executeTakeFirst();
-      if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active.id });
-      await db
-        .insertInto('access_grants')
-        .values({ id, tenant_id: b.tenantId, account_id: accountId, kind: b.kind, state: 'requested', requested_by: p.id, justification: b.justification, ticket_ref: b.ticketRef, duration_seconds: durationSeconds, workflow_id: workflowId })
-        .execute();
+      const active = await activeGrantId(db, { tenantId: b.tenantId, accountId, kind: b.kind });
+      if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active });
+      await insertGrant(db, { id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, justification: b.justification, ticketRef: b.ticketRef, durationSeconds, workflowId });
       try {
         await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
           taskQueue: deps.taskQueue,
@@ -159,7 +126,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
           staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
         }));
       } catch (err) {
-        await db.updateTable('access_grants').set({ state: 'cancelled', ended_at: new Date() }).where('id', '=', id).execute();
+        await cancelUnstartedGrant(db, id);
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
         throw err;
       }
@@ -180,7 +147,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
     '/v1/break-glass/:id/approvals',
     { onRequest: auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } } },
     async (req) => {
-      const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      const g = await getGrant(db, req.params.id);
       if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
       const p = req.principal!;
       // The validator judges role, scope and separation of duties, here and for direct Updates alike.
@@ -202,24 +169,14 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         throw new ApiError(403, 'not_requester', 'only the requester can pick the credential up');
       }
       const picked = await db.transaction().execute(async (trx) => {
-        const pickup = await trx.deleteFrom('credential_pickups').where('grant_id', '=', g.id).returning('sealed').executeTakeFirst();
-        if (!pickup) return null;
-        const cred = await trx
-          .updateTable('access_credentials')
-          .set({ fetched_at: new Date() })
-          .where('grant_id', '=', g.id)
-          .where('fetched_at', 'is', null)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', sql<Date>`now()`)
-          .returning(['expires_at'])
-          .executeTakeFirst();
-        if (!cred) return null;
+        const picked = await pickUpCredential(trx, g.id);
+        if (!picked) return null;
         // Recorded with the pickup: a credential is never handed out without its audit event.
-        await appendAuditTx(trx, auditEvent(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: new Date(cred.expires_at).toISOString() }, req.id));
-        return { sealed: pickup.sealed, expiresAt: new Date(cred.expires_at) };
+        await appendAuditTx(trx, auditEvent(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, req.id));
+        return picked;
       });
       if (!picked) {
-        const cred = await db.selectFrom('access_credentials').select(['fetched_at', 'revoked_at']).where('grant_id', '=', g.id).executeTakeFirst();
+        const cred = await credentialState(db, g.id);
         const code = !cred ? 'credential_not_issued' : cred.fetched_at ? 'credential_already_fetched' : 'credential_revoked';
         await audit(g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
         throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
@@ -249,7 +206,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
     '/v1/break-glass/:id/review',
     { onRequest: auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } } },
     async (req) => {
-      const g = await db.selectFrom('access_grants').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      const g = await getGrant(db, req.params.id);
       if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
       const p = req.principal!;
       const s = await update(req, g, 'access.review', () =>
@@ -269,12 +226,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       const m = CREDENTIAL.exec(credential);
       const key = m && config.tokenKeys.find((k) => k.id === m[1]);
       const hash = key ? hmacHex(key.key, credential) : '0'.repeat(64);
-      const row = await db
-        .selectFrom('access_credentials')
-        .select(['access_credentials.credential_hash', 'access_credentials.revoked_at', 'access_credentials.grant_id', 'access_credentials.tenant_id', 'access_credentials.account_id'])
-        .select(sql<boolean>`access_credentials.expires_at > now()`.as('unexpired'))
-        .where('access_credentials.credential_hash', '=', hash)
-        .executeTakeFirst();
+      const row = await credentialByHash(db, hash);
       if (!key || !row || !constantTimeEqualHex(row.credential_hash, hash)) throw invalid();
       const g = { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id };
       // The credential row decides: issued only after approval, revoked at TTL or on demand.
@@ -282,9 +234,9 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         await audit(g, 'credential_holder', 'access.credential_rejected', { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired }, req.id);
         throw invalid();
       }
-      const acct = await findAccount(db, tenantId, accountId);
+      const acct = await accountUuid(db, { tenantId, accountId });
       if (!acct) throw invalid();
-      const sessionId = await openSession(db, acct.id, ACCESS_SESSION_SOURCE(row.grant_id));
+      const sessionId = await openAccessSession(db, acct, row.grant_id);
       await audit(g, 'credential_holder', 'access.credential_used', { sessionId }, req.id);
       return reply.code(201).send({ sessionId, grantId: row.grant_id });
     },

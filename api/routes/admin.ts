@@ -2,10 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
-import { appendAuditTx } from '../../infra/audit';
-import { importAccounts } from '../../infra/directory';
+import { appendAuditTx } from '../../store/audit';
+import { importAccounts } from '../../store/directory';
+import { insertPrincipal } from '../../store/principals';
+import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '../../store/tenants';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ApiError } from '../errors';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
@@ -16,7 +18,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   const PolicyOverrideBody = policyOverrideSchema(config.policyMode);
 
   async function tenantOr404(tenantId: string) {
-    const t = await db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+    const t = await getTenant(db, tenantId);
     if (!t) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
     return t;
   }
@@ -26,13 +28,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
     // Every administrative change commits with its audit event, or not at all.
     const created = await db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('tenants')
-        .values({ id: b.id, name: b.name, auth_mode: b.authMode, security_contacts: JSON.stringify(b.securityContacts), policy_override: null, break_glass_account: b.breakGlassAccount ?? null })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!row) return false;
+      const inserted = await insertTenant(trx, { id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
+      if (!inserted) return false;
       await appendAuditTx(trx, {
         tenantId: b.id,
         eventKey: `tenant-created:${b.id}`,
@@ -83,27 +80,23 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       }
       const named = b.tenantScope.filter((t) => t !== '*');
       if (named.length) {
-        const found = await db.selectFrom('tenants').select('id').where('id', 'in', named).execute();
-        const missing = named.find((t) => !found.some((f) => f.id === t));
+        const found = await existingTenantIds(db, named);
+        const missing = named.find((t) => !found.includes(t));
         if (missing) throw new ApiError(400, 'tenant_not_found', `tenantScope: no tenant ${missing}`, { field: 'tenantScope' });
       }
       const id = newId('prn');
       const apiKey = newApiKey();
       await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('principals')
-          .values({
-            id,
-            name: b.name,
-            roles: b.roles,
-            tenant_scope: b.tenantScope,
-            key_hash: apiKeyHash(apiKey),
-            account_tenant_id: b.account?.tenantId ?? null,
-            account_external_id: b.account?.accountId ?? null,
-            created_by: p.id,
-            email: b.email ?? null,
-          })
-          .execute();
+        await insertPrincipal(trx, {
+          id,
+          name: b.name,
+          roles: b.roles,
+          tenantScope: b.tenantScope,
+          keyHash: apiKeyHash(apiKey),
+          account: b.account ?? null,
+          createdBy: p.id,
+          email: b.email ?? null,
+        });
         // Tenants in a fixed order: two creations never wait for each other's audit heads crosswise.
         for (const t of named.length ? [...named].sort() : ['_system']) {
           await appendAuditTx(trx, {
@@ -129,7 +122,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       await tenantOr404(tenantId);
       const override = req.body as PolicyOverride;
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', tenantId).execute();
+        await setPolicyOverride(trx, tenantId, override);
         await appendAuditTx(trx, {
           tenantId,
           eventKey: `policy-updated:${req.id}:${Date.now()}`,

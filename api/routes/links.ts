@@ -3,16 +3,17 @@
 // caller learns nothing about which tokens, tenants or accounts exist (invariant 6).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
 import { checkNewPassword } from '../../domain/password';
-import { appendAudit, appendAuditTx } from '../../infra/audit';
-import { hashPassword, registeredAddresses, findAccount } from '../../infra/directory';
-import { constantTimeEqualHex, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
+import { appendAudit, appendAuditTx } from '../../store/audit';
+import { accountUuid, enrolFactor } from '../../store/directory';
+import { tenantName } from '../../store/tenants';
+import { consumeToken, stagePassword, tokenByHash } from '../../store/tokens';
+import { constantTimeEqualHex, hashPassword, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../infra/db';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
@@ -24,18 +25,13 @@ async function findLiveToken(db: Db, keys: AppDeps['config']['tokenKeys'], prese
   const h = tokenHash(keys, presented);
   // A malformed token still costs one indexed lookup, so timing does not tell it apart.
   const probe = h?.hash ?? '0'.repeat(64);
-  const row = await db
-    .selectFrom('one_time_tokens')
-    .selectAll()
-    .select(sql<boolean>`(used_at is null and invalidated_at is null and expires_at > now())`.as('live'))
-    .where('token_hash', '=', probe)
-    .executeTakeFirst();
+  const row = await tokenByHash(db, probe);
   if (!h || !row || !constantTimeEqualHex(row.token_hash, h.hash) || row.key_id !== h.keyId) return null;
   return row;
 }
 
 export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, config } = deps;
+  const { db, temporal, config, directoryFor } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   async function liveTokenFor(token: string, tenantId: string | undefined, req: { id: string }) {
@@ -89,15 +85,7 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       withTemporalDeadline(temporal, 'signal', () => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId })),
   ) {
     return db.transaction().execute(async (trx) => {
-      const used = await trx
-        .updateTable('one_time_tokens')
-        .set({ used_at: new Date() })
-        .where('id', '=', row.id)
-        .where('used_at', 'is', null)
-        .where('invalidated_at', 'is', null)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['id', 'workflow_id', 'recovery_id'])
-        .executeTakeFirst();
+      const used = await consumeToken(trx, row.id);
       if (!used) return null;
       const staged = await stage(trx);
       await tell(used.workflow_id, used.id);
@@ -125,13 +113,12 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       if (!row || row.purpose === 'cancel') throw LINK_INVALID();
       if (row.purpose === 'password_reset') {
         if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
-        const acct = await findAccount(db, row.tenant_id, row.account_id);
-        const addresses = acct ? await registeredAddresses(db, acct.id) : [];
-        const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses.map((a) => a.email), ...addresses.map((a) => a.email.split('@')[0])]);
+        const addresses = await (await directoryFor(row.tenant_id)).addresses({ tenantId: row.tenant_id, accountId: row.account_id });
+        const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses, ...addresses.map((a) => a.split('@')[0])]);
         if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
         // Hash before taking a connection: argon2id is deliberately slow.
         const passwordHash = await hashPassword(newPassword);
-        const done = await consume(row, (trx) => trx.insertInto('staged_credentials').values({ token_id: row.id, password_hash: passwordHash }).execute(), {
+        const done = await consume(row, (trx) => stagePassword(trx, row.id, passwordHash), {
           action: 'link.redeemed',
           details: { evidence: 'tier 3: possession of the registered address' },
         });
@@ -155,23 +142,18 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       if (row.purpose === 'mfa_enrolment') {
         if (!factor) throw new ApiError(400, 'invalid_field', 'factor: required for an enrolment link', { field: 'factor' });
         const secret = newTotpSecret();
-        const acct = await findAccount(db, row.tenant_id, row.account_id);
+        const acct = await accountUuid(db, { tenantId: row.tenant_id, accountId: row.account_id });
         if (!acct) throw LINK_INVALID();
-        const done = await consume(row, async (trx) => {
-          await trx
-            .insertInto('mfa_factors')
-            .values({ account_id: acct.id, type: 'totp', label: factor.label ?? 'authenticator', secret_enc: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolled_via: `recovery:${row.recovery_id}` })
-            .execute();
-          await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', acct.id).execute();
-        }, { action: 'mfa.enrolled', details: { factorType: 'totp' } });
+        const factorRow = { label: factor.label ?? 'authenticator', secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolledVia: `recovery:${row.recovery_id}` };
+        const done = await consume(row, (trx) => enrolFactor(trx, acct, factorRow), { action: 'mfa.enrolled', details: { factorType: 'totp' } });
         if (!done) throw LINK_INVALID();
-        const tenant = await db.selectFrom('tenants').select('name').where('id', '=', row.tenant_id).executeTakeFirstOrThrow();
-        const label = encodeURIComponent(`${tenant.name}:${row.account_id}`);
+        const name = await tenantName(db, row.tenant_id);
+        const label = encodeURIComponent(`${name}:${row.account_id}`);
         return {
           status: 'enrolled',
           purpose: row.purpose,
           message: 'Add this secret to your authenticator app now: it is shown once.',
-          totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(tenant.name)}&algorithm=SHA1&digits=6&period=30` },
+          totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(name)}&algorithm=SHA1&digits=6&period=30` },
         };
       }
       throw LINK_INVALID();

@@ -6,9 +6,12 @@ import { z } from 'zod';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Payload } from '@temporalio/common';
 import { EncryptionCodec } from '../../infra/codec';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ApiError } from '../errors';
 import { CodecOut } from '../schemas';
+import { deliveryCounts } from '../../store/deliveries';
+import { endedGrantCounts, grantCountsIn } from '../../store/grants';
+import { endedRecoveryCounts, recoveryCountsIn } from '../../store/recoveries';
 
 const B64 = z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 const CodecBody = z
@@ -53,13 +56,7 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await db
-        .selectFrom('recoveries')
-        .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('ended_at', 'is not', null)
-        .groupBy(['kind', 'state'])
-        .unionAll(db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is not', null).groupBy(['kind', 'state']))
-        .execute();
+      const rows = [...(await endedRecoveryCounts(db)), ...(await endedGrantCounts(db))];
       for (const row of rows) this.set({ kind: row.kind, state: row.state }, Number(row.n));
     },
   });
@@ -71,13 +68,7 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     async collect() {
       this.reset();
       const stages = ['awaiting_approval', 'waiting_period', 'awaiting_confirmation', 'active', 'awaiting_review'];
-      const rows = await db
-        .selectFrom('recoveries')
-        .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('state', 'in', stages)
-        .groupBy(['kind', 'state'])
-        .unionAll(db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('state', 'in', stages).groupBy(['kind', 'state']))
-        .execute();
+      const rows = [...(await recoveryCountsIn(db, stages)), ...(await grantCountsIn(db, stages))];
       for (const row of rows) this.set({ kind: row.kind, stage: row.state }, Number(row.n));
     },
   });
@@ -88,7 +79,7 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await db.selectFrom('email_deliveries').select(['template', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['template', 'status']).execute();
+      const rows = await deliveryCounts(db);
       for (const row of rows) this.set({ template: row.template, status: row.status }, Number(row.n));
     },
   });

@@ -1,10 +1,10 @@
 // Login events (feeding risk), audit export and verification, health.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
-import { verifyAuditChain } from '../../infra/audit';
-import { findAccount, recordLogin } from '../../infra/directory';
-import type { AppDeps } from '../app';
+import { listAuditEvents, verifyAuditChain } from '../../store/audit';
+import { findAccount, recordLogin } from '../../store/directory';
+import { databaseAnswers } from '../../store/health';
+import type { AppDeps } from '../deps';
 import { ApiError } from '../errors';
 import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
 
@@ -37,10 +37,7 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
     async (req, reply) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'audit.export');
-      let sel = db.selectFrom('audit_events').selectAll().where('tenant_id', '=', q.tenantId);
-      if (q.from) sel = sel.where('at', '>=', new Date(q.from));
-      if (q.to) sel = sel.where('at', '<', new Date(q.to));
-      const rows = (await sel.orderBy('seq').limit(q.limit).execute()).map((e) => ({
+      const rows = (await listAuditEvents(db, q)).map((e) => ({
         seq: Number(e.seq),
         at: new Date(e.at).toISOString(),
         actor: e.actor,
@@ -73,10 +70,7 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
-    await sql`select 1`.execute(db).then(
-      () => (checks.postgres = 'ok'),
-      () => (checks.postgres = 'unavailable'),
-    );
+    checks.postgres = (await databaseAnswers(db)) ? 'ok' : 'unavailable';
     await temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({})).then(
       () => (checks.temporal = 'ok'),
       () => (checks.temporal = 'unavailable'),

@@ -1,7 +1,6 @@
 // Recoveries: HTTP in, Temporal starts/updates/queries out, plus reads of the read model.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { recoveryWorkflow } from '../../workflows/recovery';
@@ -18,27 +17,26 @@ import {
   type RecoveryStatus,
 } from '../../workflows/messages';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
-import { ACTIVE_STATES, isTerminal, type RecoveryState } from '../../domain/types';
-import { appendAudit, appendAuditTx } from '../../infra/audit';
-import { checkKnowledge } from '../../infra/directory';
+import { isTerminal, type RecoveryState } from '../../domain/types';
+import { appendAudit, appendAuditTx } from '../../store/audit';
 import { newId } from '../../infra/secrets';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
+import { getRecovery, insertRecoveryWithinLimit, listRecoveries, markStartFailed, type RecoveryRow } from '../../store/recoveries';
+import { getTenant } from '../../store/tenants';
+import { nextStep, recoveryView } from '../views/recovery';
 import { ApiError, toApiError } from '../errors';
 import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecoveriesQuery, RecoveryAccepted, RecoveryList, RecoveryOut, RecoveryRefused, StateOut, Verification, VerificationOut } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
-
-/** The partial unique index `recoveries_one_active_uq`: one active recovery per account and kind. */
-const ACTIVE_LIST = sql.raw(`(${ACTIVE_STATES.map((st) => `'${st}'`).join(',')})`);
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
 
 export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, auth, config } = deps;
+  const { db, temporal, auth, directoryFor } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   async function loadInScope(req: FastifyRequest, id: string, action: string) {
-    const row = await db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await getRecovery(db, id);
     if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
     const p = req.principal!;
     if (!p.tenantScope.includes('*') && !p.tenantScope.includes(row.tenant_id)) {
@@ -57,57 +55,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     return row;
   }
 
-  type Row = Awaited<ReturnType<typeof loadInScope>>;
-
-  function view(row: Row, live: RecoveryStatus | null) {
-    return {
-      id: row.id,
-      tenantId: row.tenant_id,
-      accountId: row.account_id,
-      kind: row.kind,
-      state: (live?.state ?? row.state) as RecoveryState,
-      waitingFor: live?.waitingFor ?? null,
-      riskTier: live?.riskTier ?? row.risk_tier,
-      route: live?.route ?? row.route,
-      reasons: live?.reasons ?? (row.reasons as unknown as RecoveryStatus['reasons']),
-      tiers: live?.tiers ?? null,
-      approvals: live?.approvals ?? null,
-      deadlines: live?.deadlines ?? {},
-      currentDeadline: live?.currentDeadline ?? null,
-      remainingSeconds: live?.currentDeadline ? Math.max(0, Math.round((Date.parse(live.currentDeadline) - Date.now()) / 1000)) : null,
-      manualReview: live?.manualReview ?? false,
-      requestedBy: row.requested_by,
-      ticketRef: row.ticket_ref,
-      createdAt: new Date(row.created_at).toISOString(),
-      updatedAt: new Date(row.updated_at).toISOString(),
-      endedAt: row.ended_at ? new Date(row.ended_at).toISOString() : null,
-    };
-  }
-
-  function nextStep(s: RecoveryStatus) {
-    switch (s.state) {
-      case 'verifying': {
-        // A password reset's Tier 3 is its completion link, sent once these pass.
-        const viaLink = s.kind === 'password_reset';
-        const req = s.tiers.required;
-        const passed = s.tiers.passed;
-        const all = (req?.all ?? []).filter((t) => !(viaLink && t === 3) && !passed.includes(t));
-        const anyOf = (req?.anyOf ?? []).filter((t) => !(viaLink && t === 3));
-        const anyOfOpen = anyOf.length > 0 && !anyOf.some((t) => passed.includes(t));
-        return { action: 'submit_verification', allOf: all, oneOf: anyOfOpen ? anyOf : [] };
-      }
-      case 'awaiting_approval':
-        return { action: 'await_approvals', required: s.approvals.required };
-      case 'waiting_period':
-        return { action: 'await_waiting_period', until: s.deadlines.waitUntil ?? null };
-      case 'awaiting_completion':
-        return { action: 'owner_uses_emailed_link', expiresAt: s.deadlines.linkExpiresAt ?? null };
-      case 'received':
-        return { action: 'poll', href: `/v1/recoveries/${s.recoveryId}` };
-      default:
-        return null;
-    }
-  }
+  type Row = RecoveryRow;
 
   async function liveStatus(row: Row): Promise<RecoveryStatus | null> {
     if (isTerminal(row.state as RecoveryState)) return null;
@@ -122,40 +70,18 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   type CreateBody = z.infer<typeof CreateRecovery>;
 
   /**
-   * Records a request in one transaction, before anything runs: the per-IP slot (a sliding window,
-   * serialised per IP by an advisory lock), the recovery row and its `recovery.requested` event, or
-   * the `recovery.rate_limited` event. Six round trips (BEGIN and COMMIT included) and one commit; a request refused as a
-   * duplicate still uses its slot.
+   * Records a request in one transaction, before anything runs: the per-IP slot, the recovery row
+   * and its `recovery.requested` event, or the `recovery.rate_limited` event. Six round trips
+   * (BEGIN and COMMIT included) and one commit.
    */
   async function recordRequest(b: CreateBody, id: string, workflowId: string, principalId: string, limit: number, eventKey: string) {
-    const ip = b.context.ip;
     const actor = `principal:${principalId}`;
     return db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${`recovery_ip:${ip}`}))`.execute(trx);
-      // One statement under the lock (its snapshot is taken after the lock is held): count the
-      // window, take the slot if there is room, insert the row if no recovery of this kind is active.
-      const { rows } = await sql<{ slotted: boolean; inserted: boolean; existing: string | null }>`
-        with slot as (
-          insert into rate_events (bucket, key)
-          select 'recovery_ip', ${ip}
-          where (select count(*) from rate_events
-                 where bucket = 'recovery_ip' and key = ${ip} and at > now() - make_interval(secs => 3600)) < ${limit}
-          returning id
-        ), rec as (
-          insert into recoveries (id, tenant_id, account_id, kind, state, requested_by, reason, ticket_ref, error_source, urgency, context, workflow_id, reasons)
-          select ${id}, ${b.tenantId}, ${b.accountId}, ${b.kind}, 'received', ${principalId}, ${b.reason}, ${b.ticketRef ?? null},
-                 ${b.errorSource}, ${b.urgency}, ${JSON.stringify(b.context)}::jsonb, ${workflowId}, '[]'::jsonb
-          from slot
-          on conflict (tenant_id, account_id, kind) where state in ${ACTIVE_LIST} do nothing
-          returning id
-        )
-        select exists (select 1 from slot) as slotted,
-               exists (select 1 from rec) as inserted,
-               (select r.id from recoveries r
-                where not exists (select 1 from rec)
-                  and r.tenant_id = ${b.tenantId} and r.account_id = ${b.accountId} and r.kind = ${b.kind} and r.state in ${ACTIVE_LIST}
-                limit 1) as existing`.execute(trx);
-      const outcome = rows[0];
+      const outcome = await insertRecoveryWithinLimit(
+        trx,
+        { id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: principalId, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency, context: b.context, workflowId },
+        limit,
+      );
       if (!outcome.slotted) {
         await appendAuditTx(trx, {
           tenantId: b.tenantId,
@@ -189,7 +115,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     async (req, reply) => {
       const b = req.body;
       await auth.requireTenant(req, b.tenantId, 'recovery.create');
-      const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', b.tenantId).executeTakeFirst();
+      const tenant = await getTenant(db, b.tenantId);
       if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
       const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
 
@@ -226,7 +152,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       } catch (err) {
         // Nothing started: leave no active row behind, and say so in the audit log.
         await db.transaction().execute(async (trx) => {
-          await trx.updateTable('recoveries').set({ state: 'failed', ended_at: new Date(), reasons: JSON.stringify([{ code: 'start_failed', detail: 'the workflow could not be started' }]) }).where('id', '=', id).execute();
+          await markStartFailed(trx, id);
           await appendAuditTx(trx, { tenantId: b.tenantId, eventKey: `${id}:start_failed`, actor: 'system', action: 'recovery.start_failed', target: `account:${b.accountId}`, recoveryId: id, details: { error: (err as Error).name } });
         });
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -244,7 +170,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       } catch (err) {
         // A refusal can close the workflow before the update reaches it (triage runs as local
         // activities inside the first workflow task): what was recorded answers instead.
-        const row = await db.selectFrom('recoveries').select(['state', 'route', 'reasons']).where('id', '=', id).executeTakeFirst();
+        const row = await getRecovery(db, id);
         if (row?.state === 'refused') refused = { route: row.route as RecoveryStatus['route'], reasons: row.reasons as RecoveryStatus['reasons'] };
         else deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
       }
@@ -267,9 +193,9 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       // A workflow publishes a state only once it is recorded: a terminal state newer than the row
       // just read means the row has moved since. Read it again, so the answer is of one moment.
       if (live && isTerminal(live.state) && row.ended_at === null) {
-        row = (await db.selectFrom('recoveries').selectAll().where('id', '=', row.id).executeTakeFirst()) ?? row;
+        row = (await getRecovery(db, row.id)) ?? row;
       }
-      return { ...view(row, live), next: live ? nextStep(live) : null };
+      return { ...recoveryView(row, live), next: live ? nextStep(live) : null };
     },
   );
 
@@ -279,12 +205,8 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     async (req) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'recovery.list');
-      let sel = db.selectFrom('recoveries').selectAll().where('tenant_id', '=', q.tenantId);
-      if (q.status) sel = sel.where('state', '=', q.status);
-      if (q.accountId) sel = sel.where('account_id', '=', q.accountId);
-      if (q.before) sel = sel.where('created_at', '<', new Date(q.before));
-      const rows = await sel.orderBy('created_at', 'desc').limit(q.limit).execute();
-      return { items: rows.map((row) => view(row, null)), nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null };
+      const rows = await listRecoveries(db, q);
+      return { items: rows.map((row) => recoveryView(row, null)), nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null };
     },
   );
 
@@ -300,7 +222,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       let submission;
       if (body.tier === 1) {
         // Answers are checked here and dropped: only the outcome reaches the workflow.
-        const k = await checkKnowledge(db, config.knowledgeKey, row.tenant_id, row.account_id, body.answers);
+        const k = await (await directoryFor(row.tenant_id)).checkKnowledge({ tenantId: row.tenant_id, accountId: row.account_id }, body.answers);
         submission = { tier: 1 as const, actor, passed: k.passed, factorsChecked: k.factorsChecked };
       } else if (body.tier === 2) {
         submission = { tier: 2 as const, actor };
@@ -329,7 +251,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
     '/v1/recoveries/:id/approvals',
     { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } } },
     async (req) => {
-      const row = await db.selectFrom('recoveries').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+      const row = await getRecovery(db, req.params.id);
       if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
       const p = req.principal!;
       // Every rule of separation of duties is the workflow validator's; it sees the same facts

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { appendAudit, verifyAuditChain } from '../../infra/audit';
+import { appendAudit, verifyAuditChain } from '../../store/audit';
 import { refuseAuditEvents, startHarness, uniq, type Harness } from '../support/harness';
 
 let h: Harness;

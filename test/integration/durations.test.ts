@@ -2,7 +2,7 @@
 // An admin's MFA reset needs two approvals within 24 h and then waits 48 h.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findAccount } from '../../infra/directory';
+import { findAccount } from '../../store/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 

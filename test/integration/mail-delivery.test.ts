@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActivities } from '../../activities';
-import { checkPassword } from '../../infra/directory';
+import { checkPassword } from '../../store/directory';
 import { createMailer, messageIdFor, type Mailer } from '../../infra/mailer';
 import { startHarness, tokenFrom, uniq, until, type Harness } from '../support/harness';
 import { KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../support/seed';

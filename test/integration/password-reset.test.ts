@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
-import { checkPassword, findAccount, openSession } from '../../infra/directory';
+import { checkPassword, findAccount, openSession } from '../../store/directory';
 import { refuseAuditEvents, startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { linkRedeemedSignal } from '../../workflows/messages';
 import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../support/seed';

@@ -2,7 +2,7 @@
 // ends the link, whatever the wall clock says.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPassword } from '../../infra/directory';
+import { checkPassword } from '../../store/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { historyText, KNOWLEDGE, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';
 

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { loadConfig, type Config } from '../../infra/config';
 import { createDb, type Db } from '../../infra/db';
-import { ensureBootstrapAdmin } from '../../infra/bootstrap';
+import { ensureBootstrapAdmin } from '../../store/principals';
 import { createMailer } from '../../infra/mailer';
 import { MailSink, type SinkMessage } from '../../infra/mail-sink';
 import { createRecoveryWorker } from '../../worker/worker';

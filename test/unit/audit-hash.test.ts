@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { GENESIS_HASH, canonicalJson, eventHash } from '../../infra/audit';
+import { GENESIS_HASH, canonicalJson, eventHash } from '../../store/audit';
 import { constantTimeEqualHex, hmacHex, knowledgeHash, newToken, tokenHash } from '../../infra/secrets';
 import type { HmacKey } from '../../infra/config';
 

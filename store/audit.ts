@@ -2,7 +2,7 @@
 // previous hash, so editing or removing any event breaks verification from that point on.
 import crypto from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Database, Db } from './db';
+import type { Database, Db } from '../infra/db';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -145,4 +145,28 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
   }
   if (head && (Number(head.seq) !== rows.length || head.hash !== prev)) return broken(rows.length + 1, 'events after the last one present were removed');
   return { tenantId, valid: true, events: rows.length, headHash: prev, firstBrokenSeq: null, problem: null };
+}
+
+/** A page of a tenant's events in chain order, optionally within [from, to). */
+export function listAuditEvents(db: Db, q: { tenantId: string; from?: string; to?: string; limit: number }) {
+  let sel = db.selectFrom('audit_events').selectAll().where('tenant_id', '=', q.tenantId);
+  if (q.from) sel = sel.where('at', '>=', new Date(q.from));
+  if (q.to) sel = sel.where('at', '<', new Date(q.to));
+  return sel.orderBy('seq').limit(q.limit).execute();
+}
+
+export async function auditEventExists(trx: Transaction<Database>, eventKey: string): Promise<boolean> {
+  return !!(await trx.selectFrom('audit_events').select('id').where('event_key', '=', eventKey).executeTakeFirst());
+}
+
+/** The details of a case's first event with this action (e.g. the approval deadline it set). */
+export async function caseEventDetails(db: Db, caseId: string, action: string): Promise<Record<string, unknown> | null> {
+  const row = await db.selectFrom('audit_events').select('details').where('recovery_id', '=', caseId).where('action', '=', action).executeTakeFirst();
+  return (row?.details as Record<string, unknown> | undefined) ?? null;
+}
+
+/** The actors of a case's events with these actions (e.g. who decided a grant). */
+export async function caseActors(db: Db, caseId: string, actions: string[]): Promise<string[]> {
+  const rows = await db.selectFrom('audit_events').select('actor').where('recovery_id', '=', caseId).where('action', 'in', actions).execute();
+  return rows.map((r) => r.actor);
 }

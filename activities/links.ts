@@ -1,0 +1,70 @@
+// Single-use links of a recovery: issued (HMAC stored, link mailed to the registered addresses
+// only), checked when the workflow is told one was used, and ended early.
+import { ApplicationFailure } from '@temporalio/activity';
+import { newToken } from '../infra/secrets';
+import { linkEmail, type LinkPurpose } from '../infra/templates';
+import { tenantName } from '../store/tenants';
+import { insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
+import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { mailLink, recordLinkSent } from './mail';
+
+export function createLinkActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+  return {
+    /**
+     * Creates a single-use token bound to tenant, account, recovery and purpose, stores only its
+     * HMAC, and emails the link to the account's registered addresses (the primary one, or all).
+     * A retry after the mail went out returns the same token id; a retry before it invalidates
+     * the unsent token and issues a fresh one, so every token is emailed at most once.
+     */
+    async issueLink(i: { recoveryId: string; step: string; purpose: LinkPurpose; ttlSeconds: number; to: 'primary' | 'all' }): Promise<{ tokenId: string; expiresAt: string; recipients: number }> {
+      const r = await loadRecovery(db, i.recoveryId);
+      const issueKey = `${i.recoveryId}:${i.step}`;
+      const directory = await directoryFor(r.tenant_id);
+      await requireAccount(directory, r.tenant_id, r.account_id);
+      const addresses = await directory.addresses({ tenantId: r.tenant_id, accountId: r.account_id });
+      const to = i.to === 'primary' ? addresses.slice(0, 1) : addresses;
+      if (!to.length) throw ApplicationFailure.nonRetryable('the account has no registered address', 'no_registered_address');
+      const reminder = i.step.includes('reminder');
+      const mail = (tokenId: string) => ({
+        tokenId,
+        tenantId: r.tenant_id,
+        recoveryId: r.id,
+        issueKey,
+        purpose: i.purpose,
+        recipients: to.length,
+        target: `account:${r.account_id}`,
+        action: reminder ? ('link.reminder_sent' as const) : ('link.sent' as const),
+      });
+      const sent = await settlePriorTokens(db, issueKey);
+      if (sent) {
+        // A retry after the mail went out: the bookkeeping may not have been written yet.
+        const expiresAt = new Date(sent.expires_at);
+        await recordLinkSent(db, { ...mail(sent.id), expiresAt });
+        return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
+      }
+      const out = await mailLink(db, mailer, { mail, what: 'the link', to }, async () => {
+        const token = newToken(config.tokenKeys);
+        const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
+        const tokenId = await insertToken(db, { tenantId: r.tenant_id, accountId: r.account_id, recoveryId: r.id, workflowId: r.workflow_id, purpose: i.purpose, issueKey, keyId: token.keyId, tokenHash: token.hash, expiresAt });
+        const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(r.tenant_id)}#${token.value}`;
+        const message = linkEmail(i.purpose, { tenantName: await tenantName(db, r.tenant_id), url, ttlMinutes: Math.max(1, Math.round(i.ttlSeconds / 60)), waitUntil: expiresAt.toISOString(), reminder });
+        return { tokenId, expiresAt, message };
+      });
+      return { tokenId: out.tokenId, expiresAt: out.expiresAt.toISOString(), recipients: to.length };
+    },
+
+    /**
+     * Whether a link the workflow was told about is really used. The API signals inside the
+     * redeeming transaction, before its COMMIT: the check waits for that transaction to end, so a
+     * redemption whose COMMIT failed reads as unused and the workflow keeps waiting.
+     */
+    async confirmRedemption(i: { tokenId: string; workflowId: string }): Promise<{ used: boolean }> {
+      return { used: await tokenUsedFor(db, i.tokenId, i.workflowId) };
+    },
+
+    /** Ends a token early (TTL reached on the workflow's timer, or the recovery was cancelled). */
+    async invalidateToken(i: { tokenId: string; reason: string }): Promise<void> {
+      await invalidateUnusedToken(db, i.tokenId, i.reason);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// Notices of a recovery, each sent once per step: security alerts, approval requests and
+// reminders, the requester's decision notice, and notices to the account's own addresses.
+import { noticeEmail, type NoticeTemplate } from '../infra/templates';
+import type { Reason } from '../domain/types';
+import { appendAudit, caseEventDetails } from '../store/audit';
+import { principalEmail, principalsToNotify } from '../store/principals';
+import { securityContacts, tenantName } from '../store/tenants';
+import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { sendOnce } from './mail';
+
+export function createNoticeActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+  return {
+    /** High risk: alert the tenant's security contacts. */
+    async alertSecurity(i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) {
+      const r = await loadRecovery(db, i.recoveryId);
+      const tenant = await securityContacts(db, i.tenantId);
+      const to = tenant.contacts;
+      if (to.length) {
+        const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: i.recoveryId, kind: r.kind, accountId: r.account_id, reasons: i.reasons });
+        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: i.tenantId, recoveryId: i.recoveryId, template: i.template, to, ...mail });
+      }
+      await appendAudit(db, {
+        tenantId: i.tenantId,
+        eventKey: `${i.recoveryId}:${i.step}`,
+        actor: 'system',
+        action: 'security.alerted',
+        target: `tenant:${i.tenantId}`,
+        recoveryId: i.recoveryId,
+        details: { contacts: to.length, reasons: i.reasons },
+      });
+    },
+
+    /** Emails every approver who may decide this recovery: the approver role, the tenant in scope. */
+    async notifyApprovers(i: { recoveryId: string; step: string; template: 'approval_needed' | 'approval_reminder'; required: number }): Promise<{ recipients: number }> {
+      const r = await loadRecovery(db, i.recoveryId);
+      const approvers = await principalsToNotify(db, r.tenant_id, 'approver');
+      const to = approvers
+        .filter((a) => a.id !== r.requested_by && !(a.account_tenant_id === r.tenant_id && a.account_external_id === r.account_id))
+        .map((a) => a.email!);
+      const name = await tenantName(db, r.tenant_id);
+      const awaiting = await caseEventDetails(db, r.id, 'recovery.awaiting_approval');
+      if (to.length) {
+        const mail = noticeEmail(i.template, {
+          tenantName: name,
+          recoveryId: r.id,
+          kind: r.kind,
+          accountId: r.account_id,
+          reasons: [],
+          approveBy: (awaiting as { approveBy?: string } | null)?.approveBy,
+          apiUrl: config.publicBaseUrl,
+        });
+        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
+      }
+      await appendAudit(db, {
+        tenantId: r.tenant_id,
+        eventKey: `${i.recoveryId}:${i.step}`,
+        actor: 'system',
+        action: i.template === 'approval_needed' ? 'approval.requested' : 'approval.reminded',
+        target: `account:${r.account_id}`,
+        recoveryId: r.id,
+        details: { approversNotified: to.length, required: i.required },
+      });
+      return { recipients: to.length };
+    },
+
+    /** Tells the requester how the approval stage ended. */
+    async notifyRequester(i: { recoveryId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
+      const r = await loadRecovery(db, i.recoveryId);
+      const email = await principalEmail(db, r.requested_by);
+      if (!email) return { recipients: 0 };
+      const mail = noticeEmail(i.template, { tenantName: await tenantName(db, r.tenant_id), recoveryId: r.id, kind: r.kind, accountId: r.account_id, reasons: [] });
+      await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to: [email], ...mail });
+      return { recipients: 1 };
+    },
+
+    /** Notifies every registered address, once per step. */
+    async notifyAccount(i: { recoveryId: string; step: string; template: NoticeTemplate }): Promise<{ recipients: number }> {
+      const r = await loadRecovery(db, i.recoveryId);
+      const directory = await directoryFor(r.tenant_id);
+      await requireAccount(directory, r.tenant_id, r.account_id);
+      const to = await directory.addresses({ tenantId: r.tenant_id, accountId: r.account_id });
+      const mail = noticeEmail(i.template, { tenantName: await tenantName(db, r.tenant_id), recoveryId: r.id, kind: r.kind, reasons: [] });
+      await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
+      return { recipients: to.length };
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// Bookkeeping of a recovery: the facts triage needs, Tier 2, recorded transitions, verification
+// outcomes and decisions. Idempotent by a key derived from the recovery id + step.
+import { ApplicationFailure } from '@temporalio/activity';
+import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
+import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
+import type { TriageFacts } from '../domain/triage';
+import { isTerminal, type ErrorSource, type Reason, type RecoveryKind, type RecoveryState, type Tier, type Urgency } from '../domain/types';
+import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
+import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
+import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
+import { getTenant } from '../store/tenants';
+import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { currentRunId } from './run';
+
+export function createRecoveryActivities({ db, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+  async function behaviourOf(r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
+    const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
+    return assessBehaviour(r.context as RequestContext, history.map((h) => ({ ...h, at: new Date(h.at) })), now);
+  }
+
+  return {
+    /** Moves the read model to a new state and audits the step, atomically and once. */
+    async recordTransition(i: {
+      recoveryId: string;
+      tenantId: string;
+      step: string;
+      state: string;
+      action: string;
+      actor: string;
+      details: Record<string, unknown>;
+      riskTier: string | null;
+      route: string | null;
+      reasons: Reason[];
+    }): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const terminal = isTerminal(i.state as RecoveryState);
+        const r = await moveRecovery(trx, { id: i.recoveryId, state: i.state, terminal, riskTier: i.riskTier, route: i.route, reasons: i.reasons, runId: currentRunId() });
+        if (!r) throw ApplicationFailure.nonRetryable(`recovery ${i.recoveryId} not found`, 'recovery_not_found');
+        await appendAuditTx(trx, {
+          tenantId: i.tenantId,
+          eventKey: `${i.recoveryId}:${i.step}`,
+          actor: i.actor,
+          action: i.action,
+          target: `account:${r.account_id}`,
+          recoveryId: i.recoveryId,
+          details: { state: i.state, kind: r.kind, riskTier: i.riskTier, reasons: i.reasons, ...i.details },
+        });
+      });
+    },
+
+    /** Gathers the facts triage needs. Returns no personal data: booleans, counts and codes. */
+    async assessRecovery({ recoveryId }: { recoveryId: string }): Promise<{ facts: TriageFacts; policy: Policy }> {
+      const r = await loadRecovery(db, recoveryId);
+      const tenant = await getTenant(db, r.tenant_id);
+      if (!tenant) throw new Error(`tenant ${r.tenant_id} not found`);
+      const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
+      const acct = await (await directoryFor(r.tenant_id)).lookup({ tenantId: r.tenant_id, accountId: r.account_id });
+      const recent = await recentRequestsForAccount(db, r);
+      const facts: TriageFacts = {
+        kind: r.kind as RecoveryKind,
+        tenantAuthMode: tenant.auth_mode,
+        account: { exists: false },
+        errorSource: r.error_source as ErrorSource,
+        urgency: r.urgency as Urgency,
+        recentRequestsForAccount: recent,
+        signals: [],
+      };
+      if (acct) {
+        const now = new Date();
+        const behaviour = await behaviourOf(r, now);
+        const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
+        facts.account = { exists: true, role: acct.role, authMethod: acct.authMethod, active: acct.active, consecutiveFailures: activity.consecutiveFailures };
+        facts.signals = riskSignals(behaviour, { lastLoginAt: activity.lastLoginAt, now, recentRequestsForAccount: recent, perAccountPer24h: policy.rateLimits.perAccountPer24h });
+      }
+      return { facts, policy };
+    },
+
+    /** Tier 2: the request context against the account's login history. */
+    async evaluateBehaviour({ recoveryId }: { recoveryId: string }): Promise<{ consistent: boolean; evidence: string[] }> {
+      const r = await loadRecovery(db, recoveryId);
+      await requireAccount(await directoryFor(r.tenant_id), r.tenant_id, r.account_id);
+      const b = await behaviourOf(r, new Date());
+      return { consistent: b.consistent, evidence: b.evidence };
+    },
+
+    /** Audits a verification result and keeps the account's consecutive-failure counter. */
+    async recordVerification(i: { recoveryId: string; tenantId: string; accountId: string; step: string; actor: string; tier: Tier; passed: boolean; pending?: boolean; evidence: string[] }) {
+      const key = `${i.recoveryId}:${i.step}`;
+      await db.transaction().execute(async (trx) => {
+        // Counted once, with its event: a retry finds the step's event and leaves the counter alone.
+        if (!i.pending && !(await auditEventExists(trx, key))) await countVerificationOutcome(trx, { tenantId: i.tenantId, accountId: i.accountId }, i.passed);
+        await appendAuditTx(trx, {
+          tenantId: i.tenantId,
+          eventKey: key,
+          actor: i.actor,
+          action: i.pending ? 'verification.pending' : i.passed ? 'verification.passed' : 'verification.failed',
+          target: `account:${i.accountId}`,
+          recoveryId: i.recoveryId,
+          details: { tier: i.tier, passed: i.passed, signals: i.evidence },
+        });
+      });
+    },
+
+    /** Audits an approval or a denial; the separation-of-duties checks ran in the workflow's validator. */
+    async recordDecision(i: { recoveryId: string; tenantId: string; accountId: string; step: string; principalId: string; decision: 'approve' | 'deny'; comment: string; approvalsSoFar: number; required: number }) {
+      await appendAudit(db, {
+        tenantId: i.tenantId,
+        eventKey: `${i.recoveryId}:${i.step}`,
+        actor: `principal:${i.principalId}`,
+        action: i.decision === 'approve' ? 'approval.granted' : 'approval.denied',
+        target: `account:${i.accountId}`,
+        recoveryId: i.recoveryId,
+        details: { comment: i.comment, approvalsSoFar: i.approvalsSoFar, required: i.required },
+      });
+    },
+  };
+}

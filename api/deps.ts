@@ -1,0 +1,28 @@
+// What the routes are built with: buildApp's options plus what it derives from them. A module of
+// its own so that routes import it without importing the app that imports them.
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import type { DirectoryFor } from '../domain/directory';
+import type { Auth } from './auth';
+
+export interface AppOptions {
+  db: Db;
+  temporal: Client;
+  config: Config;
+  taskQueue: string;
+  /** Whether the Temporal server has the custom search attributes registered. */
+  searchAttributes: boolean;
+  logger: Logger | false;
+  /** Dev outbox folder served at /dev/outbox (npm start without SMTP_URL). */
+  outboxDir?: string;
+  /** The identity system of each tenant; the built-in directory by default. */
+  directoryFor?: DirectoryFor;
+}
+
+export interface AppDeps extends AppOptions {
+  auth: Auth;
+  log: Logger | Console;
+  directoryFor: DirectoryFor;
+}

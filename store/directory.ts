@@ -1,0 +1,288 @@
+// The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
+// credentials, sessions and login history, all in Postgres. The only owner of those tables, and
+// the first implementation of the Directory port (domain/directory.ts).
+import crypto from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from '../infra/db';
+import { hashPassword, knowledgeHash, constantTimeEqualHex, verifyPassword } from '../infra/secrets';
+import { accessSessionSource, type AccountRef, type Change, type Directory, type DirectoryFor, type NewPassword } from '../domain/directory';
+import type { AccountAuthMethod, AccountRole } from '../domain/types';
+
+export interface ImportedAccount {
+  externalId: string;
+  displayName?: string;
+  role: AccountRole;
+  authMethod: AccountAuthMethod;
+  emails: string[];
+  knowledge?: Record<string, string>;
+  password?: string;
+  mfaFactors?: { type: 'totp' | 'webauthn' | 'sms'; label?: string }[];
+}
+
+export async function findAccount(db: Db, tenantId: string, externalId: string) {
+  return db.selectFrom('accounts').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+/**
+ * Upserts accounts by external id. Plain knowledge answers and passwords are hashed here and
+ * dropped. `record` runs inside the import's transaction (the audit event of the import).
+ */
+export async function importAccounts(
+  db: Db,
+  knowledgeKey: Buffer,
+  tenantId: string,
+  accounts: ImportedAccount[],
+  record?: (trx: Transaction<Database>, result: { created: number; updated: number }) => Promise<unknown>,
+) {
+  // Hash outside the transaction: argon2 is slow and must not hold a connection.
+  const prepared = await Promise.all(
+    accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })),
+  );
+  return db.transaction().execute(async (trx) => {
+    let created = 0;
+    let updated = 0;
+    for (const { a, passwordHash } of prepared) {
+      const row = await trx
+        .insertInto('accounts')
+        .values({ tenant_id: tenantId, external_id: a.externalId, display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'external_id']).doUpdateSet({ display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod, updated_at: new Date() }),
+        )
+        .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
+        .executeTakeFirstOrThrow();
+      if (row.inserted) created++;
+      else updated++;
+      await trx.deleteFrom('account_addresses').where('account_id', '=', row.id).execute();
+      await trx
+        .insertInto('account_addresses')
+        .values(a.emails.map((email, i) => ({ account_id: row.id, email, is_primary: i === 0 })))
+        .execute();
+      if (a.knowledge) {
+        await trx.deleteFrom('knowledge_factors').where('account_id', '=', row.id).execute();
+        const entries = Object.entries(a.knowledge);
+        if (entries.length) {
+          await trx
+            .insertInto('knowledge_factors')
+            .values(entries.map(([name, answer]) => ({ account_id: row.id, name, answer_hash: knowledgeHash(knowledgeKey, tenantId, a.externalId, name, answer) })))
+            .execute();
+        }
+      }
+      if (passwordHash) {
+        await trx
+          .insertInto('password_credentials')
+          .values({ account_id: row.id, password_hash: passwordHash, changed_by: 'import' })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: passwordHash, changed_at: new Date(), changed_by: 'import' }))
+          .execute();
+      }
+      if (a.mfaFactors?.length) {
+        await trx.insertInto('mfa_factors').values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null }))).execute();
+      }
+    }
+    if (record) await record(trx, { created, updated });
+    return { created, updated };
+  });
+}
+
+export async function registeredAddresses(db: Db, accountUuid: string): Promise<{ email: string; isPrimary: boolean }[]> {
+  const rows = await db
+    .selectFrom('account_addresses')
+    .select(['email', 'is_primary'])
+    .where('account_id', '=', accountUuid)
+    .where('verified', '=', true)
+    .orderBy('is_primary', 'desc')
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({ email: r.email, isPrimary: r.is_primary }));
+}
+
+/** Tier 1: every submitted factor must exist and match; comparison in constant time. */
+export async function checkKnowledge(db: Db, knowledgeKey: Buffer, tenantId: string, externalId: string, answers: Record<string, string>) {
+  const acct = await findAccount(db, tenantId, externalId);
+  const stored = acct ? await db.selectFrom('knowledge_factors').select(['name', 'answer_hash']).where('account_id', '=', acct.id).execute() : [];
+  const byName = new Map(stored.map((s) => [s.name, s.answer_hash]));
+  let allMatch = Object.keys(answers).length > 0;
+  for (const [name, answer] of Object.entries(answers)) {
+    const expected = byName.get(name) ?? '0'.repeat(64);
+    const ok = constantTimeEqualHex(knowledgeHash(knowledgeKey, tenantId, externalId, name, answer), expected);
+    allMatch = allMatch && ok && byName.has(name);
+  }
+  return { passed: allMatch, factorsChecked: Object.keys(answers).length };
+}
+
+export async function recordLogin(
+  db: Db,
+  accountUuid: string,
+  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean },
+) {
+  await db
+    .insertInto('login_events')
+    .values({ account_id: accountUuid, at: e.at, ip: e.ip, device_id: e.deviceId ?? null, country: e.country ?? null, asn: e.asn ?? null, lat: e.lat ?? null, lon: e.lon ?? null, success: e.success })
+    .execute();
+  if (e.success) {
+    await db.updateTable('accounts').set({ last_login_at: sql`greatest(last_login_at, ${e.at})` }).where('id', '=', accountUuid).execute();
+  }
+}
+
+export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
+  return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
+}
+
+export async function openSession(db: Db, accountUuid: string, source = 'password'): Promise<string> {
+  const row = await db.insertInto('sessions').values({ account_id: accountUuid, source }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function revokeAllSessions(db: Db, accountUuid: string, reason: string): Promise<number> {
+  const r = await db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date(), revoke_reason: reason })
+    .where('account_id', '=', accountUuid)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** The directory's credential check, so tests and connectors can prove a change took effect. */
+export async function checkPassword(db: Db, tenantId: string, externalId: string, password: string): Promise<boolean> {
+  const acct = await findAccount(db, tenantId, externalId);
+  const cred = acct ? await db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirst() : undefined;
+  if (!cred) return false;
+  return verifyPassword(cred.password_hash, password);
+}
+
+export async function accountUuid(db: Db, ref: AccountRef): Promise<string | null> {
+  const a = await findAccount(db, ref.tenantId, ref.accountId);
+  return a?.id ?? null;
+}
+
+/** Sessions opened with an emergency credential carry its grant as their source. */
+export function openAccessSession(db: Db, accountUuid: string, grantId: string): Promise<string> {
+  return openSession(db, accountUuid, accessSessionSource(grantId));
+}
+
+/** A factor enrolled through a recovery link: the enrolment requirement ends with it. */
+export async function enrolFactor(trx: Transaction<Database>, accountUuid: string, f: { label: string; secretSealed: string; enrolledVia: string }) {
+  await trx.insertInto('mfa_factors').values({ account_id: accountUuid, type: 'totp', label: f.label, secret_enc: f.secretSealed, enrolled_via: f.enrolledVia }).execute();
+  await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', accountUuid).execute();
+}
+
+async function requireUuid(db: Db, ref: AccountRef): Promise<string> {
+  const id = await accountUuid(db, ref);
+  if (!id) throw new AccountNotFoundError();
+  return id;
+}
+
+/** The account is not (or no longer) in the directory: a refusal, not worth a retry. */
+export class AccountNotFoundError extends Error {
+  constructor() {
+    super('account not found');
+    this.name = 'AccountNotFoundError';
+  }
+}
+
+/** Every tenant on the built-in directory (until tenants can choose another). */
+export function builtinDirectories(db: Db, knowledgeKey: Buffer): DirectoryFor {
+  const builtin = createBuiltinDirectory(db, knowledgeKey);
+  return () => Promise.resolve(builtin);
+}
+
+/** The built-in directory behind the port. */
+export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory {
+  return {
+    async lookup(ref) {
+      const a = await findAccount(db, ref.tenantId, ref.accountId);
+      if (!a) return null;
+      return {
+        role: a.role,
+        authMethod: a.auth_method,
+        active: a.status === 'active',
+      };
+    },
+
+    async addresses(ref) {
+      const id = await accountUuid(db, ref);
+      return id ? (await registeredAddresses(db, id)).map((a) => a.email) : [];
+    },
+
+    checkKnowledge: (ref, answers) => checkKnowledge(db, knowledgeKey, ref.tenantId, ref.accountId, answers),
+
+    async setPassword(ref, password: NewPassword, change: Change) {
+      const id = await requireUuid(db, ref);
+      // Idempotent: a retry writes the same hash again.
+      await db
+        .insertInto('password_credentials')
+        .values({ account_id: id, password_hash: password.argon2id, changed_by: change.by })
+        .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: password.argon2id, changed_at: new Date(), changed_by: change.by }))
+        .execute();
+    },
+
+    async removeMfaFactors(ref, change) {
+      const id = await requireUuid(db, ref);
+      return db.transaction().execute(async (trx) => {
+        const res = await trx
+          .updateTable('mfa_factors')
+          .set({ removed_at: new Date() })
+          .where('account_id', '=', id)
+          .where('removed_at', 'is', null)
+          .where((eb) => eb.or([eb('enrolled_via', 'is', null), eb('enrolled_via', '!=', change.by)]))
+          .executeTakeFirst();
+        await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', id).execute();
+        return { removed: Number(res.numUpdatedRows) };
+      });
+    },
+
+    async revokeSessions(ref, reason) {
+      return { revoked: await revokeAllSessions(db, await requireUuid(db, ref), reason) };
+    },
+
+    async revokeGrantSessions(_ref, grantId, reason) {
+      const r = await db
+        .updateTable('sessions')
+        .set({ revoked_at: new Date(), revoke_reason: reason })
+        .where('source', '=', accessSessionSource(grantId))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return { revoked: Number(r.numUpdatedRows) };
+    },
+
+    async rotateCredential(ref, change) {
+      const id = await requireUuid(db, ref);
+      const existing = await db.selectFrom('password_credentials').select(['changed_by']).where('account_id', '=', id).executeTakeFirst();
+      if (!existing) return { rotated: false, note: 'no local credential to rotate; none was created' };
+      if (existing.changed_by === change.by) return { rotated: true, note: 'already rotated' };
+      const unknown = await hashPassword(crypto.randomBytes(32).toString('base64url'));
+      await db.updateTable('password_credentials').set({ password_hash: unknown, changed_at: new Date(), changed_by: change.by }).where('account_id', '=', id).execute();
+      return { rotated: true, note: 'the local credential was replaced by a random one' };
+    },
+  };
+}
+
+/** The account's recent login history (newest first), by tenant and external id. */
+export async function loginHistoryOf(db: Db, ref: AccountRef, limit = 100) {
+  const id = await accountUuid(db, ref);
+  return id ? loginHistory(db, id, limit) : [];
+}
+
+/**
+ * What the engine itself knows of an account's activity, whichever directory holds it: failed
+ * verifications in a row (NIST SP 800-63B-4's limit) and the last successful login it was told of.
+ */
+export async function accountActivity(db: Db, ref: AccountRef): Promise<{ consecutiveFailures: number; lastLoginAt: Date | null }> {
+  const a = await findAccount(db, ref.tenantId, ref.accountId);
+  return { consecutiveFailures: a?.consecutive_failures ?? 0, lastLoginAt: a?.last_login_at ? new Date(a.last_login_at) : null };
+}
+
+/** Counts a verification outcome: a pass resets the consecutive-failure counter. */
+export async function countVerificationOutcome(trx: Transaction<Database>, ref: AccountRef, passed: boolean): Promise<void> {
+  await trx
+    .updateTable('accounts')
+    .set({ consecutive_failures: passed ? 0 : sql`consecutive_failures + 1` })
+    .where('tenant_id', '=', ref.tenantId)
+    .where('external_id', '=', ref.accountId)
+    .execute();
+}
+
+/** A new password ends the run of failed verifications. */
+export async function resetVerificationFailures(trx: Transaction<Database>, ref: AccountRef): Promise<void> {
+  await trx.updateTable('accounts').set({ consecutive_failures: 0, updated_at: new Date() }).where('tenant_id', '=', ref.tenantId).where('external_id', '=', ref.accountId).execute();
+}

@@ -1,0 +1,79 @@
+// Principals: API keys (stored as SHA-256) with roles, a tenant scope and a contact address. The
+// only owner of `principals`, including the bootstrap admin of a first start.
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from '../infra/db';
+import { apiKeyHash, newApiKey } from '../infra/secrets';
+import { appendAudit } from './audit';
+
+type Trx = Transaction<Database>;
+
+export function principalByKeyHash(db: Db, keyHash: string) {
+  return db.selectFrom('principals').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+}
+
+export async function principalEmail(db: Db, id: string): Promise<string | null> {
+  const p = await db.selectFrom('principals').select('email').where('id', '=', id).executeTakeFirst();
+  return p?.email ?? null;
+}
+
+export interface NewPrincipal {
+  id: string;
+  name: string;
+  roles: string[];
+  tenantScope: string[];
+  keyHash: string;
+  account: { tenantId: string; accountId: string } | null;
+  createdBy: string;
+  email: string | null;
+}
+
+export async function insertPrincipal(trx: Trx, p: NewPrincipal): Promise<void> {
+  await trx
+    .insertInto('principals')
+    .values({
+      id: p.id,
+      name: p.name,
+      roles: p.roles,
+      tenant_scope: p.tenantScope,
+      key_hash: p.keyHash,
+      account_tenant_id: p.account?.tenantId ?? null,
+      account_external_id: p.account?.accountId ?? null,
+      created_by: p.createdBy,
+      email: p.email,
+    })
+    .execute();
+}
+
+/** Enabled principals with an address, holding `role`, whose scope covers the tenant. */
+export function principalsToNotify(db: Db, tenantId: string, role: string) {
+  return db
+    .selectFrom('principals')
+    .select(['id', 'email', 'account_tenant_id', 'account_external_id'])
+    .where('disabled_at', 'is', null)
+    .where('email', 'is not', null)
+    .where(sql<boolean>`roles @> array[${role}]::text[]`)
+    .where(sql<boolean>`(tenant_scope @> array[${tenantId}]::text[] or tenant_scope @> array['*']::text[])`)
+    .execute();
+}
+
+/** First start: an admin principal, its API key returned once (or taken from BOOTSTRAP_ADMIN_KEY). */
+export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<{ created: boolean; apiKey?: string }> {
+  const values = (hash: string) => ({ id: 'prn_bootstrap', name: 'bootstrap admin', roles: ['admin'], tenant_scope: ['*'], key_hash: hash, account_tenant_id: null, account_external_id: null, created_by: null });
+  if (presetKey) {
+    const hash = apiKeyHash(presetKey);
+    if (await principalByKeyHash(db, hash)) return { created: false };
+    await db
+      .insertInto('principals')
+      .values(values(hash))
+      .onConflict((oc) => oc.column('id').doUpdateSet({ key_hash: hash, disabled_at: null }))
+      .execute();
+    await appendAudit(db, { tenantId: '_system', eventKey: `bootstrap-admin:${hash.slice(0, 16)}`, actor: 'system', action: 'principal.bootstrapped', target: 'principal:prn_bootstrap', details: { source: 'BOOTSTRAP_ADMIN_KEY' } });
+    return { created: true };
+  }
+  const any = await db.selectFrom('principals').select('id').limit(1).executeTakeFirst();
+  if (any) return { created: false };
+  const apiKey = newApiKey();
+  await db.insertInto('principals').values(values(apiKeyHash(apiKey))).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await appendAudit(db, { tenantId: '_system', eventKey: 'bootstrap-admin:generated', actor: 'system', action: 'principal.bootstrapped', target: 'principal:prn_bootstrap', details: { source: 'generated' } });
+  return { created: true, apiKey };
+}

@@ -1,0 +1,44 @@
+// Tenants: name, auth mode, security contacts, policy overrides, designated break-glass account.
+// The only owner of `tenants`.
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../infra/db';
+
+type Trx = Transaction<Database>;
+
+export function getTenant(db: Db, id: string) {
+  return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function tenantExists(db: Db, id: string): Promise<boolean> {
+  return !!(await db.selectFrom('tenants').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** Which of these ids name tenants. */
+export async function existingTenantIds(db: Db, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  return (await db.selectFrom('tenants').select('id').where('id', 'in', ids).execute()).map((t) => t.id);
+}
+
+/** False when a tenant with this id exists already. */
+export async function insertTenant(trx: Trx, t: { id: string; name: string; authMode: 'sso_enforced' | 'mixed' | 'local'; securityContacts: string[]; breakGlassAccount: string | null }): Promise<boolean> {
+  const row = await trx
+    .insertInto('tenants')
+    .values({ id: t.id, name: t.name, auth_mode: t.authMode, security_contacts: JSON.stringify(t.securityContacts), policy_override: null, break_glass_account: t.breakGlassAccount })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return !!row;
+}
+
+export async function setPolicyOverride(trx: Trx, id: string, override: unknown): Promise<void> {
+  await trx.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', id).execute();
+}
+
+export async function tenantName(db: Db, id: string): Promise<string> {
+  return (await db.selectFrom('tenants').select('name').where('id', '=', id).executeTakeFirstOrThrow()).name;
+}
+
+export async function securityContacts(db: Db, id: string): Promise<{ name: string; contacts: string[] }> {
+  const t = await db.selectFrom('tenants').select(['name', 'security_contacts']).where('id', '=', id).executeTakeFirstOrThrow();
+  return { name: t.name, contacts: t.security_contacts as string[] };
+}

@@ -1,0 +1,139 @@
+// Single-use link tokens (stored as HMACs only) and the new passwords staged by a redeemed link.
+// The only owner of `one_time_tokens` and `staged_credentials`.
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from '../infra/db';
+
+type Trx = Transaction<Database>;
+
+/**
+ * Before (re-)issuing a link: returns the token of an earlier attempt that went out, i.e. it is
+ * recorded as mailed, or it has been used, which proves it arrived although the attempt died
+ * before recording the send. Otherwise invalidates every earlier unsent token. The row locks
+ * make this atomic with a concurrent redemption: either the owner's click wins (and that token
+ * is returned) or the supersede does (and the click gets link_invalid).
+ */
+export async function settlePriorTokens(db: Db, issueKey: string) {
+  return db.transaction().execute(async (trx) => {
+    const prior = await trx
+      .selectFrom('one_time_tokens')
+      .select(['id', 'expires_at', 'mail_sent_at', 'used_at'])
+      .where('issue_key', '=', issueKey)
+      .orderBy('created_at', 'desc')
+      .forUpdate()
+      .execute();
+    const out = prior.find((t) => t.mail_sent_at !== null || t.used_at !== null);
+    if (out) return out;
+    await trx
+      .updateTable('one_time_tokens')
+      .set({ invalidated_at: new Date(), invalidated_reason: 'superseded_before_send' })
+      .where('issue_key', '=', issueKey)
+      .where('invalidated_at', 'is', null)
+      .where('used_at', 'is', null)
+      .execute();
+    return null;
+  });
+}
+
+export interface NewTokenRow {
+  tenantId: string;
+  accountId: string;
+  recoveryId: string;
+  workflowId: string;
+  purpose: string;
+  issueKey: string;
+  keyId: string;
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+export async function insertToken(db: Db, t: NewTokenRow): Promise<string> {
+  const row = await db
+    .insertInto('one_time_tokens')
+    .values({
+      tenant_id: t.tenantId,
+      account_id: t.accountId,
+      recovery_id: t.recoveryId,
+      workflow_id: t.workflowId,
+      purpose: t.purpose,
+      issue_key: t.issueKey,
+      key_id: t.keyId,
+      token_hash: t.tokenHash,
+      expires_at: t.expiresAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function markTokenMailed(trx: Trx, tokenId: string): Promise<void> {
+  await trx.updateTable('one_time_tokens').set({ mail_sent_at: new Date() }).where('id', '=', tokenId).where('mail_sent_at', 'is', null).execute();
+}
+
+/** Ends a token that has not been used (TTL reached, recovery cancelled). */
+export async function invalidateUnusedToken(db: Db, tokenId: string, reason: string): Promise<void> {
+  await db
+    .updateTable('one_time_tokens')
+    .set({ invalidated_at: new Date(), invalidated_reason: reason })
+    .where('id', '=', tokenId)
+    .where('invalidated_at', 'is', null)
+    .where('used_at', 'is', null)
+    .execute();
+}
+
+/** A token whose mail did not go out is dead at once, whatever else happened to it. */
+export async function invalidateUndelivered(db: Db, tokenId: string, reason: 'delivery_failed' | 'delivery_deferred'): Promise<void> {
+  await db.updateTable('one_time_tokens').set({ invalidated_at: new Date(), invalidated_reason: reason }).where('id', '=', tokenId).execute();
+}
+
+/**
+ * Whether a token is used for this workflow. FOR SHARE waits for a redeeming transaction that is
+ * still open, so a redemption whose COMMIT fails reads as unused.
+ */
+export function tokenUsedFor(db: Db, tokenId: string, workflowId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const t = await trx.selectFrom('one_time_tokens').select(['used_at', 'workflow_id']).where('id', '=', tokenId).forShare().executeTakeFirst();
+    return !!t && t.used_at !== null && t.workflow_id === workflowId;
+  });
+}
+
+/** The token with this HMAC, and whether it is live (unused, valid, unexpired). */
+export function tokenByHash(db: Db, hash: string) {
+  return db
+    .selectFrom('one_time_tokens')
+    .selectAll()
+    .select(sql<boolean>`(used_at is null and invalidated_at is null and expires_at > now())`.as('live'))
+    .where('token_hash', '=', hash)
+    .executeTakeFirst();
+}
+
+/** Uses a live token: one atomic UPDATE, so a token is used once whatever the concurrency. */
+export function consumeToken(trx: Trx, tokenId: string) {
+  return trx
+    .updateTable('one_time_tokens')
+    .set({ used_at: new Date() })
+    .where('id', '=', tokenId)
+    .where('used_at', 'is', null)
+    .where('invalidated_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning(['id', 'workflow_id', 'recovery_id'])
+    .executeTakeFirst();
+}
+
+export async function stagePassword(trx: Trx, tokenId: string, passwordHash: string): Promise<void> {
+  await trx.insertInto('staged_credentials').values({ token_id: tokenId, password_hash: passwordHash }).execute();
+}
+
+/** The password staged by a used link, with the token's binding. */
+export function stagedPassword(db: Db, tokenId: string) {
+  return db
+    .selectFrom('staged_credentials')
+    .innerJoin('one_time_tokens', 'one_time_tokens.id', 'staged_credentials.token_id')
+    .select(['staged_credentials.password_hash', 'staged_credentials.applied_at', 'one_time_tokens.tenant_id', 'one_time_tokens.account_id', 'one_time_tokens.recovery_id', 'one_time_tokens.used_at'])
+    .where('staged_credentials.token_id', '=', tokenId)
+    .executeTakeFirst();
+}
+
+/** Once applied, the staged copy is overwritten: only the directory keeps the hash. */
+export async function markStagedApplied(trx: Trx, tokenId: string): Promise<void> {
+  await trx.updateTable('staged_credentials').set({ applied_at: new Date(), password_hash: '' }).where('token_id', '=', tokenId).where('applied_at', 'is', null).execute();
+}
