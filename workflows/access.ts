@@ -4,7 +4,7 @@
 // Harder than the normal path on purpose: every step waits for a person or a timer.
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from './messages';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
 import {
   ACCESS_TERMINAL_STATES,
   accessDecideUpdate,
@@ -13,10 +13,11 @@ import {
   accessRevokeUpdate,
   accessStatusQuery,
   credentialFetchedSignal,
+  type AccessOutcome,
   type AccessState,
   type AccessStatus,
   type AccessWorkflowInput,
-} from './access-messages';
+} from '../contracts/access';
 import { isDeliveryRefused } from './delivery';
 import { acts, bookkeeping } from './proxies';
 
@@ -24,7 +25,7 @@ const REQUIRED_APPROVALS = 2;
 const TERMINAL: readonly AccessState[] = ACCESS_TERMINAL_STATES;
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
 
-export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<{ grantId: string; state: AccessState }> {
+export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<AccessOutcome> {
   const { grantId, tenantId, accountId, kind, requestedBy, timings } = input;
   const status: AccessStatus = {
     grantId,

@@ -11,34 +11,25 @@ import { isTerminal } from '../domain/types';
 import { isDeliveryRefused } from './delivery';
 import { acts, bookkeeping } from './proxies';
 import {
-  AccountIdKey,
   cancelUpdate,
   decideUpdate,
   linkRedeemedSignal,
-  RecoveryKindKey,
-  RecoveryStatusKey,
-  RiskTierKey,
   statusQuery,
   submitVerificationUpdate,
-  TenantIdKey,
   triagedUpdate,
   type ApprovalRequest,
   type CancelRequest,
+  type RecoveryOutcome,
   type RecoveryStatus,
   type RecoveryWorkflowInput,
   type VerificationResult,
-} from './messages';
+} from '../contracts/recovery';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
 
 /** Reminders go out when this share of a deadline has passed. */
 const REMINDER_AT = 0.75;
-
-export interface RecoveryOutcome {
-  recoveryId: string;
-  state: TerminalState;
-  reasons: string[];
-}
 
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
 

@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { accessGrantWorkflow } from '../../workflows/access';
 import {
   ACCESS_TERMINAL_STATES,
   accessDecideUpdate,
@@ -14,8 +13,9 @@ import {
   credentialFetchedSignal,
   DEFAULT_ACCESS_TIMINGS,
   type AccessStatus,
-} from '../../workflows/access-messages';
-import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../workflows/messages';
+  type AccessWorkflow,
+} from '../../contracts/access';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { ACCESS_SESSION_SOURCE } from '../../activities/access';
 import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { findAccount, openSession } from '../../infra/directory';
@@ -140,7 +140,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         .values({ id, tenant_id: b.tenantId, account_id: accountId, kind: b.kind, state: 'requested', requested_by: p.id, justification: b.justification, ticket_ref: b.ticketRef, duration_seconds: durationSeconds, workflow_id: workflowId })
         .execute();
       try {
-        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
+        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { WorkflowUpdateStage } from '@temporalio/client';
-import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
+import { linkRedeemedSignal, cancelUpdate } from '../../contracts/recovery';
 import { checkNewPassword } from '../../domain/password';
 import { appendAudit, appendAuditTx } from '../../infra/audit';
 import { hashPassword, registeredAddresses, findAccount } from '../../infra/directory';

@@ -4,19 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { recoveryWorkflow } from '../../workflows/recovery';
-import {
-  AccountIdKey,
-  cancelUpdate,
-  decideUpdate,
-  RecoveryKindKey,
-  RecoveryStatusKey,
-  statusQuery,
-  submitVerificationUpdate,
-  TenantIdKey,
-  triagedUpdate,
-  type RecoveryStatus,
-} from '../../workflows/messages';
+import { cancelUpdate, decideUpdate, statusQuery, submitVerificationUpdate, triagedUpdate, type RecoveryStatus, type RecoveryWorkflow } from '../../contracts/recovery';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, TenantIdKey } from '../../contracts/search-attributes';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { ACTIVE_STATES, isTerminal, type RecoveryState } from '../../domain/types';
 import { appendAudit, appendAuditTx } from '../../infra/audit';
@@ -206,7 +195,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
       let handle;
       try {
-        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof recoveryWorkflow>('recoveryWorkflow', {
+        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<RecoveryWorkflow>('recoveryWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',

@@ -38,6 +38,14 @@ export interface AccessWorkflowInput {
   searchAttributes: boolean;
 }
 
+export interface AccessOutcome {
+  grantId: string;
+  state: AccessState;
+}
+
+/** The workflow's signature, so the API starts it typed without importing workflow code. */
+export type AccessWorkflow = (input: AccessWorkflowInput) => Promise<AccessOutcome>;
+
 export interface AccessDecisionRecord {
   principalId: string;
   decision: 'approve' | 'deny';
@@ -78,19 +86,6 @@ export interface AccessReview {
   outcome: 'appropriate' | 'inappropriate';
   notes: string;
 }
-
-export const ACCESS_REJECTIONS = {
-  requester_cannot_approve: 403,
-  approver_lacks_role: 403,
-  approver_out_of_scope: 403,
-  already_decided: 409,
-  approval_closed: 409,
-  reviewer_lacks_role: 403,
-  reviewer_not_independent: 403,
-  reviewer_out_of_scope: 403,
-  review_not_open: 409,
-  not_revocable: 409,
-} as const;
 
 export const accessStatusQuery = defineQuery<AccessStatus>('status');
 export const accessDecideUpdate = defineUpdate<AccessStatus, [AccessDecision]>('decide');
