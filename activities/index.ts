@@ -10,7 +10,8 @@ import { appendAudit, appendAuditTx } from '../infra/audit';
 import { findAccount, loginHistory, registeredAddresses, revokeAllSessions } from '../infra/directory';
 import { messageIdFor, sendOnce, type Mailer } from '../infra/mailer';
 import { newToken } from '../infra/secrets';
-import { linkEmail, noticeEmail, type LinkPurpose, type NoticeTemplate } from '../infra/templates';
+import { linkEmail, noticeEmail } from '../infra/templates';
+import type { LinkPurpose, NoticeTemplate, WorkflowActivities } from '../contracts/activities';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
@@ -26,7 +27,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createRecoveryActivities(deps), ...createAccessActivities(deps) };
+  return { ...createRecoveryActivities(deps), ...createAccessActivities(deps) } satisfies WorkflowActivities;
 }
 
 function createRecoveryActivities({ db, mailer, config }: ActivityDeps) {

@@ -1,10 +1,9 @@
 // Email bodies. Plain and short: a recovery email that looks like marketing gets ignored or
 // phished. Links come only from PUBLIC_BASE_URL, never from a request's Host header.
+import type { LinkPurpose, NoticeTemplate } from '../contracts/activities';
 import type { Reason } from '../domain/types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel';
 
 export interface Mail {
   subject: string;
@@ -43,17 +42,6 @@ export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: st
       );
   }
 }
-
-export type NoticeTemplate =
-  | 'password_changed'
-  | 'mfa_reset'
-  | 'security_alert'
-  | 'recovery_cancelled'
-  | 'approval_needed'
-  | 'approval_reminder'
-  | 'decision_approved'
-  | 'decision_denied'
-  | 'decision_expired';
 
 export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string }): Mail {
   const what = `${v.kind ?? 'recovery'} ${v.recoveryId}${v.accountId ? ` (account ${v.accountId})` : ''}`;

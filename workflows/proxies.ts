@@ -1,8 +1,6 @@
 // The activity proxies both workflows use.
 import * as wf from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-
-type Activities = ReturnType<typeof createActivities>;
+import type { WorkflowActivities as Activities } from '../contracts/activities';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
 

@@ -3,7 +3,7 @@
 // Pure orchestration: every side effect is an activity, every duration comes from policy.
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { createActivities } from '../activities';
+import type { LinkRequest } from '../contracts/activities';
 import type { Policy } from '../domain/policy';
 import { preCompletionTiersMet, triage, type TriageDecision } from '../domain/triage';
 import type { Tier, TerminalState } from '../domain/types';
@@ -26,14 +26,10 @@ import {
 } from '../contracts/recovery';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
 
-type Activities = ReturnType<typeof createActivities>;
-
 /** Reminders go out when this share of a deadline has passed. */
 const REMINDER_AT = 0.75;
 
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
-
-type LinkArgs = Parameters<Activities['issueLink']>[0];
 
 export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<RecoveryOutcome> {
   const { recoveryId, tenantId, accountId, kind, requestedBy } = input;
@@ -250,7 +246,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
   });
 
   /** Issues a link; a permanent delivery refusal returns null and sets `deliveryFailed`. */
-  const sendLink = async (args: LinkArgs) => {
+  const sendLink = async (args: LinkRequest) => {
     try {
       return await acts.issueLink(args);
     } catch (err) {
