@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { appendAudit, appendAuditTx } from '../infra/audit';
 import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory';
 import { messageIdFor, sendOnce } from '../infra/mailer';
-import { ACCESS_TERMINAL_STATES } from '../contracts/access';
+import { ACCESS_TERMINAL_STATES } from '../domain/access';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import type { ActivityDeps } from './index';
 import { failLinkDelivery, recordLinkSent, settlePriorTokens } from './tokens';

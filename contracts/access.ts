@@ -1,31 +1,7 @@
 // Messages of the emergency-access workflow (break-glass, SSO bypass). As for recoveries: ids
 // and outcomes only; the credential itself never travels through Temporal.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-
-export const ACCESS_KINDS = ['break_glass', 'sso_bypass'] as const;
-export type AccessKind = (typeof ACCESS_KINDS)[number];
-
-export const ACCESS_ACTIVE_STATES = ['requested', 'awaiting_confirmation', 'awaiting_approval', 'issuing', 'active', 'rotating', 'awaiting_review'] as const;
-export const ACCESS_TERMINAL_STATES = ['completed', 'denied', 'expired', 'cancelled', 'failed'] as const;
-export type AccessState = (typeof ACCESS_ACTIVE_STATES)[number] | (typeof ACCESS_TERMINAL_STATES)[number];
-export const ACCESS_STATES: readonly AccessState[] = [...ACCESS_ACTIVE_STATES, ...ACCESS_TERMINAL_STATES];
-
-/** Policy numbers the API resolves and passes in (SPEC.md sections 2, 3.2, 3.4). */
-export interface AccessTimings {
-  confirmationSeconds: number;
-  approvalDeadlineSeconds: number;
-  escalateApprovalAfterSeconds: number;
-  reviewReminderEverySeconds: number;
-  reviewEscalateAfterSeconds: number;
-}
-
-export const DEFAULT_ACCESS_TIMINGS: AccessTimings = {
-  confirmationSeconds: 30 * 60,
-  approvalDeadlineSeconds: 30 * 60,
-  escalateApprovalAfterSeconds: 15 * 60,
-  reviewReminderEverySeconds: 4 * 3600,
-  reviewEscalateAfterSeconds: 24 * 3600,
-};
+import type { AccessKind, AccessState, AccessTimings } from '../domain/access';
 
 export interface AccessWorkflowInput {
   grantId: string;

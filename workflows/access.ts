@@ -5,8 +5,8 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
+import { ACCESS_REQUIRED_APPROVALS as REQUIRED_APPROVALS, ACCESS_REVOCABLE_STATES, isAccessTerminal, type AccessState } from '../domain/access';
 import {
-  ACCESS_TERMINAL_STATES,
   accessDecideUpdate,
   accessLinkRedeemedSignal,
   accessReviewUpdate,
@@ -14,15 +14,12 @@ import {
   accessStatusQuery,
   credentialFetchedSignal,
   type AccessOutcome,
-  type AccessState,
   type AccessStatus,
   type AccessWorkflowInput,
 } from '../contracts/access';
 import { isDeliveryRefused } from './delivery';
 import { acts, bookkeeping } from './proxies';
 
-const REQUIRED_APPROVALS = 2;
-const TERMINAL: readonly AccessState[] = ACCESS_TERMINAL_STATES;
 const reject = (type: string, message: string) => wf.ApplicationFailure.create({ type, message, nonRetryable: true });
 
 export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<AccessOutcome> {
@@ -147,12 +144,12 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<A
     accessRevokeUpdate,
     async (req) => {
       revokeHolder = req;
-      await wf.condition(() => status.credential.revokedReason !== null || TERMINAL.includes(status.state));
+      await wf.condition(() => status.credential.revokedReason !== null || isAccessTerminal(status.state));
       return snapshot();
     },
     {
       validator: (_req) => {
-        if (revokeRequest() || !['requested', 'awaiting_confirmation', 'awaiting_approval', 'issuing', 'active'].includes(status.state)) {
+        if (revokeRequest() || !ACCESS_REVOCABLE_STATES.includes(status.state)) {
           throw reject('not_revocable', `the grant is ${status.state}: nothing left to revoke`);
         }
       },

@@ -4,17 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import {
-  ACCESS_TERMINAL_STATES,
-  accessDecideUpdate,
-  accessReviewUpdate,
-  accessRevokeUpdate,
-  accessStatusQuery,
-  credentialFetchedSignal,
-  DEFAULT_ACCESS_TIMINGS,
-  type AccessStatus,
-  type AccessWorkflow,
-} from '../../contracts/access';
+import { accessDecideUpdate, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus, type AccessWorkflow } from '../../contracts/access';
+import { ACCESS_DURATION, ACCESS_TERMINAL_STATES, DEFAULT_ACCESS_TIMINGS } from '../../domain/access';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { ACCESS_SESSION_SOURCE } from '../../activities/access';
 import { appendAudit, appendAuditTx } from '../../infra/audit';
@@ -121,7 +112,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
       }
       if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
-        throw new ApiError(400, 'invalid_field', 'durationSeconds: only in dev policy mode; use durationMinutes (1-60)', { field: 'durationSeconds' });
+        throw new ApiError(400, 'invalid_field', `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`, { field: 'durationSeconds' });
       }
       const durationSeconds = b.durationSeconds ?? b.durationMinutes * 60;
       const id = newId('bg');
