@@ -6,6 +6,7 @@ import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
 import { ACCESS_REQUIRED_APPROVALS as REQUIRED_APPROVALS, ACCESS_REVOCABLE_STATES, isAccessTerminal, type AccessState } from '../domain/access';
+import { coversTenant } from '../domain/scope';
 import {
   accessDecideUpdate,
   accessLinkRedeemedSignal,
@@ -116,7 +117,7 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<A
         if (currentDeadline !== null && Date.now() >= currentDeadline) throw reject('approval_closed', 'the approval deadline has passed');
         if (d.principalId === requestedBy) throw reject('requester_cannot_approve', 'the requester never approves their own emergency access');
         if (!d.roles.includes('break_glass_approver')) throw reject('approver_lacks_role', 'deciding needs the break_glass_approver role');
-        if (!d.tenantScope.includes('*') && !d.tenantScope.includes(tenantId)) throw reject('approver_out_of_scope', "the approver's scope does not include this tenant");
+        if (!coversTenant(d.tenantScope, tenantId)) throw reject('approver_out_of_scope', "the approver's scope does not include this tenant");
         if (approverIds().includes(d.principalId)) throw reject('already_decided', 'this approver has already decided');
       },
     },
@@ -135,7 +136,7 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<A
         if (r.principalId === requestedBy || approverIds().includes(r.principalId)) {
           throw reject('reviewer_not_independent', 'the reviewer was neither the requester nor an approver');
         }
-        if (!r.tenantScope.includes('*') && !r.tenantScope.includes(tenantId)) throw reject('reviewer_out_of_scope', "the reviewer's scope does not include this tenant");
+        if (!coversTenant(r.tenantScope, tenantId)) throw reject('reviewer_out_of_scope', "the reviewer's scope does not include this tenant");
       },
     },
   );

@@ -8,6 +8,7 @@ import type { Policy } from '../domain/policy';
 import { preCompletionTiersMet, triage, type TriageDecision } from '../domain/triage';
 import type { Tier, TerminalState } from '../domain/types';
 import { isTerminal } from '../domain/types';
+import { coversTenant } from '../domain/scope';
 import { isDeliveryRefused } from './delivery';
 import { acts, bookkeeping } from './proxies';
 import {
@@ -214,7 +215,7 @@ export async function recoveryWorkflow(input: RecoveryWorkflowInput): Promise<Re
         if (req.account && req.account.tenantId === tenantId && req.account.accountId === accountId) {
           throw reject('owner_cannot_approve', 'the account owner never approves their own recovery');
         }
-        if (!req.tenantScope.includes('*') && !req.tenantScope.includes(tenantId)) throw reject('approver_out_of_scope', "the approver's scope does not include this tenant");
+        if (!coversTenant(req.tenantScope, tenantId)) throw reject('approver_out_of_scope', "the approver's scope does not include this tenant");
         if (!req.roles.includes('approver')) throw reject('approver_lacks_role', 'deciding needs the approver role');
         if (status.approvals.received.some((a) => a.principalId === req.principalId)) throw reject('already_decided', 'this approver has already decided');
       },

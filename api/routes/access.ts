@@ -26,11 +26,12 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   async function grantInScope(req: FastifyRequest, id: string, action: string) {
     const g = await db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirst();
     if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
-    const p = req.principal!;
-    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(g.tenant_id)) {
-      await audit(g, `principal:${p.id}`, 'access.denied_out_of_scope', { attempted: action, scope: p.tenantScope }, req.id);
-      throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
-    }
+    await auth.requireTenant(req, g.tenant_id, action, {
+      target: `account:${g.account_id}`,
+      recoveryId: g.id,
+      eventKey: `${g.id}:access.denied_out_of_scope:${req.id}:${Date.now()}`,
+      notFound: new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' }),
+    });
     return g;
   }
   type Grant = Awaited<ReturnType<typeof grantInScope>>;

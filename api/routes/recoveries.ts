@@ -29,20 +29,8 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   async function loadInScope(req: FastifyRequest, id: string, action: string) {
     const row = await db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
-    const p = req.principal!;
-    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(row.tenant_id)) {
-      await appendAudit(db, {
-        tenantId: row.tenant_id,
-        eventKey: `scope-violation:${req.id}:${Date.now()}`,
-        actor: `principal:${p.id}`,
-        action: 'access.denied_out_of_scope',
-        target: `recovery:${row.id}`,
-        recoveryId: row.id,
-        details: { attempted: action, scope: p.tenantScope },
-      });
-      // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
-      throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
-    }
+    // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
+    await auth.requireTenant(req, row.tenant_id, action, { target: `recovery:${row.id}`, recoveryId: row.id, notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }) });
     return row;
   }
 
