@@ -9,6 +9,7 @@ import { hashPassword, revokeAllSessions, findAccount } from '../infra/directory
 import { messageIdFor, sendOnce } from '../infra/mailer';
 import { ACCESS_TERMINAL_STATES } from '../domain/access';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
+import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import type { ActivityDeps } from './index';
 import { failLinkDelivery, recordLinkSent, settlePriorTokens } from './tokens';
 
@@ -20,16 +21,6 @@ export function newAccessCredential(keys: ActivityDeps['config']['tokenKeys']): 
   const value = `bgc_${key.id}.${crypto.randomBytes(32).toString('base64url')}`;
   return { value, keyId: key.id, hash: hmacHex(key.key, value) };
 }
-
-type AccessTemplate =
-  | 'access_approval_needed'
-  | 'access_approval_escalation'
-  | 'access_review_needed'
-  | 'access_review_reminder'
-  | 'access_review_escalation'
-  | 'decision_approved'
-  | 'decision_denied'
-  | 'decision_expired';
 
 export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
   async function loadGrant(grantId: string) {
@@ -50,22 +41,11 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
     return rows.filter((r) => !exclude.includes(r.id)).map((r) => r.email!);
   }
 
-  async function mail(g: Awaited<ReturnType<typeof loadGrant>>, step: string, template: AccessTemplate, to: string[], extra = '') {
+  async function mail(g: Awaited<ReturnType<typeof loadGrant>>, step: string, template: AccessTemplate, to: string[]) {
     if (!to.length) return 0;
     const tenant = await db.selectFrom('tenants').select('name').where('id', '=', g.tenant_id).executeTakeFirstOrThrow();
-    const what = `${g.kind === 'sso_bypass' ? 'SSO bypass' : 'break-glass access'} ${g.id} to ${g.account_id} in ${tenant.name}`;
-    const subjects: Record<AccessTemplate, string> = {
-      access_approval_needed: `[break-glass] ${what} needs two approvals`,
-      access_approval_escalation: `[security] No one has acted on ${what}`,
-      access_review_needed: `[review] ${what} needs a post-action review`,
-      access_review_reminder: `[review reminder] ${what} still needs its review`,
-      access_review_escalation: `[security] ${what} has gone 24 h without review`,
-      decision_approved: `Approved: ${what}`,
-      decision_denied: `Denied: ${what}`,
-      decision_expired: `Expired: ${what}`,
-    };
-    const text = `${subjects[template]}.\n\nJustification: ${g.justification}\nTicket: ${g.ticket_ref}\nRequested by: ${g.requested_by}\n${extra}\nDetails: GET ${config.publicBaseUrl}/v1/break-glass/${g.id}\n`;
-    await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, subject: subjects[template], text, html: `<pre>${text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</pre>` });
+    const m = accessEmail(template, { kind: g.kind, grantId: g.id, accountId: g.account_id, tenantName: tenant.name, justification: g.justification, ticketRef: g.ticket_ref, requestedBy: g.requested_by, apiUrl: config.publicBaseUrl });
+    await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, ...m });
     return to.length;
   }
 
@@ -129,12 +109,9 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
         .returning('id')
         .executeTakeFirstOrThrow();
       const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(g.tenant_id)}#${token.value}`;
-      const text =
-        `Your organisation's identity provider is reported down, and ${g.requested_by} asked for temporary SSO-bypass access for ${g.account_id} in ${tenant.name}.\n\n` +
-        `Justification: ${g.justification}\nTicket: ${g.ticket_ref}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${Math.round(i.ttlSeconds / 60)} minutes):\n\n${url}\n\n` +
-        'If not, ignore it: nothing happens without your confirmation.\n';
+      const m = accessConfirmationEmail({ tenantName: tenant.name, accountId: g.account_id, requestedBy: g.requested_by, justification: g.justification, ticketRef: g.ticket_ref, url, ttlMinutes: Math.round(i.ttlSeconds / 60) });
       try {
-        await mailer.send({ to: [contact], subject: `Confirm SSO-bypass access for ${tenant.name}`, text, messageId: messageIdFor(row.id) });
+        await mailer.send({ to: [contact], ...m, messageId: messageIdFor(row.id) });
       } catch (err) {
         await failLinkDelivery(db, err, { ...linkMail(row.id), what: 'the confirmation link' });
       }
@@ -150,8 +127,7 @@ export function createAccessActivities({ db, mailer, config }: ActivityDeps) {
     async notifyAccessRequester(i: { grantId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
       const g = await loadGrant(i.grantId);
       const p = await db.selectFrom('principals').select('email').where('id', '=', g.requested_by).executeTakeFirst();
-      const extra = i.template === 'decision_approved' ? `Pick the credential up once: POST ${config.publicBaseUrl}/v1/break-glass/${g.id}/credential` : '';
-      return { recipients: await mail(g, i.step, i.template, p?.email ? [p.email] : [], extra) };
+      return { recipients: await mail(g, i.step, i.template, p?.email ? [p.email] : []) };
     },
 
     /** Escalations go to the tenant's security contacts. */
