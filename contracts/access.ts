@@ -63,10 +63,15 @@ export interface AccessReview {
   notes: string;
 }
 
+export interface RevokeRequest {
+  actor: string;
+  reason: string;
+}
+
 export const accessStatusQuery = defineQuery<AccessStatus>('status');
 export const accessDecideUpdate = defineUpdate<AccessStatus, [AccessDecision]>('decide');
 export const accessReviewUpdate = defineUpdate<AccessStatus, [AccessReview]>('review');
-export const accessRevokeUpdate = defineUpdate<AccessStatus, [{ actor: string; reason: string }]>('revoke');
+export const accessRevokeUpdate = defineUpdate<AccessStatus, [RevokeRequest]>('revoke');
 /** The requester picked the credential up (status only; the pickup itself is the API's). */
 export const credentialFetchedSignal = defineSignal('credentialFetched');
 /** Same name as the recovery signal: the links route signals whichever workflow owns the token. */
