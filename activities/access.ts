@@ -7,7 +7,8 @@ import { issueCredentialOnce, moveGrant, revokeCredential, type GrantRow } from 
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { insertToken, settlePriorTokens } from '../store/tokens';
-import { ACCESS_TERMINAL_STATES } from '../workflows/access-messages';
+import { ACCESS_TERMINAL_STATES } from '../domain/access';
+import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { builtinDirectories, loadGrant, requireAccount, type ActivityDeps } from './deps';
 import { mailLink, recordLinkSent, sendOnce } from './mail';
@@ -20,37 +21,16 @@ export function newAccessCredential(keys: ActivityDeps['config']['tokenKeys']): 
   return { value, keyId: key.id, hash: hmacHex(key.key, value) };
 }
 
-type AccessTemplate =
-  | 'access_approval_needed'
-  | 'access_approval_escalation'
-  | 'access_review_needed'
-  | 'access_review_reminder'
-  | 'access_review_escalation'
-  | 'decision_approved'
-  | 'decision_denied'
-  | 'decision_expired';
-
 export function createAccessActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
   async function principalsWithRole(tenantId: string, role: string, exclude: string[]): Promise<string[]> {
     const rows = await principalsToNotify(db, tenantId, role);
     return rows.filter((r) => !exclude.includes(r.id)).map((r) => r.email!);
   }
 
-  async function mail(g: GrantRow, step: string, template: AccessTemplate, to: string[], extra = '') {
+  async function mail(g: GrantRow, step: string, template: AccessTemplate, to: string[]) {
     if (!to.length) return 0;
-    const what = `${g.kind === 'sso_bypass' ? 'SSO bypass' : 'break-glass access'} ${g.id} to ${g.account_id} in ${await tenantName(db, g.tenant_id)}`;
-    const subjects: Record<AccessTemplate, string> = {
-      access_approval_needed: `[break-glass] ${what} needs two approvals`,
-      access_approval_escalation: `[security] No one has acted on ${what}`,
-      access_review_needed: `[review] ${what} needs a post-action review`,
-      access_review_reminder: `[review reminder] ${what} still needs its review`,
-      access_review_escalation: `[security] ${what} has gone 24 h without review`,
-      decision_approved: `Approved: ${what}`,
-      decision_denied: `Denied: ${what}`,
-      decision_expired: `Expired: ${what}`,
-    };
-    const text = `${subjects[template]}.\n\nJustification: ${g.justification}\nTicket: ${g.ticket_ref}\nRequested by: ${g.requested_by}\n${extra}\nDetails: GET ${config.publicBaseUrl}/v1/break-glass/${g.id}\n`;
-    await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, subject: subjects[template], text, html: `<pre>${text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</pre>` });
+    const m = accessEmail(template, { kind: g.kind, grantId: g.id, accountId: g.account_id, tenantName: await tenantName(db, g.tenant_id), justification: g.justification, ticketRef: g.ticket_ref, requestedBy: g.requested_by, apiUrl: config.publicBaseUrl });
+    await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, ...m });
     return to.length;
   }
 
@@ -105,11 +85,8 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
         const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
         const tokenId = await insertToken(db, { tenantId: g.tenant_id, accountId: g.account_id, recoveryId: g.id, workflowId: g.workflow_id, purpose: 'sso_bypass_confirm', issueKey, keyId: token.keyId, tokenHash: token.hash, expiresAt });
         const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(g.tenant_id)}#${token.value}`;
-        const text =
-          `Your organisation's identity provider is reported down, and ${g.requested_by} asked for temporary SSO-bypass access for ${g.account_id} in ${tenant.name}.\n\n` +
-          `Justification: ${g.justification}\nTicket: ${g.ticket_ref}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${Math.round(i.ttlSeconds / 60)} minutes):\n\n${url}\n\n` +
-          'If not, ignore it: nothing happens without your confirmation.\n';
-        return { tokenId, expiresAt, message: { subject: `Confirm SSO-bypass access for ${tenant.name}`, text } };
+        const message = accessConfirmationEmail({ tenantName: tenant.name, accountId: g.account_id, requestedBy: g.requested_by, justification: g.justification, ticketRef: g.ticket_ref, url, ttlMinutes: Math.round(i.ttlSeconds / 60) });
+        return { tokenId, expiresAt, message };
       });
       return { tokenId: out.tokenId };
     },
@@ -122,8 +99,7 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
     async notifyAccessRequester(i: { grantId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const email = await principalEmail(db, g.requested_by);
-      const extra = i.template === 'decision_approved' ? `Pick the credential up once: POST ${config.publicBaseUrl}/v1/break-glass/${g.id}/credential` : '';
-      return { recipients: await mail(g, i.step, i.template, email ? [email] : [], extra) };
+      return { recipients: await mail(g, i.step, i.template, email ? [email] : []) };
     },
 
     /** Escalations go to the tenant's security contacts. */

@@ -1,6 +1,7 @@
 // Every side effect of the workflows, built by one factory from its dependencies. Each concern
 // has its own file; all are idempotent by a key derived from the workflow's case id + step, and
 // none returns a secret: tokens and password hashes stay in Postgres and these functions.
+import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
 import { createAccountActivities } from './account';
 import { builtinDirectories, type ActivityDeps } from './deps';
@@ -19,7 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNoticeActivities(all),
     ...createAccountActivities(all),
     ...createAccessActivities(all),
-  };
+  } satisfies WorkflowActivities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

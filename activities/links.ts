@@ -2,7 +2,8 @@
 // only), checked when the workflow is told one was used, and ended early.
 import { ApplicationFailure } from '@temporalio/activity';
 import { newToken } from '../infra/secrets';
-import { linkEmail, type LinkPurpose } from '../infra/templates';
+import { linkEmail } from '../infra/templates';
+import type { LinkPurpose } from '../contracts/activities';
 import { tenantName } from '../store/tenants';
 import { insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
 import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';

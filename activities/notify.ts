@@ -1,6 +1,7 @@
 // Notices of a recovery, each sent once per step: security alerts, approval requests and
 // reminders, the requester's decision notice, and notices to the account's own addresses.
-import { noticeEmail, type NoticeTemplate } from '../infra/templates';
+import { noticeEmail } from '../infra/templates';
+import type { NoticeTemplate } from '../contracts/activities';
 import type { Reason } from '../domain/types';
 import { appendAudit, caseEventDetails } from '../store/audit';
 import { principalEmail, principalsToNotify } from '../store/principals';

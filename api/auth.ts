@@ -6,6 +6,7 @@ import { appendAudit } from '../store/audit';
 import { principalByKeyHash } from '../store/principals';
 import { tenantExists } from '../store/tenants';
 import type { PrincipalRole } from '../domain/types';
+import { coversTenant } from '../domain/scope';
 import { ApiError } from './errors';
 
 export interface Principal {
@@ -21,6 +22,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/** One record of a tenant, checked against the principal's scope (see requireTenant). */
+export interface ScopedRecord {
+  /** The audit event's target, e.g. `recovery:<id>`. */
+  target: string;
+  /** The recovery or grant the audit event is filed under. */
+  recoveryId: string;
+  /** The audit event's idempotency key, when the caller names it. */
+  eventKey?: string;
+  notFound: ApiError;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]{16,256}=*)$/;
@@ -53,21 +65,28 @@ export function createAuth(db: Db) {
     };
   }
 
-  /** Invariant 4: a principal acts only inside its tenant scope; attempts outside are audited. */
-  async function requireTenant(req: FastifyRequest, tenantId: string, action: string): Promise<void> {
+  /**
+   * Invariant 4: a principal acts only inside its tenant scope; attempts outside are audited.
+   * Asked about a tenant, it answers 403 tenant_out_of_scope. Asked about one `record` of a
+   * tenant (a recovery, a grant), it audits against that record and answers with the record's
+   * `notFound`: another tenant's records are not even confirmed to exist.
+   */
+  async function requireTenant(req: FastifyRequest, tenantId: string, action: string, record?: ScopedRecord): Promise<void> {
     const p = req.principal!;
-    if (p.tenantScope.includes('*') || p.tenantScope.includes(tenantId)) return;
-    if (await tenantExists(db, tenantId)) {
+    if (coversTenant(p.tenantScope, tenantId)) return;
+    // A record's tenant exists; a tenant id from the request may name none, and is not audited then.
+    if (record || (await tenantExists(db, tenantId))) {
       await appendAudit(db, {
         tenantId,
-        eventKey: `scope-violation:${req.id}:${Date.now()}`,
+        eventKey: record?.eventKey ?? `scope-violation:${req.id}:${Date.now()}`,
         actor: `principal:${p.id}`,
         action: 'access.denied_out_of_scope',
-        target: `tenant:${tenantId}`,
+        target: record?.target ?? `tenant:${tenantId}`,
+        ...(record ? { recoveryId: record.recoveryId } : {}),
         details: { attempted: action, scope: p.tenantScope },
       });
     }
-    throw new ApiError(403, 'tenant_out_of_scope', `tenantId: outside this principal's tenant scope`, { field: 'tenantId' });
+    throw record?.notFound ?? new ApiError(403, 'tenant_out_of_scope', `tenantId: outside this principal's tenant scope`, { field: 'tenantId' });
   }
 
   return { authenticate, requireRole, requireTenant };

@@ -4,8 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { NamespaceNotFoundError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { APPROVAL_REJECTIONS } from '../workflows/messages';
-import { ACCESS_REJECTIONS } from '../workflows/access-messages';
+import { WORKFLOW_REJECTIONS } from '../contracts/rejections';
 
 export class ApiError extends Error {
   constructor(
@@ -23,12 +22,7 @@ export const badRequest = (field: string, code: string, message: string) =>
   new ApiError(400, code, `${field}: ${message}`, { field });
 
 /** Stable workflow failure types -> HTTP. */
-const WORKFLOW_FAILURES: Record<string, number> = {
-  invalid_state: 409,
-  already_verified: 409,
-  ...APPROVAL_REJECTIONS,
-  ...ACCESS_REJECTIONS,
-};
+const WORKFLOW_FAILURES: Record<string, number> = WORKFLOW_REJECTIONS;
 
 function fieldOf(context: string | undefined, instancePath: string): string {
   const path = instancePath.replace(/^\//, '').replace(/\//g, '.');

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ACCOUNT_AUTH_METHODS, ACCOUNT_ROLES, ERROR_SOURCES, PRINCIPAL_ROLES, RECOVERY_KINDS, RECOVERY_STATES, TENANT_AUTH_MODES, URGENCIES } from '../domain/types';
 import { PASSWORD_MAX } from '../domain/password';
+import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
 
 export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters');
 export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, '1-128 characters of A-Z a-z 0-9 . _ @ + -');
@@ -159,13 +160,13 @@ export const AccessParams = z.object({ id: AccessId }).strict();
 export const CreateAccessGrant = z
   .object({
     tenantId: TenantId,
-    kind: z.enum(['break_glass', 'sso_bypass']).default('break_glass'),
+    kind: z.enum(ACCESS_KINDS).default('break_glass'),
     target: z.union([z.object({ accountId: AccountId }).strict(), z.object({ designated: z.literal(true) }).strict()]),
     justification: Text(2000),
     ticketRef: z.string().trim().min(1).max(200),
-    durationMinutes: z.number().int().min(1).max(60).default(15),
+    durationMinutes: z.number().int().min(ACCESS_DURATION.minMinutes).max(ACCESS_DURATION.maxMinutes).default(ACCESS_DURATION.defaultMinutes),
     /** Dev policy mode only: second-scale grants, to exercise the whole flow quickly. */
-    durationSeconds: z.number().int().min(1).max(3600).optional(),
+    durationSeconds: z.number().int().min(1).max(ACCESS_DURATION.maxDevSeconds).optional(),
   })
   .strict();
 

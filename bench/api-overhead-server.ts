@@ -11,7 +11,7 @@ import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../store/principals';
 import { loadConfig } from '../infra/config';
 import { createDb } from '../infra/db';
-import type { RecoveryStatus } from '../workflows/messages';
+import type { RecoveryStatus } from '../contracts/recovery';
 
 /** What the workflow answers to the awaitTriage update for a low-risk standard password reset. */
 function triagedStatus(): RecoveryStatus {

@@ -1,10 +1,9 @@
 // Email bodies. Plain and short: a recovery email that looks like marketing gets ignored or
 // phished. Links come only from PUBLIC_BASE_URL, never from a request's Host header.
+import type { LinkPurpose, NoticeTemplate } from '../contracts/activities';
 import type { Reason } from '../domain/types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel';
 
 export interface Mail {
   subject: string;
@@ -44,17 +43,6 @@ export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: st
   }
 }
 
-export type NoticeTemplate =
-  | 'password_changed'
-  | 'mfa_reset'
-  | 'security_alert'
-  | 'recovery_cancelled'
-  | 'approval_needed'
-  | 'approval_reminder'
-  | 'decision_approved'
-  | 'decision_denied'
-  | 'decision_expired';
-
 export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string }): Mail {
   const what = `${v.kind ?? 'recovery'} ${v.recoveryId}${v.accountId ? ` (account ${v.accountId})` : ''}`;
   const reasons = v.reasons.map((r) => `- ${r.code}: ${r.detail}`).join('\n');
@@ -78,4 +66,53 @@ export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recovery
     case 'decision_expired':
       return mail(`Expired: ${what}`, [`The ${v.kind ?? 'recovery'} you requested in ${v.tenantName} did not get its approvals in time and has ended.`]);
   }
+}
+
+export type AccessTemplate =
+  | 'access_approval_needed'
+  | 'access_approval_escalation'
+  | 'access_review_needed'
+  | 'access_review_reminder'
+  | 'access_review_escalation'
+  | 'decision_approved'
+  | 'decision_denied'
+  | 'decision_expired';
+
+/** A grant as its emails describe it. */
+export interface AccessMailFacts {
+  kind: string;
+  grantId: string;
+  accountId: string;
+  tenantName: string;
+  justification: string;
+  ticketRef: string;
+  requestedBy: string;
+  apiUrl: string;
+}
+
+/** Emergency-access notices: the whole request in the body, so a reader can judge it from the email. */
+export function accessEmail(t: AccessTemplate, v: AccessMailFacts): Mail {
+  const what = `${v.kind === 'sso_bypass' ? 'SSO bypass' : 'break-glass access'} ${v.grantId} to ${v.accountId} in ${v.tenantName}`;
+  const subjects: Record<AccessTemplate, string> = {
+    access_approval_needed: `[break-glass] ${what} needs two approvals`,
+    access_approval_escalation: `[security] No one has acted on ${what}`,
+    access_review_needed: `[review] ${what} needs a post-action review`,
+    access_review_reminder: `[review reminder] ${what} still needs its review`,
+    access_review_escalation: `[security] ${what} has gone 24 h without review`,
+    decision_approved: `Approved: ${what}`,
+    decision_denied: `Denied: ${what}`,
+    decision_expired: `Expired: ${what}`,
+  };
+  const pickup = t === 'decision_approved' ? `Pick the credential up once: POST ${v.apiUrl}/v1/break-glass/${v.grantId}/credential` : '';
+  const text = `${subjects[t]}.\n\nJustification: ${v.justification}\nTicket: ${v.ticketRef}\nRequested by: ${v.requestedBy}\n${pickup}\nDetails: GET ${v.apiUrl}/v1/break-glass/${v.grantId}\n`;
+  return { subject: subjects[t], text, html: `<pre>${text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</pre>` };
+}
+
+/** SSO bypass: the tenant's security contact confirms the request (plain text only). */
+export function accessConfirmationEmail(v: Omit<AccessMailFacts, 'kind' | 'grantId' | 'apiUrl'> & { url: string; ttlMinutes: number }): Omit<Mail, 'html'> {
+  const text =
+    `Your organisation's identity provider is reported down, and ${v.requestedBy} asked for temporary SSO-bypass access for ${v.accountId} in ${v.tenantName}.\n\n` +
+    `Justification: ${v.justification}\nTicket: ${v.ticketRef}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${v.ttlMinutes} minutes):\n\n${v.url}\n\n` +
+    'If not, ignore it: nothing happens without your confirmation.\n';
+  return { subject: `Confirm SSO-bypass access for ${v.tenantName}`, text };
 }

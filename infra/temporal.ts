@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
 import { dataConverterFor } from './codec';
-import { SEARCH_ATTRIBUTES } from '../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 
 export function connectionOptions(t: Config['temporal']) {
   return {

@@ -1,8 +1,6 @@
-// The activity proxies both workflows use.
+// The activity proxies both workflows use, and how their failures read.
 import * as wf from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-
-type Activities = ReturnType<typeof createActivities>;
+import type { WorkflowActivities as Activities } from '../contracts/activities';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
 
@@ -20,3 +18,7 @@ const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10
  * `local-bookkeeping` used `acts` everywhere. Call once, at the top of the workflow.
  */
 export const bookkeeping = () => (wf.patched('local-bookkeeping') ? localActs : acts);
+export type Books = ReturnType<typeof bookkeeping>;
+
+/** The SMTP server refused a link for good (5xx): the activity has recorded it and invalidated the token. */
+export const isDeliveryRefused = (err: unknown) => err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';

@@ -3,18 +3,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { accessGrantWorkflow } from '../../workflows/access';
-import {
-  ACCESS_TERMINAL_STATES,
-  accessDecideUpdate,
-  accessReviewUpdate,
-  accessRevokeUpdate,
-  accessStatusQuery,
-  credentialFetchedSignal,
-  DEFAULT_ACCESS_TIMINGS,
-  type AccessStatus,
-} from '../../workflows/access-messages';
-import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../workflows/messages';
+import { accessDecideUpdate, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus, type AccessWorkflow } from '../../contracts/access';
+import { ACCESS_DURATION, ACCESS_TERMINAL_STATES, DEFAULT_ACCESS_TIMINGS } from '../../domain/access';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, openAccessSession } from '../../store/directory';
 import { activeGrantId, cancelUnstartedGrant, credentialByHash, credentialState, getGrant, insertGrant, pickUpCredential, type GrantRow } from '../../store/grants';
@@ -36,11 +27,12 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   async function grantInScope(req: FastifyRequest, id: string, action: string) {
     const g = await getGrant(db, id);
     if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
-    const p = req.principal!;
-    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(g.tenant_id)) {
-      await audit(g, `principal:${p.id}`, 'access.denied_out_of_scope', { attempted: action, scope: p.tenantScope }, req.id);
-      throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
-    }
+    await auth.requireTenant(req, g.tenant_id, action, {
+      target: `account:${g.account_id}`,
+      recoveryId: g.id,
+      eventKey: `${g.id}:access.denied_out_of_scope:${req.id}:${Date.now()}`,
+      notFound: new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' }),
+    });
     return g;
   }
   type Grant = GrantRow;
@@ -98,7 +90,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
         throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
       }
       if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
-        throw new ApiError(400, 'invalid_field', 'durationSeconds: only in dev policy mode; use durationMinutes (1-60)', { field: 'durationSeconds' });
+        throw new ApiError(400, 'invalid_field', `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`, { field: 'durationSeconds' });
       }
       const durationSeconds = b.durationSeconds ?? b.durationMinutes * 60;
       const id = newId('bg');
@@ -107,7 +99,7 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active });
       await insertGrant(db, { id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, justification: b.justification, ticketRef: b.ticketRef, durationSeconds, workflowId });
       try {
-        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof accessGrantWorkflow>('accessGrantWorkflow', {
+        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',

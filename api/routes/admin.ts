@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
+import { coversAllTenants, firstOutside } from '../../domain/scope';
 import { appendAuditTx } from '../../store/audit';
 import { importAccounts } from '../../store/directory';
 import { insertPrincipal } from '../../store/principals';
@@ -25,7 +26,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
 
   r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
     const b = req.body;
-    if (!req.principal!.tenantScope.includes('*')) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
+    if (!coversAllTenants(req.principal!.tenantScope)) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
     // Every administrative change commits with its audit event, or not at all.
     const created = await db.transaction().execute(async (trx) => {
       const inserted = await insertTenant(trx, { id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
@@ -73,11 +74,9 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      if (b.tenantScope.includes('*') && b.tenantScope.length > 1) throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
-      if (!p.tenantScope.includes('*')) {
-        const outside = b.tenantScope.find((t) => !p.tenantScope.includes(t));
-        if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
-      }
+      if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1) throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
+      const outside = firstOutside(p.tenantScope, b.tenantScope);
+      if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
       const named = b.tenantScope.filter((t) => t !== '*');
       if (named.length) {
         const found = await existingTenantIds(db, named);

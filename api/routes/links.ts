@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { WorkflowUpdateStage } from '@temporalio/client';
-import { linkRedeemedSignal, cancelUpdate } from '../../workflows/messages';
+import { linkRedeemedSignal, cancelUpdate } from '../../contracts/recovery';
 import { checkNewPassword } from '../../domain/password';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, enrolFactor } from '../../store/directory';

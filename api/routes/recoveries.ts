@@ -3,19 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { recoveryWorkflow } from '../../workflows/recovery';
-import {
-  AccountIdKey,
-  cancelUpdate,
-  decideUpdate,
-  RecoveryKindKey,
-  RecoveryStatusKey,
-  statusQuery,
-  submitVerificationUpdate,
-  TenantIdKey,
-  triagedUpdate,
-  type RecoveryStatus,
-} from '../../workflows/messages';
+import { cancelUpdate, decideUpdate, statusQuery, submitVerificationUpdate, triagedUpdate, type RecoveryStatus, type RecoveryWorkflow } from '../../contracts/recovery';
+import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, TenantIdKey } from '../../contracts/search-attributes';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { isTerminal, type RecoveryState } from '../../domain/types';
 import { appendAudit, appendAuditTx } from '../../store/audit';
@@ -38,20 +27,8 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
   async function loadInScope(req: FastifyRequest, id: string, action: string) {
     const row = await getRecovery(db, id);
     if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
-    const p = req.principal!;
-    if (!p.tenantScope.includes('*') && !p.tenantScope.includes(row.tenant_id)) {
-      await appendAudit(db, {
-        tenantId: row.tenant_id,
-        eventKey: `scope-violation:${req.id}:${Date.now()}`,
-        actor: `principal:${p.id}`,
-        action: 'access.denied_out_of_scope',
-        target: `recovery:${row.id}`,
-        recoveryId: row.id,
-        details: { attempted: action, scope: p.tenantScope },
-      });
-      // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
-      throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
-    }
+    // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
+    await auth.requireTenant(req, row.tenant_id, action, { target: `recovery:${row.id}`, recoveryId: row.id, notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }) });
     return row;
   }
 
@@ -132,7 +109,7 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
 
       let handle;
       try {
-        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<typeof recoveryWorkflow>('recoveryWorkflow', {
+        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<RecoveryWorkflow>('recoveryWorkflow', {
           taskQueue: deps.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',

@@ -1,6 +1,6 @@
 // The JSON shape of an emergency-access grant: the read model's row, overlaid with the
 // workflow's live status when it answered.
-import type { AccessStatus } from '../../workflows/access-messages';
+import type { AccessStatus } from '../../contracts/access';
 import type { GrantRow } from '../../store/grants';
 import { iso, isoOrNull, remainingSeconds } from './time';
 

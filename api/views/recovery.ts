@@ -1,6 +1,6 @@
 // The JSON shape of a recovery: the read model's row, overlaid with the workflow's live status
 // when it answered, and the caller's next step.
-import type { RecoveryStatus } from '../../workflows/messages';
+import type { RecoveryStatus } from '../../contracts/recovery';
 import type { RecoveryState } from '../../domain/types';
 import type { RecoveryRow } from '../../store/recoveries';
 import { iso, isoOrNull, remainingSeconds } from './time';

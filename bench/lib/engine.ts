@@ -11,7 +11,7 @@ import { createDb, type Db } from '../../infra/db';
 import { spawn } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { freePort, provision, stopProcess, temporalCliPath, type DevServer } from '../../infra/devserver';
-import { SEARCH_ATTRIBUTES } from '../../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { MailSink } from '../../infra/mail-sink';
 import { migrateToLatest } from '../../migrations';
 import { onCleanup, ROOT, rssOf, spawnTs, type Child } from './procs';

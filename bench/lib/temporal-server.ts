@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import net from 'node:net';
-import { SEARCH_ATTRIBUTES } from '../../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { stopProcess } from '../../infra/devserver';
 import { dropDatabase, getShared } from './engine';
 import { onCleanup, ROOT } from './procs';

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { decideUpdate, type ApprovalRequest } from '../../workflows/messages';
+import { decideUpdate, type ApprovalRequest } from '../../contracts/recovery';
 import { findAccount, openSession } from '../../store/directory';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { historyText, KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../support/seed';

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../workflows/access-messages';
+import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../contracts/access';
 import { checkPassword, findAccount } from '../../store/directory';
 import { refuseAuditEvents, startHarness, tokenFrom, until, uniq, type Harness } from '../support/harness';
 import { historyText, OLD_PASSWORD, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';

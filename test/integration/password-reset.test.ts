@@ -5,7 +5,7 @@ import { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../store/directory';
 import { refuseAuditEvents, startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { linkRedeemedSignal } from '../../workflows/messages';
+import { linkRedeemedSignal } from '../../contracts/recovery';
 import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../support/seed';
 
 const NEW_PASSWORD = 'lantern-otter-carries-42-maps';

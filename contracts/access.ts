@@ -1,31 +1,7 @@
 // Messages of the emergency-access workflow (break-glass, SSO bypass). As for recoveries: ids
 // and outcomes only; the credential itself never travels through Temporal.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-
-export const ACCESS_KINDS = ['break_glass', 'sso_bypass'] as const;
-export type AccessKind = (typeof ACCESS_KINDS)[number];
-
-export const ACCESS_ACTIVE_STATES = ['requested', 'awaiting_confirmation', 'awaiting_approval', 'issuing', 'active', 'rotating', 'awaiting_review'] as const;
-export const ACCESS_TERMINAL_STATES = ['completed', 'denied', 'expired', 'cancelled', 'failed'] as const;
-export type AccessState = (typeof ACCESS_ACTIVE_STATES)[number] | (typeof ACCESS_TERMINAL_STATES)[number];
-export const ACCESS_STATES: readonly AccessState[] = [...ACCESS_ACTIVE_STATES, ...ACCESS_TERMINAL_STATES];
-
-/** Policy numbers the API resolves and passes in (SPEC.md sections 2, 3.2, 3.4). */
-export interface AccessTimings {
-  confirmationSeconds: number;
-  approvalDeadlineSeconds: number;
-  escalateApprovalAfterSeconds: number;
-  reviewReminderEverySeconds: number;
-  reviewEscalateAfterSeconds: number;
-}
-
-export const DEFAULT_ACCESS_TIMINGS: AccessTimings = {
-  confirmationSeconds: 30 * 60,
-  approvalDeadlineSeconds: 30 * 60,
-  escalateApprovalAfterSeconds: 15 * 60,
-  reviewReminderEverySeconds: 4 * 3600,
-  reviewEscalateAfterSeconds: 24 * 3600,
-};
+import type { AccessKind, AccessState, AccessTimings } from '../domain/access';
 
 export interface AccessWorkflowInput {
   grantId: string;
@@ -37,6 +13,14 @@ export interface AccessWorkflowInput {
   timings: AccessTimings;
   searchAttributes: boolean;
 }
+
+export interface AccessOutcome {
+  grantId: string;
+  state: AccessState;
+}
+
+/** The workflow's signature, so the API starts it typed without importing workflow code. */
+export type AccessWorkflow = (input: AccessWorkflowInput) => Promise<AccessOutcome>;
 
 export interface AccessDecisionRecord {
   principalId: string;
@@ -79,23 +63,15 @@ export interface AccessReview {
   notes: string;
 }
 
-export const ACCESS_REJECTIONS = {
-  requester_cannot_approve: 403,
-  approver_lacks_role: 403,
-  approver_out_of_scope: 403,
-  already_decided: 409,
-  approval_closed: 409,
-  reviewer_lacks_role: 403,
-  reviewer_not_independent: 403,
-  reviewer_out_of_scope: 403,
-  review_not_open: 409,
-  not_revocable: 409,
-} as const;
+export interface RevokeRequest {
+  actor: string;
+  reason: string;
+}
 
 export const accessStatusQuery = defineQuery<AccessStatus>('status');
 export const accessDecideUpdate = defineUpdate<AccessStatus, [AccessDecision]>('decide');
 export const accessReviewUpdate = defineUpdate<AccessStatus, [AccessReview]>('review');
-export const accessRevokeUpdate = defineUpdate<AccessStatus, [{ actor: string; reason: string }]>('revoke');
+export const accessRevokeUpdate = defineUpdate<AccessStatus, [RevokeRequest]>('revoke');
 /** The requester picked the credential up (status only; the pickup itself is the API's). */
 export const credentialFetchedSignal = defineSignal('credentialFetched');
 /** Same name as the recovery signal: the links route signals whichever workflow owns the token. */

@@ -1,23 +1,8 @@
 // Messages of the recovery workflow, shared by the workflow and the API. Every field here ends
 // up in workflow history: opaque ids and outcomes only, never a token, password or answer.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TierRequirement } from '../domain/policy';
-import type { Reason, RecoveryKind, RecoveryState, RiskTier, Route, Tier } from '../domain/types';
-
-export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
-export const AccountIdKey = defineSearchAttributeKey('AccountId', SearchAttributeType.KEYWORD);
-export const RecoveryKindKey = defineSearchAttributeKey('RecoveryKind', SearchAttributeType.KEYWORD);
-export const RecoveryStatusKey = defineSearchAttributeKey('RecoveryStatus', SearchAttributeType.KEYWORD);
-export const RiskTierKey = defineSearchAttributeKey('RiskTier', SearchAttributeType.KEYWORD);
-/** Name and type of each custom search attribute, for registering them on a server. */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
-  TenantId: 'Keyword',
-  AccountId: 'Keyword',
-  RecoveryKind: 'Keyword',
-  RecoveryStatus: 'Keyword',
-  RiskTier: 'Keyword',
-};
+import type { Reason, RecoveryKind, RecoveryState, RiskTier, Route, TerminalState, Tier } from '../domain/types';
 
 export interface RecoveryWorkflowInput {
   recoveryId: string;
@@ -28,6 +13,15 @@ export interface RecoveryWorkflowInput {
   /** Whether the server has the custom search attributes registered. */
   searchAttributes: boolean;
 }
+
+export interface RecoveryOutcome {
+  recoveryId: string;
+  state: TerminalState;
+  reasons: string[];
+}
+
+/** The workflow's signature, so the API starts it typed without importing workflow code. */
+export type RecoveryWorkflow = (input: RecoveryWorkflowInput) => Promise<RecoveryOutcome>;
 
 export interface ApprovalRecord {
   principalId: string;
@@ -73,16 +67,6 @@ export interface ApprovalResult {
   approvals: { required: number; received: ApprovalRecord[] };
   state: RecoveryState;
 }
-
-/** Failure types of the approval validator; the API maps them to HTTP statuses. */
-export const APPROVAL_REJECTIONS = {
-  requester_cannot_approve: 403,
-  owner_cannot_approve: 403,
-  approver_out_of_scope: 403,
-  approver_lacks_role: 403,
-  already_decided: 409,
-  approval_closed: 409,
-} as const;
 
 export type VerificationSubmission =
   | { tier: 1; actor: string; passed: boolean; factorsChecked: number }

@@ -1,0 +1,131 @@
+// The activities the workflows call: names, inputs and results. The workflows proxy these types,
+// and activities/ is checked against them, so neither side drifts without the compiler noticing.
+// Inputs and results end up in workflow history: ids, counts and outcomes, never a secret.
+import type { Policy } from '../domain/policy';
+import type { TriageFacts } from '../domain/triage';
+import type { Reason, Tier } from '../domain/types';
+
+/** What a recovery's emailed link is for. */
+export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel';
+
+/** The notices a recovery sends (besides links). */
+export type NoticeTemplate =
+  | 'password_changed'
+  | 'mfa_reset'
+  | 'security_alert'
+  | 'recovery_cancelled'
+  | 'approval_needed'
+  | 'approval_reminder'
+  | 'decision_approved'
+  | 'decision_denied'
+  | 'decision_expired';
+
+export type DecisionTemplate = 'decision_approved' | 'decision_denied' | 'decision_expired';
+
+export interface Recipients {
+  recipients: number;
+}
+
+/** Every activity that writes an audit event is idempotent by its id plus `step`. */
+export interface RecoveryTransition {
+  recoveryId: string;
+  tenantId: string;
+  step: string;
+  state: string;
+  action: string;
+  actor: string;
+  details: Record<string, unknown>;
+  riskTier: string | null;
+  route: string | null;
+  reasons: Reason[];
+}
+
+export interface VerificationRecord {
+  recoveryId: string;
+  tenantId: string;
+  accountId: string;
+  step: string;
+  actor: string;
+  tier: Tier;
+  passed: boolean;
+  /** Audited as pending: the tier passes later (a possession link was sent). */
+  pending?: boolean;
+  evidence: string[];
+}
+
+export interface DecisionRecord {
+  recoveryId: string;
+  tenantId: string;
+  accountId: string;
+  step: string;
+  principalId: string;
+  decision: 'approve' | 'deny';
+  comment: string;
+  approvalsSoFar: number;
+  required: number;
+}
+
+export interface LinkRequest {
+  recoveryId: string;
+  step: string;
+  purpose: LinkPurpose;
+  ttlSeconds: number;
+  /** The account's primary registered address, or every registered address. */
+  to: 'primary' | 'all';
+}
+
+export interface IssuedLink {
+  tokenId: string;
+  expiresAt: string;
+  recipients: number;
+}
+
+export interface RecoveryActivities {
+  recordTransition: (i: RecoveryTransition) => Promise<void>;
+  assessRecovery: (i: { recoveryId: string }) => Promise<{ facts: TriageFacts; policy: Policy }>;
+  evaluateBehaviour: (i: { recoveryId: string }) => Promise<{ consistent: boolean; evidence: string[] }>;
+  recordVerification: (i: VerificationRecord) => Promise<void>;
+  alertSecurity: (i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) => Promise<void>;
+  issueLink: (i: LinkRequest) => Promise<IssuedLink>;
+  confirmRedemption: (i: { tokenId: string; workflowId: string }) => Promise<{ used: boolean }>;
+  invalidateToken: (i: { tokenId: string; reason: string }) => Promise<void>;
+  applyStagedPassword: (i: { recoveryId: string; tokenId: string }) => Promise<{ applied: boolean }>;
+  revokeSessions: (i: { recoveryId: string; tenantId: string; accountId: string; reason: string }) => Promise<{ revoked: number }>;
+  recordDecision: (i: DecisionRecord) => Promise<void>;
+  notifyApprovers: (i: { recoveryId: string; step: string; template: 'approval_needed' | 'approval_reminder'; required: number }) => Promise<Recipients>;
+  notifyRequester: (i: { recoveryId: string; step: string; template: DecisionTemplate }) => Promise<Recipients>;
+  removeMfaFactors: (i: { recoveryId: string }) => Promise<{ removed: number }>;
+  notifyAccount: (i: { recoveryId: string; step: string; template: NoticeTemplate }) => Promise<Recipients>;
+}
+
+export interface GrantTransition {
+  grantId: string;
+  tenantId: string;
+  step: string;
+  state: string;
+  action: string;
+  actor: string;
+  details: Record<string, unknown>;
+}
+
+export interface TargetRotation {
+  /** False when the account has no local credential (SSO-managed): none is created. */
+  rotated: boolean;
+  sessionsRevoked: number;
+  note: string;
+}
+
+export interface AccessActivities {
+  recordGrantTransition: (i: GrantTransition) => Promise<void>;
+  issueContactConfirmation: (i: { grantId: string; step: string; ttlSeconds: number }) => Promise<{ tokenId: string }>;
+  notifyAccessApprovers: (i: { grantId: string; step: string }) => Promise<Recipients>;
+  notifyAccessRequester: (i: { grantId: string; step: string; template: DecisionTemplate }) => Promise<Recipients>;
+  escalateAccess: (i: { grantId: string; step: string; template: 'access_approval_escalation' | 'access_review_escalation' }) => Promise<Recipients>;
+  remindReviewers: (i: { grantId: string; step: string; template: 'review_needed' | 'review_reminder' }) => Promise<Recipients>;
+  issueAccessCredential: (i: { grantId: string; ttlSeconds: number }) => Promise<{ credentialId: string; expiresAt: string }>;
+  revokeAccessCredential: (i: { grantId: string; reason: string }) => Promise<{ sessionsRevoked: number }>;
+  rotateTargetCredential: (i: { grantId: string }) => Promise<TargetRotation>;
+}
+
+/** Everything the worker registers: both workflows' activities. */
+export type WorkflowActivities = RecoveryActivities & AccessActivities;
