@@ -7,7 +7,7 @@ import { issueCredentialOnce, moveGrant, revokeCredential, type GrantRow } from 
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { insertToken, settlePriorTokens } from '../store/tokens';
-import { ACCESS_TERMINAL_STATES } from '../domain/access';
+import { isAccessTerminal } from '../domain/access';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { builtinDirectories, loadGrant, requireAccount, type ActivityDeps } from './deps';
@@ -41,7 +41,7 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
   return {
     /** Moves the grant's read model and audits the step, atomically and once. */
     async recordGrantTransition(i: { grantId: string; tenantId: string; step: string; state: string; action: string; actor: string; details: Record<string, unknown> }) {
-      const terminal = (ACCESS_TERMINAL_STATES as readonly string[]).includes(i.state);
+      const terminal = isAccessTerminal(i.state);
       await db.transaction().execute(async (trx) => {
         const g = await moveGrant(trx, { id: i.grantId, state: i.state, terminal, runId: currentRunId() });
         if (!g) throw ApplicationFailure.nonRetryable(`grant ${i.grantId} not found`, 'grant_not_found');

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus, type AccessWorkflow } from '../../contracts/access';
-import { ACCESS_DURATION, ACCESS_TERMINAL_STATES, DEFAULT_ACCESS_TIMINGS } from '../../domain/access';
+import { ACCESS_DURATION, DEFAULT_ACCESS_TIMINGS, isAccessTerminal } from '../../domain/access';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, openAccessSession } from '../../store/directory';
@@ -17,7 +17,6 @@ import { ApiError, toApiError } from '../errors';
 import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
-const TERMINAL: readonly string[] = ACCESS_TERMINAL_STATES;
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
 
 export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
@@ -54,11 +53,11 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
 
   async function view(g: Grant) {
     let live: AccessStatus | null = null;
-    if (!TERMINAL.includes(g.state)) {
+    if (!isAccessTerminal(g.state)) {
       live = await withTemporalDeadline(temporal, 'query', () => handle(g).query(accessStatusQuery)).catch(() => null);
       // The workflow publishes a state only once it is recorded: a terminal one means the row just
       // read has moved since. Read it again, so the answer is of one moment.
-      if (live && TERMINAL.includes(live.state) && !g.ended_at) g = (await getGrant(db, g.id)) ?? g;
+      if (live && isAccessTerminal(live.state) && !g.ended_at) g = (await getGrant(db, g.id)) ?? g;
     }
     return grantView(g, live);
   }
