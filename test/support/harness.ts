@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import { createDb, type Db } from '../../infra/db';
 import { ensureBootstrapAdmin } from '../../infra/bootstrap';
 import { createMailer } from '../../infra/mailer';
-import { MailSink, type SinkMessage } from '../../infra/mail-sink';
+import { MailSink, type SinkMessage } from '../../dev/mail-sink';
 import { createRecoveryWorker } from '../../worker/worker';
 import { dataConverterFor } from '../../infra/codec';
 import { createLogger } from '../../infra/logger';

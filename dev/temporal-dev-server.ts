@@ -1,41 +1,9 @@
-// Starts the Temporal CLI dev server as a child process (npm start, the test runner).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// Starts the Temporal CLI dev server as a child process (npm start, the test runner, the
+// benchmarks and the chaos drills) and waits until it answers with the search attributes.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../workflows/messages';
-
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
-
-/** Path of the Temporal CLI: TEMPORAL_CLI_PATH, or the project's cached source build. */
-export function temporalCliPath(): string {
-  const preset = process.env.TEMPORAL_CLI_PATH;
-  if (preset && fs.existsSync(preset)) return preset;
-  return provision('temporal-cli.sh');
-}
-
-/** Runs one of scripts/provision/*.sh and returns the line it prints (a path or URL). */
-export function provision(script: string): string {
-  const out = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'provision', script)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-  });
-  const line = out.trim().split('\n').pop();
-  if (!line) throw new Error(`${script} printed nothing`);
-  return line;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DevServer {
   address: string;
