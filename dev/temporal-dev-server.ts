@@ -12,20 +12,39 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(o: { bin: string; port: number; uiPort?: number; dbFile?: string; logFile?: string }): Promise<DevServer> {
+export interface DevServerOptions {
+  bin: string;
+  port: number;
+  /** The Web UI's port; without it the server runs headless. */
+  uiPort?: number;
+  /** State file (SQLite); without it the state lives in memory. */
+  dbFile?: string;
+  logFile?: string;
+  /** e.g. ['journal_mode=WAL'] (the benchmarks' dev server); SQLite's defaults otherwise. */
+  sqlitePragmas?: string[];
+  /**
+   * Its own process group, so a Ctrl-C in the terminal reaches only npm start, which then stops
+   * the API and the worker before the server they talk to.
+   */
+  detached?: boolean;
+}
+
+export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', 'default', '--log-level', 'warn'];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort) args.push('--ui-port', String(o.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
+  for (const p of o.sqlitePragmas ?? []) args.push('--sqlite-pragma', p);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   const log = o.logFile ? fs.openSync(o.logFile, 'a') : 'ignore';
-  const child = spawn(o.bin, args, { stdio: ['ignore', log, log] });
+  const child = spawn(o.bin, args, { stdio: ['ignore', log, log], detached: o.detached === true });
+  if (typeof log === 'number') fs.closeSync(log);
   let exited = false;
   child.once('exit', () => (exited = true));
   const address = `127.0.0.1:${o.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}` : ''}`);
+    if (exited) throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}:\n${fs.readFileSync(o.logFile, 'utf8').slice(-2000)}` : ''}`);
     try {
       const c = await Connection.connect({ address, connectTimeout: 1000 });
       await c.workflowService.getSystemInfo({});

@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { tokenHash } from '../../infra/secrets';
-import { workflowBundle } from '../../worker/worker';
+import { workflowBundle } from '../../boot/worker';
 import type { SinkMessage } from '../../dev/mail-sink';
 import type { Engine } from './engine';
 import { tokensIn, type FlowResult, type Seeded } from './flow';
