@@ -1,28 +1,23 @@
-// The worker process the benchmarks run: the same wiring as worker/main.ts (createRecoveryWorker
-// with the same config, database, mailer and connection), plus what a benchmark needs to observe
-// it: Core's Prometheus exporter (sticky cache metrics) on BENCH_METRICS_PORT, and
-// Worker.getStatus() answered over the IPC channel (after a full GC on request: the process runs
-// with --expose-gc). Started by bench/lib/engine.ts.
+// The worker process the benchmarks run: the project's worker wiring (boot/worker.ts, as
+// worker/main.ts uses it), plus what a benchmark needs to observe it: Core's Prometheus exporter
+// (sticky cache metrics) on BENCH_METRICS_PORT, and Worker.getStatus() answered over the IPC
+// channel (after a full GC on request: the process runs with --expose-gc). Started by
+// bench/lib/engine.ts.
 import v8 from 'node:v8';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../infra/config';
 import { createDb } from '../infra/db';
 import { createMailer } from '../infra/mailer';
-import { connectionOptions } from '../infra/temporal';
-import { createRecoveryWorker } from '../worker/worker';
+import { once, runMain, runStops, stopOnSignals } from '../boot/process';
+import { installWorkerRuntime, quietWorkerLogger, startWorker } from '../boot/worker';
 
-async function main() {
+runMain(async () => {
   const metricsPort = process.env.BENCH_METRICS_PORT;
-  Runtime.install({
-    logger: new DefaultLogger('WARN'),
-    ...(metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } } : {}),
-  });
+  await installWorkerRuntime({ logger: quietWorkerLogger(), ...(metricsPort ? { metrics: { address: `127.0.0.1:${metricsPort}`, variable: 'BENCH_METRICS_PORT' } } : {}) });
   const config = loadConfig();
   if (!config.databaseUrl || !config.smtpUrl) throw new Error('DATABASE_URL and SMTP_URL are required');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const mailer = createMailer(config.smtpUrl, config.mailFrom);
-  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const worker = await createRecoveryWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, deps: { db, mailer, config } });
+  const { worker, running, stop: stopWorker } = await startWorker({ config, db, mailer });
   process.on('message', (m: { statusRequest?: number; gc?: boolean }) => {
     if (typeof m?.statusRequest !== 'number') return;
     // Started with --expose-gc by the benchmarks, so heap figures can exclude garbage.
@@ -39,8 +34,8 @@ async function main() {
       },
     });
   });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
-  const running = worker.run();
+  const stop = once(() => runStops([stopWorker, () => db.destroy(), () => mailer.close()]));
+  stopOnSignals(stop);
   // run() has started polling once the state says so; announce readiness then.
   const deadline = Date.now() + 60_000;
   while (worker.getState() !== 'RUNNING' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -55,13 +50,6 @@ async function main() {
     }) + '\n',
   );
   await running;
-  await connection.close();
-  await db.destroy();
-  mailer.close();
+  await stop();
   process.disconnect?.();
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
 });

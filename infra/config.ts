@@ -9,6 +9,8 @@ const boolish = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
+const port = z.coerce.number().int().min(1).max(65535);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -28,10 +30,16 @@ const EnvSchema = z.object({
   TOKEN_HMAC_KEYS: z.string().optional(),
   /** Comma-separated `kid:base64key` pairs encrypting workflow payloads; the first encrypts, all decrypt. */
   PAYLOAD_CODEC_KEYS: z.string().optional(),
-  /** Origins allowed to call the codec endpoint (the Temporal Web UI). */
-  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Origins allowed to call the codec endpoint (the Temporal Web UI); default: the dev UI's port. */
+  CODEC_CORS_ORIGINS: z.string().optional(),
   /** Where the worker serves the Temporal SDK's Prometheus metrics, e.g. 127.0.0.1:9464. */
   WORKER_METRICS_ADDRESS: z.string().optional(),
+  /** Ports npm start binds for its embedded parts, so a second engine can run beside the first. */
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  DEV_SMTP_PORT: port.default(1025),
+  /** npm start's worker metrics port when WORKER_METRICS_ADDRESS is not set. */
+  WORKER_METRICS_PORT: port.default(9464),
   /** Key for Tier 1 knowledge-factor hashes. */
   KNOWLEDGE_HMAC_KEY: z.string().optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
@@ -62,6 +70,8 @@ export interface Config {
   payloadKeys: HmacKey[];
   codecCorsOrigins: string[];
   workerMetricsAddress?: string;
+  /** Ports of npm start's embedded parts (TEMPORAL_DEV_PORT, TEMPORAL_UI_PORT, DEV_SMTP_PORT, WORKER_METRICS_PORT). */
+  devPorts: { temporal: number; temporalUi: number; smtp: number; workerMetrics: number };
   knowledgeKey: Buffer;
   bootstrapAdminKey?: string;
   policyMode: 'production' | 'dev';
@@ -160,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     temporal: {
-      address: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       apiKey: e.TEMPORAL_API_KEY,
@@ -170,8 +180,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     mailFrom: e.MAIL_FROM,
     tokenKeys: parseKeys(tokenKeysRaw!, 'TOKEN_HMAC_KEYS'),
     payloadKeys: parseKeys(payloadRaw!, 'PAYLOAD_CODEC_KEYS'),
-    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    codecCorsOrigins: (e.CODEC_CORS_ORIGINS ?? `http://localhost:${e.TEMPORAL_UI_PORT},http://127.0.0.1:${e.TEMPORAL_UI_PORT}`)
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
+    devPorts: { temporal: e.TEMPORAL_DEV_PORT, temporalUi: e.TEMPORAL_UI_PORT, smtp: e.DEV_SMTP_PORT, workerMetrics: e.WORKER_METRICS_PORT },
     knowledgeKey: parseSecret(knowledgeRaw!, 'KNOWLEDGE_HMAC_KEY'),
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),

@@ -1,118 +1,135 @@
 // `npm start`: the whole engine on embedded defaults, no configuration. A Temporal dev server
-// (state in .data/temporal.db, Web UI on 8233), PGlite in .data/pglite, migrations, a dev mail
-// outbox, the worker and the API, in one command. Any of TEMPORAL_ADDRESS, DATABASE_URL and
-// SMTP_URL switches that part to the real service.
+// (state in .data/temporal.db, Web UI on TEMPORAL_UI_PORT), PGlite in .data/pglite, migrations, a
+// dev mail outbox, the worker and the API, in one command: dev/ supplies the embedded parts and
+// boot/ composes the engine on them. Any of TEMPORAL_ADDRESS, DATABASE_URL and SMTP_URL switches
+// that part to the real service. Every port it binds is a variable, checked before anything starts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Runtime } from '@temporalio/worker';
-import { ConfigError, loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
-import { startDevServer, temporalCliPath, type DevServer } from '../infra/devserver';
+import { loadConfig, type Config } from '../infra/config';
 import { createLogger } from '../infra/logger';
-import { createMailer } from '../infra/mailer';
-import { MailSink } from '../infra/mail-sink';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../infra/pglite';
-import { connectClient, connectionOptions, ensureSearchAttributes } from '../infra/temporal';
-import { ensureBootstrapAdmin } from '../store/principals';
-import { migrateToLatest } from '../migrations';
-import { buildApp } from '../api/app';
-import { createRecoveryWorker } from '../worker/worker';
+import { startEngine, type Engine } from '../boot/engine';
+import { ensurePortsFree, splitHostPort, type PortClaim } from '../boot/ports';
+import { once, runMain, runStops, stopOnSignals } from '../boot/process';
+import { installWorkerRuntime } from '../boot/worker';
+import { lockDataDir } from '../dev/data-dir';
+import { MailSink } from '../dev/mail-sink';
+import { startEmbeddedPostgres } from '../dev/pglite';
+import { temporalCliPath } from '../dev/provision';
+import { startDevServer } from '../dev/temporal-dev-server';
 
-async function main() {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel, 'engine');
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  const say = (s: string) => process.stdout.write(`${s}\n`);
-  const stops: (() => Promise<unknown> | unknown)[] = [];
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const LOOPBACK = '127.0.0.1';
 
-  let temporal = { ...config.temporal };
-  let dev: DevServer | null = null;
-  if (!process.env.TEMPORAL_ADDRESS) {
+/** What this start embeds: a part whose address is configured is the real service instead. */
+function embedded(config: Config) {
+  return { temporal: !process.env.TEMPORAL_ADDRESS, database: !config.databaseUrl, smtp: !config.smtpUrl };
+}
+
+/** The worker's SDK metrics: WORKER_METRICS_ADDRESS, else 127.0.0.1:WORKER_METRICS_PORT. */
+function workerMetrics(config: Config) {
+  return config.workerMetricsAddress
+    ? { address: config.workerMetricsAddress, variable: 'WORKER_METRICS_ADDRESS' }
+    : { address: `${LOOPBACK}:${config.devPorts.workerMetrics}`, variable: 'WORKER_METRICS_PORT' };
+}
+
+/** Every port this start binds, each with the variable that moves it. */
+function portClaims(config: Config): PortClaim[] {
+  const e = embedded(config);
+  const metrics = workerMetrics(config);
+  return [
+    { host: config.host, port: config.port, variable: 'PORT', what: 'the API' },
+    ...(e.temporal
+      ? [
+          { host: LOOPBACK, port: config.devPorts.temporal, variable: 'TEMPORAL_DEV_PORT', what: 'the Temporal dev server' },
+          { host: LOOPBACK, port: config.devPorts.temporalUi, variable: 'TEMPORAL_UI_PORT', what: 'the Temporal Web UI' },
+        ]
+      : []),
+    ...(e.smtp ? [{ host: LOOPBACK, port: config.devPorts.smtp, variable: 'DEV_SMTP_PORT', what: 'the dev SMTP outbox' }] : []),
+    { ...splitHostPort(metrics.address), variable: metrics.variable, what: 'the worker SDK metrics' },
+  ];
+}
+
+/** Starts the embedded parts, then the engine on them; `stops` collects the undo steps, newest first. */
+async function start(config: Config, stops: (() => Promise<unknown> | unknown)[]) {
+  const e = embedded(config);
+  let resolved: Config = { ...config, workerMetricsAddress: workerMetrics(config).address };
+  let uiUrl: string | null = null;
+  if (e.temporal) {
     say('starting the Temporal dev server...');
-    const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
-    const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-    dev = await startDevServer({ bin: temporalCliPath(), port, uiPort, dbFile: path.join(config.dataDir, 'temporal.db'), logFile: path.join(config.dataDir, 'temporal.log') });
-    temporal = { ...temporal, address: dev.address };
-    stops.unshift(() => dev!.stop());
+    const dev = await startDevServer({
+      bin: temporalCliPath(),
+      port: config.devPorts.temporal,
+      uiPort: config.devPorts.temporalUi,
+      dbFile: path.join(config.dataDir, 'temporal.db'),
+      logFile: path.join(config.dataDir, 'temporal.log'),
+      detached: true,
+    });
+    stops.unshift(() => dev.stop());
+    resolved = { ...resolved, temporal: { ...resolved.temporal, address: dev.address } };
+    uiUrl = dev.uiUrl;
   }
-
-  let dbUrl = config.databaseUrl;
-  let poolMax = config.databasePoolMax;
-  let pg: EmbeddedPostgres | null = null;
-  if (!dbUrl) {
+  if (e.database) {
     say('starting the embedded database (PGlite)...');
-    pg = await startEmbeddedPostgres(path.join(config.dataDir, 'pglite'));
-    dbUrl = pg.url;
-    poolMax = 1; // PGlite is single-session: one connection, queued
-    stops.unshift(() => pg!.stop());
+    const pg = await startEmbeddedPostgres(path.join(config.dataDir, 'pglite'));
+    stops.unshift(() => pg.stop());
+    // PGlite is single-session: one connection, queued.
+    resolved = { ...resolved, databaseUrl: pg.url, databasePoolMax: 1 };
   }
-  const db = createDb(dbUrl, poolMax);
-  stops.unshift(() => db.destroy());
-  const applied = await migrateToLatest(db);
-  if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
-  const admin = await ensureBootstrapAdmin(db, config.bootstrapAdminKey);
-
-  let smtpUrl = config.smtpUrl;
   let outboxDir: string | undefined;
-  if (!smtpUrl) {
+  if (e.smtp) {
     outboxDir = path.join(config.dataDir, 'outbox');
-    const sink = await MailSink.start({ port: Number(process.env.DEV_SMTP_PORT ?? 1025), dir: outboxDir });
-    smtpUrl = sink.url;
+    const sink = await MailSink.start({ port: config.devPorts.smtp, dir: outboxDir });
     stops.unshift(() => sink.close());
+    resolved = { ...resolved, smtpUrl: sink.url };
   }
-  const mailer = createMailer(smtpUrl, config.mailFrom);
+  await installWorkerRuntime({ metrics: workerMetrics(config) });
+  const engine = await startEngine({ config: resolved, logger: createLogger(config.logLevel, 'engine'), outboxDir });
+  stops.unshift(() => engine.stop());
+  return { engine, resolved, uiUrl, outboxDir };
+}
 
-  // The worker's SDK metrics on their own port; the API's /metrics appends them.
-  const workerMetricsAddress = config.workerMetricsAddress ?? `127.0.0.1:${process.env.WORKER_METRICS_PORT ?? 9464}`;
-  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: workerMetricsAddress } } } });
-  const client = await connectClient(temporal, config.payloadKeys);
-  const searchAttributes = await ensureSearchAttributes(client, temporal.namespace);
-  const connection = await NativeConnection.connect(connectionOptions(temporal));
-  const worker = await createRecoveryWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps: { db, mailer, config } });
-  const running = worker.run();
-  stops.unshift(async () => {
-    worker.shutdown();
-    await running;
-    await connection.close();
-  });
-
-  const app = await buildApp({ db, temporal: client, config: { ...config, workerMetricsAddress }, taskQueue: temporal.taskQueue, searchAttributes, logger: log, outboxDir });
-  await app.listen({ host: config.host, port: config.port });
-  stops.unshift(() => app.close());
-
+function banner(config: Config, s: { engine: Engine; resolved: Config; uiUrl: string | null; outboxDir?: string }) {
+  const { engine, resolved } = s;
+  if (engine.applied.length) say(`migrations applied: ${engine.applied.join(', ')}`);
   const api = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   say('');
   say('Recovery engine is running.');
   say(`  API             ${api}   (OpenAPI: ${api}/docs)`);
-  say(`  Temporal        ${temporal.address}` + (dev?.uiUrl ? `   Web UI: ${dev.uiUrl}` : ''));
-  say(`  Database        ${pg ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'DATABASE_URL'}`);
-  say(`  Mail            ${outboxDir ? `dev outbox: ${api}/dev/outbox (files in ${outboxDir}), SMTP ${smtpUrl}` : 'SMTP_URL'}`);
+  say(`  Temporal        ${resolved.temporal.address}` + (s.uiUrl ? `   Web UI: ${s.uiUrl}` : ''));
+  say(`  Database        ${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${path.join(config.dataDir, 'pglite')}`}`);
+  say(`  Mail            ${s.outboxDir ? `dev outbox: ${api}/dev/outbox (files in ${s.outboxDir}), SMTP ${resolved.smtpUrl}` : 'SMTP_URL'}`);
   say(`  Emailed links   ${config.publicBaseUrl}`);
-  say(`  Metrics         ${api}/metrics (worker SDK metrics also on http://${workerMetricsAddress}/metrics)`);
+  say(`  Metrics         ${api}/metrics (worker SDK metrics also on http://${resolved.workerMetricsAddress}/metrics)`);
   say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs an auditor or admin API key)`);
-  if (admin.apiKey) {
+  if (engine.admin.apiKey) {
     say('');
-    say(`  Admin API key (shown once, store it now): ${admin.apiKey}`);
-  } else if (admin.created) {
+    say(`  Admin API key (shown once, store it now): ${engine.admin.apiKey}`);
+  } else if (engine.admin.created) {
     say('  Admin API key: the one in BOOTSTRAP_ADMIN_KEY');
   }
   say('');
   say('Ctrl-C stops everything; state stays in ' + config.dataDir);
-
-  let stopping = false;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, async () => {
-      if (stopping) return;
-      stopping = true;
-      say('stopping...');
-      for (const stop of stops) await Promise.resolve(stop()).catch((e) => log.warn({ err: String(e) }, 'stop failed'));
-      process.exit(0);
-    });
-  }
-  await running;
 }
 
-main().catch((err) => {
-  console.error(err instanceof ConfigError ? `config error: ${err.message}` : err);
-  process.exit(1);
+runMain(async () => {
+  const config = loadConfig();
+  await ensurePortsFree(portClaims(config));
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const stops: (() => Promise<unknown> | unknown)[] = [lockDataDir(config.dataDir)];
+  const stop = once(() => runStops(stops));
+  let started;
+  try {
+    started = await start(config, stops);
+  } catch (err) {
+    // Nothing half-started stays behind (the dev server runs in its own process group).
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  banner(config, started);
+  stopOnSignals(stop, { onStopping: () => say('stopping...') });
+  try {
+    await started.engine.worker!.running;
+  } finally {
+    await stop();
+  }
 });

@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createDb } from '../infra/db';
-import { freePort, PROJECT_ROOT, provision, startDevServer, temporalCliPath } from '../infra/devserver';
+import { startDevServer } from '../dev/temporal-dev-server';
+import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
+import { freePort } from '../boot/ports';
 import { migrateToLatest } from '../migrations';
 
 function findTests(dir: string): string[] {

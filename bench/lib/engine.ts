@@ -10,9 +10,11 @@ import pg from 'pg';
 import { createDb, type Db } from '../../infra/db';
 import { spawn } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { freePort, provision, stopProcess, temporalCliPath, type DevServer } from '../../infra/devserver';
+import { stopProcess, type DevServer } from '../../dev/temporal-dev-server';
+import { provision, temporalCliPath } from '../../dev/provision';
+import { freePort } from '../../boot/ports';
 import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
-import { MailSink } from '../../infra/mail-sink';
+import { MailSink } from '../../dev/mail-sink';
 import { migrateToLatest } from '../../migrations';
 import { onCleanup, ROOT, rssOf, spawnTs, type Child } from './procs';
 import { until } from './util';
@@ -287,7 +289,7 @@ export async function scrapeMetric(metricsUrl: string, names: string[]): Promise
 }
 
 /**
- * The Temporal CLI dev server on a SQLite file in WAL mode. infra/devserver.ts starts it with
+ * The Temporal CLI dev server on a SQLite file in WAL mode. dev/temporal-dev-server.ts starts it with
  * SQLite's default rollback journal; `--sqlite-pragma journal_mode=WAL` is what makes the file a
  * WAL one. BENCH_SQLITE_PRAGMAS adds more (e.g. "synchronous=NORMAL"; the default is FULL).
  */

@@ -2,7 +2,7 @@
 // an error code on anything but the expected answer.
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { SinkMessage } from '../../infra/mail-sink';
+import type { SinkMessage } from '../../dev/mail-sink';
 import type { Engine } from './engine';
 import { http, type Account } from './seed';
 import { HOME_CONTEXT, KNOWLEDGE, nextIp } from './util';

@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import net from 'node:net';
 import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
-import { stopProcess } from '../../infra/devserver';
+import { stopProcess } from '../../dev/temporal-dev-server';
 import { dropDatabase, getShared } from './engine';
 import { onCleanup, ROOT } from './procs';
 import { envInt, until, type BenchContext } from './util';

@@ -113,4 +113,4 @@ export function envInt(name: string, fallback: number): number {
   return Math.floor(n);
 }
 
-export { sleep, until } from '../../infra/wait';
+export { sleep, until } from '../../testkit/wait';

@@ -7,8 +7,8 @@ import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { tokenHash } from '../../infra/secrets';
-import { workflowBundle } from '../../worker/worker';
-import type { SinkMessage } from '../../infra/mail-sink';
+import { workflowBundle } from '../../boot/worker';
+import type { SinkMessage } from '../../dev/mail-sink';
 import type { Engine } from './engine';
 import { tokensIn, type FlowResult, type Seeded } from './flow';
 

@@ -2,7 +2,7 @@
 // owner would drive it, retrying what a well-behaved client retries (no answer, 503 with
 // Retry-After, "idempotency key in progress") and nothing else.
 import crypto from 'node:crypto';
-import type { SinkMessage } from '../../infra/mail-sink';
+import type { SinkMessage } from '../../dev/mail-sink';
 import type { Engine } from './engine';
 import type { ApiResponse } from './http';
 import { sleep } from './proc';

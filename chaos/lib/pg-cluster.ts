@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../infra/devserver';
+import { freePort } from '../../boot/ports';
 import { onCleanup } from './proc';
 
 const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sleep, until } from '../../infra/wait';
+import { sleep, until } from '../../testkit/wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -1,7 +1,8 @@
 // Stop the Temporal dev server (file-backed: its state is a SQLite file) while flows are in
 // flight, keep it down for a while, start it again on the same port and file. Every flow resumes.
 import path from 'node:path';
-import { freePort, startDevServer, type DevServer } from '../../infra/devserver';
+import { startDevServer, type DevServer } from '../../dev/temporal-dev-server';
+import { freePort } from '../../boot/ports';
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
 import { startEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';

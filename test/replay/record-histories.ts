@@ -10,7 +10,7 @@ import { Worker } from '@temporalio/worker';
 import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
 import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
-import { workflowBundle } from '../../worker/worker';
+import { workflowBundle } from '../../boot/worker';
 
 const VERSION = 'v3';
 const OUT = path.join(__dirname, '..', 'fixtures', 'histories', VERSION);

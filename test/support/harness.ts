@@ -7,17 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { loadConfig, type Config } from '../../infra/config';
-import { createDb, type Db } from '../../infra/db';
-import { ensureBootstrapAdmin } from '../../store/principals';
-import { createMailer } from '../../infra/mailer';
-import { MailSink, type SinkMessage } from '../../infra/mail-sink';
-import { createRecoveryWorker } from '../../worker/worker';
+import type { Db } from '../../infra/db';
+import { MailSink, type SinkMessage } from '../../dev/mail-sink';
+import { startEngine } from '../../boot/engine';
+import { installWorkerRuntime, quietWorkerLogger } from '../../boot/worker';
 import { dataConverterFor } from '../../infra/codec';
 import { createLogger } from '../../infra/logger';
 
@@ -73,21 +71,18 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
   };
 }
 
-let runtimeInstalled = false;
-
 export async function startHarness(
   opts: { timeSkipping?: boolean; env?: Record<string, string>; inProcessWorker?: boolean; /** Collect every API and worker log line here. */ logLines?: string[] } = {},
 ): Promise<Harness> {
-  if (!runtimeInstalled) {
-    const lines = opts.logLines;
-    // Worker lifecycle chatter drowns the test report; warnings and errors still show.
-    Runtime.install({
-      logger: lines ? new DefaultLogger('DEBUG', (e) => lines.push(`${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`)) : new DefaultLogger('WARN'),
-    });
-    runtimeInstalled = true;
-  }
+  const lines = opts.logLines;
+  // Worker lifecycle chatter drowns the test report; warnings and errors still show.
+  await installWorkerRuntime({ logger: lines ? new DefaultLogger('DEBUG', (e) => lines.push(`${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`)) : quietWorkerLogger() });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-h-'));
   const adminKey = `rk_${crypto.randomBytes(32).toString('base64url')}`;
+  const database = await createDatabase();
+  const smtpFaults: Harness['smtpFaults'] = {};
+  const sink = await MailSink.start({ failPlan: (attempt, rcpt) => smtpFaults.plan?.(attempt, rcpt) ?? null });
+  const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -97,44 +92,37 @@ export async function startHarness(
     PAYLOAD_CODEC_KEYS: `p1:${crypto.randomBytes(32).toString('base64')}`,
     POLICY_MODE: 'dev',
     LOG_LEVEL: 'silent',
+    BOOTSTRAP_ADMIN_KEY: adminKey,
+    DATABASE_URL: database.url,
+    DATABASE_POOL_MAX: '5',
+    SMTP_URL: sink.url,
+    TEMPORAL_ADDRESS: opts.timeSkipping ? '' : required('TEMPORAL_TEST_ADDRESS'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    HOST: '127.0.0.1',
+    PORT: '0',
     ...opts.env,
   };
   const config = loadConfig(env);
-  const database = await createDatabase();
-  const db = createDb(database.url, 5);
-  await ensureBootstrapAdmin(db, adminKey);
-  const smtpFaults: Harness['smtpFaults'] = {};
-  const sink = await MailSink.start({ failPlan: (attempt, rcpt) => smtpFaults.plan?.(attempt, rcpt) ?? null });
-  const mailer = createMailer(sink.url, config.mailFrom);
 
   let testEnv: TestWorkflowEnvironment | null = null;
-  let client: Client;
-  let nativeConnection: NativeConnection;
-  let clientConnection: Connection | null = null;
   if (opts.timeSkipping) {
     testEnv = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: required('TEMPORAL_TEST_SERVER_PATH') } },
       client: { dataConverter: dataConverterFor(config.payloadKeys) },
     });
-    client = testEnv.client;
-    nativeConnection = testEnv.nativeConnection;
-  } else {
-    const address = required('TEMPORAL_TEST_ADDRESS');
-    clientConnection = await Connection.connect({ address });
-    client = new Client({ connection: clientConnection, namespace: 'default', dataConverter: dataConverterFor(config.payloadKeys) });
-    nativeConnection = await NativeConnection.connect({ address });
   }
-  const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
-  const worker: Worker | null =
-    opts.inProcessWorker === false ? null : await createRecoveryWorker({ connection: nativeConnection, namespace: 'default', taskQueue, deps: { db, mailer, config } });
-  const running = worker?.run();
-
   // The time-skipping server has no custom search attributes.
   const logger = opts.logLines ? createLogger('trace', 'api', { write: (line: string) => void opts.logLines!.push(line) }) : false;
-  const app = await buildApp({ db, temporal: client, config, taskQueue, searchAttributes: !opts.timeSkipping, logger });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const engine = await startEngine({
+    config,
+    logger,
+    migrate: false,
+    worker: opts.inProcessWorker !== false,
+    temporal: testEnv ? { client: testEnv.client, connection: testEnv.nativeConnection, searchAttributes: false } : undefined,
+  });
+  const { db, client } = engine;
+  const app = engine.api.app;
+  const baseUrl = `http://127.0.0.1:${engine.api.port}`;
 
   return {
     db,
@@ -147,15 +135,7 @@ export async function startHarness(
     taskQueue,
     testEnv,
     app,
-    workerEnv: {
-      ...env,
-      LOG_LEVEL: 'info',
-      DATABASE_URL: database.url,
-      DATABASE_POOL_MAX: '3',
-      SMTP_URL: sink.url,
-      TEMPORAL_ADDRESS: opts.timeSkipping ? '' : required('TEMPORAL_TEST_ADDRESS'),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-    },
+    workerEnv: { ...env, LOG_LEVEL: 'info', DATABASE_POOL_MAX: '3' },
     async api(method, p, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       const key = o.key === undefined ? adminKey : o.key;
@@ -176,16 +156,8 @@ export async function startHarness(
       return { status: res.status, body: parsed, text, headers: res.headers };
     },
     async close() {
-      await app.close();
-      worker?.shutdown();
-      await running;
+      await engine.stop();
       if (testEnv) await testEnv.teardown();
-      else {
-        await nativeConnection.close();
-        await clientConnection?.close();
-      }
-      await db.destroy();
-      mailer.close();
       await sink.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
-import { MailSink, type MailSinkOptions } from '../../infra/mail-sink';
+import { MailSink, type MailSinkOptions } from '../../dev/mail-sink';
 
 const sinks: MailSink[] = [];
 after(async () => {

@@ -1,3 +1,5 @@
+// The dev mail sink: a real SMTP server in-process that keeps what it receives (in memory, and as
+// files for the npm start outbox), with fault injection at DATA for the tests and chaos drills.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';

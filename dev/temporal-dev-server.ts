@@ -1,41 +1,9 @@
-// Starts the Temporal CLI dev server as a child process (npm start, the test runner).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// Starts the Temporal CLI dev server as a child process (npm start, the test runner, the
+// benchmarks and the chaos drills) and waits until it answers with the search attributes.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
-
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
-
-/** Path of the Temporal CLI: TEMPORAL_CLI_PATH, or the project's cached source build. */
-export function temporalCliPath(): string {
-  const preset = process.env.TEMPORAL_CLI_PATH;
-  if (preset && fs.existsSync(preset)) return preset;
-  return provision('temporal-cli.sh');
-}
-
-/** Runs one of scripts/provision/*.sh and returns the line it prints (a path or URL). */
-export function provision(script: string): string {
-  const out = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'provision', script)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-  });
-  const line = out.trim().split('\n').pop();
-  if (!line) throw new Error(`${script} printed nothing`);
-  return line;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DevServer {
   address: string;
@@ -44,20 +12,39 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(o: { bin: string; port: number; uiPort?: number; dbFile?: string; logFile?: string }): Promise<DevServer> {
+export interface DevServerOptions {
+  bin: string;
+  port: number;
+  /** The Web UI's port; without it the server runs headless. */
+  uiPort?: number;
+  /** State file (SQLite); without it the state lives in memory. */
+  dbFile?: string;
+  logFile?: string;
+  /** e.g. ['journal_mode=WAL'] (the benchmarks' dev server); SQLite's defaults otherwise. */
+  sqlitePragmas?: string[];
+  /**
+   * Its own process group, so a Ctrl-C in the terminal reaches only npm start, which then stops
+   * the API and the worker before the server they talk to.
+   */
+  detached?: boolean;
+}
+
+export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', 'default', '--log-level', 'warn'];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort) args.push('--ui-port', String(o.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
+  for (const p of o.sqlitePragmas ?? []) args.push('--sqlite-pragma', p);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   const log = o.logFile ? fs.openSync(o.logFile, 'a') : 'ignore';
-  const child = spawn(o.bin, args, { stdio: ['ignore', log, log] });
+  const child = spawn(o.bin, args, { stdio: ['ignore', log, log], detached: o.detached === true });
+  if (typeof log === 'number') fs.closeSync(log);
   let exited = false;
   child.once('exit', () => (exited = true));
   const address = `127.0.0.1:${o.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}` : ''}`);
+    if (exited) throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}:\n${fs.readFileSync(o.logFile, 'utf8').slice(-2000)}` : ''}`);
     try {
       const c = await Connection.connect({ address, connectTimeout: 1000 });
       await c.workflowService.getSystemInfo({});

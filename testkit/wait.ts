@@ -1,4 +1,4 @@
-// Bounded waiting, shared by the dev-server tooling, the benchmarks and the chaos drills.
+// Bounded waiting, shared by the tests, the benchmarks and the chaos drills.
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
