@@ -1,5 +1,7 @@
 // What the routes are built with: buildApp's options plus what it derives from them. A module of
 // its own so that routes import it without importing the app that imports them.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
@@ -26,3 +28,7 @@ export interface AppDeps extends AppOptions {
   log: Logger | Console;
   directoryFor: DirectoryFor;
 }
+
+/** The app as routes register on it: request and response types come from the zod schemas. */
+export const typed = (app: FastifyInstance) => app.withTypeProvider<ZodTypeProvider>();
+export type Router = ReturnType<typeof typed>;

@@ -1,6 +1,6 @@
-// Recoveries: HTTP in, Temporal starts/updates/queries out, plus reads of the read model.
+// Recoveries: HTTP in, Temporal starts/updates/queries out, plus reads of the read model. One
+// function per route; what several routes share (the scoped load, the live status) sits above them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { cancelUpdate, decideUpdate, statusQuery, submitVerificationUpdate, triagedUpdate, type RecoveryStatus, type RecoveryWorkflow } from '../../contracts/recovery';
@@ -9,7 +9,7 @@ import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { isTerminal, type RecoveryState } from '../../domain/types';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { newId } from '../../infra/secrets';
-import type { AppDeps } from '../deps';
+import { typed, type AppDeps, type Router } from '../deps';
 import { getRecovery, insertRecoveryWithinLimit, listRecoveries, markStartFailed, type RecoveryRow } from '../../store/recoveries';
 import { getTenant } from '../../store/tenants';
 import { nextStep, recoveryView } from '../views/recovery';
@@ -20,69 +20,105 @@ import { withTemporalDeadline } from '../deadlines';
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
 const TRIAGE_WAIT_MS = 10_000;
 
-export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, auth, directoryFor } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
+type CreateBody = z.infer<typeof CreateRecovery>;
 
-  async function loadInScope(req: FastifyRequest, id: string, action: string) {
-    const row = await getRecovery(db, id);
-    if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
-    // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
-    await auth.requireTenant(req, row.tenant_id, action, { target: `recovery:${row.id}`, recoveryId: row.id, notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }) });
-    return row;
+/** A recovery of the caller's tenants; another tenant's answers like a missing one (and is audited). */
+async function loadInScope({ db, auth }: AppDeps, req: FastifyRequest, id: string, action: string) {
+  const row = await getRecovery(db, id);
+  if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+  // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
+  await auth.requireTenant(req, row.tenant_id, action, { target: `recovery:${row.id}`, recoveryId: row.id, notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }) });
+  return row;
+}
+
+/** The workflow's status query, or null (ended, or Temporal did not answer in time). */
+async function liveStatus({ temporal, log }: AppDeps, row: RecoveryRow): Promise<RecoveryStatus | null> {
+  if (isTerminal(row.state as RecoveryState)) return null;
+  try {
+    return await withTemporalDeadline(temporal, 'query', () => temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).query(statusQuery));
+  } catch (err) {
+    log.warn({ recoveryId: row.id, err: (err as Error).message }, 'status query failed; answering from the read model');
+    return null;
   }
+}
 
-  type Row = RecoveryRow;
+const handleOf = ({ temporal }: AppDeps, row: RecoveryRow) => temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
 
-  async function liveStatus(row: Row): Promise<RecoveryStatus | null> {
-    if (isTerminal(row.state as RecoveryState)) return null;
-    try {
-      return await withTemporalDeadline(temporal, 'query', () => temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).query(statusQuery));
-    } catch (err) {
-      deps.log.warn({ recoveryId: row.id, err: (err as Error).message }, 'status query failed; answering from the read model');
-      return null;
+/**
+ * Records a request in one transaction, before anything runs: the per-IP slot, the recovery row
+ * and its `recovery.requested` event, or the `recovery.rate_limited` event. Six round trips
+ * (BEGIN and COMMIT included) and one commit.
+ */
+async function recordRequest({ db }: AppDeps, b: CreateBody, id: string, workflowId: string, principalId: string, limit: number, eventKey: string) {
+  const actor = `principal:${principalId}`;
+  return db.transaction().execute(async (trx) => {
+    const outcome = await insertRecoveryWithinLimit(
+      trx,
+      { id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: principalId, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency, context: b.context, workflowId },
+      limit,
+    );
+    if (!outcome.slotted) {
+      await appendAuditTx(trx, {
+        tenantId: b.tenantId,
+        eventKey: `rate-limited:${eventKey}`,
+        actor,
+        action: 'recovery.rate_limited',
+        target: `account:${b.accountId}`,
+        details: { limit: `${limit} per hour per IP`, kind: b.kind },
+      });
+    } else if (outcome.inserted) {
+      await appendAuditTx(trx, {
+        tenantId: b.tenantId,
+        eventKey: `${id}:requested`,
+        actor,
+        action: 'recovery.requested',
+        target: `account:${b.accountId}`,
+        recoveryId: id,
+        details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
+      });
     }
-  }
+    return outcome;
+  });
+}
 
-  type CreateBody = z.infer<typeof CreateRecovery>;
-
-  /**
-   * Records a request in one transaction, before anything runs: the per-IP slot, the recovery row
-   * and its `recovery.requested` event, or the `recovery.rate_limited` event. Six round trips
-   * (BEGIN and COMMIT included) and one commit.
-   */
-  async function recordRequest(b: CreateBody, id: string, workflowId: string, principalId: string, limit: number, eventKey: string) {
-    const actor = `principal:${principalId}`;
-    return db.transaction().execute(async (trx) => {
-      const outcome = await insertRecoveryWithinLimit(
-        trx,
-        { id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: principalId, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency, context: b.context, workflowId },
-        limit,
-      );
-      if (!outcome.slotted) {
-        await appendAuditTx(trx, {
-          tenantId: b.tenantId,
-          eventKey: `rate-limited:${eventKey}`,
-          actor,
-          action: 'recovery.rate_limited',
-          target: `account:${b.accountId}`,
-          details: { limit: `${limit} per hour per IP`, kind: b.kind },
-        });
-      } else if (outcome.inserted) {
-        await appendAuditTx(trx, {
-          tenantId: b.tenantId,
-          eventKey: `${id}:requested`,
-          actor,
-          action: 'recovery.requested',
-          target: `account:${b.accountId}`,
-          recoveryId: id,
-          details: { kind: b.kind, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency },
-        });
-      }
-      return outcome;
+/** Starts the recorded recovery's workflow; if Temporal refuses, the row ends as failed, audited. */
+async function startRecovery(deps: AppDeps, b: CreateBody, id: string, workflowId: string, requestedBy: string) {
+  const { db, temporal } = deps;
+  try {
+    return await withTemporalDeadline(temporal, 'start', () =>
+      temporal.workflow.start<RecoveryWorkflow>('recoveryWorkflow', {
+        taskQueue: deps.taskQueue,
+        workflowId,
+        workflowIdConflictPolicy: 'FAIL',
+        args: [{ recoveryId: id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy, searchAttributes: deps.searchAttributes }],
+        ...(deps.searchAttributes
+          ? {
+              typedSearchAttributes: [
+                { key: TenantIdKey, value: b.tenantId },
+                { key: AccountIdKey, value: b.accountId },
+                { key: RecoveryKindKey, value: b.kind },
+                { key: RecoveryStatusKey, value: 'received' },
+              ],
+            }
+          : {}),
+        staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
+      }),
+    );
+  } catch (err) {
+    // Nothing started: leave no active row behind, and say so in the audit log.
+    await db.transaction().execute(async (trx) => {
+      await markStartFailed(trx, id);
+      await appendAuditTx(trx, { tenantId: b.tenantId, eventKey: `${id}:start_failed`, actor: 'system', action: 'recovery.start_failed', target: `account:${b.accountId}`, recoveryId: id, details: { error: (err as Error).name } });
     });
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: null });
+    }
+    throw err;
   }
+}
 
+function createRoute(r: Router, deps: AppDeps) {
+  const { db, temporal, auth } = deps;
   r.post(
     '/v1/recoveries',
     {
@@ -99,44 +135,14 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       const id = newId('rec');
       const workflowId = `recovery:${b.tenantId}:${b.accountId}:${b.kind}`;
       const limit = policy.rateLimits.perIpPerHour;
-      const recorded = await recordRequest(b, id, workflowId, req.principal!.id, limit, `${req.id}:${Date.now()}`);
+      const recorded = await recordRequest(deps, b, id, workflowId, req.principal!.id, limit, `${req.id}:${Date.now()}`);
       if (!recorded.slotted) {
         throw new ApiError(429, 'rate_limited', `context.ip: more than ${limit} recovery requests from this IP in an hour`, { field: 'context.ip' }, { 'retry-after': '3600' });
       }
       if (!recorded.inserted) {
         throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: recorded.existing });
       }
-
-      let handle;
-      try {
-        handle = await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<RecoveryWorkflow>('recoveryWorkflow', {
-          taskQueue: deps.taskQueue,
-          workflowId,
-          workflowIdConflictPolicy: 'FAIL',
-          args: [{ recoveryId: id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: req.principal!.id, searchAttributes: deps.searchAttributes }],
-          ...(deps.searchAttributes
-            ? {
-                typedSearchAttributes: [
-                  { key: TenantIdKey, value: b.tenantId },
-                  { key: AccountIdKey, value: b.accountId },
-                  { key: RecoveryKindKey, value: b.kind },
-                  { key: RecoveryStatusKey, value: 'received' },
-                ],
-              }
-            : {}),
-          staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
-        }));
-      } catch (err) {
-        // Nothing started: leave no active row behind, and say so in the audit log.
-        await db.transaction().execute(async (trx) => {
-          await markStartFailed(trx, id);
-          await appendAuditTx(trx, { tenantId: b.tenantId, eventKey: `${id}:start_failed`, actor: 'system', action: 'recovery.start_failed', target: `account:${b.accountId}`, recoveryId: id, details: { error: (err as Error).name } });
-        });
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: null });
-        }
-        throw err;
-      }
+      const handle = await startRecovery(deps, b, id, workflowId, req.principal!.id);
       // run_id is written by the run's first recorded transition (activities/run.ts).
 
       let status: RecoveryStatus | null = null;
@@ -160,13 +166,16 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
         .send({ id, status: status?.state ?? 'received', riskTier: status?.riskTier ?? null, manualReview: status?.manualReview ?? false, next: status ? nextStep(status) : { action: 'poll', href: `/v1/recoveries/${id}` } });
     },
   );
+}
 
+function readRoutes(r: Router, deps: AppDeps) {
+  const { db, auth } = deps;
   r.get(
     '/v1/recoveries/:id',
     { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } } },
     async (req) => {
-      let row = await loadInScope(req, req.params.id, 'recovery.get');
-      const live = await liveStatus(row);
+      let row = await loadInScope(deps, req, req.params.id, 'recovery.get');
+      const live = await liveStatus(deps, row);
       // A workflow publishes a state only once it is recorded: a terminal state newer than the row
       // just read means the row has moved since. Read it again, so the answer is of one moment.
       if (live && isTerminal(live.state) && row.ended_at === null) {
@@ -186,16 +195,18 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       return { items: rows.map((row) => recoveryView(row, null)), nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null };
     },
   );
+}
 
+function verificationRoute(r: Router, deps: AppDeps) {
+  const { temporal, auth, directoryFor } = deps;
   r.post(
     '/v1/recoveries/:id/verifications',
     { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification, response: { 200: VerificationOut } } },
     async (req) => {
-      const row = await loadInScope(req, req.params.id, 'recovery.verify');
+      const row = await loadInScope(deps, req, req.params.id, 'recovery.verify');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
       const actor = `principal:${req.principal!.id}`;
       const body = req.body as z.infer<typeof Verification>;
-      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
       let submission;
       if (body.tier === 1) {
         // Answers are checked here and dropped: only the outcome reaches the workflow.
@@ -206,24 +217,31 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       } else {
         submission = { tier: 3 as const, actor, channel: body.channel };
       }
-      const result = await withTemporalDeadline(temporal, 'update', () => handle.executeUpdate(submitVerificationUpdate, { args: [submission] }));
-      const live = await liveStatus({ ...row, state: 'verifying' });
+      const result = await withTemporalDeadline(temporal, 'update', () => handleOf(deps, row).executeUpdate(submitVerificationUpdate, { args: [submission] }));
+      const live = await liveStatus(deps, { ...row, state: 'verifying' });
       return { ...result, recovery: live ? { state: live.state, next: nextStep(live) } : null };
     },
   );
+}
 
+function cancelRoute(r: Router, deps: AppDeps) {
+  const { temporal, auth } = deps;
   r.post(
     '/v1/recoveries/:id/cancel',
     { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody, response: { 200: StateOut } } },
     async (req) => {
-      const row = await loadInScope(req, req.params.id, 'recovery.cancel');
+      const row = await loadInScope(deps, req, req.params.id, 'recovery.cancel');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
-      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
-      const s = await withTemporalDeadline(temporal, 'update', () => handle.executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] }));
+      const s = await withTemporalDeadline(temporal, 'update', () =>
+        handleOf(deps, row).executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] }),
+      );
       return { id: row.id, state: s.state };
     },
   );
+}
 
+function approvalRoute(r: Router, deps: AppDeps) {
+  const { db, temporal, auth } = deps;
   r.post(
     '/v1/recoveries/:id/approvals',
     { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } } },
@@ -233,10 +251,9 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       const p = req.principal!;
       // Every rule of separation of duties is the workflow validator's; it sees the same facts
       // whether the decision comes through here or straight to Temporal.
-      const handle = temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
       try {
         const result = await withTemporalDeadline(temporal, 'update', () =>
-          handle.executeUpdate(decideUpdate, {
+          handleOf(deps, row).executeUpdate(decideUpdate, {
             args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment }],
           }),
         );
@@ -259,4 +276,13 @@ export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
       }
     },
   );
+}
+
+export function recoveryRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  createRoute(r, deps);
+  readRoutes(r, deps);
+  verificationRoute(r, deps);
+  cancelRoute(r, deps);
+  approvalRoute(r, deps);
 }
