@@ -180,6 +180,7 @@ export const DirectorySession = z
 // ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
 const Iso = z.string();
 /** Checked at runtime by the serializer; typed loosely so handlers keep their own precise types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately loose, see above
 const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<any>;
 const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
 export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));

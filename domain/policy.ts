@@ -61,7 +61,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
       elevated: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
     },
   },
-} as Policy);
+});
 
 /** Bounds differ by mode: production never allows a wait under 24 h; dev allows seconds. */
 export type PolicyMode = 'production' | 'dev';

@@ -42,7 +42,7 @@ export class EncryptionCodec implements PayloadCodec {
       const d = crypto.createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
       d.setAuthTag(data.subarray(data.length - 16));
       const plain = Buffer.concat([d.update(data.subarray(12, data.length - 16)), d.final()]);
-      return temporal.api.common.v1.Payload.decode(plain) as Payload;
+      return temporal.api.common.v1.Payload.decode(plain);
     });
   }
 }
@@ -60,7 +60,7 @@ export async function decodePayloadsInPlace(node: unknown, codec: EncryptionCode
   }
   const o = node as Record<string, unknown>;
   if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
-    const [d] = await codec.decode([o as Payload]);
+    const [d] = await codec.decode([o]);
     o.metadata = d.metadata;
     o.data = d.data;
     return;

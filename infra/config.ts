@@ -102,7 +102,9 @@ function parseSecret(raw: string, variable: string): Buffer {
 }
 
 /** Dev secrets are generated at first start under the data dir (git-ignored), never committed. */
-function devSecrets(dataDir: string): { tokenKeys: string; knowledgeKey: string; payloadKeys: string } {
+type DevSecrets = { tokenKeys: string; knowledgeKey: string; payloadKeys: string };
+
+function devSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
   const fresh = () => ({
     tokenKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
@@ -110,7 +112,7 @@ function devSecrets(dataDir: string): { tokenKeys: string; knowledgeKey: string;
     payloadKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
   });
   try {
-    const existing = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets;
     if (existing.payloadKeys) return existing;
     // A data dir from before payload encryption: keep its keys, add the missing one.
     const s = { ...existing, payloadKeys: fresh().payloadKeys };
@@ -178,15 +180,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    tokenKeys: parseKeys(tokenKeysRaw!, 'TOKEN_HMAC_KEYS'),
-    payloadKeys: parseKeys(payloadRaw!, 'PAYLOAD_CODEC_KEYS'),
+    tokenKeys: parseKeys(tokenKeysRaw, 'TOKEN_HMAC_KEYS'),
+    payloadKeys: parseKeys(payloadRaw, 'PAYLOAD_CODEC_KEYS'),
     codecCorsOrigins: (e.CODEC_CORS_ORIGINS ?? `http://localhost:${e.TEMPORAL_UI_PORT},http://127.0.0.1:${e.TEMPORAL_UI_PORT}`)
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
     workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     devPorts: { temporal: e.TEMPORAL_DEV_PORT, temporalUi: e.TEMPORAL_UI_PORT, smtp: e.DEV_SMTP_PORT, workerMetrics: e.WORKER_METRICS_PORT },
-    knowledgeKey: parseSecret(knowledgeRaw!, 'KNOWLEDGE_HMAC_KEY'),
+    knowledgeKey: parseSecret(knowledgeRaw, 'KNOWLEDGE_HMAC_KEY'),
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
     logLevel: e.LOG_LEVEL,

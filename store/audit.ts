@@ -57,7 +57,7 @@ export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput):
   if (head.existingSeq !== null && head.existingHash !== null) return { seq: Number(head.existingSeq), hash: head.existingHash };
   const seq = Number(head.seq) + 1;
   const at = new Date();
-  const details = JSON.parse(JSON.stringify(ev.details ?? {}));
+  const details = JSON.parse(JSON.stringify(ev.details ?? {})) as Record<string, unknown>;
   const hash = eventHash({
     tenantId: ev.tenantId,
     seq,
@@ -86,7 +86,7 @@ export async function appendAuditTx(trx: Transaction<Database>, ev: AuditInput):
           target: ev.target,
           recovery_id: ev.recoveryId ?? null,
           details: JSON.stringify(details),
-          prev_hash: head!.hash,
+          prev_hash: head.hash,
           hash,
         })
         .onConflict((oc) => oc.column('event_key').doNothing())
@@ -162,7 +162,7 @@ export async function auditEventExists(trx: Transaction<Database>, eventKey: str
 /** The details of a case's first event with this action (e.g. the approval deadline it set). */
 export async function caseEventDetails(db: Db, caseId: string, action: string): Promise<Record<string, unknown> | null> {
   const row = await db.selectFrom('audit_events').select('details').where('recovery_id', '=', caseId).where('action', '=', action).executeTakeFirst();
-  return (row?.details as Record<string, unknown> | undefined) ?? null;
+  return (row?.details) ?? null;
 }
 
 /** The actors of a case's events with these actions (e.g. who decided a grant). */

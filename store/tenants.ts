@@ -40,5 +40,5 @@ export async function tenantName(db: Db, id: string): Promise<string> {
 
 export async function securityContacts(db: Db, id: string): Promise<{ name: string; contacts: string[] }> {
   const t = await db.selectFrom('tenants').select(['name', 'security_contacts']).where('id', '=', id).executeTakeFirstOrThrow();
-  return { name: t.name, contacts: t.security_contacts as string[] };
+  return { name: t.name, contacts: t.security_contacts };
 }

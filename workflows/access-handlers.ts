@@ -1,7 +1,7 @@
 // What an emergency-access grant answers while it runs: its status, approvers' decisions, the
 // post-action review, revocation, the credential pickup and the contact's confirmation link.
 import * as wf from '@temporalio/workflow';
-import { accessDecideUpdate, accessLinkRedeemedSignal, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessDecision, type AccessReview } from '../contracts/access';
+import { accessDecideUpdate, accessLinkRedeemedSignal, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessDecision, type AccessReview, type RevokeRequest } from '../contracts/access';
 import { ACCESS_REQUIRED_APPROVALS, ACCESS_REVOCABLE_STATES, isAccessTerminal } from '../domain/access';
 import { coversTenant } from '../domain/scope';
 import type { AccessRun } from './access-run';
@@ -29,7 +29,7 @@ export function installHandlers(run: AccessRun): void {
       });
       return stage.snapshot();
     },
-    { validator: (d) => checkApprover(run, d) },
+    { validator: (d: AccessDecision) => checkApprover(run, d) },
   );
 
   wf.setHandler(
@@ -38,7 +38,7 @@ export function installHandlers(run: AccessRun): void {
       status.review = { principalId: r.principalId, outcome: r.outcome, notes: r.notes, at: new Date().toISOString() };
       return stage.snapshot();
     },
-    { validator: (r) => checkReviewer(run, r) },
+    { validator: (r: AccessReview) => checkReviewer(run, r) },
   );
 
   wf.setHandler(
@@ -49,7 +49,7 @@ export function installHandlers(run: AccessRun): void {
       return stage.snapshot();
     },
     {
-      validator: (_req) => {
+      validator: (_req: RevokeRequest) => {
         if (run.revoke || !ACCESS_REVOCABLE_STATES.includes(status.state)) {
           throw reject('not_revocable', `the grant is ${status.state}: nothing left to revoke`);
         }

@@ -10,6 +10,7 @@ import {
   submitVerificationUpdate,
   triagedUpdate,
   type ApprovalRequest,
+  type CancelRequest,
   type VerificationResult,
   type VerificationSubmission,
 } from '../contracts/recovery';
@@ -29,7 +30,7 @@ export function installHandlers(run: RecoveryRun): void {
   });
 
   wf.setHandler(submitVerificationUpdate, (sub) => submitVerification(run, sub), {
-    validator: (sub) => {
+    validator: (sub: VerificationSubmission) => {
       if (status.state !== 'verifying' || run.verificationFailed || run.cancelled || run.deliveryFailed) throw reject('invalid_state', `the recovery is ${status.state}, not verifying`);
       if (sub.tier !== 1 && status.tiers.passed.includes(sub.tier)) throw reject('already_verified', `tier ${sub.tier} has already passed`);
     },
@@ -54,7 +55,7 @@ export function installHandlers(run: RecoveryRun): void {
       return { counted: true, decision: req.decision, approvals: { ...status.approvals }, state: status.state };
     },
     // Separation of duties (invariant 3), checked before the decision enters history.
-    { validator: (req) => checkApprover(run, req) },
+    { validator: (req: ApprovalRequest) => checkApprover(run, req) },
   );
 
   wf.setHandler(
@@ -66,7 +67,7 @@ export function installHandlers(run: RecoveryRun): void {
       return stage.snapshot();
     },
     {
-      validator: (_req) => {
+      validator: (_req: CancelRequest) => {
         if (isTerminal(status.state) || run.closing || run.cancelled) throw reject('invalid_state', `the recovery is already ${run.closing ? 'ending' : status.state}`);
         if (status.state === 'finalising' || run.applied) throw reject('invalid_state', 'the recovery has been applied and can no longer be cancelled');
       },
