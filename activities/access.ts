@@ -1,5 +1,6 @@
 // Side effects of emergency access. The credential is created here, stored as an HMAC for
 // checking and sealed for its single pickup; neither form ever goes back to the workflow.
+// Three concerns, each its own factory: the grant's bookkeeping, its notices, and the credentials.
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { appendAudit, appendAuditTx, caseActors } from '../store/audit';
@@ -8,6 +9,8 @@ import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { insertToken, settlePriorTokens } from '../store/tokens';
 import { isAccessTerminal } from '../domain/access';
+import type { DirectoryFor } from '../domain/directory';
+import type { Db } from '../infra/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { builtinDirectories, loadGrant, requireAccount, type ActivityDeps } from './deps';
@@ -21,23 +24,24 @@ export function newAccessCredential(keys: ActivityDeps['config']['tokenKeys']): 
   return { value, keyId: key.id, hash: hmacHex(key.key, value) };
 }
 
-export function createAccessActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
-  async function principalsWithRole(tenantId: string, role: string, exclude: string[]): Promise<string[]> {
-    const rows = await principalsToNotify(db, tenantId, role);
-    return rows.filter((r) => !exclude.includes(r.id)).map((r) => r.email!);
-  }
+async function principalsWithRole(db: Db, tenantId: string, role: string, exclude: string[]): Promise<string[]> {
+  const rows = await principalsToNotify(db, tenantId, role);
+  return rows.filter((r) => !exclude.includes(r.id)).map((r) => r.email!);
+}
 
-  async function mail(g: GrantRow, step: string, template: AccessTemplate, to: string[]) {
-    if (!to.length) return 0;
-    const m = accessEmail(template, { kind: g.kind, grantId: g.id, accountId: g.account_id, tenantName: await tenantName(db, g.tenant_id), justification: g.justification, ticketRef: g.ticket_ref, requestedBy: g.requested_by, apiUrl: config.publicBaseUrl });
-    await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, ...m });
-    return to.length;
-  }
+/** Sends the grant's notice once per step; the number of recipients (0 sends nothing). */
+async function mailGrant({ db, mailer, config }: ActivityDeps, g: GrantRow, step: string, template: AccessTemplate, to: string[]) {
+  if (!to.length) return 0;
+  const m = accessEmail(template, { kind: g.kind, grantId: g.id, accountId: g.account_id, tenantName: await tenantName(db, g.tenant_id), justification: g.justification, ticketRef: g.ticket_ref, requestedBy: g.requested_by, apiUrl: config.publicBaseUrl });
+  await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, ...m });
+  return to.length;
+}
 
-  async function deciders(grantId: string): Promise<string[]> {
-    return (await caseActors(db, grantId, ['approval.granted', 'approval.denied'])).map((a) => a.replace(/^principal:/, ''));
-  }
+async function deciders(db: Db, grantId: string): Promise<string[]> {
+  return (await caseActors(db, grantId, ['approval.granted', 'approval.denied'])).map((a) => a.replace(/^principal:/, ''));
+}
 
+function grantBookkeeping({ db }: ActivityDeps) {
   return {
     /** Moves the grant's read model and audits the step, atomically and once. */
     async recordGrantTransition(i: { grantId: string; tenantId: string; step: string; state: string; action: string; actor: string; details: Record<string, unknown> }) {
@@ -56,7 +60,12 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
         });
       });
     },
+  };
+}
 
+function grantNotices(deps: ActivityDeps) {
+  const { db, mailer, config } = deps;
+  return {
     /** SSO bypass: a Tier 3 link to the tenant's security contact on record, never to anyone else. */
     async issueContactConfirmation(i: { grantId: string; step: string; ttlSeconds: number }): Promise<{ tokenId: string }> {
       const g = await loadGrant(db, i.grantId);
@@ -93,31 +102,35 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
 
     async notifyAccessApprovers(i: { grantId: string; step: string }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
-      return { recipients: await mail(g, i.step, 'access_approval_needed', await principalsWithRole(g.tenant_id, 'break_glass_approver', [g.requested_by])) };
+      return { recipients: await mailGrant(deps, g, i.step, 'access_approval_needed', await principalsWithRole(db, g.tenant_id, 'break_glass_approver', [g.requested_by])) };
     },
 
     async notifyAccessRequester(i: { grantId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const email = await principalEmail(db, g.requested_by);
-      return { recipients: await mail(g, i.step, i.template, email ? [email] : []) };
+      return { recipients: await mailGrant(deps, g, i.step, i.template, email ? [email] : []) };
     },
 
     /** Escalations go to the tenant's security contacts. */
     async escalateAccess(i: { grantId: string; step: string; template: 'access_approval_escalation' | 'access_review_escalation' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
-      const n = await mail(g, i.step, i.template, (await securityContacts(db, g.tenant_id)).contacts);
+      const n = await mailGrant(deps, g, i.step, i.template, (await securityContacts(db, g.tenant_id)).contacts);
       await appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${i.step}`, actor: 'system', action: 'access.escalated', target: `account:${g.account_id}`, recoveryId: g.id, details: { template: i.template, recipients: n } });
       return { recipients: n };
     },
 
     async remindReviewers(i: { grantId: string; step: string; template: 'review_needed' | 'review_reminder' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
-      const exclude = [g.requested_by, ...(await deciders(g.id))];
-      const n = await mail(g, i.step, i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder', await principalsWithRole(g.tenant_id, 'reviewer', exclude));
+      const exclude = [g.requested_by, ...(await deciders(db, g.id))];
+      const n = await mailGrant(deps, g, i.step, i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder', await principalsWithRole(db, g.tenant_id, 'reviewer', exclude));
       await appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${i.step}`, actor: 'system', action: i.template === 'review_needed' ? 'review.requested' : 'review.reminded', target: `account:${g.account_id}`, recoveryId: g.id, details: { recipients: n } });
       return { recipients: n };
     },
+  };
+}
 
+function credentialLifecycle({ db, config, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+  return {
     /** Exactly one credential per grant, however often this runs (worker crash, retry). */
     async issueAccessCredential(i: { grantId: string; ttlSeconds: number }): Promise<{ credentialId: string; expiresAt: string }> {
       const g = await loadGrant(db, i.grantId);
@@ -152,5 +165,14 @@ export function createAccessActivities({ db, mailer, config, directoryFor = buil
       const { rotated, note } = await directory.rotateCredential(ref, { idempotencyKey: `${g.id}:rotate`, by: `rotation:${g.id}` });
       return { rotated, sessionsRevoked: revoked, note };
     },
+  };
+}
+
+export function createAccessActivities(deps: ActivityDeps) {
+  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+  return {
+    ...grantBookkeeping(all),
+    ...grantNotices(all),
+    ...credentialLifecycle(all),
   };
 }

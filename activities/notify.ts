@@ -1,15 +1,17 @@
 // Notices of a recovery, each sent once per step: security alerts, approval requests and
-// reminders, the requester's decision notice, and notices to the account's own addresses.
+// reminders, the requester's decision notice (to people of the tenant), and notices to the
+// account's own addresses; one factory for each audience.
 import { noticeEmail } from '../infra/templates';
 import type { NoticeTemplate } from '../contracts/activities';
 import type { Reason } from '../domain/types';
 import { appendAudit, caseEventDetails } from '../store/audit';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
+import type { DirectoryFor } from '../domain/directory';
 import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
 import { sendOnce } from './mail';
 
-export function createNoticeActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+function staffNotices({ db, mailer, config }: ActivityDeps) {
   return {
     /** High risk: alert the tenant's security contacts. */
     async alertSecurity(i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) {
@@ -73,7 +75,11 @@ export function createNoticeActivities({ db, mailer, config, directoryFor = buil
       await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to: [email], ...mail });
       return { recipients: 1 };
     },
+  };
+}
 
+function accountNotices({ db, mailer, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+  return {
     /** Notifies every registered address, once per step. */
     async notifyAccount(i: { recoveryId: string; step: string; template: NoticeTemplate }): Promise<{ recipients: number }> {
       const r = await loadRecovery(db, i.recoveryId);
@@ -85,4 +91,9 @@ export function createNoticeActivities({ db, mailer, config, directoryFor = buil
       return { recipients: to.length };
     },
   };
+}
+
+export function createNoticeActivities(deps: ActivityDeps) {
+  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+  return { ...staffNotices(all), ...accountNotices(all) };
 }

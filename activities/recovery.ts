@@ -1,10 +1,13 @@
 // Bookkeeping of a recovery: the facts triage needs, Tier 2, recorded transitions, verification
-// outcomes and decisions. Idempotent by a key derived from the recovery id + step.
+// outcomes and decisions. Idempotent by a key derived from the recovery id + step. Two concerns,
+// each its own factory: what is recorded, and what is assessed.
 import { ApplicationFailure } from '@temporalio/activity';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
+import type { DirectoryFor } from '../domain/directory';
 import { isTerminal, type ErrorSource, type Reason, type RecoveryKind, type RecoveryState, type Tier, type Urgency } from '../domain/types';
+import type { Db } from '../infra/db';
 import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
 import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
 import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
@@ -12,12 +15,12 @@ import { getTenant } from '../store/tenants';
 import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
 import { currentRunId } from './run';
 
-export function createRecoveryActivities({ db, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
-  async function behaviourOf(r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
-    const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
-    return assessBehaviour(r.context as RequestContext, history.map((h) => ({ ...h, at: new Date(h.at) })), now);
-  }
+async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
+  const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
+  return assessBehaviour(r.context as RequestContext, history.map((h) => ({ ...h, at: new Date(h.at) })), now);
+}
 
+function recoveryRecords({ db }: ActivityDeps) {
   return {
     /** Moves the read model to a new state and audits the step, atomically and once. */
     async recordTransition(i: {
@@ -46,41 +49,6 @@ export function createRecoveryActivities({ db, config, directoryFor = builtinDir
           details: { state: i.state, kind: r.kind, riskTier: i.riskTier, reasons: i.reasons, ...i.details },
         });
       });
-    },
-
-    /** Gathers the facts triage needs. Returns no personal data: booleans, counts and codes. */
-    async assessRecovery({ recoveryId }: { recoveryId: string }): Promise<{ facts: TriageFacts; policy: Policy }> {
-      const r = await loadRecovery(db, recoveryId);
-      const tenant = await getTenant(db, r.tenant_id);
-      if (!tenant) throw new Error(`tenant ${r.tenant_id} not found`);
-      const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
-      const acct = await (await directoryFor(r.tenant_id)).lookup({ tenantId: r.tenant_id, accountId: r.account_id });
-      const recent = await recentRequestsForAccount(db, r);
-      const facts: TriageFacts = {
-        kind: r.kind as RecoveryKind,
-        tenantAuthMode: tenant.auth_mode,
-        account: { exists: false },
-        errorSource: r.error_source as ErrorSource,
-        urgency: r.urgency as Urgency,
-        recentRequestsForAccount: recent,
-        signals: [],
-      };
-      if (acct) {
-        const now = new Date();
-        const behaviour = await behaviourOf(r, now);
-        const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
-        facts.account = { exists: true, role: acct.role, authMethod: acct.authMethod, active: acct.active, consecutiveFailures: activity.consecutiveFailures };
-        facts.signals = riskSignals(behaviour, { lastLoginAt: activity.lastLoginAt, now, recentRequestsForAccount: recent, perAccountPer24h: policy.rateLimits.perAccountPer24h });
-      }
-      return { facts, policy };
-    },
-
-    /** Tier 2: the request context against the account's login history. */
-    async evaluateBehaviour({ recoveryId }: { recoveryId: string }): Promise<{ consistent: boolean; evidence: string[] }> {
-      const r = await loadRecovery(db, recoveryId);
-      await requireAccount(await directoryFor(r.tenant_id), r.tenant_id, r.account_id);
-      const b = await behaviourOf(r, new Date());
-      return { consistent: b.consistent, evidence: b.evidence };
     },
 
     /** Audits a verification result and keeps the account's consecutive-failure counter. */
@@ -113,5 +81,52 @@ export function createRecoveryActivities({ db, config, directoryFor = builtinDir
         details: { comment: i.comment, approvalsSoFar: i.approvalsSoFar, required: i.required },
       });
     },
+  };
+}
+
+function recoveryAssessment({ db, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+  return {
+    /** Gathers the facts triage needs. Returns no personal data: booleans, counts and codes. */
+    async assessRecovery({ recoveryId }: { recoveryId: string }): Promise<{ facts: TriageFacts; policy: Policy }> {
+      const r = await loadRecovery(db, recoveryId);
+      const tenant = await getTenant(db, r.tenant_id);
+      if (!tenant) throw new Error(`tenant ${r.tenant_id} not found`);
+      const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
+      const acct = await (await directoryFor(r.tenant_id)).lookup({ tenantId: r.tenant_id, accountId: r.account_id });
+      const recent = await recentRequestsForAccount(db, r);
+      const facts: TriageFacts = {
+        kind: r.kind as RecoveryKind,
+        tenantAuthMode: tenant.auth_mode,
+        account: { exists: false },
+        errorSource: r.error_source as ErrorSource,
+        urgency: r.urgency as Urgency,
+        recentRequestsForAccount: recent,
+        signals: [],
+      };
+      if (acct) {
+        const now = new Date();
+        const behaviour = await behaviourOf(db, r, now);
+        const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
+        facts.account = { exists: true, role: acct.role, authMethod: acct.authMethod, active: acct.active, consecutiveFailures: activity.consecutiveFailures };
+        facts.signals = riskSignals(behaviour, { lastLoginAt: activity.lastLoginAt, now, recentRequestsForAccount: recent, perAccountPer24h: policy.rateLimits.perAccountPer24h });
+      }
+      return { facts, policy };
+    },
+
+    /** Tier 2: the request context against the account's login history. */
+    async evaluateBehaviour({ recoveryId }: { recoveryId: string }): Promise<{ consistent: boolean; evidence: string[] }> {
+      const r = await loadRecovery(db, recoveryId);
+      await requireAccount(await directoryFor(r.tenant_id), r.tenant_id, r.account_id);
+      const b = await behaviourOf(db, r, new Date());
+      return { consistent: b.consistent, evidence: b.evidence };
+    },
+  };
+}
+
+export function createRecoveryActivities(deps: ActivityDeps) {
+  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+  return {
+    ...recoveryRecords(all),
+    ...recoveryAssessment(all),
   };
 }

@@ -1,7 +1,8 @@
 // Emergency access over HTTP: request, decide, pick the credential up once, revoke, review; and
-// the built-in directory's credential check that shows a credential works or has stopped.
+// the built-in directory's credential check that shows a credential works or has stopped. One
+// function per route; what several routes share (the scoped load, the audited Update) sits above.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus, type AccessWorkflow } from '../../contracts/access';
 import { ACCESS_DURATION, DEFAULT_ACCESS_TIMINGS, isAccessTerminal } from '../../domain/access';
@@ -12,151 +13,179 @@ import { activeGrantId, cancelUnstartedGrant, credentialByHash, credentialState,
 import { getTenant } from '../../store/tenants';
 import { grantView } from '../views/grant';
 import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
-import type { AppDeps } from '../deps';
+import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
 
-export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, auth, config, directoryFor } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
+type GrantRef = Pick<GrantRow, 'id' | 'tenant_id' | 'account_id'>;
+type CreateBody = z.infer<typeof CreateAccessGrant>;
 
-  async function grantInScope(req: FastifyRequest, id: string, action: string) {
-    const g = await getGrant(db, id);
-    if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
-    await auth.requireTenant(req, g.tenant_id, action, {
-      target: `account:${g.account_id}`,
-      recoveryId: g.id,
-      eventKey: `${g.id}:access.denied_out_of_scope:${req.id}:${Date.now()}`,
-      notFound: new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' }),
-    });
-    return g;
-  }
-  type Grant = GrantRow;
+const noSuchGrant = () => new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
 
-  const auditEvent = (g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) => ({
-    tenantId: g.tenant_id,
-    eventKey: `${g.id}:${action}:${reqId}:${Date.now()}`,
-    actor,
-    action,
+async function grantOr404({ db }: AppDeps, id: string) {
+  const g = await getGrant(db, id);
+  if (!g) throw noSuchGrant();
+  return g;
+}
+
+/** A grant of the caller's tenants; another tenant's answers like a missing one (and is audited). */
+async function grantInScope(deps: AppDeps, req: FastifyRequest, id: string, action: string) {
+  const g = await grantOr404(deps, id);
+  await deps.auth.requireTenant(req, g.tenant_id, action, {
     target: `account:${g.account_id}`,
     recoveryId: g.id,
-    details,
+    eventKey: `${g.id}:access.denied_out_of_scope:${req.id}:${Date.now()}`,
+    notFound: noSuchGrant(),
   });
-  function audit(g: Pick<Grant, 'id' | 'tenant_id' | 'account_id'>, actor: string, action: string, details: Record<string, unknown>, reqId: string) {
-    return appendAudit(db, auditEvent(g, actor, action, details, reqId));
+  return g;
+}
+
+const auditEvent = (g: GrantRef, actor: string, action: string, details: Record<string, unknown>, reqId: string) => ({
+  tenantId: g.tenant_id,
+  eventKey: `${g.id}:${action}:${reqId}:${Date.now()}`,
+  actor,
+  action,
+  target: `account:${g.account_id}`,
+  recoveryId: g.id,
+  details,
+});
+
+function audit({ db }: AppDeps, g: GrantRef, actor: string, action: string, details: Record<string, unknown>, reqId: string) {
+  return appendAudit(db, auditEvent(g, actor, action, details, reqId));
+}
+
+const handleOf = ({ temporal }: AppDeps, g: GrantRow) => temporal.workflow.getHandle(g.workflow_id, g.run_id ?? undefined);
+
+/** The grant as the API shows it: the read model, plus the workflow's live status while it runs. */
+async function liveView(deps: AppDeps, g: GrantRow) {
+  let live: AccessStatus | null = null;
+  if (!isAccessTerminal(g.state)) {
+    live = await withTemporalDeadline(deps.temporal, 'query', () => handleOf(deps, g).query(accessStatusQuery)).catch(() => null);
+    // The workflow publishes a state only once it is recorded: a terminal one means the row just
+    // read has moved since. Read it again, so the answer is of one moment.
+    if (live && isAccessTerminal(live.state) && !g.ended_at) g = (await getGrant(deps.db, g.id)) ?? g;
   }
+  return grantView(g, live);
+}
 
-  const handle = (g: Grant) => temporal.workflow.getHandle(g.workflow_id, g.run_id ?? undefined);
-
-  async function view(g: Grant) {
-    let live: AccessStatus | null = null;
-    if (!isAccessTerminal(g.state)) {
-      live = await withTemporalDeadline(temporal, 'query', () => handle(g).query(accessStatusQuery)).catch(() => null);
-      // The workflow publishes a state only once it is recorded: a terminal one means the row just
-      // read has moved since. Read it again, so the answer is of one moment.
-      if (live && isAccessTerminal(live.state) && !g.ended_at) g = (await getGrant(db, g.id)) ?? g;
-    }
-    return grantView(g, live);
+/** An Update whose rejection is audited and mapped in the one place errors are mapped. */
+async function update<T>(deps: AppDeps, req: FastifyRequest, g: GrantRow, action: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await withTemporalDeadline(deps.temporal, 'update', run);
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.status >= 400 && e.status < 500) await audit(deps, g, `principal:${req.principal!.id}`, `${action}.rejected`, { code: e.code }, req.id);
+    throw e.code === 'invalid_state' ? new ApiError(409, `${action.split('.')[1]}_closed`, `the grant is ${g.state}`) : e;
   }
+}
 
-  /** An Update whose rejection is audited and mapped in the one place errors are mapped. */
-  async function update<T>(req: FastifyRequest, g: Grant, action: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await withTemporalDeadline(temporal, 'update', run);
-    } catch (err) {
-      const e = toApiError(err);
-      if (e.status >= 400 && e.status < 500) await audit(g, `principal:${req.principal!.id}`, `${action}.rejected`, { code: e.code }, req.id);
-      throw e.code === 'invalid_state' ? new ApiError(409, `${action.split('.')[1]}_closed`, `the grant is ${g.state}`) : e;
-    }
+/** The account a request targets and how long the grant lasts, after the request's own checks. */
+async function requestedTarget({ db, auth, config, directoryFor }: AppDeps, req: FastifyRequest, b: CreateBody) {
+  await auth.requireTenant(req, b.tenantId, 'access.request');
+  const tenant = await getTenant(db, b.tenantId);
+  if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+  const accountId = 'accountId' in b.target ? b.target.accountId : tenant.break_glass_account;
+  if (!accountId) throw new ApiError(400, 'no_designated_account', 'target: the tenant has no designated break-glass account', { field: 'target' });
+  if (!(await (await directoryFor(b.tenantId)).lookup({ tenantId: b.tenantId, accountId }))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
+  if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
+    throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
   }
+  if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
+    throw new ApiError(400, 'invalid_field', `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`, { field: 'durationSeconds' });
+  }
+  return { accountId, durationSeconds: b.durationSeconds ?? b.durationMinutes * 60 };
+}
 
+/** Starts the recorded grant's workflow; if Temporal refuses, the unstarted row is cancelled. */
+async function startGrant(deps: AppDeps, b: CreateBody, g: { id: string; workflowId: string; accountId: string; durationSeconds: number; requestedBy: string }) {
+  const { temporal } = deps;
+  const { id, workflowId, accountId, durationSeconds } = g;
+  try {
+    await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
+      taskQueue: deps.taskQueue,
+      workflowId,
+      workflowIdConflictPolicy: 'FAIL',
+      args: [{ grantId: id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: g.requestedBy, durationSeconds, timings: DEFAULT_ACCESS_TIMINGS, searchAttributes: deps.searchAttributes }],
+      ...(deps.searchAttributes
+        ? {
+            typedSearchAttributes: [
+              { key: TenantIdKey, value: b.tenantId },
+              { key: AccountIdKey, value: accountId },
+              { key: RecoveryKindKey, value: b.kind },
+              { key: RecoveryStatusKey, value: 'requested' },
+              { key: RiskTierKey, value: 'high' },
+            ],
+          }
+        : {}),
+      staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
+    }));
+  } catch (err) {
+    await cancelUnstartedGrant(deps.db, id);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
+    throw err;
+  }
+}
+
+function requestRoute(r: Router, deps: AppDeps) {
+  const { db, auth } = deps;
   r.post(
     '/v1/break-glass',
     { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant, response: { 202: GrantAccepted } } },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      await auth.requireTenant(req, b.tenantId, 'access.request');
-      const tenant = await getTenant(db, b.tenantId);
-      if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
-      const accountId = 'accountId' in b.target ? b.target.accountId : tenant.break_glass_account;
-      if (!accountId) throw new ApiError(400, 'no_designated_account', 'target: the tenant has no designated break-glass account', { field: 'target' });
-      if (!(await (await directoryFor(b.tenantId)).lookup({ tenantId: b.tenantId, accountId }))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
-      if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
-        throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
-      }
-      if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
-        throw new ApiError(400, 'invalid_field', `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`, { field: 'durationSeconds' });
-      }
-      const durationSeconds = b.durationSeconds ?? b.durationMinutes * 60;
+      const { accountId, durationSeconds } = await requestedTarget(deps, req, b);
       const id = newId('bg');
       const workflowId = `access:${b.tenantId}:${accountId}:${b.kind}`;
       const active = await activeGrantId(db, { tenantId: b.tenantId, accountId, kind: b.kind });
       if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active });
       await insertGrant(db, { id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, justification: b.justification, ticketRef: b.ticketRef, durationSeconds, workflowId });
-      try {
-        await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
-          taskQueue: deps.taskQueue,
-          workflowId,
-          workflowIdConflictPolicy: 'FAIL',
-          args: [{ grantId: id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, durationSeconds, timings: DEFAULT_ACCESS_TIMINGS, searchAttributes: deps.searchAttributes }],
-          ...(deps.searchAttributes
-            ? {
-                typedSearchAttributes: [
-                  { key: TenantIdKey, value: b.tenantId },
-                  { key: AccountIdKey, value: accountId },
-                  { key: RecoveryKindKey, value: b.kind },
-                  { key: RecoveryStatusKey, value: 'requested' },
-                  { key: RiskTierKey, value: 'high' },
-                ],
-              }
-            : {}),
-          staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
-        }));
-      } catch (err) {
-        await cancelUnstartedGrant(db, id);
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
-        throw err;
-      }
+      await startGrant(deps, b, { id, workflowId, accountId, durationSeconds, requestedBy: p.id });
       return reply
         .code(202)
         .header('location', `/v1/break-glass/${id}`)
         .send({ id, kind: b.kind, accountId, state: 'requested', durationSeconds, next: b.kind === 'sso_bypass' ? 'the security contact confirms, then two break-glass approvers decide' : 'two break-glass approvers decide' });
     },
   );
+}
 
+function readRoute(r: Router, deps: AppDeps) {
   r.get(
     '/v1/break-glass/:id',
-    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams, response: { 200: GrantOut } } },
-    async (req) => view(await grantInScope(req, req.params.id, 'access.get')),
+    { onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams, response: { 200: GrantOut } } },
+    async (req) => liveView(deps, await grantInScope(deps, req, req.params.id, 'access.get')),
   );
+}
 
+function approvalRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/approvals',
-    { onRequest: auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } } },
+    { onRequest: deps.auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } } },
     async (req) => {
-      const g = await getGrant(db, req.params.id);
-      if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+      const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
       // The validator judges role, scope and separation of duties, here and for direct Updates alike.
-      const s = await update(req, g, 'access.approval', () =>
-        handle(g).executeUpdate(accessDecideUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }] }),
+      const s = await update(deps, req, g, 'access.approval', () =>
+        handleOf(deps, g).executeUpdate(accessDecideUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }] }),
       );
       return { id: g.id, counted: true, state: s.state, approvals: s.approvals };
     },
   );
+}
 
+function credentialRoute(r: Router, deps: AppDeps) {
+  const { db, temporal, config } = deps;
   r.post(
     '/v1/break-glass/:id/credential',
-    { onRequest: auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams, response: { 200: CredentialOut } } },
+    { onRequest: deps.auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams, response: { 200: CredentialOut } } },
     async (req, reply) => {
-      const g = await grantInScope(req, req.params.id, 'access.credential');
+      const g = await grantInScope(deps, req, req.params.id, 'access.credential');
       const p = req.principal!;
       if (p.id !== g.requested_by) {
-        await audit(g, `principal:${p.id}`, 'credential.fetch_denied', { reason: 'not the requester' }, req.id);
+        await audit(deps, g, `principal:${p.id}`, 'credential.fetch_denied', { reason: 'not the requester' }, req.id);
         throw new ApiError(403, 'not_requester', 'only the requester can pick the credential up');
       }
       const picked = await db.transaction().execute(async (trx) => {
@@ -169,10 +198,10 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       if (!picked) {
         const cred = await credentialState(db, g.id);
         const code = !cred ? 'credential_not_issued' : cred.fetched_at ? 'credential_already_fetched' : 'credential_revoked';
-        await audit(g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
+        await audit(deps, g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
         throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
       }
-      await withTemporalDeadline(temporal, 'signal', () => handle(g).signal(credentialFetchedSignal)).catch(() => undefined);
+      await withTemporalDeadline(temporal, 'signal', () => handleOf(deps, g).signal(credentialFetchedSignal)).catch(() => undefined);
       return reply.header('cache-control', 'no-store').send({
         id: g.id,
         accountId: g.account_id,
@@ -182,32 +211,38 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       });
     },
   );
+}
 
+function revokeRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/revoke',
-    { onRequest: auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke, response: { 200: StateOut } } },
+    { onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke, response: { 200: StateOut } } },
     async (req) => {
-      const g = await grantInScope(req, req.params.id, 'access.revoke');
-      const s = await update(req, g, 'access.revoke', () => handle(g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }));
+      const g = await grantInScope(deps, req, req.params.id, 'access.revoke');
+      const s = await update(deps, req, g, 'access.revoke', () => handleOf(deps, g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }));
       return { id: g.id, state: s.state, credential: s.credential };
     },
   );
+}
 
+function reviewRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/review',
-    { onRequest: auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } } },
+    { onRequest: deps.auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } } },
     async (req) => {
-      const g = await getGrant(db, req.params.id);
-      if (!g) throw new ApiError(404, 'not_found', 'id: no such grant', { field: 'id' });
+      const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
-      const s = await update(req, g, 'access.review', () =>
-        handle(g).executeUpdate(accessReviewUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }] }),
+      const s = await update(deps, req, g, 'access.review', () =>
+        handleOf(deps, g).executeUpdate(accessReviewUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }] }),
       );
       return { id: g.id, state: s.state, review: s.review };
     },
   );
+}
 
-  // The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
+// The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
+function directorySessionRoute(r: Router, deps: AppDeps) {
+  const { db, config } = deps;
   r.post(
     '/v1/directory/sessions',
     { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession, response: { 201: SessionOut } } },
@@ -222,14 +257,25 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
       const g = { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id };
       // The credential row decides: issued only after approval, revoked at TTL or on demand.
       if (row.tenant_id !== tenantId || row.account_id !== accountId || row.revoked_at || !row.unexpired) {
-        await audit(g, 'credential_holder', 'access.credential_rejected', { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired }, req.id);
+        await audit(deps, g, 'credential_holder', 'access.credential_rejected', { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired }, req.id);
         throw invalid();
       }
       const acct = await accountUuid(db, { tenantId, accountId });
       if (!acct) throw invalid();
       const sessionId = await openAccessSession(db, acct, row.grant_id);
-      await audit(g, 'credential_holder', 'access.credential_used', { sessionId }, req.id);
+      await audit(deps, g, 'credential_holder', 'access.credential_used', { sessionId }, req.id);
       return reply.code(201).send({ sessionId, grantId: row.grant_id });
     },
   );
+}
+
+export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  requestRoute(r, deps);
+  readRoute(r, deps);
+  approvalRoute(r, deps);
+  credentialRoute(r, deps);
+  revokeRoute(r, deps);
+  reviewRoute(r, deps);
+  directorySessionRoute(r, deps);
 }

@@ -1,6 +1,6 @@
-// Admin: tenants, bulk account import, principals (API keys shown once) and tenant policy.
+// Admin: tenants, bulk account import, principals (API keys shown once) and tenant policy. One
+// function per route (the two policy routes together); every change commits with its audit event.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { coversAllTenants, firstOutside } from '../../domain/scope';
 import { appendAuditTx } from '../../store/audit';
@@ -8,23 +8,19 @@ import { importAccounts } from '../../store/directory';
 import { insertPrincipal } from '../../store/principals';
 import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '../../store/tenants';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
-import type { AppDeps } from '../deps';
+import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
-export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, auth, config } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
-  const admin = auth.requireRole('admin');
-  const PolicyOverrideBody = policyOverrideSchema(config.policyMode);
+async function tenantOr404({ db }: AppDeps, tenantId: string) {
+  const t = await getTenant(db, tenantId);
+  if (!t) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+  return t;
+}
 
-  async function tenantOr404(tenantId: string) {
-    const t = await getTenant(db, tenantId);
-    if (!t) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
-    return t;
-  }
-
-  r.post('/v1/admin/tenants', { onRequest: admin, schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
+function createTenantRoute(r: Router, deps: AppDeps) {
+  const { db, auth } = deps;
+  r.post('/v1/admin/tenants', { onRequest: auth.requireRole('admin'), schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
     const b = req.body;
     if (!coversAllTenants(req.principal!.tenantScope)) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
     // Every administrative change commits with its audit event, or not at all.
@@ -44,14 +40,17 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
     return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
   });
+}
 
+function importRoute(r: Router, deps: AppDeps) {
+  const { db, auth, config } = deps;
   r.post(
     '/v1/admin/tenants/:tenantId/accounts',
-    { onRequest: admin, bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } } },
+    { onRequest: auth.requireRole('admin'), bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } } },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'accounts.import');
-      await tenantOr404(tenantId);
+      await tenantOr404(deps, tenantId);
       const ids = req.body.accounts.map((a) => a.externalId);
       const dup = ids.find((id, i) => ids.indexOf(id) !== i);
       if (dup) throw new ApiError(400, 'invalid_field', `accounts: externalId ${dup} appears twice`, { field: 'accounts' });
@@ -67,10 +66,13 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       );
     },
   );
+}
 
+function createPrincipalRoute(r: Router, deps: AppDeps) {
+  const { db, auth } = deps;
   r.post(
     '/v1/admin/principals',
-    { onRequest: admin, config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal, response: { 201: PrincipalOut } } },
+    { onRequest: auth.requireRole('admin'), config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal, response: { 201: PrincipalOut } } },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
@@ -111,14 +113,18 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
       return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, email: b.email ?? null, apiKey });
     },
   );
+}
 
+function policyRoutes(r: Router, deps: AppDeps) {
+  const { db, auth, config } = deps;
+  const PolicyOverrideBody = policyOverrideSchema(config.policyMode);
   r.put(
     '/v1/admin/tenants/:tenantId/policy',
-    { onRequest: admin, schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody, response: { 200: PolicyOut } } },
+    { onRequest: auth.requireRole('admin'), schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody, response: { 200: PolicyOut } } },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.update');
-      await tenantOr404(tenantId);
+      await tenantOr404(deps, tenantId);
       const override = req.body as PolicyOverride;
       await db.transaction().execute(async (trx) => {
         await setPolicyOverride(trx, tenantId, override);
@@ -141,8 +147,16 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.read');
-      const t = await tenantOr404(tenantId);
+      const t = await tenantOr404(deps, tenantId);
       return { tenantId, override: t.policy_override, effective: resolvePolicy(t.policy_override as PolicyOverride | null) };
     },
   );
+}
+
+export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  createTenantRoute(r, deps);
+  importRoute(r, deps);
+  createPrincipalRoute(r, deps);
+  policyRoutes(r, deps);
 }

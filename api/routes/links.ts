@@ -2,7 +2,7 @@
 // POST consumes with one atomic UPDATE. Every failure answers the same status and body, so a
 // caller learns nothing about which tokens, tenants or accounts exist (invariant 6).
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { linkRedeemedSignal, cancelUpdate } from '../../contracts/recovery';
 import { checkNewPassword } from '../../domain/password';
@@ -13,7 +13,7 @@ import { consumeToken, stagePassword, tokenByHash } from '../../store/tokens';
 import { constantTimeEqualHex, hashPassword, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../infra/db';
-import type { AppDeps } from '../deps';
+import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
@@ -30,34 +30,73 @@ async function findLiveToken(db: Db, keys: AppDeps['config']['tokenKeys'], prese
   return row;
 }
 
-export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, temporal, config, directoryFor } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
+/** The live token presented, or null; one presented in another tenant's context is audited. */
+async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: string | undefined, req: { id: string }) {
+  const row = await findLiveToken(db, config.tokenKeys, token);
+  if (!row) return null;
+  if (tenantId !== undefined && tenantId !== row.tenant_id) {
+    // Invariant 4: a token presented in another tenant's context is rejected and audited.
+    await appendAudit(db, {
+      tenantId: row.tenant_id,
+      eventKey: `link-tenant-mismatch:${req.id}:${Date.now()}`,
+      actor: 'public',
+      action: 'link.rejected_tenant_mismatch',
+      target: `account:${row.account_id}`,
+      recoveryId: row.recovery_id,
+      details: { tokenId: row.id, presentedTenant: tenantId },
+    });
+    return null;
+  }
+  return row.live ? row : null;
+}
 
-  async function liveTokenFor(token: string, tenantId: string | undefined, req: { id: string }) {
-    const row = await findLiveToken(db, config.tokenKeys, token);
-    if (!row) return null;
-    if (tenantId !== undefined && tenantId !== row.tenant_id) {
-      // Invariant 4: a token presented in another tenant's context is rejected and audited.
-      await appendAudit(db, {
+type TokenRow = NonNullable<Awaited<ReturnType<typeof liveTokenFor>>>;
+type Used = z.infer<typeof LinkUsedOut>;
+
+/** The default way to tell the workflow: the link-redeemed signal. */
+const signalRedeemed = ({ temporal }: AppDeps, workflowId: string, tokenId: string) =>
+  withTemporalDeadline(temporal, 'signal', () => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId }));
+
+/**
+ * Consumes the token atomically, runs `stage` in the same transaction, tells the workflow (by
+ * default the link-redeemed signal), then appends the audit event, and commits. If any step
+ * fails, everything rolls back and the link stays usable: the owner is never told something
+ * happened that did not, and a link is never used without its audit event. The event comes
+ * after the signal so the tenant's audit head is not held across a Temporal call.
+ */
+async function consume<T>(
+  deps: AppDeps,
+  row: TokenRow,
+  stage: (trx: Transaction<Database>) => Promise<T>,
+  event: { action: string; details: Record<string, unknown> } | null,
+  tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) => signalRedeemed(deps, workflowId, tokenId),
+) {
+  return deps.db.transaction().execute(async (trx) => {
+    const used = await consumeToken(trx, row.id);
+    if (!used) return null;
+    const staged = await stage(trx);
+    await tell(used.workflow_id, used.id);
+    if (event) {
+      await appendAuditTx(trx, {
         tenantId: row.tenant_id,
-        eventKey: `link-tenant-mismatch:${req.id}:${Date.now()}`,
-        actor: 'public',
-        action: 'link.rejected_tenant_mismatch',
+        eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
+        actor: row.purpose === 'sso_bypass_confirm' ? 'security_contact' : 'account_owner',
+        action: event.action,
         target: `account:${row.account_id}`,
         recoveryId: row.recovery_id,
-        details: { tokenId: row.id, presentedTenant: tenantId },
+        details: { tokenId: row.id, purpose: row.purpose, ...event.details },
       });
-      return null;
     }
-    return row.live ? row : null;
-  }
+    return { used, staged };
+  });
+}
 
+function describeRoute(r: Router, deps: AppDeps) {
   r.get(
     '/v1/links/:token',
     { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams, querystring: LinkQuery, response: { 200: LinkOut } } },
     async (req) => {
-      const row = await liveTokenFor(req.params.token, req.query.tenant, req);
+      const row = await liveTokenFor(deps, req.params.token, req.query.tenant, req);
       if (!row) throw LINK_INVALID();
       return {
         valid: true,
@@ -67,109 +106,87 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       };
     },
   );
+}
 
-  type TokenRow = NonNullable<Awaited<ReturnType<typeof liveTokenFor>>>;
+/** A password-reset link: the new password is checked and hashed, then staged as the link is used. */
+async function resetPassword(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<Used> {
+  if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
+  const addresses = await (await deps.directoryFor(row.tenant_id)).addresses({ tenantId: row.tenant_id, accountId: row.account_id });
+  const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses, ...addresses.map((a) => a.split('@')[0])]);
+  if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
+  // Hash before taking a connection: argon2id is deliberately slow.
+  const passwordHash = await hashPassword(newPassword);
+  const done = await consume(deps, row, (trx) => stagePassword(trx, row.id, passwordHash), {
+    action: 'link.redeemed',
+    details: { evidence: 'tier 3: possession of the registered address' },
+  });
+  if (!done) throw LINK_INVALID();
+  return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
+}
 
-  /**
-   * Consumes the token atomically, runs `stage` in the same transaction, tells the workflow (by
-   * default the link-redeemed signal), then appends the audit event, and commits. If any step
-   * fails, everything rolls back and the link stays usable: the owner is never told something
-   * happened that did not, and a link is never used without its audit event. The event comes
-   * after the signal so the tenant's audit head is not held across a Temporal call.
-   */
-  async function consume<T>(
-    row: TokenRow,
-    stage: (trx: Transaction<Database>) => Promise<T>,
-    event: { action: string; details: Record<string, unknown> } | null,
-    tell: (workflowId: string, tokenId: string) => Promise<unknown> = (workflowId, tokenId) =>
-      withTemporalDeadline(temporal, 'signal', () => temporal.workflow.getHandle(workflowId).signal(linkRedeemedSignal, { tokenId })),
-  ) {
-    return db.transaction().execute(async (trx) => {
-      const used = await consumeToken(trx, row.id);
-      if (!used) return null;
-      const staged = await stage(trx);
-      await tell(used.workflow_id, used.id);
-      if (event) {
-        await appendAuditTx(trx, {
-          tenantId: row.tenant_id,
-          eventKey: `${row.recovery_id}:link-redeemed:${row.id}`,
-          actor: row.purpose === 'sso_bypass_confirm' ? 'security_contact' : 'account_owner',
-          action: event.action,
-          target: `account:${row.account_id}`,
-          recoveryId: row.recovery_id,
-          details: { tokenId: row.id, purpose: row.purpose, ...event.details },
-        });
-      }
-      return { used, staged };
-    });
+/** A possession link (the owner's, or the security contact's for an SSO bypass): using it is the evidence. */
+async function confirmPossession(deps: AppDeps, row: TokenRow): Promise<Used> {
+  const event =
+    row.purpose === 'verify_possession'
+      ? { action: 'verification.passed', details: { tier: 3, evidence: 'possession of the registered address (email link)' } }
+      : { action: 'access.contact_confirmation_used', details: { tier: 3, evidence: 'the security contact on record used the link' } };
+  const done = await consume(deps, row, async () => null, event);
+  if (!done) throw LINK_INVALID();
+  if (row.purpose === 'verify_possession') {
+    return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
   }
+  return { status: 'accepted', purpose: row.purpose, message: 'Confirmed. Two internal approvals are still required before any access is granted.' };
+}
 
+/** An enrolment link: a new TOTP factor, its secret shown once in the answer. */
+async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof RedeemBody>['factor']): Promise<Used> {
+  const { db, config } = deps;
+  if (!factor) throw new ApiError(400, 'invalid_field', 'factor: required for an enrolment link', { field: 'factor' });
+  const secret = newTotpSecret();
+  const acct = await accountUuid(db, { tenantId: row.tenant_id, accountId: row.account_id });
+  if (!acct) throw LINK_INVALID();
+  const factorRow = { label: factor.label ?? 'authenticator', secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolledVia: `recovery:${row.recovery_id}` };
+  const done = await consume(deps, row, (trx) => enrolFactor(trx, acct, factorRow), { action: 'mfa.enrolled', details: { factorType: 'totp' } });
+  if (!done) throw LINK_INVALID();
+  const name = await tenantName(db, row.tenant_id);
+  const label = encodeURIComponent(`${name}:${row.account_id}`);
+  return {
+    status: 'enrolled',
+    purpose: row.purpose,
+    message: 'Add this secret to your authenticator app now: it is shown once.',
+    totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(name)}&algorithm=SHA1&digits=6&period=30` },
+  };
+}
+
+function redeemRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/links/redeem',
     { config: { secretResponse: true }, schema: { summary: 'Use a link: set a new password, confirm possession, or enrol a factor', tags: ['public'], body: RedeemBody, response: { 200: LinkUsedOut } } },
     async (req) => {
       const { token, tenantId, newPassword, factor } = req.body;
-      const row = await liveTokenFor(token, tenantId, req);
+      const row = await liveTokenFor(deps, token, tenantId, req);
       if (!row || row.purpose === 'cancel') throw LINK_INVALID();
-      if (row.purpose === 'password_reset') {
-        if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
-        const addresses = await (await directoryFor(row.tenant_id)).addresses({ tenantId: row.tenant_id, accountId: row.account_id });
-        const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses, ...addresses.map((a) => a.split('@')[0])]);
-        if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
-        // Hash before taking a connection: argon2id is deliberately slow.
-        const passwordHash = await hashPassword(newPassword);
-        const done = await consume(row, (trx) => stagePassword(trx, row.id, passwordHash), {
-          action: 'link.redeemed',
-          details: { evidence: 'tier 3: possession of the registered address' },
-        });
-        if (!done) throw LINK_INVALID();
-        return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
-      }
-
-      if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') {
-        const event =
-          row.purpose === 'verify_possession'
-            ? { action: 'verification.passed', details: { tier: 3, evidence: 'possession of the registered address (email link)' } }
-            : { action: 'access.contact_confirmation_used', details: { tier: 3, evidence: 'the security contact on record used the link' } };
-        const done = await consume(row, async () => null, event);
-        if (!done) throw LINK_INVALID();
-        if (row.purpose === 'verify_possession') {
-          return { status: 'accepted', purpose: row.purpose, message: 'Thank you: your support team can now continue.' };
-        }
-        return { status: 'accepted', purpose: row.purpose, message: 'Confirmed. Two internal approvals are still required before any access is granted.' };
-      }
-
-      if (row.purpose === 'mfa_enrolment') {
-        if (!factor) throw new ApiError(400, 'invalid_field', 'factor: required for an enrolment link', { field: 'factor' });
-        const secret = newTotpSecret();
-        const acct = await accountUuid(db, { tenantId: row.tenant_id, accountId: row.account_id });
-        if (!acct) throw LINK_INVALID();
-        const factorRow = { label: factor.label ?? 'authenticator', secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolledVia: `recovery:${row.recovery_id}` };
-        const done = await consume(row, (trx) => enrolFactor(trx, acct, factorRow), { action: 'mfa.enrolled', details: { factorType: 'totp' } });
-        if (!done) throw LINK_INVALID();
-        const name = await tenantName(db, row.tenant_id);
-        const label = encodeURIComponent(`${name}:${row.account_id}`);
-        return {
-          status: 'enrolled',
-          purpose: row.purpose,
-          message: 'Add this secret to your authenticator app now: it is shown once.',
-          totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(name)}&algorithm=SHA1&digits=6&period=30` },
-        };
-      }
+      if (row.purpose === 'password_reset') return resetPassword(deps, row, newPassword);
+      if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') return confirmPossession(deps, row);
+      if (row.purpose === 'mfa_enrolment') return enrolTotp(deps, row, factor);
       throw LINK_INVALID();
     },
   );
+}
 
+function cancelRoute(r: Router, deps: AppDeps) {
+  const { temporal } = deps;
   r.post(
     '/v1/links/cancel',
     { schema: { summary: '"This wasn\'t me": cancel a pending recovery', tags: ['public'], body: LinkCancelBody, response: { 200: LinkUsedOut } } },
     async (req) => {
       const { token, tenantId } = req.body;
-      const row = await liveTokenFor(token, tenantId, req);
+      const row = await liveTokenFor(deps, token, tenantId, req);
       if (!row || row.purpose !== 'cancel') throw LINK_INVALID();
       // Waits only until the workflow accepted the cancel (its validator passed): the cancel's own
       // activities need database connections this transaction may be holding.
       const done = await consume(
+        deps,
         row,
         async () => null,
         // The workflow records the cancel (recovery.cancelled) with who asked for it.
@@ -190,4 +207,11 @@ export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
       return { status: 'cancelled', message: 'The recovery was cancelled and your security team was told.' };
     },
   );
+}
+
+export function linkRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  describeRoute(r, deps);
+  redeemRoute(r, deps);
+  cancelRoute(r, deps);
 }

@@ -1,12 +1,12 @@
 // What ops see: Prometheus metrics, and the codec endpoint the Temporal Web UI calls to show
 // encrypted payloads to authorised people (an API key with the auditor or admin role).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Payload } from '@temporalio/common';
 import { EncryptionCodec } from '../../infra/codec';
-import type { AppDeps } from '../deps';
+import type { Db } from '../../infra/db';
+import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { CodecOut } from '../schemas';
 import { deliveryCounts } from '../../store/deliveries';
@@ -27,13 +27,8 @@ const fromPayload = (p: Payload) => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, auth, config } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
-
-  // ---- metrics ----
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
+/** API latency by route, observed on every response but the scrape's own. */
+function latencyHistogram(r: Router, registry: Registry) {
   const latency = new Histogram({
     name: 'recovery_http_request_duration_seconds',
     help: 'API latency by route',
@@ -41,14 +36,16 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  app.addHook('onResponse', async (req, reply) => {
+  r.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;
     latency.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
+}
 
-  // Outcomes and backlogs come from the read model at scrape time, so they are right whichever
-  // process ran the workflow and survive restarts.
+// Outcomes and backlogs come from the read model at scrape time, so they are right whichever
+// process ran the workflow and survive restarts.
+function readModelGauges(registry: Registry, db: Db) {
   new Gauge({
     name: 'recovery_workflow_outcomes',
     help: 'Recoveries and emergency-access grants by kind and final state',
@@ -83,8 +80,15 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
       for (const row of rows) this.set({ template: row.template, status: row.status }, Number(row.n));
     },
   });
+}
 
-  app.get('/metrics', { schema: { hide: true } as object }, async (_req, reply) => {
+function metricsRoute(r: Router, { db, config }: AppDeps) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
+  latencyHistogram(r, registry);
+  readModelGauges(registry, db);
+
+  r.get('/metrics', { schema: { hide: true } as object }, async (_req, reply) => {
     let body = await registry.metrics();
     if (config.workerMetricsAddress) {
       // In `npm start` the worker shares this process; its SDK metrics are served on their own port.
@@ -94,8 +98,10 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     }
     return reply.type(registry.contentType).send(body);
   });
+}
 
-  // ---- codec endpoint (Temporal Web UI: Settings -> Data Encoder) ----
+// The Temporal Web UI: Settings -> Data Encoder.
+function codecRoutes(r: Router, { auth, config }: AppDeps) {
   const codec = new EncryptionCodec(config.payloadKeys);
   const allowed = new Set(config.codecCorsOrigins);
   const cors = (req: FastifyRequest, reply: FastifyReply) => {
@@ -110,7 +116,7 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
     }
   };
   for (const op of ['encode', 'decode'] as const) {
-    app.options(`/codec/${op}`, { schema: { hide: true } as object }, async (req, reply) => {
+    r.options(`/codec/${op}`, { schema: { hide: true } as object }, async (req, reply) => {
       cors(req, reply);
       return reply.code(204).send();
     });
@@ -131,4 +137,10 @@ export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
       },
     );
   }
+}
+
+export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  metricsRoute(r, deps);
+  codecRoutes(r, deps);
 }

@@ -1,10 +1,9 @@
-// Login events (feeding risk), audit export and verification, health.
+// Login events (feeding risk), audit export and verification, health. One function per concern.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
-import type { AppDeps } from '../deps';
+import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
 
@@ -14,10 +13,7 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
-  const { db, auth, temporal } = deps;
-  const r = app.withTypeProvider<ZodTypeProvider>();
-
+function loginEventRoute(r: Router, { db, auth }: AppDeps) {
   r.post(
     '/v1/events/login',
     { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent, response: { 202: RecordedOut } } },
@@ -30,7 +26,9 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
       return reply.code(202).send({ recorded: true });
     },
   );
+}
 
+function auditRoutes(r: Router, { db, auth }: AppDeps) {
   r.get(
     '/v1/audit',
     { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery, response: { 200: AuditOut } } },
@@ -65,7 +63,9 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
       return verifyAuditChain(db, req.query.tenantId);
     },
   );
+}
 
+function healthRoutes(r: Router, { db, temporal }: AppDeps) {
   r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: HealthOut } } }, async () => ({ status: 'ok' }));
 
   r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } }, async (_req, reply) => {
@@ -78,4 +78,11 @@ export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
     const ok = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ok ? 200 : 503).headers(ok ? {} : { 'retry-after': '5' }).send({ status: ok ? 'ready' : 'unavailable', checks });
   });
+}
+
+export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
+  const r = typed(app);
+  loginEventRoute(r, deps);
+  auditRoutes(r, deps);
+  healthRoutes(r, deps);
 }
