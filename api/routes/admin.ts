@@ -125,7 +125,7 @@ function policyRoutes(r: Router, deps: AppDeps) {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.update');
       await tenantOr404(deps, tenantId);
-      const override = req.body as PolicyOverride;
+      const override = req.body;
       await db.transaction().execute(async (trx) => {
         await setPolicyOverride(trx, tenantId, override);
         await appendAuditTx(trx, {

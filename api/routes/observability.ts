@@ -23,7 +23,7 @@ const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload =>
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const fromPayload = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -88,7 +88,7 @@ function metricsRoute(r: Router, { db, config }: AppDeps) {
   latencyHistogram(r, registry);
   readModelGauges(registry, db);
 
-  r.get('/metrics', { schema: { hide: true } as object }, async (_req, reply) => {
+  r.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     let body = await registry.metrics();
     if (config.workerMetricsAddress) {
       // In `npm start` the worker shares this process; its SDK metrics are served on their own port.
@@ -116,7 +116,7 @@ function codecRoutes(r: Router, { auth, config }: AppDeps) {
     }
   };
   for (const op of ['encode', 'decode'] as const) {
-    r.options(`/codec/${op}`, { schema: { hide: true } as object }, async (req, reply) => {
+    r.options(`/codec/${op}`, { schema: { hide: true } }, async (req, reply) => {
       cors(req, reply);
       return reply.code(204).send();
     });

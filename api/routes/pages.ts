@@ -38,20 +38,20 @@ f.addEventListener('submit',function(e){e.preventDefault();
 })();`;
 
 export function pageRoutes(app: FastifyInstance, deps: AppDeps) {
-  app.get('/recover', { schema: { hide: true } as object }, async (_req, reply) =>
+  app.get('/recover', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-store').send(RECOVER_HTML),
   );
-  app.get('/recover.js', { schema: { hide: true } as object }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(RECOVER_JS));
+  app.get('/recover.js', { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(RECOVER_JS));
 
   const dir = deps.outboxDir;
   if (!dir) return;
   // Dev only (npm start without SMTP_URL): the mails the engine sent, newest first.
-  app.get('/dev/outbox', { schema: { hide: true } as object }, async (_req, reply) => {
+  app.get('/dev/outbox', { schema: { hide: true } }, async (_req, reply) => {
     const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse().slice(0, 200) : [];
     const items = files.map((f) => {
       try {
-        const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
-        const body = esc(String(m.text ?? '')).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>');
+        const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { text?: string; subject?: string; receivedAt?: string; to?: string[] };
+        const body = esc(m.text ?? '').replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>');
         return `<article><h3>${esc(m.subject ?? '')}</h3><p><small>${esc(m.receivedAt ?? '')} to ${esc((m.to ?? []).join(', '))}</small></p><pre style="white-space:pre-wrap">${body}</pre></article><hr>`;
       } catch {
         return '';

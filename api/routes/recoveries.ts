@@ -154,7 +154,7 @@ function createRoute(r: Router, deps: AppDeps) {
         // A refusal can close the workflow before the update reaches it (triage runs as local
         // activities inside the first workflow task): what was recorded answers instead.
         const row = await getRecovery(db, id);
-        if (row?.state === 'refused') refused = { route: row.route as RecoveryStatus['route'], reasons: row.reasons as RecoveryStatus['reasons'] };
+        if (row?.state === 'refused') refused = { route: row.route as RecoveryStatus['route'], reasons: row.reasons };
         else deps.log.warn({ recoveryId: id, err: (err as Error).message }, 'triage answer not available yet');
       }
       if (refused) {
@@ -206,7 +206,7 @@ function verificationRoute(r: Router, deps: AppDeps) {
       const row = await loadInScope(deps, req, req.params.id, 'recovery.verify');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
       const actor = `principal:${req.principal!.id}`;
-      const body = req.body as z.infer<typeof Verification>;
+      const body = req.body;
       let submission;
       if (body.tier === 1) {
         // Answers are checked here and dropped: only the outcome reaches the workflow.
