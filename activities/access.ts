@@ -16,6 +16,7 @@ import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { builtinDirectories, loadGrant, requireAccount, type ActivityDeps } from './deps';
 import { mailLink, recordLinkSent, sendOnce } from './mail';
 import { currentRunId } from './run';
+import type { GrantTransition } from '../contracts/activities';
 
 /** `bgc_<kid>.<base64url>`: 256 bits, the key id tells which HMAC key checks it. */
 export function newAccessCredential(keys: ActivityDeps['config']['tokenKeys']): { value: string; keyId: string; hash: string } {
@@ -44,7 +45,7 @@ async function deciders(db: Db, grantId: string): Promise<string[]> {
 function grantBookkeeping({ db }: ActivityDeps) {
   return {
     /** Moves the grant's read model and audits the step, atomically and once. */
-    async recordGrantTransition(i: { grantId: string; tenantId: string; step: string; state: string; action: string; actor: string; details: Record<string, unknown> }) {
+    async recordGrantTransition(i: GrantTransition) {
       const terminal = isAccessTerminal(i.state);
       await db.transaction().execute(async (trx) => {
         const g = await moveGrant(trx, { id: i.grantId, state: i.state, terminal, runId: currentRunId() });

@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { newToken } from '../infra/secrets';
 import { linkEmail } from '../infra/templates';
-import type { LinkPurpose } from '../contracts/activities';
+import type { IssuedLink, LinkRequest } from '../contracts/activities';
 import { tenantName } from '../store/tenants';
 import { insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
 import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
@@ -17,7 +17,7 @@ export function createLinkActivities({ db, mailer, config, directoryFor = builti
      * A retry after the mail went out returns the same token id; a retry before it invalidates
      * the unsent token and issues a fresh one, so every token is emailed at most once.
      */
-    async issueLink(i: { recoveryId: string; step: string; purpose: LinkPurpose; ttlSeconds: number; to: 'primary' | 'all' }): Promise<{ tokenId: string; expiresAt: string; recipients: number }> {
+    async issueLink(i: LinkRequest): Promise<IssuedLink> {
       const r = await loadRecovery(db, i.recoveryId);
       const issueKey = `${i.recoveryId}:${i.step}`;
       const directory = await directoryFor(r.tenant_id);

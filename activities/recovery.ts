@@ -6,7 +6,7 @@ import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/polic
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
 import type { DirectoryFor } from '../domain/directory';
-import { isTerminal, type ErrorSource, type Reason, type RecoveryKind, type RecoveryState, type Tier, type Urgency } from '../domain/types';
+import { isTerminal, type ErrorSource, type RecoveryKind, type RecoveryState, type Urgency } from '../domain/types';
 import type { Db } from '../infra/db';
 import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
 import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
@@ -14,6 +14,7 @@ import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
 import { getTenant } from '../store/tenants';
 import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
 import { currentRunId } from './run';
+import type { DecisionRecord, RecoveryTransition, VerificationRecord } from '../contracts/activities';
 
 async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
   const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
@@ -23,18 +24,7 @@ async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; c
 function recoveryRecords({ db }: ActivityDeps) {
   return {
     /** Moves the read model to a new state and audits the step, atomically and once. */
-    async recordTransition(i: {
-      recoveryId: string;
-      tenantId: string;
-      step: string;
-      state: string;
-      action: string;
-      actor: string;
-      details: Record<string, unknown>;
-      riskTier: string | null;
-      route: string | null;
-      reasons: Reason[];
-    }): Promise<void> {
+    async recordTransition(i: RecoveryTransition): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const terminal = isTerminal(i.state as RecoveryState);
         const r = await moveRecovery(trx, { id: i.recoveryId, state: i.state, terminal, riskTier: i.riskTier, route: i.route, reasons: i.reasons, runId: currentRunId() });
@@ -52,7 +42,7 @@ function recoveryRecords({ db }: ActivityDeps) {
     },
 
     /** Audits a verification result and keeps the account's consecutive-failure counter. */
-    async recordVerification(i: { recoveryId: string; tenantId: string; accountId: string; step: string; actor: string; tier: Tier; passed: boolean; pending?: boolean; evidence: string[] }) {
+    async recordVerification(i: VerificationRecord) {
       const key = `${i.recoveryId}:${i.step}`;
       await db.transaction().execute(async (trx) => {
         // Counted once, with its event: a retry finds the step's event and leaves the counter alone.
@@ -70,7 +60,7 @@ function recoveryRecords({ db }: ActivityDeps) {
     },
 
     /** Audits an approval or a denial; the separation-of-duties checks ran in the workflow's validator. */
-    async recordDecision(i: { recoveryId: string; tenantId: string; accountId: string; step: string; principalId: string; decision: 'approve' | 'deny'; comment: string; approvalsSoFar: number; required: number }) {
+    async recordDecision(i: DecisionRecord) {
       await appendAudit(db, {
         tenantId: i.tenantId,
         eventKey: `${i.recoveryId}:${i.step}`,
