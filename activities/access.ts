@@ -9,11 +9,10 @@ import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { insertToken, settlePriorTokens } from '../store/tokens';
 import { isAccessTerminal } from '../domain/access';
-import type { DirectoryFor } from '../domain/directory';
 import type { Db } from '../infra/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
-import { builtinDirectories, loadGrant, requireAccount, type ActivityDeps } from './deps';
+import { loadGrant, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { mailLink, recordLinkSent, sendOnce } from './mail';
 import { currentRunId } from './run';
 import type { GrantTransition } from '../contracts/activities';
@@ -130,7 +129,7 @@ function grantNotices(deps: ActivityDeps) {
   };
 }
 
-function credentialLifecycle({ db, config, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+function credentialLifecycle({ db, config, directoryFor }: Deps) {
   return {
     /** Exactly one credential per grant, however often this runs (worker crash, retry). */
     async issueAccessCredential(i: { grantId: string; ttlSeconds: number }): Promise<{ credentialId: string; expiresAt: string }> {
@@ -169,8 +168,7 @@ function credentialLifecycle({ db, config, directoryFor }: ActivityDeps & { dire
   };
 }
 
-export function createAccessActivities(deps: ActivityDeps) {
-  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+export function createAccessActivities(all: Deps) {
   return {
     ...grantBookkeeping(all),
     ...grantNotices(all),

@@ -3,9 +3,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { resetVerificationFailures } from '../store/directory';
 import { markStagedApplied, stagedPassword } from '../store/tokens';
-import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { loadRecovery, requireAccount, type Deps } from './deps';
 
-export function createAccountActivities({ db, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+export function createAccountActivities({ db, directoryFor }: Deps) {
   return {
     /** Moves the staged argon2id hash into the directory. The hash never leaves Postgres and the worker. */
     async applyStagedPassword(i: { recoveryId: string; tokenId: string }): Promise<{ applied: boolean }> {

@@ -16,7 +16,12 @@ export interface ActivityDeps {
   directoryFor?: DirectoryFor;
 }
 
-export { builtinDirectories };
+/** The dependencies with every default filled in, as each concern's factory takes them. */
+export type Deps = ActivityDeps & { directoryFor: DirectoryFor };
+
+export function withDefaults(deps: ActivityDeps): Deps {
+  return { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+}
 
 export async function loadRecovery(db: Db, recoveryId: string) {
   const r = await getRecovery(db, recoveryId);

@@ -4,7 +4,7 @@
 import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
 import { createAccountActivities } from './account';
-import { builtinDirectories, type ActivityDeps } from './deps';
+import { withDefaults, type ActivityDeps } from './deps';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
 import { createRecoveryActivities } from './recovery';
@@ -13,7 +13,7 @@ export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   // One directory resolver for every concern.
-  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+  const all = withDefaults(deps);
   return {
     ...createRecoveryActivities(all),
     ...createLinkActivities(all),

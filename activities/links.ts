@@ -6,10 +6,10 @@ import { linkEmail } from '../infra/templates';
 import type { IssuedLink, LinkRequest } from '../contracts/activities';
 import { tenantName } from '../store/tenants';
 import { insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
-import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { loadRecovery, requireAccount, type Deps } from './deps';
 import { mailLink, recordLinkSent } from './mail';
 
-export function createLinkActivities({ db, mailer, config, directoryFor = builtinDirectories(db, config.knowledgeKey) }: ActivityDeps) {
+export function createLinkActivities({ db, mailer, config, directoryFor }: Deps) {
   return {
     /**
      * Creates a single-use token bound to tenant, account, recovery and purpose, stores only its

@@ -7,8 +7,7 @@ import type { Reason } from '../domain/types';
 import { appendAudit, caseEventDetails } from '../store/audit';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
-import type { DirectoryFor } from '../domain/directory';
-import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { sendOnce } from './mail';
 
 function staffNotices({ db, mailer, config }: ActivityDeps) {
@@ -78,7 +77,7 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
   };
 }
 
-function accountNotices({ db, mailer, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+function accountNotices({ db, mailer, directoryFor }: Deps) {
   return {
     /** Notifies every registered address, once per step. */
     async notifyAccount(i: { recoveryId: string; step: string; template: NoticeTemplate }): Promise<{ recipients: number }> {
@@ -93,7 +92,6 @@ function accountNotices({ db, mailer, directoryFor }: ActivityDeps & { directory
   };
 }
 
-export function createNoticeActivities(deps: ActivityDeps) {
-  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+export function createNoticeActivities(all: Deps) {
   return { ...staffNotices(all), ...accountNotices(all) };
 }

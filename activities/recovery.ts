@@ -5,14 +5,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
-import type { DirectoryFor } from '../domain/directory';
 import { isTerminal, type ErrorSource, type RecoveryKind, type RecoveryState, type Urgency } from '../domain/types';
 import type { Db } from '../infra/db';
 import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
 import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
 import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
 import { getTenant } from '../store/tenants';
-import { builtinDirectories, loadRecovery, requireAccount, type ActivityDeps } from './deps';
+import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { currentRunId } from './run';
 import type { DecisionRecord, RecoveryTransition, VerificationRecord } from '../contracts/activities';
 
@@ -74,7 +73,7 @@ function recoveryRecords({ db }: ActivityDeps) {
   };
 }
 
-function recoveryAssessment({ db, directoryFor }: ActivityDeps & { directoryFor: DirectoryFor }) {
+function recoveryAssessment({ db, directoryFor }: Deps) {
   return {
     /** Gathers the facts triage needs. Returns no personal data: booleans, counts and codes. */
     async assessRecovery({ recoveryId }: { recoveryId: string }): Promise<{ facts: TriageFacts; policy: Policy }> {
@@ -113,8 +112,7 @@ function recoveryAssessment({ db, directoryFor }: ActivityDeps & { directoryFor:
   };
 }
 
-export function createRecoveryActivities(deps: ActivityDeps) {
-  const all = { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+export function createRecoveryActivities(all: Deps) {
   return {
     ...recoveryRecords(all),
     ...recoveryAssessment(all),
