@@ -1,8 +1,9 @@
 // Break-glass timers at production length on the time-skipping server.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until, uniq, type Harness } from '../support/harness';
-import { seedAccount, seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { until } from '../../testkit/wait';
+import { uniq, seedAccount, seedPrincipal } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {

@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../workflows/access-messages';
 import { checkPassword, findAccount } from '../../infra/directory';
-import { refuseAuditEvents, startHarness, tokenFrom, until, uniq, type Harness } from '../support/harness';
-import { historyText, OLD_PASSWORD, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';
+import { refuseAuditEvents, uniq, OLD_PASSWORD, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText } from '../../testkit/history';
 
 let h: Harness;
 before(async () => {
