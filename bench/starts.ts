@@ -3,11 +3,12 @@
 // (a) against a Temporal dev server on a WAL SQLite file; (b) against a Temporal server on
 // Postgres built with `go install` (scripts/provision/temporal-server.sh).
 import { performance } from 'node:perf_hooks';
-import { closedLoop, type OpOutcome } from './lib/drive';
+import { closedLoop } from '../testkit/load';
+import { seedPrincipal } from '../testkit/seed';
 import { describeCpu, startCpuProbe } from './lib/cpu';
 import { getShared, startEngine, type Engine } from './lib/engine';
-import { StepError, startRecovery } from './lib/flows';
-import { AccountPool, createPrincipal, createTenant, seedAccounts } from './lib/seed';
+import { accountOp, startRecovery } from './lib/flows';
+import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { startTemporalOnPostgres } from './lib/temporal-server';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
@@ -44,29 +45,18 @@ async function measureStarts(ctx: BenchContext, e: Engine, o: { item: string; se
   const perTenant = Math.ceil(maxStarts / tenantCount);
 
   ctx.log(`starts: seeding ${perTenant * tenantCount} accounts in ${tenantCount} tenants`);
-  const tenants: string[] = [];
-  for (let i = 0; i < tenantCount; i++) tenants.push(await createTenant(e, `bench-st-${i}`));
+  const tenants = await createTenants(e, 'bench-st', tenantCount);
   const pool = new AccountPool(await seedAccounts(e, tenants, perTenant));
-  const agent = await createPrincipal(e, ['agent'], tenants);
+  const agent = await seedPrincipal(e, ['agent'], tenants);
 
-  const op = async (): Promise<OpOutcome> => {
-    const a = pool.next();
-    if (!a) return { ok: false, code: 'account_pool_exhausted' };
-    try {
-      const { late } = await startRecovery(e, agent.key, a);
-      return late ? { ok: true, note: 'triage_late' } : { ok: true };
-    } catch (err) {
-      if (err instanceof StepError) return { ok: false, code: err.code };
-      throw err;
-    }
-  };
+  const op = accountOp(pool, (a) => startRecovery(e, agent.key, a));
 
   ctx.log(`starts: warm-up ${warmup} s, then ${seconds} s with ${lanes} concurrent clients`);
   await closedLoop({ lanes, seconds: warmup, maxOps: maxStarts, op });
   const t0 = performance.now();
   const shared = await getShared();
   const cpu = await startCpuProbe(
-    { temporal: o.temporalPid, worker: e.worker.pid, api: e.api.pid, 'load+sink': process.pid },
+    { temporal: o.temporalPid, worker: e.worker.pid, api: e.apiPid, 'load+sink': process.pid },
     { adminUrl: shared.adminUrl, databases: [e.dbName, ...o.temporalDbs] },
   );
   const r = await closedLoop({ lanes, seconds, maxOps: maxStarts, op });
