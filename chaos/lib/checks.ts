@@ -5,12 +5,13 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { tokenHash } from '../../infra/secrets';
 import { workflowBundle } from '../../boot/worker';
 import type { SinkMessage } from '../../dev/mail-sink';
+import { decodedHistory } from '../../testkit/history';
+import { tokensIn } from '../../testkit/mail';
 import type { Engine } from './engine';
-import { tokensIn, type FlowResult, type Seeded } from './flow';
+import type { FlowResult, Seeded } from './flow';
 
 export interface Invariant {
   name: string;
@@ -105,8 +106,7 @@ export async function captureHistory(e: Engine, recoveryId: string): Promise<str
   const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('id', '=', recoveryId).executeTakeFirst();
   if (!row) return 'no recovery row';
   try {
-    const history = await e.client.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).fetchHistory();
-    await decodePayloadsInPlace(history, new EncryptionCodec(e.config.payloadKeys));
+    const history = await decodedHistory(e.client, e.config.payloadKeys, row.workflow_id, row.run_id ?? undefined);
     const file = path.join(e.dir, `history-${recoveryId}.binpb`);
     fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
     const failures = (history.events ?? []).filter((ev) => ev.workflowTaskFailedEventAttributes);
@@ -250,7 +250,7 @@ export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResul
   figures.push(['audit events (tenant)', Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', s.tenantId).executeTakeFirstOrThrow()).n)]);
   figures.push(['verification.passed events', `${Number(verifies.n)} for ${ids.length} recoveries`]);
   invariants.push(inv('no duplicate audit event keys', dupKeys.rows[0].n === 0, `${dupKeys.rows[0].n} duplicated keys`));
-  const v = await e.api.call('GET', `/v1/audit/verify?tenantId=${s.tenantId}`, { key: e.adminKey });
+  const v = await e.http.call('GET', `/v1/audit/verify?tenantId=${s.tenantId}`, { key: e.adminKey });
   invariants.push(inv('audit chain valid (GET /v1/audit/verify)', v.status === 200 && v.body?.valid === true, `${v.status} ${v.text.slice(0, 200)}`));
 
   // The directory: each completed flow's password was applied by its own recovery.

@@ -1,18 +1,11 @@
 // What every scenario gets and gives back, plus helpers they share.
-import type { Engine } from './engine';
+import type { Engine, RunSite } from './engine';
 import type { Figures, Invariant } from './checks';
 import type { FlowStats, Seeded } from './flow';
-import type { PgCluster } from './pg-cluster';
-import { sleep } from './proc';
+import { sleep } from '../../testkit/wait';
 
-export interface RunContext {
+export interface RunContext extends RunSite {
   quick: boolean;
-  runDir: string;
-  cluster: PgCluster;
-  template: string;
-  /** The run's shared Temporal dev server (file-backed). */
-  temporalAddress: string;
-  temporalCli: string;
   seed: number;
 }
 
@@ -43,17 +36,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Waits until pred() or done(), polling; bounded. Returns false when done() came first. */
-export async function waitFor(pred: () => boolean, done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (pred()) return true;
-    if (done()) return false;
-    await sleep(100);
-  }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
-}
-
 /**
  * Reads and writes against the API while a dependency is down: GET /v1/recoveries/:id of the
  * flows' recoveries and POST /v1/recoveries for accounts that do not exist (refused at triage if
@@ -72,8 +54,8 @@ export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () =>
       const i = ++n;
       const p =
         i % 2 === 0 && stats.ids.length
-          ? e.api.call('GET', `/v1/recoveries/${stats.ids[i % stats.ids.length]}`, { key: s.agentKey, timeoutMs: 20_000 })
-          : e.api.call('POST', '/v1/recoveries', {
+          ? e.http.call('GET', `/v1/recoveries/${stats.ids[i % stats.ids.length]}`, { key: s.agentKey, timeoutMs: 20_000 })
+          : e.http.call('POST', '/v1/recoveries', {
               key: s.agentKey,
               timeoutMs: 20_000,
               body: { tenantId: s.tenantId, accountId: `ghost-${i}`, kind: 'password_reset', reason: 'chaos hammer', context: { ip: `198.19.${(i >> 8) & 255}.${i & 255}` } },
@@ -96,8 +78,8 @@ export async function firstOk(e: Engine, s: Seeded, stats: FlowStats, since: num
   while (Date.now() < deadline) {
     const id = stats.ids[0];
     const r = id
-      ? await e.api.call('GET', `/v1/recoveries/${id}`, { key: s.agentKey, timeoutMs: 10_000 })
-      : await e.api.call('GET', `/v1/recoveries?tenantId=${s.tenantId}&limit=1`, { key: s.agentKey, timeoutMs: 10_000 });
+      ? await e.http.call('GET', `/v1/recoveries/${id}`, { key: s.agentKey, timeoutMs: 10_000 })
+      : await e.http.call('GET', `/v1/recoveries?tenantId=${s.tenantId}&limit=1`, { key: s.agentKey, timeoutMs: 10_000 });
     if (r.status === 200) return Date.now() - since;
     await sleep(100);
   }
