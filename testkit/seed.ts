@@ -117,6 +117,27 @@ export async function seedLocalAccount(t: SeedTarget) {
 }
 
 /**
+ * A tenant with a designated break-glass admin account (local with a password, or SSO without
+ * one), an agent to request, two break-glass approvers and a reviewer, all scoped to the tenant.
+ */
+export async function seedBreakGlassTeam(t: SeedTarget, authMode: 'local' | 'sso_enforced' = 'local') {
+  const bgAccount = uniq('bg-admin');
+  const tenantId = uniq('t');
+  const body = { id: tenantId, name: `Tenant ${tenantId}`, authMode, securityContacts: [`security@${tenantId}.test`], breakGlassAccount: bgAccount };
+  expectStatus(await t.http.call('POST', '/v1/admin/tenants', { key: t.adminKey, body }), 201, `create tenant ${tenantId}`);
+  const sso = authMode === 'sso_enforced';
+  await seedAccount(t, tenantId, { externalId: bgAccount, role: 'admin', authMethod: sso ? 'sso' : 'local', password: sso ? null : undefined });
+  return {
+    tenantId,
+    bgAccount,
+    requester: await seedPrincipal(t, ['agent'], [tenantId]),
+    p1: await seedPrincipal(t, ['break_glass_approver'], [tenantId]),
+    p2: await seedPrincipal(t, ['break_glass_approver'], [tenantId]),
+    reviewer: await seedPrincipal(t, ['reviewer'], [tenantId]),
+  };
+}
+
+/**
  * A login a day ago from the seeded context for every account of the tenant whose external id
  * starts with `prefix-`, written straight to the database (the benchmarks seed thousands).
  */

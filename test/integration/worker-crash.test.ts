@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { ROOT, spawnTs, type Child } from '../../testkit/procs';
 import { until } from '../../testkit/wait';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal, uniq } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedBreakGlassTeam, seedLocalAccount } from '../../testkit/seed';
 
 let h: Harness;
 const children: Child[] = [];
@@ -29,14 +29,7 @@ async function startWorker(): Promise<Child> {
 const kill = (child: Child) => child.kill();
 
 async function grantAwaitingApproval() {
-  const tenantId = uniq('t');
-  const bg = uniq('bg');
-  assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } })).status, 201);
-  await seedAccount(h, tenantId, { externalId: bg, role: 'admin' });
-  const requester = await seedPrincipal(h, ['agent'], [tenantId]);
-  const p1 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const p2 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const reviewer = await seedPrincipal(h, ['reviewer'], [tenantId]);
+  const { tenantId, requester, p1, p2, reviewer } = await seedBreakGlassTeam(h);
   const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'crash test', ticketRef: 'INC-7', durationSeconds: 2 } });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;
