@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cloneDatabase } from '../testkit/db';
-import { newAdminKey, testEngineEnv } from '../testkit/engine';
+import { newAdminKey, testEngineEnv } from '../testkit/env';
 import { ApiClient } from '../testkit/http';
 import { ROOT, spawnTs } from '../testkit/procs';
 import { recoveryBody, seedPrincipal, seedTenant } from '../testkit/seed';

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { openLoop } from '../testkit/load';
 import { seedPrincipal } from '../testkit/seed';
-import { startEngine } from './lib/engine';
+import { startBenchEngine } from './lib/engine';
 import { accountOp, startAndTriage, verifyTier1, waitForLinkMail } from './lib/flows';
 import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
@@ -20,7 +20,7 @@ export async function e2e(ctx: BenchContext): Promise<Row[]> {
   const tenantCount = envInt('BENCH_TENANTS', 4);
   const flows = seconds * rate;
 
-  const e = await startEngine({ label: 'e2e' });
+  const e = await startBenchEngine({ label: 'e2e' });
   try {
     const tenants = await createTenants(e, 'bench-e2e', tenantCount, SECOND_SCALE_POLICY);
     const perTenant = Math.ceil((flows + rate * 2) / tenantCount);

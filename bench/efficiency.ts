@@ -14,7 +14,7 @@ import { adminQuery, dropDatabase, withDb } from '../testkit/db';
 import { closedLoop } from '../testkit/load';
 import { onCleanup } from '../testkit/procs';
 import { seedPrincipal } from '../testkit/seed';
-import { getShared, startEngine } from './lib/engine';
+import { getShared, startBenchEngine } from './lib/engine';
 import { accountOp, linkToken, redeem, startAndTriage, verifyTier1, waitForChangedNotice, waitForLinkMail } from './lib/flows';
 import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
@@ -28,7 +28,7 @@ export async function efficiency(ctx: BenchContext): Promise<Row[]> {
   const floor = await pgbenchInsertRate(ctx, pgbenchSeconds);
   ctx.log(`efficiency: pgbench single-row insert, 1 client, ${pgbenchSeconds} s: ${fmtNum(floor.tps)} tps (latency ${floor.latencyMs} ms)`);
 
-  const e = await startEngine({ label: 'eff' });
+  const e = await startBenchEngine({ label: 'eff' });
   try {
     const tenants = await createTenants(e, 'bench-eff', tenantCount);
     const maxFlows = (seconds + 3) * 40;

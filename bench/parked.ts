@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { closedLoop, mapLimit } from '../testkit/load';
 import { seedPrincipal } from '../testkit/seed';
 import { sleep, until } from '../testkit/wait';
-import { scrapeMetric, startEngine, type Engine } from './lib/engine';
+import { scrapeMetric, startBenchEngine, type BenchEngine } from './lib/engine';
 import { accountOp, startAndTriage, verifyTier1 } from './lib/flows';
 import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { envInt, fmtMiB, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
@@ -23,13 +23,13 @@ const CACHE_METRICS = [
   'temporal_sticky_cache_total_forced_eviction',
 ];
 
-async function countState(e: Engine, state: string): Promise<number> {
+async function countState(e: BenchEngine, state: string): Promise<number> {
   const r = await e.db.selectFrom('recoveries').select((eb) => eb.fn.countAll<string>().as('n')).where('state', '=', state).executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** Waits until the worker has nothing in flight (two quiet readings in a row), bounded. */
-async function settle(e: Engine, timeoutMs: number) {
+async function settle(e: BenchEngine, timeoutMs: number) {
   let quiet = 0;
   await until(
     'the worker to go quiet',
@@ -48,7 +48,7 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
   const lanes = envInt('BENCH_PARKED_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);
 
-  const e = await startEngine({ label: 'parked' });
+  const e = await startBenchEngine({ label: 'parked' });
   try {
     const tenants = await createTenants(e, 'bench-pk', tenantCount, APPROVAL_POLICY);
     ctx.log(`parked: seeding ${n} accounts`);

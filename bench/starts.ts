@@ -6,14 +6,14 @@ import { performance } from 'node:perf_hooks';
 import { closedLoop } from '../testkit/load';
 import { seedPrincipal } from '../testkit/seed';
 import { describeCpu, startCpuProbe } from './lib/cpu';
-import { getShared, startEngine, type Engine } from './lib/engine';
+import { getShared, startBenchEngine, type BenchEngine } from './lib/engine';
 import { accountOp, startRecovery } from './lib/flows';
 import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { startTemporalOnPostgres } from './lib/temporal-server';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
 export async function starts(ctx: BenchContext): Promise<Row[]> {
-  const e = await startEngine({ label: 'starts' });
+  const e = await startBenchEngine({ label: 'starts' });
   try {
     return await measureStarts(ctx, e, { item: '2a', server: 'dev server, SQLite WAL', target: 20, temporalPid: e.dev!.process.pid!, temporalDbs: [] });
   } finally {
@@ -24,7 +24,7 @@ export async function starts(ctx: BenchContext): Promise<Row[]> {
 export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   const server = await startTemporalOnPostgres(ctx);
   try {
-    const e = await startEngine({ label: 'startspg', temporalAddress: server.address });
+    const e = await startBenchEngine({ label: 'startspg', temporalAddress: server.address });
     try {
       return await measureStarts(ctx, e, { item: '2b', server: `Temporal ${server.version} on Postgres`, target: 50, temporalPid: server.pid, temporalDbs: server.databases });
     } finally {
@@ -35,7 +35,7 @@ export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   }
 }
 
-async function measureStarts(ctx: BenchContext, e: Engine, o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] }): Promise<Row[]> {
+async function measureStarts(ctx: BenchContext, e: BenchEngine, o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] }): Promise<Row[]> {
   const seconds = envInt('BENCH_STARTS_SECONDS', ctx.quick ? 5 : 60);
   const lanes = envInt('BENCH_STARTS_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);

@@ -1,7 +1,7 @@
 // One engine per test file, in this process, on real parts and the one wiring (boot/engine.ts): a
 // fresh Postgres database cloned from the run's migrated template, a real SMTP sink, a worker on
 // its own task queue, and the API listening on a real port. Temporal is the run's dev server, or
-// a time-skipping test server when asked. Also the environment every engine under test gets.
+// a time-skipping test server when asked.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,27 +18,10 @@ import { loadConfig, type Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
+import { newAdminKey, testEngineEnv } from './env';
 import { ApiClient, type ApiResponse, type CallOptions } from './http';
 
 export type { ApiResponse };
-
-export const newAdminKey = () => `rk_${crypto.randomBytes(32).toString('base64url')}`;
-
-/** The environment of an engine under test: fresh secrets, second-scale policies allowed, links to a host that resolves nowhere. */
-export function testEngineEnv(o: { dataDir: string; adminKey: string }): Record<string, string> {
-  return {
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    DATA_DIR: o.dataDir,
-    // Key id t1: the tests' made-up tokens (`t1.AAAA...`) name it, so they reach the hash check.
-    TOKEN_HMAC_KEYS: `t1:${crypto.randomBytes(32).toString('base64')}`,
-    KNOWLEDGE_HMAC_KEY: crypto.randomBytes(32).toString('base64'),
-    PAYLOAD_CODEC_KEYS: `p1:${crypto.randomBytes(32).toString('base64')}`,
-    PUBLIC_BASE_URL: 'http://recovery.test',
-    POLICY_MODE: 'dev',
-    BOOTSTRAP_ADMIN_KEY: o.adminKey,
-  };
-}
 
 export interface Harness {
   db: Db;

@@ -11,7 +11,7 @@ import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { loadConfig, type Config } from '../infra/config';
 import { createDb, type Db } from '../infra/db';
 import { cloneDatabase } from './db';
-import { newAdminKey, testEngineEnv } from './engine';
+import { newAdminKey, testEngineEnv } from './env';
 import { ApiClient, type CallRecorder } from './http';
 import { onCleanup, ROOT, sleep, type Child } from './procs';
 import { Supervised } from './supervise';

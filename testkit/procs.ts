@@ -105,118 +105,135 @@ export interface Child {
 
 const TAIL_BYTES = 64 * 1024;
 
+/** A started process: its output kept (tail, log file) and watched (line and text waits), its exit recorded. */
+class TrackedChild implements Child {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  private out = '';
+  private lineBuf = '';
+  private exit: string | null = null;
+  private readonly exitPromise: Promise<void>;
+  private readonly exitFns: ((info: string) => void)[] = [];
+  private readonly lineWatchers = new Set<(line: string) => void>();
+  private readonly outputWatchers = new Set<() => void>();
+
+  constructor(readonly label: string, cmd: string, args: string[], o: { env?: Record<string, string>; logFile?: string; ipc?: boolean }) {
+    this.proc = spawn(cmd, args, { cwd: ROOT, env: childEnv(o.env ?? {}), stdio: o.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
+    if (this.proc.pid === undefined) throw new Error(`${label}: could not be started`);
+    this.pid = this.proc.pid;
+    const log = o.logFile ? fs.createWriteStream(o.logFile, { flags: 'a' }) : null;
+    const keep = (d: Buffer) => {
+      this.out = (this.out + d.toString('utf8')).slice(-TAIL_BYTES);
+      log?.write(d);
+      for (const w of [...this.outputWatchers]) w();
+    };
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      keep(d);
+      this.splitLines(d);
+    });
+    this.proc.stderr!.on('data', keep);
+    const cleanup = onCleanup(`stop ${label} (pid ${this.pid})`, () => this.stop(3000));
+    this.exitPromise = new Promise<void>((resolve) =>
+      this.proc.once('exit', (code, sig) => {
+        this.exit = sig ? `signal ${sig}` : `exit code ${code}`;
+        log?.end();
+        cleanup.forget();
+        for (const fn of this.exitFns) fn(this.exit);
+        for (const w of [...this.outputWatchers]) w();
+        resolve();
+      }),
+    );
+  }
+
+  private splitLines(d: Buffer) {
+    this.lineBuf += d.toString('utf8');
+    let nl: number;
+    while ((nl = this.lineBuf.indexOf('\n')) >= 0) {
+      const line = this.lineBuf.slice(0, nl);
+      this.lineBuf = this.lineBuf.slice(nl + 1);
+      for (const w of [...this.lineWatchers]) w(line);
+    }
+  }
+
+  tail = () => this.out;
+  exitInfo = () => this.exit;
+  exited = () => this.exit !== null;
+
+  onExit(fn: (info: string) => void) {
+    if (this.exit !== null) fn(this.exit);
+    else this.exitFns.push(fn);
+  }
+
+  /** A bounded wait: `watch` hooks a check that settles with a value, an Error, or undefined (keep waiting). */
+  private waitOn<T>(what: string, timeoutMs: number, watch: (settle: (v: T | Error | undefined) => void) => () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      let unwatch: (() => void) | null = null;
+      const timer = setTimeout(() => settle(new Error(`${this.label} did not ${what} within ${Math.round(timeoutMs / 1000)} s; last output:\n${this.out.slice(-4000)}`)), timeoutMs);
+      const settle = (v: T | Error | undefined) => {
+        if (v === undefined || done) return;
+        done = true;
+        clearTimeout(timer);
+        unwatch?.();
+        if (v instanceof Error) reject(v);
+        else resolve(v);
+      };
+      unwatch = watch(settle);
+      if (done) unwatch();
+    });
+  }
+
+  private exitedBefore(what: string): Error | undefined {
+    return this.exit === null ? undefined : new Error(`${this.label} exited (${this.exit}) before it would ${what}; last output:\n${this.out.slice(-4000)}`);
+  }
+
+  waitForLine<T>(pick: (line: string) => T | undefined, timeoutMs: number): Promise<T> {
+    const what = 'print the expected line';
+    return this.waitOn<T>(what, timeoutMs, (settle) => {
+      const onLine = (line: string) => settle(pick(line));
+      const onOutput = () => settle(this.exitedBefore(what));
+      this.lineWatchers.add(onLine);
+      this.outputWatchers.add(onOutput);
+      onOutput();
+      return () => {
+        this.lineWatchers.delete(onLine);
+        this.outputWatchers.delete(onOutput);
+      };
+    });
+  }
+
+  async waitForText(text: string, timeoutMs: number): Promise<void> {
+    const what = `print "${text}"`;
+    await this.waitOn<true>(what, timeoutMs, (settle) => {
+      const onOutput = () => settle(this.out.includes(text) ? true : this.exitedBefore(what));
+      this.outputWatchers.add(onOutput);
+      onOutput();
+      return () => this.outputWatchers.delete(onOutput);
+    });
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.exit !== null) return;
+    signal(this.pid, 'SIGTERM');
+    const t = setTimeout(() => signal(this.pid, 'SIGKILL'), graceMs);
+    await this.exitPromise;
+    clearTimeout(t);
+  }
+
+  async kill(): Promise<void> {
+    if (this.exit !== null) return;
+    signal(this.pid, 'SIGKILL');
+    await this.exitPromise;
+  }
+}
+
 /**
  * Starts `cmd args` in the project root with childEnv(env); output goes to logFile (if any) and a
  * tail buffer. Registered for cleanup (stopped with a 3 s grace) until it exits.
  */
 export function spawnChild(label: string, cmd: string, args: string[], o: { env?: Record<string, string>; logFile?: string; ipc?: boolean } = {}): Child {
-  const proc = spawn(cmd, args, { cwd: ROOT, env: childEnv(o.env ?? {}), stdio: o.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
-  if (proc.pid === undefined) throw new Error(`${label}: could not be started`);
-  const pid = proc.pid;
-  const log = o.logFile ? fs.createWriteStream(o.logFile, { flags: 'a' }) : null;
-  let tail = '';
-  let lineBuf = '';
-  let exitInfo: string | null = null;
-  const exitFns: ((info: string) => void)[] = [];
-  const lineWaiters = new Set<(line: string) => void>();
-  const outputWaiters = new Set<() => void>();
-  const keep = (d: Buffer) => {
-    tail = (tail + d.toString('utf8')).slice(-TAIL_BYTES);
-    log?.write(d);
-    for (const w of [...outputWaiters]) w();
-  };
-  proc.stdout!.on('data', (d: Buffer) => {
-    keep(d);
-    lineBuf += d.toString('utf8');
-    let nl: number;
-    while ((nl = lineBuf.indexOf('\n')) >= 0) {
-      const line = lineBuf.slice(0, nl);
-      lineBuf = lineBuf.slice(nl + 1);
-      for (const w of [...lineWaiters]) w(line);
-    }
-  });
-  proc.stderr!.on('data', keep);
-  const cleanup = onCleanup(`stop ${label} (pid ${pid})`, () => child.stop(3000));
-  const exited = new Promise<void>((resolve) =>
-    proc.once('exit', (code, sig) => {
-      exitInfo = sig ? `signal ${sig}` : `exit code ${code}`;
-      log?.end();
-      cleanup.forget();
-      for (const fn of exitFns) fn(exitInfo);
-      for (const w of [...outputWaiters]) w();
-      resolve();
-    }),
-  );
-
-  /** A bounded wait: `register` hooks a check that calls settle with a value, an Error, or undefined (keep waiting). */
-  function waitOn<T>(what: string, timeoutMs: number, register: (settle: (v: T | Error | undefined) => void) => () => void): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let done = false;
-      let unregister: (() => void) | null = null;
-      const timer = setTimeout(() => settle(new Error(`${label} did not ${what} within ${Math.round(timeoutMs / 1000)} s; last output:\n${tail.slice(-4000)}`)), timeoutMs);
-      const settle = (v: T | Error | undefined) => {
-        if (v === undefined || done) return;
-        done = true;
-        clearTimeout(timer);
-        unregister?.();
-        if (v instanceof Error) reject(v);
-        else resolve(v);
-      };
-      unregister = register(settle);
-      if (done) unregister();
-    });
-  }
-  const exitedFirst = (what: string) => new Error(`${label} exited (${exitInfo}) before it would ${what}; last output:\n${tail.slice(-4000)}`);
-
-  const child: Child = {
-    label,
-    proc,
-    pid,
-    startedAt: Date.now(),
-    tail: () => tail,
-    exited: () => exitInfo !== null,
-    exitInfo: () => exitInfo,
-    onExit(fn) {
-      if (exitInfo !== null) fn(exitInfo);
-      else exitFns.push(fn);
-    },
-    waitForLine<T>(pick: (line: string) => T | undefined, timeoutMs: number) {
-      const what = 'print the expected line';
-      return waitOn<T>(what, timeoutMs, (settle) => {
-        const onLine = (line: string) => settle(pick(line));
-        const onOutput = () => exitInfo !== null && settle(exitedFirst(what));
-        lineWaiters.add(onLine);
-        outputWaiters.add(onOutput);
-        onOutput();
-        return () => {
-          lineWaiters.delete(onLine);
-          outputWaiters.delete(onOutput);
-        };
-      });
-    },
-    waitForText(text: string, timeoutMs: number) {
-      const what = `print "${text}"`;
-      return waitOn<true>(what, timeoutMs, (settle) => {
-        const onOutput = () => settle(tail.includes(text) ? true : exitInfo !== null ? exitedFirst(what) : undefined);
-        outputWaiters.add(onOutput);
-        onOutput();
-        return () => outputWaiters.delete(onOutput);
-      }).then(() => undefined);
-    },
-    async stop(graceMs = 5000) {
-      if (exitInfo !== null) return;
-      signal(pid, 'SIGTERM');
-      const t = setTimeout(() => signal(pid, 'SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(t);
-    },
-    async kill() {
-      if (exitInfo !== null) return;
-      signal(pid, 'SIGKILL');
-      await exited;
-    },
-  };
-  return child;
+  return new TrackedChild(label, cmd, args, o);
 }
 
 function signal(pid: number, sig: NodeJS.Signals) {

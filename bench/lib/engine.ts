@@ -61,7 +61,7 @@ export interface BenchWorker {
   rss(): { rss: number; hwm: number };
 }
 
-export interface Engine extends ProcessEngine<WorkerReady> {
+export interface BenchEngine extends ProcessEngine<WorkerReady> {
   temporalAddress: string;
   dev: DevServer | null;
   apiPid: number;
@@ -70,7 +70,7 @@ export interface Engine extends ProcessEngine<WorkerReady> {
   restartWorker(): Promise<{ stopMs: number; startMs: number }>;
 }
 
-export interface EngineOptions {
+export interface BenchEngineOptions {
   label: string;
   /** Use this Temporal server (namespace default) instead of starting a dev server. */
   temporalAddress?: string;
@@ -81,7 +81,7 @@ export interface EngineOptions {
 /** BENCH_NODE_ARGS: extra flags for every child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 export const benchNodeArgs = () => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-export async function startEngine(o: EngineOptions): Promise<Engine> {
+export async function startBenchEngine(o: BenchEngineOptions): Promise<BenchEngine> {
   const s = await getShared();
   let dev: DevServer | null = null;
   let temporalAddress = o.temporalAddress;

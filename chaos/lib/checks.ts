@@ -10,7 +10,7 @@ import { workflowBundle } from '../../boot/worker';
 import type { SinkMessage } from '../../dev/mail-sink';
 import { decodedHistory } from '../../testkit/history';
 import { tokensIn } from '../../testkit/mail';
-import type { Engine } from './engine';
+import type { DrillEngine } from './engine';
 import type { FlowResult, Seeded } from './flow';
 
 export interface Invariant {
@@ -53,7 +53,7 @@ export function histogram(values: (string | null)[]): string {
  * that records it in Postgres has run. Waits (bounded) until every given recovery's read model
  * is terminal and its workflow closed; returns how long that took and what is still open.
  */
-export async function settle(e: Engine, ids: string[], timeoutMs: number): Promise<{ ms: number; open: string[] }> {
+export async function settle(e: DrillEngine, ids: string[], timeoutMs: number): Promise<{ ms: number; open: string[] }> {
   const t0 = Date.now();
   let open = ids;
   while (open.length) {
@@ -75,7 +75,7 @@ export async function settle(e: Engine, ids: string[], timeoutMs: number): Promi
 }
 
 /** Temporal's view of a recovery's workflow: status, and the chain of causes when it failed. */
-export async function workflowOutcome(e: Engine, recoveryId: string): Promise<string> {
+export async function workflowOutcome(e: DrillEngine, recoveryId: string): Promise<string> {
   const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id', 'state']).where('id', '=', recoveryId).executeTakeFirst();
   if (!row) return 'no recovery row';
   try {
@@ -102,7 +102,7 @@ export async function workflowOutcome(e: Engine, recoveryId: string): Promise<st
  * test/fixtures/histories, so it can be replayed or kept as a fixture), reports the first
  * workflow-task failure in it, and replays it against today's workflow code.
  */
-export async function captureHistory(e: Engine, recoveryId: string): Promise<string> {
+export async function captureHistory(e: DrillEngine, recoveryId: string): Promise<string> {
   const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('id', '=', recoveryId).executeTakeFirst();
   if (!row) return 'no recovery row';
   try {
@@ -124,7 +124,7 @@ export async function captureHistory(e: Engine, recoveryId: string): Promise<str
 }
 
 /** Every invariant of completed password-reset flows. `flows` are the flows expected to complete. */
-export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResult[], o: CheckOptions): Promise<{ figures: Figures; invariants: Invariant[] }> {
+export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: FlowResult[], o: CheckOptions): Promise<{ figures: Figures; invariants: Invariant[] }> {
   const db = e.db;
   const figures: Figures = [];
   const invariants: Invariant[] = [];
@@ -274,7 +274,7 @@ export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResul
 }
 
 /** Status figures and the "503 with Retry-After, never another 5xx" invariants for the whole scenario. */
-export function httpInvariants(e: Engine, figures: Figures, invariants: Invariant[], phases: string[] = []) {
+export function httpInvariants(e: DrillEngine, figures: Figures, invariants: Invariant[], phases: string[] = []) {
   figures.push(['HTTP statuses (all)', e.log.histogram()]);
   for (const p of phases) figures.push([`HTTP statuses (${p})`, e.log.histogram(p)]);
   const slow = new Map<string, number>();
@@ -295,7 +295,7 @@ export function httpInvariants(e: Engine, figures: Figures, invariants: Invarian
 }
 
 /** The engine's processes: any death we did not cause is a crash (the supervisor restarted it). */
-export function processInvariants(e: Engine, figures: Figures, invariants: Invariant[]) {
+export function processInvariants(e: DrillEngine, figures: Figures, invariants: Invariant[]) {
   const api = e.apiProc.unexpectedExits();
   const worker = e.workerProc.unexpectedExits();
   figures.push(['engine process crashes while serving (api / worker)', `${api} / ${worker}`]);

@@ -10,7 +10,7 @@ import { startProcessEngine, type ProcessEngine } from '../../testkit/processes'
 import type { PgCluster } from './pg-cluster';
 import { StatusLog } from './status-log';
 
-export interface Engine extends ProcessEngine {
+export interface DrillEngine extends ProcessEngine {
   client: Client;
   log: StatusLog;
   /** SIGKILL the worker and start a new one. */
@@ -27,7 +27,7 @@ export interface RunSite {
   temporalAddress: string;
 }
 
-export interface EngineOptions {
+export interface DrillEngineOptions {
   label: string;
   /** Another Temporal server than the run's (a scenario that restarts its own). */
   temporalAddress?: string;
@@ -35,7 +35,7 @@ export interface EngineOptions {
   workerPoolMax?: number;
 }
 
-export async function startEngine(site: RunSite, opts: EngineOptions): Promise<Engine> {
+export async function startDrillEngine(site: RunSite, opts: DrillEngineOptions): Promise<DrillEngine> {
   const o = { ...site, ...opts, temporalAddress: opts.temporalAddress ?? site.temporalAddress };
   const log = new StatusLog();
   const e = await startProcessEngine({

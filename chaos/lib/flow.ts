@@ -7,7 +7,7 @@ import { mapLimit } from '../../testkit/load';
 import { resetLinkMails, tokensIn } from '../../testkit/mail';
 import { importAccounts, KNOWLEDGE, recoveryBody, seedLogins, seedPrincipal, seedTenant } from '../../testkit/seed';
 import { sleep } from '../../testkit/wait';
-import type { Engine } from './engine';
+import type { DrillEngine } from './engine';
 
 export interface Seeded {
   tenantId: string;
@@ -20,7 +20,7 @@ export interface Seeded {
  * A local tenant, an agent, `n` standard accounts with a login history each (through the admin
  * API), and `bounce` more whose primary address is at bounce.test (the sink may refuse those).
  */
-export async function seed(e: Engine, n: number, o: { bounce?: number; label: string }): Promise<Seeded> {
+export async function seed(e: DrillEngine, n: number, o: { bounce?: number; label: string }): Promise<Seeded> {
   e.log.phase = 'setup';
   const tenantId = await seedTenant(e, 'local', `chaos-${o.label}-${crypto.randomBytes(3).toString('hex')}`.slice(0, 60));
   const agent = await seedPrincipal(e, ['agent'], [tenantId]);
@@ -97,7 +97,7 @@ function isTransient(r: ApiResponse): boolean {
   return r.status === 0 || r.status >= 500 || (r.status === 409 && r.body?.error?.code === 'idempotency_in_progress');
 }
 
-export async function runFlow(e: Engine, s: Seeded, account: string, stats: FlowStats, o: FlowOptions): Promise<FlowResult> {
+export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats: FlowStats, o: FlowOptions): Promise<FlowResult> {
   const startedAt = Date.now();
   const deadline = startedAt + o.deadlineMs;
   const pollMs = o.pollMs ?? 500;
@@ -322,6 +322,6 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
 }
 
 /** Runs one flow per account, at most `concurrency` at a time; results in account order. */
-export function runFlows(e: Engine, s: Seeded, accounts: string[], concurrency: number, stats: FlowStats, o: FlowOptions): Promise<FlowResult[]> {
+export function runFlows(e: DrillEngine, s: Seeded, accounts: string[], concurrency: number, stats: FlowStats, o: FlowOptions): Promise<FlowResult[]> {
   return mapLimit(accounts, concurrency, (a) => runFlow(e, s, a, stats, o));
 }

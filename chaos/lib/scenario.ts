@@ -1,5 +1,5 @@
 // What every scenario gets and gives back, plus helpers they share.
-import type { Engine, RunSite } from './engine';
+import type { DrillEngine, RunSite } from './engine';
 import type { Figures, Invariant } from './checks';
 import type { FlowStats, Seeded } from './flow';
 import { sleep } from '../../testkit/wait';
@@ -42,7 +42,7 @@ export function prng(seed: number): () => number {
  * they get through, so they start nothing lasting). At most 4 requests in flight, one new
  * request every `everyMs`, at most `max` in all; stops sending when stop() says so.
  */
-export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () => boolean, o: { everyMs?: number; max: number }): Promise<{ sent: number; pending: Promise<unknown> }> {
+export async function hammer(e: DrillEngine, s: Seeded, stats: FlowStats, stop: () => boolean, o: { everyMs?: number; max: number }): Promise<{ sent: number; pending: Promise<unknown> }> {
   let sent = 0;
   let inFlight = 0;
   let n = 0;
@@ -73,7 +73,7 @@ export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () =>
 }
 
 /** Polls GET /v1/recoveries/:id until a 200; returns ms from `since`. Bounded. */
-export async function firstOk(e: Engine, s: Seeded, stats: FlowStats, since: number, timeoutMs: number): Promise<number | null> {
+export async function firstOk(e: DrillEngine, s: Seeded, stats: FlowStats, since: number, timeoutMs: number): Promise<number | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const id = stats.ids[0];
@@ -92,7 +92,7 @@ export function firstProgressAfter(stats: FlowStats, since: number): number | nu
   return t === undefined ? null : t - since;
 }
 
-export function engineEvidence(e: Engine): string[] {
+export function engineEvidence(e: DrillEngine): string[] {
   const out: string[] = [];
   for (const ev of e.log.evidence.slice(0, 10)) out.push(`HTTP ${ev.status} ${ev.route} [${ev.phase}] at ${ev.at} retry-after=${ev.retryAfter ?? '-'}: ${ev.body}`);
   // The API logs every 5xx (503s too); only a non-503 5xx makes its log lines evidence.
@@ -108,7 +108,7 @@ export function engineEvidence(e: Engine): string[] {
  * its 4th attempt or later cannot progress by itself (a workflow-code failure or a replay
  * failure), so its flow is failed at once instead of at its deadline. Stops when done().
  */
-export async function watchStuck(e: Engine, stats: FlowStats, done: () => boolean): Promise<void> {
+export async function watchStuck(e: DrillEngine, stats: FlowStats, done: () => boolean): Promise<void> {
   while (!done()) {
     for (const [account, workflowId] of [...stats.active.entries()]) {
       if (stats.doomed.has(account)) continue;

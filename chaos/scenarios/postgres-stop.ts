@@ -2,7 +2,7 @@
 // flight and hammer the API: every answer must be a 503 with Retry-After, never a 500. Then start
 // it again: activities retry and every flow completes; nothing is lost.
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
 import { sleep, untilOrDone } from '../../testkit/wait';
 import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, type Scenario } from '../lib/scenario';
@@ -10,7 +10,7 @@ import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, 
 export const postgresStop: Scenario = async (ctx) => {
   const p = ctx.quick ? { flows: 10, concurrency: 10, downMs: 5_000 } : { flows: 50, concurrency: 25, downMs: 30_000 };
   const params = `${p.flows} flows (${p.concurrency} at a time), Postgres stopped for ${secs(p.downMs)} once ~30% have verified`;
-  const e = await startEngine(ctx, { label: 'postgres-stop' });
+  const e = await startDrillEngine(ctx, { label: 'postgres-stop' });
   try {
     const s = await seed(e, p.flows, { label: 'ps' });
     const stats = newStats();

@@ -2,7 +2,7 @@
 // (everything must still be delivered exactly once), and a sink answering 550 for some
 // recipients (the recovery must end in a visible delivery failure and the token be invalidated).
 import { checkCompletedFlows, histogram, httpInvariants, inv, processInvariants, workflowOutcome, type Invariant } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { resetLinkMails } from '../../testkit/mail';
 import { newStats, runFlow, runFlows, seed } from '../lib/flow';
 import { engineEvidence, prng, secs, watchStuck, type Scenario } from '../lib/scenario';
@@ -18,7 +18,7 @@ export const smtpFlaky: Scenario = async (ctx) => {
   const cap = ctx.quick ? 3 : Infinity;
   const streak = new Map<string, number>();
   const params = `${p.flows} flows (${p.concurrency} at a time), sink answers 451 to each DATA with probability 0.5${Number.isFinite(cap) ? `, at most ${cap} times in a row per recipient` : ''} (seed ${ctx.seed})`;
-  const e = await startEngine(ctx, {
+  const e = await startDrillEngine(ctx, {
     label: 'smtp-flaky',
     sink: {
       failPlan: (_attempt, rcpt) => {
@@ -65,7 +65,7 @@ export const smtpPermanent: Scenario = async (ctx) => {
   const p = ctx.quick ? { control: 3, bounce: 3 } : { control: 10, bounce: 10 };
   const perRcpt = new Map<string, number>();
   const params = `${p.bounce} flows whose primary address the sink refuses with 550, ${p.control} control flows`;
-  const e = await startEngine(ctx, {
+  const e = await startDrillEngine(ctx, {
     label: 'smtp-permanent',
     sink: {
       failPlan: (_attempt, rcpt) => {

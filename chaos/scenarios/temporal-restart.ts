@@ -5,7 +5,7 @@ import { freePort } from '../../boot/ports';
 import type { DevServer } from '../../dev/temporal-dev-server';
 import { startRunDevServer } from '../../testkit/temporal';
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
 import { sleep, untilOrDone } from '../../testkit/wait';
 import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, type Scenario } from '../lib/scenario';
@@ -17,7 +17,7 @@ export const temporalRestart: Scenario = async (ctx) => {
   const dbFile = path.join(ctx.runDir, 'temporal-restart.db');
   const logFile = path.join(ctx.runDir, 'temporal-restart.log');
   let dev: DevServer = await startRunDevServer({ port, dbFile, logFile });
-  const e = await startEngine(ctx, { label: 'temporal-restart', temporalAddress: dev.address });
+  const e = await startDrillEngine(ctx, { label: 'temporal-restart', temporalAddress: dev.address });
   try {
     const s = await seed(e, p.flows, { label: 'tr' });
     const stats = newStats();

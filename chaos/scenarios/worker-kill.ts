@@ -2,7 +2,7 @@
 // each kill. Every flow must complete with exactly one email per token and no duplicate rows.
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
 import { untilOrDone } from '../../testkit/wait';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
 import { engineEvidence, watchStuck, firstProgressAfter, prng, secs, type Scenario } from '../lib/scenario';
 
@@ -10,7 +10,7 @@ export const workerKill: Scenario = async (ctx) => {
   const p = ctx.quick ? { flows: 20, kills: 2, concurrency: 10 } : { flows: 200, kills: 10, concurrency: 20 };
   const params = `${p.flows} flows (${p.concurrency} at a time), ${p.kills} SIGKILLs of worker/main.ts`;
   const rand = prng(ctx.seed ^ 0x1111);
-  const e = await startEngine(ctx, { label: 'worker-kill' });
+  const e = await startDrillEngine(ctx, { label: 'worker-kill' });
   try {
     const s = await seed(e, p.flows, { label: 'wk' });
     const stats = newStats();
