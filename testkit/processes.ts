@@ -29,7 +29,7 @@ export interface ProcessEngineOptions<W> {
   temporalAddress: string;
   taskQueuePrefix: string;
   sink?: Omit<MailSinkOptions, 'host' | 'port' | 'dir'>;
-  /** Environment of both processes on top of the test engine's (e.g. DATABASE_POOL_MAX). */
+  /** Environment of both processes on top of the test engine's (e.g. DATABASE_POOL_MAX); LOG_LEVEL defaults to warn (API) and info (worker). */
   env?: Record<string, string>;
   /** Restart a process that died on its own (the chaos drills); off: a death is only recorded. */
   supervise: boolean;
@@ -109,7 +109,7 @@ export async function startProcessEngine<W = void>(o: ProcessEngineOptions<W>): 
   const apiProc = new Supervised({
     label: `${o.label} api`,
     file: path.join(ROOT, 'api', 'server.ts'),
-    env: { ...env, LOG_LEVEL: 'warn' },
+    env: { LOG_LEVEL: 'warn', ...env },
     logFile: path.join(dir, 'api.log'),
     supervise: o.supervise,
     nodeArgs: o.nodeArgs,
@@ -119,7 +119,8 @@ export async function startProcessEngine<W = void>(o: ProcessEngineOptions<W>): 
   const workerProc = new Supervised<W>({
     label: `${o.label} worker`,
     file: w.file ?? path.join(ROOT, 'worker', 'main.ts'),
-    env: { ...env, LOG_LEVEL: 'info', ...w.env },
+    // info: worker/main.ts says "worker started" at that level.
+    env: { LOG_LEVEL: 'info', ...env, ...w.env },
     logFile: path.join(dir, 'worker.log'),
     supervise: o.supervise,
     ipc: w.ipc,
