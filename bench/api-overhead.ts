@@ -2,14 +2,16 @@
 // stubbed (Postgres stays real: auth lookup, rate-limit slot, insert, run id update, audit),
 // against a bare Fastify route, both under autocannon with the same connections and no
 // pipelining, one after the other in the same run.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cloneDatabase, getShared } from './lib/engine';
-import { closedLoop, type LoadResult } from './lib/load';
-import { ROOT, spawnTs } from './lib/procs';
-import { http } from './lib/seed';
-import { envInt, fmtMs, fmtNum, HOME_CONTEXT, nextIp, type BenchContext, type Row } from './lib/util';
+import { cloneDatabase } from '../testkit/db';
+import { newAdminKey, testEngineEnv } from '../testkit/env';
+import { ApiClient } from '../testkit/http';
+import { ROOT, spawnTs } from '../testkit/procs';
+import { recoveryBody, seedPrincipal, seedTenant } from '../testkit/seed';
+import { benchNodeArgs, getShared } from './lib/engine';
+import { httpLoad, type HttpLoadResult } from './lib/http-load';
+import { envInt, fmtMs, fmtNum, type BenchContext, type Row } from './lib/util';
 
 export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
   const seconds = envInt('BENCH_API_SECONDS', ctx.quick ? 5 : 20);
@@ -18,48 +20,34 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
   const tenantCount = envInt('BENCH_TENANTS', 4);
 
   const s = await getShared();
-  const database = await cloneDatabase(s, 'api');
+  const database = await cloneDatabase(s.adminUrl, s.template, 'bench_api');
   const dir = fs.mkdtempSync(path.join(s.workDir, 'api-'));
-  const adminKey = `rk_${crypto.randomBytes(32).toString('base64url')}`;
-  const servers = spawnTs(
-    'api-overhead servers',
-    path.join(ROOT, 'bench', 'api-overhead-server.ts'),
-    {
-      NODE_ENV: 'test',
-      DATA_DIR: dir,
-      DATABASE_URL: database.url,
-      BOOTSTRAP_ADMIN_KEY: adminKey,
-      TOKEN_HMAC_KEYS: `b1:${crypto.randomBytes(32).toString('base64')}`,
-      KNOWLEDGE_HMAC_KEY: crypto.randomBytes(32).toString('base64'),
-      PUBLIC_BASE_URL: 'http://recovery.test',
-      POLICY_MODE: 'dev',
-      LOG_LEVEL: 'warn',
-    },
-    { logFile: path.join(dir, 'servers.log') },
-  );
+  const adminKey = newAdminKey();
+  const servers = spawnTs('api-overhead servers', path.join(ROOT, 'bench', 'api-overhead-server.ts'), {
+    env: { ...testEngineEnv({ dataDir: dir, adminKey }), DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+    logFile: path.join(dir, 'servers.log'),
+    nodeArgs: benchNodeArgs(),
+  });
   try {
     const ports = await servers.waitForLine((l) => (l.startsWith('{"benchServers"') ? (JSON.parse(l).benchServers as { bare: number; floor: number; real: number }) : undefined), 90_000);
     const bareUrl = `http://127.0.0.1:${ports.bare}`;
     const realUrl = `http://127.0.0.1:${ports.real}`;
     const floorUrl = `http://127.0.0.1:${ports.floor}`;
 
-    const tenants = Array.from({ length: tenantCount }, (_, i) => `bench-api-${i}`);
-    for (const id of tenants) {
-      const r = await http(realUrl, 'POST', '/v1/admin/tenants', { key: adminKey, body: { id, name: id, authMode: 'local', securityContacts: [] } });
-      if (r.status !== 201) throw new Error(`create tenant: ${r.status} ${r.text}`);
-    }
-    const agent = await http(realUrl, 'POST', '/v1/admin/principals', { key: adminKey, body: { name: 'bench-agent', roles: ['agent'], tenantScope: tenants } });
-    if (agent.status !== 201) throw new Error(`create agent: ${agent.status} ${agent.text}`);
+    const realApp = { http: new ApiClient(realUrl, { timeoutMs: 60_000 }), adminKey };
+    const tenants: string[] = [];
+    for (let i = 0; i < tenantCount; i++) tenants.push(await seedTenant(realApp, 'local', `bench-api-${i}`));
+    const agent = await seedPrincipal(realApp, ['agent'], tenants);
 
     // Distinct account and client IP per request: no 409 (one active recovery per account) and
     // no 429 (per-IP limit). The stub never runs triage, so accounts need not exist.
     let n = 0;
     const body = () => {
       const i = n++;
-      return { tenantId: tenants[i % tenants.length], accountId: `acct-${i}`, kind: 'password_reset', reason: 'cannot sign in', ticketRef: `T-${i}`, context: { ip: nextIp(), ...HOME_CONTEXT } };
+      return recoveryBody(tenants[i % tenants.length], `acct-${i}`, { ticketRef: `T-${i}` });
     };
-    const headers = { authorization: `Bearer ${agent.body.apiKey}` };
-    const run = (url: string, secs: number) => closedLoop({ url, path: '/v1/recoveries', connections, seconds: secs, headers, body });
+    const headers = { authorization: `Bearer ${agent.key}` };
+    const run = (url: string, secs: number) => httpLoad({ url, path: '/v1/recoveries', connections, seconds: secs, headers, body });
 
     ctx.log(`api: warm-up ${warmup} s each, then ${seconds} s each, ${connections} connections`);
     await run(bareUrl, warmup);
@@ -98,6 +86,6 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
   }
 }
 
-function describe(r: LoadResult): string {
+function describe(r: HttpLoadResult): string {
   return `${fmtNum(r.rps)} req/s over ${r.seconds} s (${r.total} requests), p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms, errors ${r.errors}, status ${JSON.stringify(r.statusCodes)}`;
 }

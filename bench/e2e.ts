@@ -4,10 +4,11 @@
 // Open loop at a fixed arrival rate (5 flows/s), second-scale tenant policy so links expire and
 // workflows close within the run instead of piling up.
 import { performance } from 'node:perf_hooks';
-import { openLoop, type OpOutcome } from './lib/drive';
-import { startEngine } from './lib/engine';
-import { StepError, startAndTriage, verifyTier1, waitForLinkMail } from './lib/flows';
-import { AccountPool, createPrincipal, createTenant, seedAccounts } from './lib/seed';
+import { openLoop } from '../testkit/load';
+import { seedPrincipal } from '../testkit/seed';
+import { startBenchEngine } from './lib/engine';
+import { accountOp, startAndTriage, verifyTier1, waitForLinkMail } from './lib/flows';
+import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
 /** Dev-mode policy: seconds, not the production 15 min / 1 h. */
@@ -19,30 +20,22 @@ export async function e2e(ctx: BenchContext): Promise<Row[]> {
   const tenantCount = envInt('BENCH_TENANTS', 4);
   const flows = seconds * rate;
 
-  const e = await startEngine({ label: 'e2e' });
+  const e = await startBenchEngine({ label: 'e2e' });
   try {
-    const tenants: string[] = [];
-    for (let i = 0; i < tenantCount; i++) tenants.push(await createTenant(e, `bench-e2e-${i}`, SECOND_SCALE_POLICY));
+    const tenants = await createTenants(e, 'bench-e2e', tenantCount, SECOND_SCALE_POLICY);
     const perTenant = Math.ceil((flows + rate * 2) / tenantCount);
     ctx.log(`e2e: seeding ${perTenant * tenantCount} accounts`);
     const pool = new AccountPool(await seedAccounts(e, tenants, perTenant));
-    const agent = await createPrincipal(e, ['agent'], tenants);
+    const agent = await seedPrincipal(e, ['agent'], tenants);
 
-    const op = async (): Promise<OpOutcome> => {
-      const a = pool.next();
-      if (!a) return { ok: false, code: 'account_pool_exhausted' };
+    const op = accountOp(pool, async (a) => {
       const t0 = performance.now();
-      try {
-        // A late triage answer ("received") is polled, as an agent would; the clock keeps running.
-        const { id, late } = await startAndTriage(e, agent.key, a);
-        await verifyTier1(e, agent.key, id);
-        const { at } = await waitForLinkMail(e, a);
-        return { ok: true, ms: at - t0, ...(late ? { note: 'triage_late' } : {}) };
-      } catch (err) {
-        if (err instanceof StepError) return { ok: false, code: err.code };
-        throw err;
-      }
-    };
+      // A late triage answer ("received") is polled, as an agent would; the clock keeps running.
+      const { id, late } = await startAndTriage(e, agent.key, a);
+      await verifyTier1(e, agent.key, id);
+      const { at } = await waitForLinkMail(e, a);
+      return { late, ms: at - t0 };
+    });
 
     // A short warm-up at the same rate (JIT, connection pools, workflow bundle caches).
     await openLoop({ rate, seconds: 2, op });

@@ -4,16 +4,19 @@
 // audit event, one transaction), i.e. one audit event carrying `workflowTime`. The load is full
 // password resets in a closed loop: request, Tier 1, link mail, redemption, completion notice.
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { describeCpu, startCpuProbe } from './lib/cpu';
-import { closedLoop, type OpOutcome } from './lib/drive';
-import { adminQuery, dropDatabase, getShared, startEngine, withDb } from './lib/engine';
-import { redeem, StepError, startAndTriage, tokenFrom, verifyTier1, waitForChangedNotice, waitForLinkMail } from './lib/flows';
-import { onCleanup } from './lib/procs';
-import { AccountPool, createPrincipal, createTenant, hex, seedAccounts } from './lib/seed';
+import { adminQuery, dropDatabase, withDb } from '../testkit/db';
+import { closedLoop } from '../testkit/load';
+import { onCleanup } from '../testkit/procs';
+import { seedPrincipal } from '../testkit/seed';
+import { getShared, startBenchEngine } from './lib/engine';
+import { accountOp, linkToken, redeem, startAndTriage, verifyTier1, waitForChangedNotice, waitForLinkMail } from './lib/flows';
+import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
 export async function efficiency(ctx: BenchContext): Promise<Row[]> {
@@ -25,36 +28,28 @@ export async function efficiency(ctx: BenchContext): Promise<Row[]> {
   const floor = await pgbenchInsertRate(ctx, pgbenchSeconds);
   ctx.log(`efficiency: pgbench single-row insert, 1 client, ${pgbenchSeconds} s: ${fmtNum(floor.tps)} tps (latency ${floor.latencyMs} ms)`);
 
-  const e = await startEngine({ label: 'eff' });
+  const e = await startBenchEngine({ label: 'eff' });
   try {
-    const tenants: string[] = [];
-    for (let i = 0; i < tenantCount; i++) tenants.push(await createTenant(e, `bench-eff-${i}`));
+    const tenants = await createTenants(e, 'bench-eff', tenantCount);
     const maxFlows = (seconds + 3) * 40;
     const pool = new AccountPool(await seedAccounts(e, tenants, Math.ceil(maxFlows / tenantCount)));
-    const agent = await createPrincipal(e, ['agent'], tenants);
+    const agent = await seedPrincipal(e, ['agent'], tenants);
 
-    const op = async (): Promise<OpOutcome> => {
-      const a = pool.next();
-      if (!a) return { ok: false, code: 'account_pool_exhausted' };
-      try {
-        const { id, late } = await startAndTriage(e, agent.key, a);
-        await verifyTier1(e, agent.key, id);
-        const { mail } = await waitForLinkMail(e, a);
-        await redeem(e, a, tokenFrom(mail));
-        await waitForChangedNotice(e, a);
-        return late ? { ok: true, note: 'triage_late' } : { ok: true };
-      } catch (err) {
-        if (err instanceof StepError) return { ok: false, code: err.code };
-        throw err;
-      }
-    };
+    const op = accountOp(pool, async (a) => {
+      const { id, late } = await startAndTriage(e, agent.key, a);
+      await verifyTier1(e, agent.key, id);
+      const { mail } = await waitForLinkMail(e, a);
+      await redeem(e, a, linkToken(mail));
+      await waitForChangedNotice(e, a);
+      return { late };
+    });
 
     await closedLoop({ lanes, seconds: ctx.quick ? 2 : 5, maxOps: maxFlows, op });
     ctx.log(`efficiency: ${lanes} resets in flight for ${seconds} s`);
     const from = new Date();
     const t0 = performance.now();
     const shared = await getShared();
-    const cpu = await startCpuProbe({ temporal: e.dev!.process.pid!, worker: e.worker.pid, api: e.api.pid, 'load+sink': process.pid }, { adminUrl: shared.adminUrl, databases: [e.dbName] });
+    const cpu = await startCpuProbe({ temporal: e.dev!.process.pid!, worker: e.worker.pid, api: e.apiPid, 'load+sink': process.pid }, { adminUrl: shared.adminUrl, databases: [e.dbName] });
     const r = await closedLoop({ lanes, seconds, maxOps: maxFlows, op });
     await cpu.stop();
     const window = (performance.now() - t0) / 1000;
@@ -97,9 +92,9 @@ export async function efficiency(ctx: BenchContext): Promise<Row[]> {
 /** pgbench -n -c 1 -T s -f <one INSERT> against a scratch table in a scratch database, dropped after. */
 async function pgbenchInsertRate(ctx: BenchContext, seconds: number): Promise<{ tps: number; latencyMs: number }> {
   const s = await getShared();
-  const name = `bench_pgbench_${hex(3)}`;
+  const name = `bench_pgbench_${crypto.randomBytes(3).toString('hex')}`;
   await adminQuery(s.adminUrl, `create database ${name}`);
-  const forget = onCleanup(`drop ${name}`, () => dropDatabase(s.adminUrl, name));
+  const cleanup = onCleanup(`drop ${name}`, () => dropDatabase(s.adminUrl, name));
   try {
     const url = withDb(s.adminUrl, name);
     await adminQuery(url, 'create table bench_insert (id bigserial primary key, at timestamptz not null default now(), payload text not null)');
@@ -118,7 +113,6 @@ async function pgbenchInsertRate(ctx: BenchContext, seconds: number): Promise<{ 
     if (!tps) throw new Error(`pgbench printed no tps:\n${out}`);
     return { tps: Number(tps[1]), latencyMs: lat ? Number(lat[1]) : NaN };
   } finally {
-    forget();
-    await dropDatabase(s.adminUrl, name);
+    await cleanup.run();
   }
 }

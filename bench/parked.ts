@@ -5,11 +5,13 @@
 // the worker is stopped and started again (empty cache), then one approval per recovery goes
 // through the API, and the clock stops once every read-model row has moved on.
 import { performance } from 'node:perf_hooks';
-import { closedLoop, type OpOutcome } from './lib/drive';
-import { scrapeMetric, startEngine, type Engine } from './lib/engine';
-import { StepError, startAndTriage, verifyTier1 } from './lib/flows';
-import { AccountPool, createPrincipal, createTenant, http, seedAccounts } from './lib/seed';
-import { envInt, fmtMiB, fmtMs, fmtNum, mapLimit, sleep, summarize, until, type BenchContext, type Row } from './lib/util';
+import { closedLoop, mapLimit } from '../testkit/load';
+import { seedPrincipal } from '../testkit/seed';
+import { sleep, until } from '../testkit/wait';
+import { scrapeMetric, startBenchEngine, type BenchEngine } from './lib/engine';
+import { accountOp, startAndTriage, verifyTier1 } from './lib/flows';
+import { AccountPool, createTenants, seedAccounts } from './lib/seed';
+import { envInt, fmtMiB, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
 // One approval for a standard reset; links live an hour (the most policy allows) so that links of
 // early resumed recoveries do not expire, and add expiry work, while the rest are still resuming.
@@ -21,13 +23,13 @@ const CACHE_METRICS = [
   'temporal_sticky_cache_total_forced_eviction',
 ];
 
-async function countState(e: Engine, state: string): Promise<number> {
+async function countState(e: BenchEngine, state: string): Promise<number> {
   const r = await e.db.selectFrom('recoveries').select((eb) => eb.fn.countAll<string>().as('n')).where('state', '=', state).executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** Waits until the worker has nothing in flight (two quiet readings in a row), bounded. */
-async function settle(e: Engine, timeoutMs: number) {
+async function settle(e: BenchEngine, timeoutMs: number) {
   let quiet = 0;
   await until(
     'the worker to go quiet',
@@ -46,14 +48,13 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
   const lanes = envInt('BENCH_PARKED_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);
 
-  const e = await startEngine({ label: 'parked' });
+  const e = await startBenchEngine({ label: 'parked' });
   try {
-    const tenants: string[] = [];
-    for (let i = 0; i < tenantCount; i++) tenants.push(await createTenant(e, `bench-pk-${i}`, APPROVAL_POLICY));
+    const tenants = await createTenants(e, 'bench-pk', tenantCount, APPROVAL_POLICY);
     ctx.log(`parked: seeding ${n} accounts`);
     const pool = new AccountPool(await seedAccounts(e, tenants, Math.ceil(n / tenantCount)));
-    const agent = await createPrincipal(e, ['agent'], tenants);
-    const approver = await createPrincipal(e, ['approver'], tenants);
+    const agent = await seedPrincipal(e, ['agent'], tenants);
+    const approver = await seedPrincipal(e, ['approver'], tenants);
     await sleep(1000);
     await e.worker.status({ gc: true });
     const idle = e.worker.rss();
@@ -62,19 +63,12 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     // Park: request + Tier 1 for each account; the workflow then waits for its approval.
     ctx.log(`parked: parking ${n} recoveries (${lanes} concurrent clients)`);
     const ids: string[] = [];
-    const park = async (): Promise<OpOutcome> => {
-      const a = pool.next();
-      if (!a) return { ok: false, code: 'account_pool_exhausted' };
-      try {
-        const { id, late } = await startAndTriage(e, agent.key, a);
-        await verifyTier1(e, agent.key, id);
-        ids.push(id);
-        return late ? { ok: true, note: 'triage_late' } : { ok: true };
-      } catch (err) {
-        if (err instanceof StepError) return { ok: false, code: err.code };
-        throw err;
-      }
-    };
+    const park = accountOp(pool, async (a) => {
+      const { id, late } = await startAndTriage(e, agent.key, a);
+      await verifyTier1(e, agent.key, id);
+      ids.push(id);
+      return { late };
+    });
     const tPark = performance.now();
     const parkRun = await closedLoop({ lanes, seconds: 600 + n, maxOps: Math.ceil(n / tenantCount) * tenantCount, op: park });
     await until(`${ids.length} recoveries in awaiting_approval`, async () => (await countState(e, 'awaiting_approval')) >= ids.length, 120_000 + ids.length * 20, 500);
@@ -103,7 +97,7 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     await mapLimit(ids, lanes * 2, async (id) => {
       const s0 = performance.now();
       try {
-        const r = await http(e.baseUrl, 'POST', `/v1/recoveries/${id}/approvals`, { key: approver.key, body: { decision: 'approve', comment: 'benchmark' }, timeoutMs: 60_000 });
+        const r = await e.http.call('POST', `/v1/recoveries/${id}/approvals`, { key: approver.key, body: { decision: 'approve', comment: 'benchmark' }, timeoutMs: 60_000 });
         if (r.status === 200) answers.push(performance.now() - s0);
         else errors[`approve_http_${r.status}`] = (errors[`approve_http_${r.status}`] ?? 0) + 1;
       } catch (err) {

@@ -11,8 +11,8 @@ import { apiOverhead } from './api-overhead';
 import { e2e } from './e2e';
 import { efficiency } from './efficiency';
 import { parked } from './parked';
+import { cleanupMark, runCleanups } from '../testkit/procs';
 import { getShared } from './lib/engine';
-import { cleanupMark, runCleanups } from './lib/procs';
 import { renderTable, type Bench, type BenchContext, type Row } from './lib/util';
 import { starts, startsPostgres } from './starts';
 
@@ -55,7 +55,7 @@ async function main() {
     process.once(sig, () => {
       interrupted = true;
       ctx.log(`${sig}: stopping what this run started`);
-      void runCleanups().then(() => process.exit(130));
+      void runCleanups({ who: 'bench' }).then(() => process.exit(130));
     });
   }
 
@@ -80,12 +80,12 @@ async function main() {
       rows.push({ item: b.item, name: b.title, figure: `CRASHED: ${e.message.split('\n')[0].slice(0, 120)}`, target: '', verdict: 'CRASH' });
     } finally {
       // Whatever the benchmark left running or created is stopped and dropped before the next.
-      cleanupFailures.push(...(await runCleanups(mark)));
+      cleanupFailures.push(...(await runCleanups({ mark, who: 'bench' })));
     }
     ctx.log(`${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     if (interrupted) break;
   }
-  cleanupFailures.push(...(await runCleanups()));
+  cleanupFailures.push(...(await runCleanups({ who: 'bench' })));
 
   const title =
     `Benchmarks (${quick ? 'quick' : 'full'}), ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs, ` +
@@ -98,6 +98,6 @@ async function main() {
 
 main().catch(async (err) => {
   console.error(err);
-  await runCleanups();
+  await runCleanups({ who: 'bench' });
   process.exit(1);
 });

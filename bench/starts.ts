@@ -3,16 +3,17 @@
 // (a) against a Temporal dev server on a WAL SQLite file; (b) against a Temporal server on
 // Postgres built with `go install` (scripts/provision/temporal-server.sh).
 import { performance } from 'node:perf_hooks';
-import { closedLoop, type OpOutcome } from './lib/drive';
+import { closedLoop } from '../testkit/load';
+import { seedPrincipal } from '../testkit/seed';
 import { describeCpu, startCpuProbe } from './lib/cpu';
-import { getShared, startEngine, type Engine } from './lib/engine';
-import { StepError, startRecovery } from './lib/flows';
-import { AccountPool, createPrincipal, createTenant, seedAccounts } from './lib/seed';
+import { getShared, startBenchEngine, type BenchEngine } from './lib/engine';
+import { accountOp, startRecovery } from './lib/flows';
+import { AccountPool, createTenants, seedAccounts } from './lib/seed';
 import { startTemporalOnPostgres } from './lib/temporal-server';
 import { envInt, fmtMs, fmtNum, summarize, type BenchContext, type Row } from './lib/util';
 
 export async function starts(ctx: BenchContext): Promise<Row[]> {
-  const e = await startEngine({ label: 'starts' });
+  const e = await startBenchEngine({ label: 'starts' });
   try {
     return await measureStarts(ctx, e, { item: '2a', server: 'dev server, SQLite WAL', target: 20, temporalPid: e.dev!.process.pid!, temporalDbs: [] });
   } finally {
@@ -23,7 +24,7 @@ export async function starts(ctx: BenchContext): Promise<Row[]> {
 export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   const server = await startTemporalOnPostgres(ctx);
   try {
-    const e = await startEngine({ label: 'startspg', temporalAddress: server.address });
+    const e = await startBenchEngine({ label: 'startspg', temporalAddress: server.address });
     try {
       return await measureStarts(ctx, e, { item: '2b', server: `Temporal ${server.version} on Postgres`, target: 50, temporalPid: server.pid, temporalDbs: server.databases });
     } finally {
@@ -34,7 +35,7 @@ export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   }
 }
 
-async function measureStarts(ctx: BenchContext, e: Engine, o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] }): Promise<Row[]> {
+async function measureStarts(ctx: BenchContext, e: BenchEngine, o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] }): Promise<Row[]> {
   const seconds = envInt('BENCH_STARTS_SECONDS', ctx.quick ? 5 : 60);
   const lanes = envInt('BENCH_STARTS_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);
@@ -44,29 +45,18 @@ async function measureStarts(ctx: BenchContext, e: Engine, o: { item: string; se
   const perTenant = Math.ceil(maxStarts / tenantCount);
 
   ctx.log(`starts: seeding ${perTenant * tenantCount} accounts in ${tenantCount} tenants`);
-  const tenants: string[] = [];
-  for (let i = 0; i < tenantCount; i++) tenants.push(await createTenant(e, `bench-st-${i}`));
+  const tenants = await createTenants(e, 'bench-st', tenantCount);
   const pool = new AccountPool(await seedAccounts(e, tenants, perTenant));
-  const agent = await createPrincipal(e, ['agent'], tenants);
+  const agent = await seedPrincipal(e, ['agent'], tenants);
 
-  const op = async (): Promise<OpOutcome> => {
-    const a = pool.next();
-    if (!a) return { ok: false, code: 'account_pool_exhausted' };
-    try {
-      const { late } = await startRecovery(e, agent.key, a);
-      return late ? { ok: true, note: 'triage_late' } : { ok: true };
-    } catch (err) {
-      if (err instanceof StepError) return { ok: false, code: err.code };
-      throw err;
-    }
-  };
+  const op = accountOp(pool, (a) => startRecovery(e, agent.key, a));
 
   ctx.log(`starts: warm-up ${warmup} s, then ${seconds} s with ${lanes} concurrent clients`);
   await closedLoop({ lanes, seconds: warmup, maxOps: maxStarts, op });
   const t0 = performance.now();
   const shared = await getShared();
   const cpu = await startCpuProbe(
-    { temporal: o.temporalPid, worker: e.worker.pid, api: e.api.pid, 'load+sink': process.pid },
+    { temporal: o.temporalPid, worker: e.worker.pid, api: e.apiPid, 'load+sink': process.pid },
     { adminUrl: shared.adminUrl, databases: [e.dbName, ...o.temporalDbs] },
   );
   const r = await closedLoop({ lanes, seconds, maxOps: maxStarts, op });

@@ -6,17 +6,13 @@
 // figures and invariants; a PASS/FAIL table ends the run and the exit code is non-zero when any
 // invariant failed. Everything is bounded: per-flow deadlines, bounded fault loops and a global
 // timeout after which the run cleans up and exits 2.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb } from '../infra/db';
-import { startDevServer } from '../dev/temporal-dev-server';
-import { temporalCliPath } from '../dev/provision';
-import { freePort } from '../boot/ports';
-import { migrateToLatest } from '../migrations';
+import { createTemplate } from '../testkit/db';
+import { onCleanup, runCleanups } from '../testkit/procs';
+import { startRunDevServer } from '../testkit/temporal';
 import { startPgCluster } from './lib/pg-cluster';
-import { onCleanup, runCleanups } from './lib/proc';
 import { secs, type RunContext, type Scenario, type ScenarioResult } from './lib/scenario';
 import { postgresStop } from './scenarios/postgres-stop';
 import { smtpFlaky, smtpPermanent } from './scenarios/smtp';
@@ -73,18 +69,18 @@ async function main() {
   const globalMs = args.quick ? 10 * 60_000 : 90 * 60_000;
   const timer = setTimeout(() => {
     console.error(`\nchaos: the run exceeded its ${secs(globalMs)} bound; cleaning up`);
-    void runCleanups().finally(() => process.exit(2));
+    void runCleanups({ who: 'chaos' }).finally(() => process.exit(2));
   }, globalMs);
   timer.unref();
   // A bug in this runner must not leave servers behind.
   process.once('uncaughtException', (err) => {
     console.error(`\nchaos: uncaught exception in the runner: ${err?.stack ?? err}; cleaning up`);
-    void runCleanups().finally(() => process.exit(1));
+    void runCleanups({ who: 'chaos' }).finally(() => process.exit(1));
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       console.error(`\nchaos: ${sig}; cleaning up`);
-      void runCleanups().finally(() => process.exit(130));
+      void runCleanups({ who: 'chaos' }).finally(() => process.exit(130));
     });
   }
 
@@ -99,20 +95,14 @@ async function main() {
   // The run's own Postgres cluster and a migrated template every scenario clones.
   // Not under runDir: that is private to this user, and the cluster runs as `postgres`.
   const cluster = await startPgCluster();
-  const template = `chaos_tpl_${crypto.randomBytes(3).toString('hex')}`;
-  await cluster.query(`create database ${template}`);
-  const tdb = createDb(cluster.urlFor(template), 1);
-  await migrateToLatest(tdb);
-  await tdb.destroy();
+  const template = await createTemplate(cluster.adminUrl, 'chaos_tpl');
   console.log(`chaos: postgres cluster on 127.0.0.1:${cluster.port} (${cluster.dir}), template ${template} migrated`);
 
   // A file-backed dev server shared by the scenarios that do not restart it.
-  const temporalCli = temporalCliPath();
-  const dev = await startDevServer({ bin: temporalCli, port: await freePort(), dbFile: path.join(runDir, 'temporal.db'), logFile: path.join(runDir, 'temporal.log') });
-  onCleanup('stop the shared dev server', () => dev.stop());
+  const dev = await startRunDevServer({ dbFile: path.join(runDir, 'temporal.db'), logFile: path.join(runDir, 'temporal.log') });
   console.log(`chaos: temporal dev server on ${dev.address} (setup took ${secs(Date.now() - t0)})`);
 
-  const ctx: RunContext = { quick: args.quick, runDir, cluster, template, temporalAddress: dev.address, temporalCli, seed: args.seed };
+  const ctx: RunContext = { quick: args.quick, runDir, cluster, template, temporalAddress: dev.address, seed: args.seed };
   const results: ScenarioResult[] = [];
   for (const name of args.only) {
     const started = Date.now();
@@ -140,13 +130,13 @@ async function main() {
     console.log(`${r.name.padEnd(18)} ${(bad.length ? 'FAIL' : 'PASS').padEnd(6)} ${`${pass}/${hard.length}`.padEnd(10)} ${secs(r.durationMs).padStart(8)}  ${[...bad, ...warns].join('; ')}`);
   }
   console.log(`\nchaos: ${failed.length ? `FAIL (${failed.length} of ${results.length} scenarios)` : 'PASS'} in ${secs(Date.now() - t0)}`);
-  await runCleanups();
+  await runCleanups({ who: 'chaos' });
   clearTimeout(timer);
   process.exit(failed.length ? 1 : 0);
 }
 
 main().catch(async (err) => {
   console.error(`chaos: ${(err as Error)?.stack ?? err}`);
-  await runCleanups();
+  await runCleanups({ who: 'chaos' });
   process.exit(1);
 });

@@ -2,15 +2,12 @@
 // Postgres), starts one Temporal dev server and a migrated template database, then runs every
 // test file with Node's test runner. Integration tests talk to these real servers.
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { createDb } from '../infra/db';
-import { startDevServer } from '../dev/temporal-dev-server';
-import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { freePort } from '../boot/ports';
-import { migrateToLatest } from '../migrations';
+import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
+import { startDevServer } from '../dev/temporal-dev-server';
+import { adminQuery, adminUrlFromEnv, createTemplate } from '../testkit/db';
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -26,19 +23,11 @@ async function main() {
 
   const cli = temporalCliPath();
   const testServer = process.env.TEMPORAL_TEST_SERVER_PATH ?? provision('test-server.sh');
-  const adminUrl = process.env.TEST_DATABASE_URL ?? provision('postgres.sh');
+  const adminUrl = adminUrlFromEnv();
   const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
 
   // A template database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
-  const template = `recovery_tpl_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${template}`);
-  const tplUrl = new URL(adminUrl);
-  tplUrl.pathname = `/${template}`;
-  const db = createDb(tplUrl.toString(), 1);
-  await migrateToLatest(db);
-  await db.destroy();
+  const template = await createTemplate(adminUrl, 'recovery_tpl');
 
   const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
@@ -59,8 +48,7 @@ async function main() {
   });
 
   await dev.stop();
-  await admin.query(`drop database if exists ${template}`).catch(() => undefined);
-  await admin.end();
+  await adminQuery(adminUrl, `drop database if exists ${template}`).catch(() => undefined);
   process.exit(code);
 }
 

@@ -1,7 +1,7 @@
-// CPU time per process from /proc (utime + stime), to put a CPU cost on each operation: unlike
-// throughput, it barely moves with other load on the machine.
+// CPU time and memory per process from /proc: utime + stime, to put a CPU cost on each operation
+// (unlike throughput, it barely moves with other load on the machine), and the resident set size.
 import fs from 'node:fs';
-import { adminQuery } from './engine';
+import { adminQuery } from '../../testkit/db';
 import { fmtNum } from './util';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -75,4 +75,14 @@ export async function startCpuProbe(pids: Record<string, number>, pg?: { adminUr
 export function describeCpu(perOp: Record<string, number>): string {
   const total = Object.values(perOp).reduce((a, b) => a + b, 0);
   return `${Object.entries(perOp).map(([k, v]) => `${k} ${fmtNum(v, 0)}`).join(', ')}; total ${fmtNum(total, 0)} ms`;
+}
+
+/** Resident set size of a process, from /proc/<pid>/status (VmRSS and the peak VmHWM), in bytes. */
+export function rssOf(pid: number): { rss: number; hwm: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }

@@ -12,9 +12,11 @@ import { msToTs } from '@temporalio/common/lib/time';
 import net from 'node:net';
 import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { stopProcess } from '../../dev/temporal-dev-server';
-import { dropDatabase, getShared } from './engine';
-import { onCleanup, ROOT } from './procs';
-import { envInt, until, type BenchContext } from './util';
+import { dropDatabase } from '../../testkit/db';
+import { onCleanup, ROOT } from '../../testkit/procs';
+import { until } from '../../testkit/wait';
+import { getShared } from './engine';
+import { envInt, type BenchContext } from './util';
 
 export interface TemporalServer {
   address: string;
@@ -134,7 +136,7 @@ dynamicConfigClient:
   let exited = false;
   child.once('exit', () => (exited = true));
   const stop = () => stopProcess(child, 10_000);
-  const forget = onCleanup(`stop temporal-server (pid ${child.pid})`, stop);
+  const cleanup = onCleanup(`stop temporal-server (pid ${child.pid})`, stop);
   const address = `127.0.0.1:${ports.frontend}`;
   const tail = () => {
     const text = fs.readFileSync(logFile, 'utf8');
@@ -197,10 +199,7 @@ dynamicConfigClient:
     version,
     pid: child.pid!,
     databases: [db, vdb],
-    async stop() {
-      forget();
-      await stop();
-    },
+    stop: () => cleanup.run(),
   };
 }
 

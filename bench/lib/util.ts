@@ -1,5 +1,5 @@
-// Small helpers shared by the benchmarks: statistics, formatting, bounded waits, a concurrency
-// limiter and the row type every benchmark returns.
+// Small helpers shared by the benchmarks: statistics, formatting, the knobs, and the row type
+// every benchmark returns.
 
 export interface Row {
   /** Which benchmark of the issue (1, 2a, 2b, 3, 4, 5). */
@@ -40,22 +40,6 @@ export function summarize(values: number[]): Summary {
   };
 }
 
-
-/** Runs fn over items with at most `limit` in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      out[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}
-
 export function fmtNum(v: number, digits = 0): string {
   if (!Number.isFinite(v)) return 'n/a';
   return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -83,19 +67,6 @@ export function renderTable(rows: Row[]): string {
   return [line(head), rule, ...rows.map(line)].join('\n');
 }
 
-/** Client IPs from the benchmarking range 198.18.0.0/15 (RFC 2544), then 2001:db8::/32. */
-let ipSeq = 0;
-export function nextIp(): string {
-  const n = ipSeq++;
-  if (n < 131072) return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
-  return `2001:db8::${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-}
-
-/** The request context every seeded account has logged in from: low risk, Tier 2 consistent. */
-export const HOME_CONTEXT = { deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
-export const HOME_IP = '203.0.113.7';
-export const KNOWLEDGE = { card_last4: '4242' };
-
 export interface BenchContext {
   quick: boolean;
   /** Progress lines (stderr), so the final table on stdout stays clean. */
@@ -112,5 +83,3 @@ export function envInt(name: string, fallback: number): number {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not "${v}"`);
   return Math.floor(n);
 }
-
-export { sleep, until } from '../../testkit/wait';

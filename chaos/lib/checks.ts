@@ -5,12 +5,13 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { tokenHash } from '../../infra/secrets';
 import { workflowBundle } from '../../boot/worker';
 import type { SinkMessage } from '../../dev/mail-sink';
-import type { Engine } from './engine';
-import { tokensIn, type FlowResult, type Seeded } from './flow';
+import { decodedHistory } from '../../testkit/history';
+import { tokensIn } from '../../testkit/mail';
+import type { DrillEngine } from './engine';
+import type { FlowResult, Seeded } from './flow';
 
 export interface Invariant {
   name: string;
@@ -52,7 +53,7 @@ export function histogram(values: (string | null)[]): string {
  * that records it in Postgres has run. Waits (bounded) until every given recovery's read model
  * is terminal and its workflow closed; returns how long that took and what is still open.
  */
-export async function settle(e: Engine, ids: string[], timeoutMs: number): Promise<{ ms: number; open: string[] }> {
+export async function settle(e: DrillEngine, ids: string[], timeoutMs: number): Promise<{ ms: number; open: string[] }> {
   const t0 = Date.now();
   let open = ids;
   while (open.length) {
@@ -74,7 +75,7 @@ export async function settle(e: Engine, ids: string[], timeoutMs: number): Promi
 }
 
 /** Temporal's view of a recovery's workflow: status, and the chain of causes when it failed. */
-export async function workflowOutcome(e: Engine, recoveryId: string): Promise<string> {
+export async function workflowOutcome(e: DrillEngine, recoveryId: string): Promise<string> {
   const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id', 'state']).where('id', '=', recoveryId).executeTakeFirst();
   if (!row) return 'no recovery row';
   try {
@@ -101,12 +102,11 @@ export async function workflowOutcome(e: Engine, recoveryId: string): Promise<st
  * test/fixtures/histories, so it can be replayed or kept as a fixture), reports the first
  * workflow-task failure in it, and replays it against today's workflow code.
  */
-export async function captureHistory(e: Engine, recoveryId: string): Promise<string> {
+export async function captureHistory(e: DrillEngine, recoveryId: string): Promise<string> {
   const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('id', '=', recoveryId).executeTakeFirst();
   if (!row) return 'no recovery row';
   try {
-    const history = await e.client.workflow.getHandle(row.workflow_id, row.run_id ?? undefined).fetchHistory();
-    await decodePayloadsInPlace(history, new EncryptionCodec(e.config.payloadKeys));
+    const history = await decodedHistory(e.client, e.config.payloadKeys, row.workflow_id, row.run_id ?? undefined);
     const file = path.join(e.dir, `history-${recoveryId}.binpb`);
     fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
     const failures = (history.events ?? []).filter((ev) => ev.workflowTaskFailedEventAttributes);
@@ -124,7 +124,7 @@ export async function captureHistory(e: Engine, recoveryId: string): Promise<str
 }
 
 /** Every invariant of completed password-reset flows. `flows` are the flows expected to complete. */
-export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResult[], o: CheckOptions): Promise<{ figures: Figures; invariants: Invariant[] }> {
+export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: FlowResult[], o: CheckOptions): Promise<{ figures: Figures; invariants: Invariant[] }> {
   const db = e.db;
   const figures: Figures = [];
   const invariants: Invariant[] = [];
@@ -250,7 +250,7 @@ export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResul
   figures.push(['audit events (tenant)', Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', s.tenantId).executeTakeFirstOrThrow()).n)]);
   figures.push(['verification.passed events', `${Number(verifies.n)} for ${ids.length} recoveries`]);
   invariants.push(inv('no duplicate audit event keys', dupKeys.rows[0].n === 0, `${dupKeys.rows[0].n} duplicated keys`));
-  const v = await e.api.call('GET', `/v1/audit/verify?tenantId=${s.tenantId}`, { key: e.adminKey });
+  const v = await e.http.call('GET', `/v1/audit/verify?tenantId=${s.tenantId}`, { key: e.adminKey });
   invariants.push(inv('audit chain valid (GET /v1/audit/verify)', v.status === 200 && v.body?.valid === true, `${v.status} ${v.text.slice(0, 200)}`));
 
   // The directory: each completed flow's password was applied by its own recovery.
@@ -274,7 +274,7 @@ export async function checkCompletedFlows(e: Engine, s: Seeded, flows: FlowResul
 }
 
 /** Status figures and the "503 with Retry-After, never another 5xx" invariants for the whole scenario. */
-export function httpInvariants(e: Engine, figures: Figures, invariants: Invariant[], phases: string[] = []) {
+export function httpInvariants(e: DrillEngine, figures: Figures, invariants: Invariant[], phases: string[] = []) {
   figures.push(['HTTP statuses (all)', e.log.histogram()]);
   for (const p of phases) figures.push([`HTTP statuses (${p})`, e.log.histogram(p)]);
   const slow = new Map<string, number>();
@@ -295,7 +295,7 @@ export function httpInvariants(e: Engine, figures: Figures, invariants: Invarian
 }
 
 /** The engine's processes: any death we did not cause is a crash (the supervisor restarted it). */
-export function processInvariants(e: Engine, figures: Figures, invariants: Invariant[]) {
+export function processInvariants(e: DrillEngine, figures: Figures, invariants: Invariant[]) {
   const api = e.apiProc.unexpectedExits();
   const worker = e.workerProc.unexpectedExits();
   figures.push(['engine process crashes while serving (api / worker)', `${api} / ${worker}`]);

@@ -2,14 +2,12 @@
 // owner would drive it, retrying what a well-behaved client retries (no answer, 503 with
 // Retry-After, "idempotency key in progress") and nothing else.
 import crypto from 'node:crypto';
-import type { SinkMessage } from '../../dev/mail-sink';
-import type { Engine } from './engine';
-import type { ApiResponse } from './http';
-import { sleep } from './proc';
-
-export const KNOWLEDGE = { card_last4: '4242', postcode: 'SW1A 1AA' };
-export const LOGIN_CONTEXT = { ip: '203.0.113.7', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
-export const TOKEN_RE = /#([A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{43})/g;
+import { type ApiResponse } from '../../testkit/http';
+import { mapLimit } from '../../testkit/load';
+import { resetLinkMails, tokensIn } from '../../testkit/mail';
+import { importAccounts, KNOWLEDGE, recoveryBody, seedLogins, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { sleep } from '../../testkit/wait';
+import type { DrillEngine } from './engine';
 
 export interface Seeded {
   tenantId: string;
@@ -18,20 +16,14 @@ export interface Seeded {
   primary: Map<string, string>;
 }
 
-async function must(r: Promise<ApiResponse>, want: number, what: string): Promise<ApiResponse> {
-  const res = await r;
-  if (res.status !== want) throw new Error(`${what}: expected ${want}, got ${res.status}: ${res.text.slice(0, 500)}`);
-  return res;
-}
-
-/** A local tenant, an agent, `n` standard accounts with a login history each (through the admin API). */
-export async function seed(e: Engine, n: number, o: { bounce?: number; label: string }): Promise<Seeded> {
-  const tenantId = `chaos-${o.label}-${crypto.randomBytes(3).toString('hex')}`.slice(0, 60);
-  const admin = { key: e.adminKey };
+/**
+ * A local tenant, an agent, `n` standard accounts with a login history each (through the admin
+ * API), and `bounce` more whose primary address is at bounce.test (the sink may refuse those).
+ */
+export async function seed(e: DrillEngine, n: number, o: { bounce?: number; label: string }): Promise<Seeded> {
   e.log.phase = 'setup';
-  await must(e.api.call('POST', '/v1/admin/tenants', { ...admin, body: { id: tenantId, name: `Chaos ${o.label}`, authMode: 'local', securityContacts: [`security@${tenantId}.test`] } }), 201, 'create tenant');
-  const agent = await must(e.api.call('POST', '/v1/admin/principals', { ...admin, body: { name: `agent-${tenantId}`, roles: ['agent'], tenantScope: [tenantId], email: `agent@${tenantId}.test` } }), 201, 'create agent');
-  const agentKey = agent.body.apiKey as string;
+  const tenantId = await seedTenant(e, 'local', `chaos-${o.label}-${crypto.randomBytes(3).toString('hex')}`.slice(0, 60));
+  const agent = await seedPrincipal(e, ['agent'], [tenantId]);
   const accounts: string[] = [];
   const primary = new Map<string, string>();
   const bounce = o.bounce ?? 0;
@@ -40,27 +32,11 @@ export async function seed(e: Engine, n: number, o: { bounce?: number; label: st
     accounts.push(id);
     primary.set(id, i < n ? `${id}@${tenantId}.test` : `${id}@bounce.test`);
   }
-  for (let i = 0; i < accounts.length; i += 250) {
-    const batch = accounts.slice(i, i + 250).map((id) => ({
-      externalId: id,
-      role: 'standard',
-      authMethod: 'local',
-      emails: [primary.get(id)!, `${id}.home@example.test`],
-      knowledge: KNOWLEDGE,
-    }));
-    await must(e.api.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { ...admin, body: { accounts: batch } }), 200, 'import accounts');
-  }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < accounts.length) {
-        const id = accounts[next++];
-        await must(e.api.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId: id, ...LOGIN_CONTEXT, success: true } }), 202, 'login event');
-      }
-    }),
-  );
+  const specs = accounts.map((id) => ({ externalId: id, emails: [primary.get(id)!, `${id}.home@example.test`], password: null }));
+  await importAccounts(e, tenantId, specs, { batchSize: 250 });
+  await seedLogins(e, agent.key, tenantId, accounts, 8);
   e.log.phase = 'normal';
-  return { tenantId, agentKey, accounts, primary };
+  return { tenantId, agentKey: agent.key, accounts, primary };
 }
 
 export type Outcome = 'completed' | 'ended' | 'failed';
@@ -114,7 +90,6 @@ export const newStats = (): FlowStats => ({ started: 0, verified: 0, linked: 0, 
 
 const TERMINAL = ['completed', 'refused', 'denied', 'cancelled', 'expired', 'failed'];
 const PAST_VERIFYING = ['awaiting_completion', 'finalising', 'completed'];
-let ipSeq = 0;
 
 class FlowError extends Error {}
 
@@ -122,15 +97,7 @@ function isTransient(r: ApiResponse): boolean {
   return r.status === 0 || r.status >= 500 || (r.status === 409 && r.body?.error?.code === 'idempotency_in_progress');
 }
 
-export function linkMailsFor(e: Engine, address: string): SinkMessage[] {
-  return e.sink.list().filter((m) => m.to.includes(address) && m.subject.startsWith('Reset your'));
-}
-
-export function tokensIn(m: SinkMessage): string[] {
-  return [...m.text.matchAll(TOKEN_RE)].map((x) => x[1]);
-}
-
-export async function runFlow(e: Engine, s: Seeded, account: string, stats: FlowStats, o: FlowOptions): Promise<FlowResult> {
+export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats: FlowStats, o: FlowOptions): Promise<FlowResult> {
   const startedAt = Date.now();
   const deadline = startedAt + o.deadlineMs;
   const pollMs = o.pollMs ?? 500;
@@ -157,7 +124,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
     res.steps.push(t);
   };
   const get = async (): Promise<any | null> => {
-    const r = await e.api.call('GET', `/v1/recoveries/${res.recoveryId}`, { key, timeoutMs: 30_000 });
+    const r = await e.http.call('GET', `/v1/recoveries/${res.recoveryId}`, { key, timeoutMs: 30_000 });
     if (r.status === 200) {
       res.state = r.body.state;
       return r.body;
@@ -178,14 +145,13 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
 
   try {
     // 1. The agent starts the reset. One idempotency key and one body for every retry.
-    const ip = `198.18.${(++ipSeq >> 8) & 255}.${ipSeq & 255}`;
-    const body = { tenantId: s.tenantId, accountId: account, kind: 'password_reset', reason: 'chaos drill: cannot sign in', ticketRef: `CHAOS-${account}`, context: { ...LOGIN_CONTEXT, ip } };
+    const body = recoveryBody(s.tenantId, account, { reason: 'chaos drill: cannot sign in', ticketRef: `CHAOS-${account}` });
     const idem = `chaos-${s.tenantId}-${account}`.slice(0, 128);
     stats.started++;
     let inProgressSince: number | null = null;
     for (;;) {
       check('starting the recovery');
-      const r = await e.api.call('POST', '/v1/recoveries', { key, body, headers: { 'idempotency-key': idem }, timeoutMs: 60_000 });
+      const r = await e.http.call('POST', '/v1/recoveries', { key, body, headers: { 'idempotency-key': idem }, timeoutMs: 60_000 });
       if (r.status === 202) {
         res.recoveryId = r.body.id;
         res.state = r.body.status;
@@ -217,7 +183,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
     let conflicts = 0;
     for (;;) {
       check('verifying');
-      const r = await e.api.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, { key, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } }, timeoutMs: 90_000 });
+      const r = await e.http.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, { key, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } }, timeoutMs: 90_000 });
       if (r.status === 200) {
         if (!r.body.passed) throw new FlowError(`tier 1 did not pass: ${r.text.slice(0, 300)}`);
         break;
@@ -269,7 +235,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
     const newPassword = `chaos-${crypto.randomBytes(6).toString('hex')}-otter-lantern`;
     while (!redeemed) {
       check('waiting for a usable link email');
-      const mails = linkMailsFor(e, address);
+      const mails = resetLinkMails(e.sink, address);
       res.linkMails = mails.length;
       const fresh = mails.map((m) => tokensIn(m)[0]).filter((t): t is string => !!t && !tried.has(t));
       if (!fresh.length) {
@@ -285,7 +251,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
       let hadTransient = false;
       for (;;) {
         check('redeeming the link');
-        const r = await e.api.call('POST', '/v1/links/redeem', { body: { token, tenantId: s.tenantId, newPassword }, timeoutMs: 60_000 });
+        const r = await e.http.call('POST', '/v1/links/redeem', { body: { token, tenantId: s.tenantId, newPassword }, timeoutMs: 60_000 });
         if (r.status === 200) {
           redeemed = token;
           break;
@@ -300,7 +266,7 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
               const b = await get();
               if (b && ['finalising', 'completed'].includes(b.state)) redeemed = token;
               else if (b && TERMINAL.includes(b.state)) break;
-              else if (linkMailsFor(e, address).some((m) => !tried.has(tokensIn(m)[0] ?? ''))) break;
+              else if (resetLinkMails(e.sink, address).some((m) => !tried.has(tokensIn(m)[0] ?? ''))) break;
               else await sleep(pollMs);
             }
           }
@@ -327,13 +293,13 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
       if (b?.state === 'awaiting_completion') {
         // Only links that arrived after the one we used: an older unsent-recorded one (superseded
         // before we ever looked) says nothing about our redemption.
-        const all = linkMailsFor(e, address).map((m) => tokensIn(m)[0]);
+        const all = resetLinkMails(e.sink, address).map((m) => tokensIn(m)[0]);
         const newer = all.slice(all.indexOf(redeemed) + 1).filter((t) => t && !tried.has(t));
         if (newer.length) {
           res.redeemedThenSuperseded++;
           const token = newer[newer.length - 1];
           tried.add(token);
-          await e.api.call('POST', '/v1/links/redeem', { body: { token, tenantId: s.tenantId, newPassword }, timeoutMs: 60_000 });
+          await e.http.call('POST', '/v1/links/redeem', { body: { token, tenantId: s.tenantId, newPassword }, timeoutMs: 60_000 });
         }
       }
       if (b) await sleep(pollMs);
@@ -351,21 +317,11 @@ export async function runFlow(e: Engine, s: Seeded, account: string, stats: Flow
   } finally {
     stats.active.delete(account);
     res.endedAt = Date.now();
-    res.linkMails = linkMailsFor(e, address).length;
+    res.linkMails = resetLinkMails(e.sink, address).length;
   }
 }
 
-/** Runs one flow per account, at most `concurrency` at a time. */
-export async function runFlows(e: Engine, s: Seeded, accounts: string[], concurrency: number, stats: FlowStats, o: FlowOptions): Promise<FlowResult[]> {
-  const results: FlowResult[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, accounts.length) }, async () => {
-      while (next < accounts.length) {
-        const a = accounts[next++];
-        results.push(await runFlow(e, s, a, stats, o));
-      }
-    }),
-  );
-  return results;
+/** Runs one flow per account, at most `concurrency` at a time; results in account order. */
+export function runFlows(e: DrillEngine, s: Seeded, accounts: string[], concurrency: number, stats: FlowStats, o: FlowOptions): Promise<FlowResult[]> {
+  return mapLimit(accounts, concurrency, (a) => runFlow(e, s, a, stats, o));
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../boot/ports';
-import { onCleanup } from './proc';
+import { adminQuery } from '../../testkit/db';
+import { onCleanup } from '../../testkit/procs';
 
 const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -50,7 +51,7 @@ function run(cmd: string, args: string[], timeoutMs = 90_000): Promise<string> {
 export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster> {
   const bin = binDir();
   const dir = fs.mkdtempSync(path.join(parentDir, 'chaos-pg-'));
-  const forgetDir = onCleanup(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dirCleanup = onCleanup(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
   if (process.getuid?.() === 0) {
     const id = (flag: string) =>
       new Promise<number>((res, rej) => execFile('id', [flag, 'postgres'], (e, out) => (e ? rej(new Error('no `postgres` OS user to run initdb as')) : res(Number(String(out).trim())))));
@@ -83,7 +84,7 @@ export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster
   };
   await start();
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const forgetServer = onCleanup(`stop chaos postgres on ${port}`, async () => {
+  const serverCleanup = onCleanup(`stop chaos postgres on ${port}`, async () => {
     if (fs.existsSync(path.join(data, 'postmaster.pid'))) await stop('immediate').catch(() => undefined);
   });
   return {
@@ -94,19 +95,10 @@ export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster
     running: () => up,
     stop,
     start,
-    async query(sqlText) {
-      const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-      c.on('error', () => {});
-      await c.connect();
-      try {
-        return await c.query(sqlText);
-      } finally {
-        await c.end();
-      }
-    },
+    query: (sqlText) => adminQuery(adminUrl, sqlText),
     async destroy() {
-      await forgetServer();
-      await forgetDir();
+      await serverCleanup.run();
+      await dirCleanup.run();
     },
   };
 }

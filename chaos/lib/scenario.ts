@@ -1,18 +1,11 @@
 // What every scenario gets and gives back, plus helpers they share.
-import type { Engine } from './engine';
+import type { DrillEngine, RunSite } from './engine';
 import type { Figures, Invariant } from './checks';
 import type { FlowStats, Seeded } from './flow';
-import type { PgCluster } from './pg-cluster';
-import { sleep } from './proc';
+import { sleep } from '../../testkit/wait';
 
-export interface RunContext {
+export interface RunContext extends RunSite {
   quick: boolean;
-  runDir: string;
-  cluster: PgCluster;
-  template: string;
-  /** The run's shared Temporal dev server (file-backed). */
-  temporalAddress: string;
-  temporalCli: string;
   seed: number;
 }
 
@@ -43,24 +36,13 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Waits until pred() or done(), polling; bounded. Returns false when done() came first. */
-export async function waitFor(pred: () => boolean, done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (pred()) return true;
-    if (done()) return false;
-    await sleep(100);
-  }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
-}
-
 /**
  * Reads and writes against the API while a dependency is down: GET /v1/recoveries/:id of the
  * flows' recoveries and POST /v1/recoveries for accounts that do not exist (refused at triage if
  * they get through, so they start nothing lasting). At most 4 requests in flight, one new
  * request every `everyMs`, at most `max` in all; stops sending when stop() says so.
  */
-export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () => boolean, o: { everyMs?: number; max: number }): Promise<{ sent: number; pending: Promise<unknown> }> {
+export async function hammer(e: DrillEngine, s: Seeded, stats: FlowStats, stop: () => boolean, o: { everyMs?: number; max: number }): Promise<{ sent: number; pending: Promise<unknown> }> {
   let sent = 0;
   let inFlight = 0;
   let n = 0;
@@ -72,8 +54,8 @@ export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () =>
       const i = ++n;
       const p =
         i % 2 === 0 && stats.ids.length
-          ? e.api.call('GET', `/v1/recoveries/${stats.ids[i % stats.ids.length]}`, { key: s.agentKey, timeoutMs: 20_000 })
-          : e.api.call('POST', '/v1/recoveries', {
+          ? e.http.call('GET', `/v1/recoveries/${stats.ids[i % stats.ids.length]}`, { key: s.agentKey, timeoutMs: 20_000 })
+          : e.http.call('POST', '/v1/recoveries', {
               key: s.agentKey,
               timeoutMs: 20_000,
               body: { tenantId: s.tenantId, accountId: `ghost-${i}`, kind: 'password_reset', reason: 'chaos hammer', context: { ip: `198.19.${(i >> 8) & 255}.${i & 255}` } },
@@ -91,13 +73,13 @@ export async function hammer(e: Engine, s: Seeded, stats: FlowStats, stop: () =>
 }
 
 /** Polls GET /v1/recoveries/:id until a 200; returns ms from `since`. Bounded. */
-export async function firstOk(e: Engine, s: Seeded, stats: FlowStats, since: number, timeoutMs: number): Promise<number | null> {
+export async function firstOk(e: DrillEngine, s: Seeded, stats: FlowStats, since: number, timeoutMs: number): Promise<number | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const id = stats.ids[0];
     const r = id
-      ? await e.api.call('GET', `/v1/recoveries/${id}`, { key: s.agentKey, timeoutMs: 10_000 })
-      : await e.api.call('GET', `/v1/recoveries?tenantId=${s.tenantId}&limit=1`, { key: s.agentKey, timeoutMs: 10_000 });
+      ? await e.http.call('GET', `/v1/recoveries/${id}`, { key: s.agentKey, timeoutMs: 10_000 })
+      : await e.http.call('GET', `/v1/recoveries?tenantId=${s.tenantId}&limit=1`, { key: s.agentKey, timeoutMs: 10_000 });
     if (r.status === 200) return Date.now() - since;
     await sleep(100);
   }
@@ -110,7 +92,7 @@ export function firstProgressAfter(stats: FlowStats, since: number): number | nu
   return t === undefined ? null : t - since;
 }
 
-export function engineEvidence(e: Engine): string[] {
+export function engineEvidence(e: DrillEngine): string[] {
   const out: string[] = [];
   for (const ev of e.log.evidence.slice(0, 10)) out.push(`HTTP ${ev.status} ${ev.route} [${ev.phase}] at ${ev.at} retry-after=${ev.retryAfter ?? '-'}: ${ev.body}`);
   // The API logs every 5xx (503s too); only a non-503 5xx makes its log lines evidence.
@@ -126,7 +108,7 @@ export function engineEvidence(e: Engine): string[] {
  * its 4th attempt or later cannot progress by itself (a workflow-code failure or a replay
  * failure), so its flow is failed at once instead of at its deadline. Stops when done().
  */
-export async function watchStuck(e: Engine, stats: FlowStats, done: () => boolean): Promise<void> {
+export async function watchStuck(e: DrillEngine, stats: FlowStats, done: () => boolean): Promise<void> {
   while (!done()) {
     for (const [account, workflowId] of [...stats.active.entries()]) {
       if (stats.doomed.has(account)) continue;

@@ -2,15 +2,15 @@
 // flight and hammer the API: every answer must be a 503 with Retry-After, never a 500. Then start
 // it again: activities retry and every flow completes; nothing is lost.
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
-import { sleep } from '../lib/proc';
-import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, waitFor, type Scenario } from '../lib/scenario';
+import { sleep, untilOrDone } from '../../testkit/wait';
+import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, type Scenario } from '../lib/scenario';
 
 export const postgresStop: Scenario = async (ctx) => {
   const p = ctx.quick ? { flows: 10, concurrency: 10, downMs: 5_000 } : { flows: 50, concurrency: 25, downMs: 30_000 };
   const params = `${p.flows} flows (${p.concurrency} at a time), Postgres stopped for ${secs(p.downMs)} once ~30% have verified`;
-  const e = await startEngine({ label: 'postgres-stop', runDir: ctx.runDir, cluster: ctx.cluster, template: ctx.template, temporalAddress: ctx.temporalAddress });
+  const e = await startDrillEngine(ctx, { label: 'postgres-stop' });
   try {
     const s = await seed(e, p.flows, { label: 'ps' });
     const stats = newStats();
@@ -18,7 +18,7 @@ export const postgresStop: Scenario = async (ctx) => {
     const running = runFlows(e, s, s.accounts, p.concurrency, stats, { deadlineMs: ctx.quick ? 90_000 : 360_000 }).finally(() => (done = true));
     const watchdog = watchStuck(e, stats, () => done);
 
-    const fired = await waitFor(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
+    const fired = await untilOrDone(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
     const inFlight = stats.started - stats.completed - stats.failed;
     const stageAtStop = `${stats.started} started, ${stats.verified} verified, ${stats.linked} got a link, ${stats.completed} completed`;
     e.log.phase = 'postgres down';

@@ -2,8 +2,9 @@
 // (everything must still be delivered exactly once), and a sink answering 550 for some
 // recipients (the recovery must end in a visible delivery failure and the token be invalidated).
 import { checkCompletedFlows, histogram, httpInvariants, inv, processInvariants, workflowOutcome, type Invariant } from '../lib/checks';
-import { startEngine } from '../lib/engine';
-import { linkMailsFor, newStats, runFlow, runFlows, seed } from '../lib/flow';
+import { startDrillEngine } from '../lib/engine';
+import { resetLinkMails } from '../../testkit/mail';
+import { newStats, runFlow, runFlows, seed } from '../lib/flow';
 import { engineEvidence, prng, secs, watchStuck, type Scenario } from '../lib/scenario';
 
 export const smtpFlaky: Scenario = async (ctx) => {
@@ -17,12 +18,8 @@ export const smtpFlaky: Scenario = async (ctx) => {
   const cap = ctx.quick ? 3 : Infinity;
   const streak = new Map<string, number>();
   const params = `${p.flows} flows (${p.concurrency} at a time), sink answers 451 to each DATA with probability 0.5${Number.isFinite(cap) ? `, at most ${cap} times in a row per recipient` : ''} (seed ${ctx.seed})`;
-  const e = await startEngine({
+  const e = await startDrillEngine(ctx, {
     label: 'smtp-flaky',
-    runDir: ctx.runDir,
-    cluster: ctx.cluster,
-    template: ctx.template,
-    temporalAddress: ctx.temporalAddress,
     sink: {
       failPlan: (_attempt, rcpt) => {
         attempts++;
@@ -68,12 +65,8 @@ export const smtpPermanent: Scenario = async (ctx) => {
   const p = ctx.quick ? { control: 3, bounce: 3 } : { control: 10, bounce: 10 };
   const perRcpt = new Map<string, number>();
   const params = `${p.bounce} flows whose primary address the sink refuses with 550, ${p.control} control flows`;
-  const e = await startEngine({
+  const e = await startDrillEngine(ctx, {
     label: 'smtp-permanent',
-    runDir: ctx.runDir,
-    cluster: ctx.cluster,
-    template: ctx.template,
-    temporalAddress: ctx.temporalAddress,
     sink: {
       failPlan: (_attempt, rcpt) => {
         const bad = rcpt.filter((r) => r.endsWith('@bounce.test'));
@@ -116,16 +109,16 @@ export const smtpPermanent: Scenario = async (ctx) => {
     for (const id of ids.slice(0, 3)) wfStates.push(await workflowOutcome(e, id));
     figures.push(['bounced flows: workflow execution status (first 3)', wfStates.join('; ') || '-']);
     // A later recovery for a bounced account: is the account free to try again?
-    const again = bounced.length ? await e.api.call('POST', '/v1/recoveries', { key: s.agentKey, body: { tenantId: s.tenantId, accountId: bounced[0], kind: 'password_reset', reason: 'second try', context: { ip: '198.18.250.1', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } } } }) : null;
+    const again = bounced.length ? await e.http.call('POST', '/v1/recoveries', { key: s.agentKey, body: { tenantId: s.tenantId, accountId: bounced[0], kind: 'password_reset', reason: 'second try', context: { ip: '198.18.250.1', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } } } }) : null;
     if (ids[0]) {
-      const g = await e.api.call('GET', `/v1/recoveries/${ids[0]}`, { key: s.agentKey });
+      const g = await e.http.call('GET', `/v1/recoveries/${ids[0]}`, { key: s.agentKey });
       figures.push(['GET /v1/recoveries/:id of a bounced flow', `${g.status} state=${g.body?.state} waitingFor=${JSON.stringify(g.body?.waitingFor)} endedAt=${g.body?.endedAt} next=${JSON.stringify(g.body?.next)}`]);
     }
     figures.push(['new recovery for a bounced account afterwards', again ? `${again.status} ${again.body?.status ?? again.body?.error?.code ?? ''}` : '-']);
 
     const tokensOf = (id: string) => tokens.filter((t) => t.recovery_id === id);
     bad.push(inv('5xx is not retried (one SMTP attempt per bounced link)', attemptsPer.every((n) => n === 1), attemptsPer.join(', ')));
-    bad.push(inv('no link reached a bounced address', bounced.every((a) => linkMailsFor(e, s.primary.get(a)!).length === 0), 'sink checked'));
+    bad.push(inv('no link reached a bounced address', bounced.every((a) => resetLinkMails(e.sink, s.primary.get(a)!).length === 0), 'sink checked'));
     bad.push(
       inv(
         'the token is invalidated (delivery_failed), none left live',

@@ -1,13 +1,14 @@
 // Stop the Temporal dev server (file-backed: its state is a SQLite file) while flows are in
 // flight, keep it down for a while, start it again on the same port and file. Every flow resumes.
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../../dev/temporal-dev-server';
 import { freePort } from '../../boot/ports';
+import type { DevServer } from '../../dev/temporal-dev-server';
+import { startRunDevServer } from '../../testkit/temporal';
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
-import { onCleanup, sleep } from '../lib/proc';
-import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, waitFor, type Scenario } from '../lib/scenario';
+import { sleep, untilOrDone } from '../../testkit/wait';
+import { engineEvidence, watchStuck, firstOk, firstProgressAfter, hammer, secs, type Scenario } from '../lib/scenario';
 
 export const temporalRestart: Scenario = async (ctx) => {
   const p = ctx.quick ? { flows: 10, concurrency: 10, downMs: 5_000 } : { flows: 50, concurrency: 25, downMs: 20_000 };
@@ -15,9 +16,8 @@ export const temporalRestart: Scenario = async (ctx) => {
   const port = await freePort();
   const dbFile = path.join(ctx.runDir, 'temporal-restart.db');
   const logFile = path.join(ctx.runDir, 'temporal-restart.log');
-  let dev: DevServer = await startDevServer({ bin: ctx.temporalCli, port, dbFile, logFile });
-  const stopDev = onCleanup('stop the temporal-restart dev server', () => dev.stop());
-  const e = await startEngine({ label: 'temporal-restart', runDir: ctx.runDir, cluster: ctx.cluster, template: ctx.template, temporalAddress: dev.address });
+  let dev: DevServer = await startRunDevServer({ port, dbFile, logFile });
+  const e = await startDrillEngine(ctx, { label: 'temporal-restart', temporalAddress: dev.address });
   try {
     const s = await seed(e, p.flows, { label: 'tr' });
     const stats = newStats();
@@ -25,7 +25,7 @@ export const temporalRestart: Scenario = async (ctx) => {
     const running = runFlows(e, s, s.accounts, p.concurrency, stats, { deadlineMs: ctx.quick ? 90_000 : 300_000 }).finally(() => (done = true));
     const watchdog = watchStuck(e, stats, () => done);
 
-    const fired = await waitFor(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
+    const fired = await untilOrDone(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
     const inFlight = stats.started - stats.completed - stats.failed;
     const stageAtStop = `${stats.started} started, ${stats.verified} verified, ${stats.linked} got a link, ${stats.completed} completed`;
     e.log.phase = 'temporal down';
@@ -38,7 +38,7 @@ export const temporalRestart: Scenario = async (ctx) => {
     await sleep(Math.max(0, tDown + p.downMs - Date.now()));
     e.log.phase = 'temporal restarting';
     const tStart = Date.now();
-    dev = await startDevServer({ bin: ctx.temporalCli, port, dbFile, logFile });
+    dev = await startRunDevServer({ port, dbFile, logFile });
     const startMs = Date.now() - tStart;
     e.log.phase = 'after restart';
     const okMs = await firstOk(e, s, stats, tStart + startMs, 60_000);
@@ -62,6 +62,6 @@ export const temporalRestart: Scenario = async (ctx) => {
     return { params, figures, invariants, evidence: engineEvidence(e) };
   } finally {
     await e.close();
-    await stopDev();
+    await dev.stop();
   }
 };

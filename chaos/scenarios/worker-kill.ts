@@ -1,15 +1,16 @@
 // SIGKILL the worker process K times while N password resets run; a new worker is started after
 // each kill. Every flow must complete with exactly one email per token and no duplicate rows.
 import { checkCompletedFlows, httpInvariants, inv, processInvariants } from '../lib/checks';
-import { startEngine } from '../lib/engine';
+import { untilOrDone } from '../../testkit/wait';
+import { startDrillEngine } from '../lib/engine';
 import { newStats, runFlows, seed } from '../lib/flow';
-import { engineEvidence, watchStuck, firstProgressAfter, prng, secs, waitFor, type Scenario } from '../lib/scenario';
+import { engineEvidence, watchStuck, firstProgressAfter, prng, secs, type Scenario } from '../lib/scenario';
 
 export const workerKill: Scenario = async (ctx) => {
   const p = ctx.quick ? { flows: 20, kills: 2, concurrency: 10 } : { flows: 200, kills: 10, concurrency: 20 };
   const params = `${p.flows} flows (${p.concurrency} at a time), ${p.kills} SIGKILLs of worker/main.ts`;
   const rand = prng(ctx.seed ^ 0x1111);
-  const e = await startEngine({ label: 'worker-kill', runDir: ctx.runDir, cluster: ctx.cluster, template: ctx.template, temporalAddress: ctx.temporalAddress });
+  const e = await startDrillEngine(ctx, { label: 'worker-kill' });
   try {
     const s = await seed(e, p.flows, { label: 'wk' });
     const stats = newStats();
@@ -26,7 +27,7 @@ export const workerKill: Scenario = async (ctx) => {
     for (let i = 1; i <= p.kills; i++) {
       const threshold = Math.floor((i * p.flows) / (p.kills + 1));
       const minUp = 1500 + rand() * 2500;
-      const ready = await waitFor(
+      const ready = await untilOrDone(
         () => {
           const up = Date.now() - e.workerProc.lastStartedAt();
           return up >= minUp && (stats.completed >= threshold || up >= maxUp) && stats.started - stats.completed - stats.failed > 0;

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { decideUpdate, type ApprovalRequest } from '../../contracts/recovery';
 import { findAccount, openSession } from '../../store/directory';
-import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { historyText, KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText } from '../../testkit/history';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { appendAudit, verifyAuditChain } from '../../store/audit';
-import { refuseAuditEvents, startHarness, uniq, type Harness } from '../support/harness';
+import { refuseAuditEvents, uniq } from '../../testkit/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
 
 let h: Harness;
 before(async () => {

@@ -11,8 +11,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { startHarness, tokenFrom, uniq, until, type ApiResponse, type Harness } from '../support/harness';
-import { KNOWLEDGE, nextIp, recoveryBody, seedAccount, seedPrincipal, seedTenant, setPolicy } from '../support/seed';
+import { startHarness, type ApiResponse, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { uniq, KNOWLEDGE, nextIp, recoveryBody, seedAccount, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
+import { until } from '../../testkit/wait';
 import { PASSWORD_MAX } from '../../domain/password';
 
 const STRONG_PASSWORD = 'lantern-otter-carries-42-maps';
@@ -76,29 +78,12 @@ const REQUEST_TIMEOUT_MS = 12_000;
 
 /** Like h.api, but a request that gets no answer within REQUEST_TIMEOUT_MS fails instead of hanging. */
 async function send(req: Req): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...(req.headers ?? {}) };
-  const key = req.key === undefined ? h.adminKey : req.key;
-  if (key) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined = req.raw;
-  if (req.body !== undefined) {
-    body = JSON.stringify(req.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  let res: Response;
   try {
-    res = await fetch(h.baseUrl + req.path, { method: req.method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return await h.http.call(req.method, req.path, { key: req.key, body: req.body, raw: req.raw, headers: req.headers, timeoutMs: REQUEST_TIMEOUT_MS });
   } catch (err) {
     if ((err as Error).name === 'TimeoutError') assert.fail(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s\n  request:  ${show(req)}`);
     throw err;
   }
-  const text = await res.text();
-  let parsed: any = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
 const STACK = /\n\s+at\s|\bat [\w.<>]+ \(|node_modules|\.ts:\d+|\.js:\d+/;

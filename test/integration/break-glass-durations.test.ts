@@ -1,8 +1,9 @@
 // Break-glass timers at production length on the time-skipping server.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until, uniq, type Harness } from '../support/harness';
-import { seedAccount, seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { until } from '../../testkit/wait';
+import { seedBreakGlassTeam } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {
@@ -13,14 +14,7 @@ after(async () => {
 });
 
 async function activeGrant(durationMinutes: number) {
-  const tenantId = uniq('t');
-  const bg = uniq('bg');
-  assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`security@${tenantId}.test`], breakGlassAccount: bg } })).status, 201);
-  await seedAccount(h, tenantId, { externalId: bg, role: 'admin' });
-  const requester = await seedPrincipal(h, ['agent'], [tenantId]);
-  const p1 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const p2 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const reviewer = await seedPrincipal(h, ['reviewer'], [tenantId]);
+  const { tenantId, bgAccount: bg, requester, p1, p2, reviewer } = await seedBreakGlassTeam(h);
   const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'outage', ticketRef: 'INC-1', durationMinutes } });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;

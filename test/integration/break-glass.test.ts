@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../contracts/access';
 import { checkPassword, findAccount } from '../../store/directory';
-import { refuseAuditEvents, startHarness, tokenFrom, until, uniq, type Harness } from '../support/harness';
-import { historyText, OLD_PASSWORD, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';
+import { refuseAuditEvents, OLD_PASSWORD, recoveryBody, seedBreakGlassTeam, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText } from '../../testkit/history';
 
 let h: Harness;
 before(async () => {
@@ -16,22 +19,7 @@ after(async () => {
   await h?.close();
 });
 
-async function team(authMode: 'local' | 'sso_enforced' = 'local') {
-  const bgAccount = uniq('bg-admin');
-  const tenantId = uniq('t');
-  const r = await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: `Tenant ${tenantId}`, authMode, securityContacts: [`security@${tenantId}.test`], breakGlassAccount: bgAccount } });
-  assert.equal(r.status, 201, r.text);
-  const sso = authMode === 'sso_enforced';
-  await seedAccount(h, tenantId, { externalId: bgAccount, role: 'admin', authMethod: sso ? 'sso' : 'local', password: sso ? null : undefined });
-  return {
-    tenantId,
-    bgAccount,
-    requester: await seedPrincipal(h, ['agent'], [tenantId]),
-    p1: await seedPrincipal(h, ['break_glass_approver'], [tenantId]),
-    p2: await seedPrincipal(h, ['break_glass_approver'], [tenantId]),
-    reviewer: await seedPrincipal(h, ['reviewer'], [tenantId]),
-  };
-}
+const team = (authMode: 'local' | 'sso_enforced' = 'local') => seedBreakGlassTeam(h, authMode);
 type Team = Awaited<ReturnType<typeof team>>;
 
 const grant = async (key: string, id: string) => (await h.api('GET', `/v1/break-glass/${id}`, { key })).body;

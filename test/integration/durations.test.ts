@@ -3,8 +3,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findAccount } from '../../store/directory';
-import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {

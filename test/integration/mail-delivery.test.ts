@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { createActivities } from '../../activities';
 import { checkPassword } from '../../store/directory';
 import { createMailer, messageIdFor, type Mailer } from '../../infra/mailer';
-import { startHarness, tokenFrom, uniq, until, type Harness } from '../support/harness';
-import { KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { uniq, KNOWLEDGE, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../../testkit/seed';
+import { until } from '../../testkit/wait';
+import { rawHistoryText } from '../../testkit/history';
 
 let h: Harness;
 before(async () => {

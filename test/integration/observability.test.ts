@@ -2,8 +2,11 @@
 // Temporal UI, and logs of a whole flow that hold no token and no password.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { historyText, KNOWLEDGE, rawHistoryText, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy, seedLocalAccount } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText, rawHistoryText } from '../../testkit/history';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy, seedLocalAccount } from '../../testkit/seed';
 
 const logLines: string[] = [];
 let h: Harness;

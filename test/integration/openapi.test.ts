@@ -2,7 +2,7 @@
 // cannot drift from the code; these tests check it covers every route and is served.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, type Harness } from '../../testkit/engine';
 
 let h: Harness;
 before(async () => {

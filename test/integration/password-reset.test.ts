@@ -4,9 +4,12 @@ import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../store/directory';
-import { refuseAuditEvents, startHarness, tokenFrom, until, type Harness } from '../support/harness';
+import { refuseAuditEvents, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText } from '../../testkit/history';
 import { linkRedeemedSignal } from '../../contracts/recovery';
-import { historyText, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../support/seed';
 
 const NEW_PASSWORD = 'lantern-otter-carries-42-maps';
 

@@ -5,8 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { startHarness, type Harness } from '../support/harness';
-import { seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { seedPrincipal } from '../../testkit/seed';
 
 let h: Harness;
 let key: string;

@@ -3,8 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startHarness, type Harness } from '../support/harness';
-import { seedAccount, seedLogin, seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { seedAccount, seedLogin, seedPrincipal } from '../../testkit/seed';
 
 const ST = process.env.SCHEMATHESIS_PATH;
 const MAX_EXAMPLES = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '15';

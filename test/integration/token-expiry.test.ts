@@ -3,8 +3,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPassword } from '../../store/directory';
-import { startHarness, tokenFrom, until, type Harness } from '../support/harness';
-import { historyText, KNOWLEDGE, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { tokenFrom } from '../../testkit/mail';
+import { until } from '../../testkit/wait';
+import { historyText } from '../../testkit/history';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 const NEW_PASSWORD = 'amber-heron-follows-31-rivers';
 let h: Harness;

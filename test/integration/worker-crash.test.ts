@@ -2,52 +2,34 @@
 // exists and the flow completes. The worker is a real child process; nothing is simulated.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { startHarness, until, uniq, type Harness } from '../support/harness';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../support/seed';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { ROOT, spawnTs, type Child } from '../../testkit/procs';
+import { until } from '../../testkit/wait';
+import { KNOWLEDGE, recoveryBody, seedBreakGlassTeam, seedLocalAccount } from '../../testkit/seed';
 
 let h: Harness;
-const children: ChildProcess[] = [];
+const children: Child[] = [];
 before(async () => {
   h = await startHarness({ inProcessWorker: false });
 });
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) await c.kill();
   await h?.close();
 });
 
 /** Starts `worker/main.ts` as its own process and resolves once it polls. */
-async function startWorker(): Promise<ChildProcess> {
-  const root = path.resolve(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker', 'main.ts')], { cwd: root, env: { ...process.env, ...h.workerEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startWorker(): Promise<Child> {
+  const child = spawnTs('worker', path.join(ROOT, 'worker', 'main.ts'), { env: h.workerEnv });
   children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await until('the worker to start', async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited: ${out}`);
-    return out.includes('worker started');
-  }, 60_000, 100);
+  await child.waitForText('worker started', 60_000);
   return child;
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const kill = (child: Child) => child.kill();
 
 async function grantAwaitingApproval() {
-  const tenantId = uniq('t');
-  const bg = uniq('bg');
-  assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } })).status, 201);
-  await seedAccount(h, tenantId, { externalId: bg, role: 'admin' });
-  const requester = await seedPrincipal(h, ['agent'], [tenantId]);
-  const p1 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const p2 = await seedPrincipal(h, ['break_glass_approver'], [tenantId]);
-  const reviewer = await seedPrincipal(h, ['reviewer'], [tenantId]);
+  const { tenantId, requester, p1, p2, reviewer } = await seedBreakGlassTeam(h);
   const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'crash test', ticketRef: 'INC-7', durationSeconds: 2 } });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;

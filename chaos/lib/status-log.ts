@@ -1,12 +1,7 @@
-// The API as a client sees it: every response is recorded (status, Retry-After, phase), and every
-// 5xx other than a 503 with Retry-After is kept with its body as evidence.
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-  text: string;
-  headers: Headers;
-  ms: number;
-}
+// The API as the drill's clients saw it: every call recorded (status, Retry-After, the phase when
+// it was sent), and every 5xx other than a 503 with Retry-After kept with its body as evidence.
+// Plugged into testkit's ApiClient as its recorder.
+import type { CallRecorder } from '../../testkit/http';
 
 export interface Call {
   at: number;
@@ -42,10 +37,17 @@ export function routeOf(method: string, p: string): string {
   return `${method} ${r}`;
 }
 
-export class StatusLog {
+export class StatusLog implements CallRecorder {
   readonly calls: Call[] = [];
   readonly evidence: Evidence[] = [];
   phase = 'normal';
+
+  /** Called as a request is sent: the phase is taken now (a request may outlive its phase). */
+  start(method: string, path: string): ReturnType<CallRecorder['start']> {
+    const phase = this.phase;
+    const route = routeOf(method, path);
+    return (outcome, body) => this.record({ phase, method, route, ...outcome }, body);
+  }
 
   /** `phase` is the phase when the request was sent (a request may outlive its phase). */
   record(c: Omit<Call, 'at'>, body: string) {
@@ -87,49 +89,5 @@ export class StatusLog {
   }
   noAnswer(phase?: string): number {
     return this.count((c) => c.status === 0, phase);
-  }
-}
-
-export class Api {
-  constructor(
-    readonly baseUrl: string,
-    readonly log: StatusLog,
-  ) {}
-
-  async call<T = any>(
-    method: string,
-    p: string,
-    o: { key?: string | null; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
-  ): Promise<ApiResponse<T>> {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.key) headers.authorization = `Bearer ${o.key}`;
-    let body: string | undefined;
-    if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers['content-type'] = 'application/json';
-    }
-    const route = routeOf(method, p);
-    const phase = this.log.phase;
-    const t0 = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(this.baseUrl + p, { method, headers, body, signal: AbortSignal.timeout(o.timeoutMs ?? 60_000) });
-      text = await res.text();
-    } catch (err) {
-      const ms = Date.now() - t0;
-      const noAnswer = (err as Error)?.name === 'TimeoutError' ? 'timeout' : 'connection';
-      this.log.record({ phase, method, route, status: 0, noAnswer, retryAfter: null, ms }, String((err as Error)?.message ?? err));
-      return { status: 0, body: null as T, text: String((err as Error)?.message ?? err), headers: new Headers(), ms };
-    }
-    const ms = Date.now() - t0;
-    let parsed: any = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
-    this.log.record({ phase, method, route, status: res.status, retryAfter: res.headers.get('retry-after'), ms }, text);
-    return { status: res.status, body: parsed, text, headers: res.headers, ms };
   }
 }

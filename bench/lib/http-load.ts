@@ -1,7 +1,8 @@
-// autocannon, closed loop (a fixed number of connections, no pipelining), summarised.
+// HTTP load with autocannon: a fixed number of connections, no pipelining, one POST route,
+// summarised (item 1). testkit/load.ts drives multi-step operations instead.
 import autocannon from 'autocannon';
 
-export interface LoadResult {
+export interface HttpLoadResult {
   seconds: number;
   total: number;
   rps: number;
@@ -15,7 +16,7 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
 }
 
-export async function closedLoop(o: {
+export async function httpLoad(o: {
   url: string;
   path: string;
   connections: number;
@@ -25,7 +26,7 @@ export async function closedLoop(o: {
   body: () => unknown;
   onResponse?: (status: number, body: string) => void;
   timeoutSeconds?: number;
-}): Promise<LoadResult> {
+}): Promise<HttpLoadResult> {
   const r = await autocannon({
     url: o.url,
     connections: o.connections,

@@ -1,8 +1,24 @@
-// Load drivers for multi-step operations: a closed loop (N lanes back to back for a time) and an
-// open loop (a fixed arrival rate for a time). Each operation reports ok or an error code; the
-// drivers time it with the monotonic clock. Both are bounded by count and by time.
+// Running many operations: mapLimit (each item once, at most N at a time), and load drivers for
+// multi-step operations, a closed loop (N lanes back to back for a time) and an open loop (a fixed
+// arrival rate for a time). Each operation reports ok or an error code; the drivers time it with
+// the monotonic clock. Both are bounded by count and by time.
 import { performance } from 'node:perf_hooks';
-import { sleep } from './util';
+import { sleep } from './wait';
+
+/** Runs fn over items with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
 
 /** ok with an optional note (counted, e.g. 'triage_late'), or an error code. */
 export type OpOutcome = { ok: true; ms?: number; note?: string } | { ok: false; code: string };
@@ -57,7 +73,7 @@ export function classify(err: unknown): string {
   return e?.cause?.code ?? e?.code ?? (e?.message ?? String(err)).slice(0, 60);
 }
 
-/** `lanes` operations back to back, new ones started until `seconds` have passed; at most maxOps. */
+/** `lanes` operations back to back, new ones started until `seconds` have passed; at most maxOps. (Not autocannon's HTTP loop: see bench/lib/http-load.ts.) */
 export async function closedLoop(o: { lanes: number; seconds: number; maxOps: number; op: (i: number) => Promise<OpOutcome> }): Promise<DriveResult> {
   const acc = newAcc();
   const t0 = performance.now();

@@ -1,0 +1,81 @@
+// The engine's HTTP API as a client sees it: JSON in and out, a bearer key, an optional timeout,
+// and optionally every call recorded (the chaos drills judge the API by what it answered).
+export interface ApiResponse<T = any> {
+  status: number;
+  /** The parsed JSON body, or null. */
+  body: T;
+  text: string;
+  headers: Headers;
+  ms: number;
+}
+
+export interface CallOptions {
+  /** Bearer key; undefined: the client's default key, null: none. */
+  key?: string | null;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as is (for malformed bodies). */
+  raw?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** What a recorder learns of a call; `start` runs when it is sent, its result when it has settled. */
+export interface CallRecorder {
+  start(method: string, path: string): (outcome: { status: number; noAnswer?: 'timeout' | 'connection'; retryAfter: string | null; ms: number }, body: string) => void;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly o: {
+      /** The key of calls that do not name one. */
+      key?: string;
+      /** Default per-call timeout; none when unset. */
+      timeoutMs?: number;
+      /** With a recorder, a call without an HTTP answer is recorded and returned as status 0; without one, it throws. */
+      recorder?: CallRecorder;
+    } = {},
+  ) {}
+
+  async call<T = any>(method: string, path: string, o: CallOptions = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    const key = o.key === undefined ? this.o.key : o.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = o.raw;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const timeoutMs = o.timeoutMs ?? this.o.timeoutMs;
+    const record = this.o.recorder?.start(method, path);
+    const t0 = Date.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.baseUrl + path, { method, headers, body, ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
+      text = await res.text();
+    } catch (err) {
+      if (!record) throw err;
+      const ms = Date.now() - t0;
+      const message = String((err as Error)?.message ?? err);
+      record({ status: 0, noAnswer: (err as Error)?.name === 'TimeoutError' ? 'timeout' : 'connection', retryAfter: null, ms }, message);
+      return { status: 0, body: null as T, text: message, headers: new Headers(), ms };
+    }
+    const ms = Date.now() - t0;
+    let parsed: any = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    record?.({ status: res.status, retryAfter: res.headers.get('retry-after'), ms }, text);
+    return { status: res.status, body: parsed, text, headers: res.headers, ms };
+  }
+}
+
+/** Throws unless the answer has the expected status (setup steps: tenants, accounts, principals). */
+export function expectStatus<T>(r: ApiResponse<T>, status: number, what: string): ApiResponse<T> {
+  if (r.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${r.status}: ${r.text.slice(0, 500)}`);
+  return r;
+}

@@ -1,0 +1,173 @@
+// Test data as an operator creates it, through the real admin API (tenants, accounts, principals,
+// policy, login events). Also the test kit's only SQL on the engine's tables, kept here in one
+// place: bulk login history for the benchmarks (setup, never measured) and a trigger that makes
+// Postgres refuse an audit event (fault injection for the tests).
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../infra/db';
+import { expectStatus, type ApiClient } from './http';
+import { mapLimit } from './load';
+
+/** Where seed data goes: the engine's API client and its admin key. */
+export interface SeedTarget {
+  http: ApiClient;
+  adminKey: string;
+}
+
+export const OLD_PASSWORD = 'previous-passphrase-77';
+export const KNOWLEDGE = { card_last4: '4242', postcode: 'SW1A 1AA' };
+/** The request context every seeded account has logged in from: low risk, Tier 2 consistent. */
+export const CONTEXT = { ip: '203.0.113.7', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } };
+
+export const uniq = (prefix: string) => `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+
+let ipSeq = 0;
+/**
+ * A distinct client IP per request, so the per-IP limit only bites where a test means it to: the
+ * benchmarking range 198.18.0.0/15 (RFC 2544), then 2001:db8::/32.
+ */
+export function nextIp(): string {
+  const n = ++ipSeq;
+  if (n < 131072) return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+  return `2001:db8::${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+}
+
+/** A password-reset request body from the seeded context and a fresh client IP. */
+export function recoveryBody(tenantId: string, accountId: string, over: Record<string, unknown> = {}) {
+  return { tenantId, accountId, kind: 'password_reset', reason: 'cannot sign in', ticketRef: 'T-1', context: { ...CONTEXT, ip: nextIp() }, ...over };
+}
+
+export async function seedTenant(t: SeedTarget, authMode: 'local' | 'mixed' | 'sso_enforced', id = uniq('t')): Promise<string> {
+  const body = { id, name: `Tenant ${id}`, authMode, securityContacts: [`security@${id}.test`] };
+  expectStatus(await t.http.call('POST', '/v1/admin/tenants', { key: t.adminKey, body }), 201, `create tenant ${id}`);
+  return id;
+}
+
+export async function setPolicy(t: SeedTarget, tenantId: string, override: Record<string, unknown>) {
+  return expectStatus(await t.http.call('PUT', `/v1/admin/tenants/${tenantId}/policy`, { key: t.adminKey, body: override }), 200, `policy of ${tenantId}`).body;
+}
+
+export interface AccountSpec {
+  externalId: string;
+  role?: string;
+  authMethod?: 'local' | 'sso';
+  /** Default: `<id>@<tenant>.test` (primary) and `<id>.home@example.test`. */
+  emails?: string[];
+  mfa?: boolean;
+  /** null: no initial password (and no argon2 at import). */
+  password?: string | null;
+  knowledge?: Record<string, string>;
+}
+
+/** One entry of POST /v1/admin/tenants/:id/accounts. */
+export function accountEntry(tenantId: string, a: AccountSpec) {
+  return {
+    externalId: a.externalId,
+    role: a.role ?? 'standard',
+    authMethod: a.authMethod ?? 'local',
+    emails: a.emails ?? [`${a.externalId}@${tenantId}.test`, `${a.externalId}.home@example.test`],
+    knowledge: a.knowledge ?? KNOWLEDGE,
+    ...(typeof a.password === 'string' ? { password: a.password } : {}),
+    ...(a.mfa ? { mfaFactors: [{ type: 'totp', label: 'old phone' }] } : {}),
+  };
+}
+
+/** Imports accounts in batches (at most 1000, the API's limit), `concurrency` batches at a time. */
+export async function importAccounts(t: SeedTarget, tenantId: string, accounts: AccountSpec[], o: { batchSize?: number; concurrency?: number; timeoutMs?: number } = {}) {
+  const size = Math.min(1000, o.batchSize ?? 1000);
+  const batches: AccountSpec[][] = [];
+  for (let i = 0; i < accounts.length; i += size) batches.push(accounts.slice(i, i + size));
+  await mapLimit(batches, o.concurrency ?? 1, async (batch) => {
+    const body = { accounts: batch.map((a) => accountEntry(tenantId, a)) };
+    expectStatus(await t.http.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { key: t.adminKey, body, timeoutMs: o.timeoutMs }), 200, `import accounts into ${tenantId}`);
+  });
+}
+
+/** One standard local account (with the default password unless `password: null`); returns its external id. */
+export async function seedAccount(t: SeedTarget, tenantId: string, o: Partial<AccountSpec> = {}): Promise<string> {
+  const externalId = o.externalId ?? uniq('u');
+  await importAccounts(t, tenantId, [{ ...o, externalId, password: o.password === null ? null : (o.password ?? OLD_PASSWORD) }]);
+  return externalId;
+}
+
+export async function seedPrincipal(t: SeedTarget, roles: string[], tenantScope: string[], account?: { tenantId: string; accountId: string }) {
+  const name = uniq('p');
+  const email = `${name}@staff.test`;
+  const r = expectStatus(await t.http.call('POST', '/v1/admin/principals', { key: t.adminKey, body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } }), 201, `create principal ${name}`);
+  return { id: r.body.id as string, key: r.body.apiKey as string, email };
+}
+
+/** A successful login from the seeded context, reported by an agent. */
+export async function seedLogin(t: SeedTarget, agentKey: string, tenantId: string, accountId: string) {
+  expectStatus(await t.http.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } }), 202, `login event of ${accountId}`);
+}
+
+/** seedLogin for many accounts, `lanes` at a time. */
+export async function seedLogins(t: SeedTarget, agentKey: string, tenantId: string, accountIds: string[], lanes = 8) {
+  await mapLimit(accountIds, lanes, (id) => seedLogin(t, agentKey, tenantId, id));
+}
+
+/** A local tenant, a standard account with a login history, and an agent scoped to the tenant. */
+export async function seedLocalAccount(t: SeedTarget) {
+  const tenantId = await seedTenant(t, 'local');
+  const accountId = await seedAccount(t, tenantId);
+  const agent = await seedPrincipal(t, ['agent'], [tenantId]);
+  await seedLogin(t, agent.key, tenantId, accountId);
+  return { tenantId, accountId, agent };
+}
+
+/**
+ * A tenant with a designated break-glass admin account (local with a password, or SSO without
+ * one), an agent to request, two break-glass approvers and a reviewer, all scoped to the tenant.
+ */
+export async function seedBreakGlassTeam(t: SeedTarget, authMode: 'local' | 'sso_enforced' = 'local') {
+  const bgAccount = uniq('bg-admin');
+  const tenantId = uniq('t');
+  const body = { id: tenantId, name: `Tenant ${tenantId}`, authMode, securityContacts: [`security@${tenantId}.test`], breakGlassAccount: bgAccount };
+  expectStatus(await t.http.call('POST', '/v1/admin/tenants', { key: t.adminKey, body }), 201, `create tenant ${tenantId}`);
+  const sso = authMode === 'sso_enforced';
+  await seedAccount(t, tenantId, { externalId: bgAccount, role: 'admin', authMethod: sso ? 'sso' : 'local', password: sso ? null : undefined });
+  return {
+    tenantId,
+    bgAccount,
+    requester: await seedPrincipal(t, ['agent'], [tenantId]),
+    p1: await seedPrincipal(t, ['break_glass_approver'], [tenantId]),
+    p2: await seedPrincipal(t, ['break_glass_approver'], [tenantId]),
+    reviewer: await seedPrincipal(t, ['reviewer'], [tenantId]),
+  };
+}
+
+/**
+ * A login a day ago from the seeded context for every account of the tenant whose external id
+ * starts with `prefix-`, written straight to the database (the benchmarks seed thousands).
+ */
+export async function seedLoginHistorySql(db: Db, tenantId: string, prefix: string) {
+  await sql`
+    insert into login_events (account_id, at, ip, device_id, country, asn, success)
+    select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true
+      from accounts where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
+  await sql`update accounts set last_login_at = now() - interval '1 day' where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
+}
+
+/**
+ * Makes Postgres refuse one kind of audit event, as if it had stopped just before that append.
+ * Returns the undo. For tests that a change commits with its audit event or not at all.
+ */
+export async function refuseAuditEvents(h: { db: Db }, match: { action: string; recoveryId?: string; tenantId?: string }): Promise<() => Promise<void>> {
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  const conditions = [`new.action = ${lit(match.action)}`];
+  if (match.recoveryId) conditions.push(`new.recovery_id = ${lit(match.recoveryId)}`);
+  if (match.tenantId) conditions.push(`new.tenant_id = ${lit(match.tenantId)}`);
+  const fn = `refuse_audit_${crypto.randomBytes(4).toString('hex')}`;
+  await h.db.executeQuery(
+    sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
+      begin
+        if ${conditions.join(' and ')} then raise exception 'audit append refused (test)'; end if;
+        return new;
+      end $$`).compile(h.db),
+  );
+  await h.db.executeQuery(sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).compile(h.db));
+  return async () => {
+    await h.db.executeQuery(sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).compile(h.db));
+  };
+}
