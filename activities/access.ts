@@ -9,7 +9,7 @@ import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { insertToken, settlePriorTokens } from '../store/tokens';
 import { isAccessTerminal } from '../domain/access';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, newToken, sealSecret } from '../infra/secrets';
 import { loadGrant, requireAccount, type ActivityDeps, type Deps } from './deps';

@@ -1,7 +1,7 @@
 // What every activity is built with, and the lookups they share.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import type { Mailer } from '../infra/mailer';
 import type { Directory, DirectoryFor } from '../domain/directory';
 import { builtinDirectories } from '../store/directory';

@@ -2,7 +2,7 @@
 // dedupe key; a single-use link is marked sent (token, delivery row, audit event in one
 // transaction) or, when its send fails, invalidated and reported.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { isPermanentMailError, MailDeferredError, messageIdFor, type Mailer, type OutgoingMail } from '../infra/mailer';
 import { appendAuditTx } from '../store/audit';
 import { claimNotice, markNoticeFailed, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';

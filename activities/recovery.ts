@@ -6,7 +6,7 @@ import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/polic
 import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
 import { isTerminal, type ErrorSource, type RecoveryKind, type RecoveryState, type Urgency } from '../domain/types';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
 import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
 import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';

@@ -1,6 +1,6 @@
 // Bearer API keys -> principals with roles and a tenant scope. Keys are stored as SHA-256.
 import type { FastifyRequest } from 'fastify';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { apiKeyHash } from '../infra/secrets';
 import { appendAudit } from '../store/audit';
 import { principalByKeyHash } from '../store/principals';

@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import type { DirectoryFor } from '../domain/directory';
 import type { Auth } from './auth';
 

@@ -3,7 +3,7 @@
 // once (a new API key) are never stored, so their replay is refused instead.
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { canonicalJson } from '../store/audit';
 import { claimKey, deleteExpiredKeys, getKey, releaseKey, settleKey, takeOverKey } from '../store/idempotency';
 import { ApiError } from './errors';

@@ -1,6 +1,6 @@
 // API process: `npm run api` (production, docker-compose). Only listens and closes gracefully.
 import { ConfigError, loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { connectTemporal, prepareDatabase, startApi } from '../boot/api';
 import { ensurePortsFree } from '../boot/ports';

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../store/principals';
 import { loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import type { RecoveryStatus } from '../contracts/recovery';
 
 /** What the workflow answers to the awaitTriage update for a low-risk standard password reset. */

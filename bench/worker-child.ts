@@ -5,7 +5,7 @@
 // bench/lib/engine.ts.
 import v8 from 'node:v8';
 import { loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import { createMailer } from '../infra/mailer';
 import { once, runMain, runStops, stopOnSignals } from '../boot/process';
 import { installWorkerRuntime, quietWorkerLogger, startWorker } from '../boot/worker';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../store/principals';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { migrateToLatest } from '../migrations';
 import { asPortError } from './ports';

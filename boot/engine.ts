@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../infra/config';
-import { createDb, type Db } from '../infra/db';
+import { createDb, type Db } from '../store/db';
 import { createMailer, type Mailer } from '../infra/mailer';
 import { connectTemporal, prepareDatabase, startApi, type RunningApi } from './api';
 import { once, runStops } from './process';

@@ -3,7 +3,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { dataConverterFor } from '../infra/codec';
 import type { Mailer } from '../infra/mailer';
 import { connectionOptions } from '../infra/temporal';

@@ -1,7 +1,7 @@
 // `npm run migrate`: applies the pending migrations to DATABASE_URL and says which ran. The API
 // also migrates at start; this is for deployments that migrate as a separate step.
 import { ConfigError, loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import { migrateToLatest } from '../migrations';
 
 async function main() {

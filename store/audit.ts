@@ -2,7 +2,7 @@
 // previous hash, so editing or removing any event breaks verification from that point on.
 import crypto from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

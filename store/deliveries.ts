@@ -2,7 +2,7 @@
 // token), so a retry never sends twice what went out, and ops can count what failed. The only
 // owner of `email_deliveries`.
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 
 type Trx = Transaction<Database>;
 

@@ -3,7 +3,7 @@
 // the first implementation of the Directory port (domain/directory.ts).
 import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 import { hashPassword, knowledgeHash, constantTimeEqualHex, verifyPassword } from '../infra/secrets';
 import { accessSessionSource, type AccountRef, type Change, type Directory, type DirectoryFor, type NewPassword } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';

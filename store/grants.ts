@@ -2,7 +2,7 @@
 // checking) and its sealed copy for the single pickup. The only owner of `access_grants`,
 // `access_credentials` and `credential_pickups`.
 import { sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 
 type Trx = Transaction<Database>;
 export type GrantRow = NonNullable<Awaited<ReturnType<typeof getGrant>>>;

@@ -1,7 +1,7 @@
 // Idempotency keys: the first answer to a POST, replayed for a retry with the same key and body.
 // The only owner of `idempotency_keys`.
 import { sql } from 'kysely';
-import type { Db } from '../infra/db';
+import type { Db } from './db';
 
 export interface KeyRef {
   scope: string;

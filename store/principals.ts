@@ -1,7 +1,7 @@
 // Principals: API keys (stored as SHA-256) with roles, a tenant scope and a contact address. The
 // only owner of `principals`, including the bootstrap admin of a first start.
 import { sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 import { apiKeyHash, newApiKey } from '../infra/secrets';
 import { appendAudit } from './audit';
 

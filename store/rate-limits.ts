@@ -1,6 +1,6 @@
 // Sliding-window rate limits: one row per counted request in `rate_events`, its only owner.
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../infra/db';
+import type { Database } from './db';
 
 /** Serialises the requests of one key for the rest of the transaction (its count is exact). */
 export async function lockRateKey(trx: Transaction<Database>, bucket: string, key: string): Promise<void> {

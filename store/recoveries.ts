@@ -1,8 +1,8 @@
 // The recoveries read model: one row per recovery, written when a request is recorded and moved
 // by each transition the workflow records. The only owner of `recoveries`.
 import { sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
-import { json } from '../infra/db';
+import type { Database, Db } from './db';
+import { json } from './db';
 import { ACTIVE_STATES, type Reason } from '../domain/types';
 import { lockRateKey, takeSlot } from './rate-limits';
 

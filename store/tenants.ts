@@ -1,7 +1,7 @@
 // Tenants: name, auth mode, security contacts, policy overrides, designated break-glass account.
 // The only owner of `tenants`.
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 
 type Trx = Transaction<Database>;
 

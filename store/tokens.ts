@@ -1,7 +1,7 @@
 // Single-use link tokens (stored as HMACs only) and the new passwords staged by a redeemed link.
 // The only owner of `one_time_tokens` and `staged_credentials`.
 import { sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../infra/db';
+import type { Database, Db } from './db';
 
 type Trx = Transaction<Database>;
 

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { provision } from '../dev/provision';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import { migrateToLatest } from '../migrations';
 import { onCleanup } from './procs';
 import { sleep } from './wait';

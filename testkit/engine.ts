@@ -15,7 +15,7 @@ import { installWorkerRuntime, quietWorkerLogger } from '../boot/worker';
 import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { dataConverterFor } from '../infra/codec';
 import { loadConfig, type Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
 import { newAdminKey, testEngineEnv } from './env';

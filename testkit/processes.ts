@@ -9,7 +9,7 @@ import path from 'node:path';
 import { freePort } from '../boot/ports';
 import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { loadConfig, type Config } from '../infra/config';
-import { createDb, type Db } from '../infra/db';
+import { createDb, type Db } from '../store/db';
 import { cloneDatabase } from './db';
 import { newAdminKey, testEngineEnv } from './env';
 import { ApiClient, type CallRecorder } from './http';

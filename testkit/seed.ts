@@ -4,7 +4,7 @@
 // Postgres refuse an audit event (fault injection for the tests).
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db } from '../infra/db';
+import type { Db } from '../store/db';
 import { expectStatus, type ApiClient } from './http';
 import { mapLimit } from './load';
 

@@ -1,6 +1,6 @@
 // Worker process: `npm run worker` (production, docker-compose). Needs DATABASE_URL and SMTP_URL.
 import { ConfigError, loadConfig } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { createMailer } from '../infra/mailer';
 import { once, runMain, runStops, stopOnSignals } from '../boot/process';

@@ -12,7 +12,7 @@ import { tenantName } from '../../store/tenants';
 import { consumeToken, stagePassword, tokenByHash } from '../../store/tokens';
 import { constantTimeEqualHex, hashPassword, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../../infra/db';
+import type { Database, Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';

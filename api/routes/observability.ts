@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Payload } from '@temporalio/common';
 import { EncryptionCodec } from '../../infra/codec';
-import type { Db } from '../../infra/db';
+import type { Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { CodecOut } from '../schemas';

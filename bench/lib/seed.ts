@@ -2,7 +2,7 @@
 // password, so no argon2 at import), their login history (testkit's direct SQL: setup, not part
 // of any measurement), and a pool that hands out each account once.
 import { importAccounts, seedLoginHistorySql, seedTenant, setPolicy, type AccountSpec, type SeedTarget } from '../../testkit/seed';
-import type { Db } from '../../infra/db';
+import type { Db } from '../../store/db';
 import { mapLimit } from '../../testkit/load';
 
 /** The knowledge factor each benchmark account has and Tier 1 answers with. */

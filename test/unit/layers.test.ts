@@ -19,13 +19,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   api: ['store', 'infra', 'domain', 'contracts'],
   migrations: [],
   boot: ['api', 'activities', 'store', 'infra', 'domain', 'contracts', 'migrations', 'workflows'],
-  worker: ['boot', 'infra'],
+  worker: ['boot', 'store', 'infra'],
   dev: ['infra', 'domain', 'contracts'],
   scripts: ['boot', 'dev', 'infra', 'store', 'migrations', 'testkit', 'domain'],
   testkit: ['boot', 'dev', 'api', 'activities', 'store', 'infra', 'domain', 'contracts', 'migrations', 'workflows'],
 };
 /** Entry points: the files a process starts from may compose the process. */
-const ENTRY_POINTS: Record<string, string[]> = { 'api/server.ts': ['boot', 'infra'] };
+const ENTRY_POINTS: Record<string, string[]> = { 'api/server.ts': ['boot', 'store', 'infra'] };
 /** Packages a workflow may import: the bundle must stay deterministic (no Node built-ins, no I/O). */
 const WORKFLOW_PACKAGES = [/^@temporalio\/(workflow|common)$/];
 

@@ -1,4 +1,5 @@
-// Kysely over node-postgres: one code path for real Postgres and for PGlite behind its socket.
+// The database: its tables as Kysely types, and the connection (Kysely over node-postgres, one code
+// path for real Postgres and for PGlite behind its socket). store/ is its only user with SQL.
 import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
 import pg from 'pg';
 import type { Reason } from '../domain/types';
