@@ -9,7 +9,7 @@ import { ConfigError, type Config } from '../infra/config';
 import { createDb, type Db } from '../store/db';
 import { createMailer, type Mailer } from '../infra/mailer';
 import { connectTemporal, prepareDatabase, startApi, type RunningApi } from './api';
-import { once, runStops } from './process';
+import { once, runStops, type Stop } from './process';
 import { startWorker, type RunningWorker } from './worker';
 
 export interface EngineOptions {
@@ -44,7 +44,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   const { config } = o;
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required');
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL is required');
-  const stops: (() => Promise<unknown> | unknown)[] = [];
+  const stops: Stop[] = [];
   try {
     const db = createDb(config.databaseUrl, config.databasePoolMax);
     stops.unshift(() => db.destroy());

@@ -38,14 +38,17 @@ export function stopOnSignals(stop: () => Promise<void>, o: { onStopping?: () =>
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, handler);
 }
 
+/** One undo step: whatever it returns is ignored, a thrown error is kept. */
+export type Stop = () => unknown;
+
 /** Runs undo steps newest first; every step runs even if an earlier one failed, then the first error is thrown. */
-export async function runStops(stops: (() => Promise<unknown> | unknown)[]): Promise<void> {
-  let first: unknown = null;
+export async function runStops(stops: Stop[]): Promise<void> {
+  let first: Error | null = null;
   for (const stop of stops) {
     try {
       await stop();
     } catch (err) {
-      first ??= err;
+      first ??= err instanceof Error ? err : new Error(String(err));
     }
   }
   if (first !== null) throw first;

@@ -14,7 +14,7 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 /** Bundling takes seconds; one bundle serves every worker of the process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
   return bundle;
 }
 

@@ -107,7 +107,7 @@ export class MailSink {
         const hit = this.list().find(pred);
         if (hit) return resolve(hit);
       } catch (e) {
-        return reject(e);
+        return reject(e instanceof Error ? e : new Error(String(e)));
       }
       const w: Waiter = {
         pred,

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { startEngine, type Engine } from '../boot/engine';
 import { ensurePortsFree, splitHostPort, type PortClaim } from '../boot/ports';
-import { once, runMain, runStops, stopOnSignals } from '../boot/process';
+import { once, runMain, runStops, stopOnSignals, type Stop } from '../boot/process';
 import { installWorkerRuntime } from '../boot/worker';
 import { lockDataDir } from '../dev/data-dir';
 import { MailSink } from '../dev/mail-sink';
@@ -50,7 +50,7 @@ function portClaims(config: Config): PortClaim[] {
 }
 
 /** Starts the embedded parts, then the engine on them; `stops` collects the undo steps, newest first. */
-async function start(config: Config, stops: (() => Promise<unknown> | unknown)[]) {
+async function start(config: Config, stops: Stop[]) {
   const e = embedded(config);
   let resolved: Config = { ...config, workerMetricsAddress: workerMetrics(config).address };
   let uiUrl: string | null = null;
@@ -115,7 +115,7 @@ runMain(async () => {
   const config = loadConfig();
   await ensurePortsFree(portClaims(config));
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const stops: (() => Promise<unknown> | unknown)[] = [lockDataDir(config.dataDir)];
+  const stops: Stop[] = [lockDataDir(config.dataDir)];
   const stop = once(() => runStops(stops));
   let started;
   try {
