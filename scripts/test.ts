@@ -17,6 +17,13 @@ function findTests(dir: string): string[] {
     .sort();
 }
 
+/** `tests: N passed, N failed, N skipped` from the runner's TAP totals (cancelled counts as failed). */
+function summaryLine(tapFile: string): string {
+  const tap = fs.existsSync(tapFile) ? fs.readFileSync(tapFile, 'utf8') : '';
+  const total = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+  return `tests: ${total('pass')} passed, ${total('fail') + total('cancelled')} failed, ${total('skipped') + total('todo')} skipped`;
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const files = only.length ? only.map((f) => path.resolve(f)) : findTests(path.join(PROJECT_ROOT, 'test'));
@@ -42,10 +49,14 @@ async function main() {
     TEMPORAL_TEST_SERVER_PATH: testServer,
     SCHEMATHESIS_PATH: schemathesis,
   };
+  // The readable report on the terminal, and TAP in a file for the one-line summary at the end.
+  const tap = path.join(logDir, 'results.tap');
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporters, ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
+  process.stdout.write(`${summaryLine(tap)}\n`);
 
   await dev.stop();
   await adminQuery(adminUrl, `drop database if exists ${template}`).catch(() => undefined);
