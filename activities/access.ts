@@ -32,7 +32,16 @@ async function principalsWithRole(db: Db, tenantId: string, role: string, exclud
 /** Sends the grant's notice once per step; the number of recipients (0 sends nothing). */
 async function mailGrant({ db, mailer, config }: ActivityDeps, g: GrantRow, step: string, template: AccessTemplate, to: string[]) {
   if (!to.length) return 0;
-  const m = accessEmail(template, { kind: g.kind, grantId: g.id, accountId: g.account_id, tenantName: await tenantName(db, g.tenant_id), justification: g.justification, ticketRef: g.ticket_ref, requestedBy: g.requested_by, apiUrl: config.publicBaseUrl });
+  const m = accessEmail(template, {
+    kind: g.kind,
+    grantId: g.id,
+    accountId: g.account_id,
+    tenantName: await tenantName(db, g.tenant_id),
+    justification: g.justification,
+    ticketRef: g.ticket_ref,
+    requestedBy: g.requested_by,
+    apiUrl: config.publicBaseUrl,
+  });
   await sendOnce(db, mailer, { dedupeKey: `${g.id}:${step}`, tenantId: g.tenant_id, recoveryId: g.id, template, to, ...m });
   return to.length;
 }
@@ -92,9 +101,27 @@ function grantNotices(deps: ActivityDeps) {
       const out = await mailLink(db, mailer, { mail, what: 'the confirmation link', to: [contact] }, async () => {
         const token = newToken(config.tokenKeys);
         const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
-        const tokenId = await insertToken(db, { tenantId: g.tenant_id, accountId: g.account_id, recoveryId: g.id, workflowId: g.workflow_id, purpose: 'sso_bypass_confirm', issueKey, keyId: token.keyId, tokenHash: token.hash, expiresAt });
+        const tokenId = await insertToken(db, {
+          tenantId: g.tenant_id,
+          accountId: g.account_id,
+          recoveryId: g.id,
+          workflowId: g.workflow_id,
+          purpose: 'sso_bypass_confirm',
+          issueKey,
+          keyId: token.keyId,
+          tokenHash: token.hash,
+          expiresAt,
+        });
         const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(g.tenant_id)}#${token.value}`;
-        const message = accessConfirmationEmail({ tenantName: tenant.name, accountId: g.account_id, requestedBy: g.requested_by, justification: g.justification, ticketRef: g.ticket_ref, url, ttlMinutes: Math.round(i.ttlSeconds / 60) });
+        const message = accessConfirmationEmail({
+          tenantName: tenant.name,
+          accountId: g.account_id,
+          requestedBy: g.requested_by,
+          justification: g.justification,
+          ticketRef: g.ticket_ref,
+          url,
+          ttlMinutes: Math.round(i.ttlSeconds / 60),
+        });
         return { tokenId, expiresAt, message };
       });
       return { tokenId: out.tokenId };
@@ -102,28 +129,66 @@ function grantNotices(deps: ActivityDeps) {
 
     async notifyAccessApprovers(i: { grantId: string; step: string }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
-      return { recipients: await mailGrant(deps, g, i.step, 'access_approval_needed', await principalsWithRole(db, g.tenant_id, 'break_glass_approver', [g.requested_by])) };
+      return {
+        recipients: await mailGrant(
+          deps,
+          g,
+          i.step,
+          'access_approval_needed',
+          await principalsWithRole(db, g.tenant_id, 'break_glass_approver', [g.requested_by]),
+        ),
+      };
     },
 
-    async notifyAccessRequester(i: { grantId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
+    async notifyAccessRequester(i: {
+      grantId: string;
+      step: string;
+      template: 'decision_approved' | 'decision_denied' | 'decision_expired';
+    }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const email = await principalEmail(db, g.requested_by);
       return { recipients: await mailGrant(deps, g, i.step, i.template, email ? [email] : []) };
     },
 
     /** Escalations go to the tenant's security contacts. */
-    async escalateAccess(i: { grantId: string; step: string; template: 'access_approval_escalation' | 'access_review_escalation' }): Promise<{ recipients: number }> {
+    async escalateAccess(i: {
+      grantId: string;
+      step: string;
+      template: 'access_approval_escalation' | 'access_review_escalation';
+    }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const n = await mailGrant(deps, g, i.step, i.template, (await securityContacts(db, g.tenant_id)).contacts);
-      await appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${i.step}`, actor: 'system', action: 'access.escalated', target: `account:${g.account_id}`, recoveryId: g.id, details: { template: i.template, recipients: n } });
+      await appendAudit(db, {
+        tenantId: g.tenant_id,
+        eventKey: `${g.id}:${i.step}`,
+        actor: 'system',
+        action: 'access.escalated',
+        target: `account:${g.account_id}`,
+        recoveryId: g.id,
+        details: { template: i.template, recipients: n },
+      });
       return { recipients: n };
     },
 
     async remindReviewers(i: { grantId: string; step: string; template: 'review_needed' | 'review_reminder' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const exclude = [g.requested_by, ...(await deciders(db, g.id))];
-      const n = await mailGrant(deps, g, i.step, i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder', await principalsWithRole(db, g.tenant_id, 'reviewer', exclude));
-      await appendAudit(db, { tenantId: g.tenant_id, eventKey: `${g.id}:${i.step}`, actor: 'system', action: i.template === 'review_needed' ? 'review.requested' : 'review.reminded', target: `account:${g.account_id}`, recoveryId: g.id, details: { recipients: n } });
+      const n = await mailGrant(
+        deps,
+        g,
+        i.step,
+        i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder',
+        await principalsWithRole(db, g.tenant_id, 'reviewer', exclude),
+      );
+      await appendAudit(db, {
+        tenantId: g.tenant_id,
+        eventKey: `${g.id}:${i.step}`,
+        actor: 'system',
+        action: i.template === 'review_needed' ? 'review.requested' : 'review.reminded',
+        target: `account:${g.account_id}`,
+        recoveryId: g.id,
+        details: { recipients: n },
+      });
       return { recipients: n };
     },
   };

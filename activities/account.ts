@@ -17,7 +17,11 @@ export function createAccountActivities({ db, directoryFor }: Deps) {
       const ref = { tenantId: staged.tenant_id, accountId: staged.account_id };
       const directory = await directoryFor(ref.tenantId);
       await requireAccount(directory, ref.tenantId, ref.accountId);
-      await directory.setPassword(ref, { argon2id: staged.password_hash }, { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` });
+      await directory.setPassword(
+        ref,
+        { argon2id: staged.password_hash },
+        { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` },
+      );
       await db.transaction().execute(async (trx) => {
         await markStagedApplied(trx, i.tokenId);
         await resetVerificationFailures(trx, ref);

@@ -46,9 +46,25 @@ export function createLinkActivities({ db, mailer, config, directoryFor }: Deps)
       const out = await mailLink(db, mailer, { mail, what: 'the link', to }, async () => {
         const token = newToken(config.tokenKeys);
         const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
-        const tokenId = await insertToken(db, { tenantId: r.tenant_id, accountId: r.account_id, recoveryId: r.id, workflowId: r.workflow_id, purpose: i.purpose, issueKey, keyId: token.keyId, tokenHash: token.hash, expiresAt });
+        const tokenId = await insertToken(db, {
+          tenantId: r.tenant_id,
+          accountId: r.account_id,
+          recoveryId: r.id,
+          workflowId: r.workflow_id,
+          purpose: i.purpose,
+          issueKey,
+          keyId: token.keyId,
+          tokenHash: token.hash,
+          expiresAt,
+        });
         const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(r.tenant_id)}#${token.value}`;
-        const message = linkEmail(i.purpose, { tenantName: await tenantName(db, r.tenant_id), url, ttlMinutes: Math.max(1, Math.round(i.ttlSeconds / 60)), waitUntil: expiresAt.toISOString(), reminder });
+        const message = linkEmail(i.purpose, {
+          tenantName: await tenantName(db, r.tenant_id),
+          url,
+          ttlMinutes: Math.max(1, Math.round(i.ttlSeconds / 60)),
+          waitUntil: expiresAt.toISOString(),
+          reminder,
+        });
         return { tokenId, expiresAt, message };
       });
       return { tokenId: out.tokenId, expiresAt: out.expiresAt.toISOString(), recipients: to.length };

@@ -19,7 +19,13 @@ export async function sendOnce(
   mailer: Mailer,
   d: { dedupeKey: string; tenantId: string; recoveryId: string | null; template: string } & Omit<OutgoingMail, 'messageId'>,
 ): Promise<{ sent: boolean; failed: boolean }> {
-  const status = await claimNotice(db, { dedupeKey: d.dedupeKey, tenantId: d.tenantId, recoveryId: d.recoveryId, template: d.template, recipients: d.to.length });
+  const status = await claimNotice(db, {
+    dedupeKey: d.dedupeKey,
+    tenantId: d.tenantId,
+    recoveryId: d.recoveryId,
+    template: d.template,
+    recipients: d.to.length,
+  });
   if (status === 'sent') return { sent: false, failed: false };
   if (status === 'failed') return { sent: false, failed: true };
   const messageId = messageIdFor(d.dedupeKey);

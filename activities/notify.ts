@@ -19,7 +19,14 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
       const to = tenant.contacts;
       if (to.length) {
         const mail = noticeEmail(i.template, { tenantName: tenant.name, recoveryId: i.recoveryId, kind: r.kind, accountId: r.account_id, reasons: i.reasons });
-        await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: i.tenantId, recoveryId: i.recoveryId, template: i.template, to, ...mail });
+        await sendOnce(db, mailer, {
+          dedupeKey: `${i.recoveryId}:${i.step}`,
+          tenantId: i.tenantId,
+          recoveryId: i.recoveryId,
+          template: i.template,
+          to,
+          ...mail,
+        });
       }
       await appendAudit(db, {
         tenantId: i.tenantId,
@@ -33,7 +40,12 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
     },
 
     /** Emails every approver who may decide this recovery: the approver role, the tenant in scope. */
-    async notifyApprovers(i: { recoveryId: string; step: string; template: 'approval_needed' | 'approval_reminder'; required: number }): Promise<{ recipients: number }> {
+    async notifyApprovers(i: {
+      recoveryId: string;
+      step: string;
+      template: 'approval_needed' | 'approval_reminder';
+      required: number;
+    }): Promise<{ recipients: number }> {
       const r = await loadRecovery(db, i.recoveryId);
       const approvers = await principalsToNotify(db, r.tenant_id, 'approver');
       const to = approvers
@@ -66,12 +78,29 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
     },
 
     /** Tells the requester how the approval stage ended. */
-    async notifyRequester(i: { recoveryId: string; step: string; template: 'decision_approved' | 'decision_denied' | 'decision_expired' }): Promise<{ recipients: number }> {
+    async notifyRequester(i: {
+      recoveryId: string;
+      step: string;
+      template: 'decision_approved' | 'decision_denied' | 'decision_expired';
+    }): Promise<{ recipients: number }> {
       const r = await loadRecovery(db, i.recoveryId);
       const email = await principalEmail(db, r.requested_by);
       if (!email) return { recipients: 0 };
-      const mail = noticeEmail(i.template, { tenantName: await tenantName(db, r.tenant_id), recoveryId: r.id, kind: r.kind, accountId: r.account_id, reasons: [] });
-      await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to: [email], ...mail });
+      const mail = noticeEmail(i.template, {
+        tenantName: await tenantName(db, r.tenant_id),
+        recoveryId: r.id,
+        kind: r.kind,
+        accountId: r.account_id,
+        reasons: [],
+      });
+      await sendOnce(db, mailer, {
+        dedupeKey: `${i.recoveryId}:${i.step}`,
+        tenantId: r.tenant_id,
+        recoveryId: r.id,
+        template: i.template,
+        to: [email],
+        ...mail,
+      });
       return { recipients: 1 };
     },
   };

@@ -17,7 +17,11 @@ import type { DecisionRecord, RecoveryTransition, VerificationRecord } from '../
 
 async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
   const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
-  return assessBehaviour(r.context as RequestContext, history.map((h) => ({ ...h, at: new Date(h.at) })), now);
+  return assessBehaviour(
+    r.context as RequestContext,
+    history.map((h) => ({ ...h, at: new Date(h.at) })),
+    now,
+  );
 }
 
 function recoveryRecords({ db }: ActivityDeps) {
@@ -26,7 +30,15 @@ function recoveryRecords({ db }: ActivityDeps) {
     async recordTransition(i: RecoveryTransition): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const terminal = isTerminal(i.state as RecoveryState);
-        const r = await moveRecovery(trx, { id: i.recoveryId, state: i.state, terminal, riskTier: i.riskTier, route: i.route, reasons: i.reasons, runId: currentRunId() });
+        const r = await moveRecovery(trx, {
+          id: i.recoveryId,
+          state: i.state,
+          terminal,
+          riskTier: i.riskTier,
+          route: i.route,
+          reasons: i.reasons,
+          runId: currentRunId(),
+        });
         if (!r) throw ApplicationFailure.nonRetryable(`recovery ${i.recoveryId} not found`, 'recovery_not_found');
         await appendAuditTx(trx, {
           tenantId: i.tenantId,
@@ -97,7 +109,12 @@ function recoveryAssessment({ db, directoryFor }: Deps) {
         const behaviour = await behaviourOf(db, r, now);
         const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
         facts.account = { exists: true, role: acct.role, authMethod: acct.authMethod, active: acct.active, consecutiveFailures: activity.consecutiveFailures };
-        facts.signals = riskSignals(behaviour, { lastLoginAt: activity.lastLoginAt, now, recentRequestsForAccount: recent, perAccountPer24h: policy.rateLimits.perAccountPer24h });
+        facts.signals = riskSignals(behaviour, {
+          lastLoginAt: activity.lastLoginAt,
+          now,
+          recentRequestsForAccount: recent,
+          perAccountPer24h: policy.rateLimits.perAccountPer24h,
+        });
       }
       return { facts, policy };
     },

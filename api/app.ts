@@ -33,7 +33,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   // Before any schema runs: no field anywhere may carry NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {
-    for (const [where, value] of [['query', req.query], ['params', req.params], ['body', req.body]] as const) {
+    for (const [where, value] of [
+      ['query', req.query],
+      ['params', req.params],
+      ['body', req.body],
+    ] as const) {
       const field = findBadString(value, where === 'body' ? '' : where);
       if (field !== null) throw new ApiError(400, 'invalid_field', `${field || 'body'}: contains a NUL or an unpaired surrogate`, { field: field || 'body' });
     }
@@ -42,7 +46,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
   });
 
-  const deps: AppDeps = { ...opts, auth: createAuth(opts.db), log: opts.logger || console, directoryFor: opts.directoryFor ?? builtinDirectories(opts.db, opts.config.knowledgeKey) };
+  const deps: AppDeps = {
+    ...opts,
+    auth: createAuth(opts.db),
+    log: opts.logger || console,
+    directoryFor: opts.directoryFor ?? builtinDirectories(opts.db, opts.config.knowledgeKey),
+  };
 
   // Every documented route answers errors in the one shape; say so in the OpenAPI document.
   app.addHook('onRoute', (route) => {

@@ -42,7 +42,8 @@ export function createAuth(db: Db) {
     const m = BEARER.exec(req.headers.authorization ?? '');
     if (!m) throw new ApiError(401, 'unauthenticated', 'authorization: send "Bearer <api key>"', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
     const row = await principalByKeyHash(db, apiKeyHash(m[1]));
-    if (!row || row.disabled_at) throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
+    if (!row || row.disabled_at)
+      throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
     const p: Principal = {
       id: row.id,
       email: row.email,

@@ -2,7 +2,14 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { NamespaceNotFoundError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  NamespaceNotFoundError,
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { WORKFLOW_REJECTIONS } from '../contracts/rejections';
 
@@ -18,15 +25,14 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (field: string, code: string, message: string) =>
-  new ApiError(400, code, `${field}: ${message}`, { field });
+export const badRequest = (field: string, code: string, message: string) => new ApiError(400, code, `${field}: ${message}`, { field });
 
 /** Stable workflow failure types -> HTTP. */
 const WORKFLOW_FAILURES: Record<string, number> = WORKFLOW_REJECTIONS;
 
 function fieldOf(context: string | undefined, instancePath: string): string {
   const path = instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const where = context === 'querystring' ? 'query' : context ?? 'body';
+  const where = context === 'querystring' ? 'query' : (context ?? 'body');
   return path ? (where === 'body' ? path : `${where}.${path}`) : where;
 }
 
@@ -69,9 +75,16 @@ export function toApiError(err: unknown, url = ''): ApiError {
   }
   // The row said active but the workflow has just closed: a state conflict, not a missing id.
   if (err instanceof WorkflowNotFoundError) return new ApiError(409, 'invalid_state', 'the recovery has already ended');
-  if (err instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
+  if (err instanceof WorkflowExecutionAlreadyStartedError)
+    return new ApiError(409, 'already_active', 'a recovery of this kind is already active for the account');
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new ApiError(503, 'unavailable', 'the workflow did not answer in time (is a worker running?); read the resource before retrying, the request may still take effect', undefined, { 'retry-after': '5' });
+    return new ApiError(
+      503,
+      'unavailable',
+      'the workflow did not answer in time (is a worker running?); read the resource before retrying, the request may still take effect',
+      undefined,
+      { 'retry-after': '5' },
+    );
   }
   // A namespace missing on the server (misconfiguration, or a cluster being rebuilt) is an outage
   // of the backing service for this API, not a fault of the request.
@@ -93,7 +106,8 @@ function isConnectionError(err: unknown): boolean {
   if (code === 4 || code === 14) return true;
   // node-postgres reports a connection lost mid-query without a code.
   const message = (err as { message?: unknown })?.message;
-  if (typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error|Connection terminated unexpectedly)/.test(message)) return true;
+  if (typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error|Connection terminated unexpectedly)/.test(message))
+    return true;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code);
 }
 
@@ -108,8 +122,12 @@ function paramOfUrl(url: string): string {
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
   const e = toApiError(err, req.url);
-  if (e.status >= 500) req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
-  void reply.code(e.status).headers(e.headers).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+  if (e.status >= 500)
+    req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
+  void reply
+    .code(e.status)
+    .headers(e.headers)
+    .send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
 }
 
 /** NUL and unpaired UTF-16 surrogates: Postgres rejects the first and silently mangles the second. */

@@ -69,10 +69,18 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
       throw new ApiError(422, 'idempotency_key_reused', 'idempotency-key: already used with a different request', { field: 'idempotency-key' });
     }
     if (prior.status_code === null) {
-      throw new ApiError(409, 'idempotency_in_progress', 'idempotency-key: the first request with this key is still running', { field: 'idempotency-key' }, { 'retry-after': '1' });
+      throw new ApiError(
+        409,
+        'idempotency_in_progress',
+        'idempotency-key: the first request with this key is still running',
+        { field: 'idempotency-key' },
+        { 'retry-after': '1' },
+      );
     }
     if (prior.status_code === 0) {
-      throw new ApiError(409, 'idempotency_replay_unavailable', 'idempotency-key: the first response held a secret shown once and is not replayed', { field: 'idempotency-key' });
+      throw new ApiError(409, 'idempotency_replay_unavailable', 'idempotency-key: the first response held a secret shown once and is not replayed', {
+        field: 'idempotency-key',
+      });
     }
     return reply.code(prior.status_code).header('idempotent-replayed', 'true').send(prior.response);
   });

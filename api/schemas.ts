@@ -1,6 +1,15 @@
 // Request and response schemas (zod), the single source for validation and the OpenAPI document.
 import { z } from 'zod';
-import { ACCOUNT_AUTH_METHODS, ACCOUNT_ROLES, ERROR_SOURCES, PRINCIPAL_ROLES, RECOVERY_KINDS, RECOVERY_STATES, TENANT_AUTH_MODES, URGENCIES } from '../domain/types';
+import {
+  ACCOUNT_AUTH_METHODS,
+  ACCOUNT_ROLES,
+  ERROR_SOURCES,
+  PRINCIPAL_ROLES,
+  RECOVERY_KINDS,
+  RECOVERY_STATES,
+  TENANT_AUTH_MODES,
+  URGENCIES,
+} from '../domain/types';
 import { PASSWORD_MAX } from '../domain/password';
 import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
 
@@ -17,7 +26,10 @@ export const ErrorBody = z.object({
 
 export const Geo = z
   .object({
-    country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case').optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case')
+      .optional(),
     lat: z.number().min(-90).max(90).optional(),
     lon: z.number().min(-180).max(180).optional(),
     asn: z.number().int().min(0).max(4294967295).optional(),
@@ -61,7 +73,10 @@ export const ImportAccounts = z
               .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice'),
             knowledge: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).optional(),
             password: z.string().min(1).max(PASSWORD_MAX).optional(),
-            mfaFactors: z.array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict()).max(10).optional(),
+            mfaFactors: z
+              .array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict())
+              .max(10)
+              .optional(),
           })
           .strict(),
       )
@@ -74,7 +89,10 @@ export const CreatePrincipal = z
   .object({
     name: Text(200),
     roles: z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
-    tenantScope: z.array(z.union([TenantId, z.literal('*')])).min(1).max(100),
+    tenantScope: z
+      .array(z.union([TenantId, z.literal('*')]))
+      .min(1)
+      .max(100),
     account: z.object({ tenantId: TenantId, accountId: AccountId }).strict().optional(),
     email: Email.optional(),
   })
@@ -96,7 +114,14 @@ export const CreateRecovery = z
   .strict();
 
 export const Verification = z.discriminatedUnion('tier', [
-  z.object({ tier: z.literal(1), answers: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).refine((a) => Object.keys(a).length > 0 && Object.keys(a).length <= 10, 'between 1 and 10 answers') }).strict(),
+  z
+    .object({
+      tier: z.literal(1),
+      answers: z
+        .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256))
+        .refine((a) => Object.keys(a).length > 0 && Object.keys(a).length <= 10, 'between 1 and 10 answers'),
+    })
+    .strict(),
   z.object({ tier: z.literal(2) }).strict(),
   z.object({ tier: z.literal(3), channel: z.literal('email') }).strict(),
 ]);
@@ -123,9 +148,15 @@ export const RedeemBody = z
     token: LinkToken,
     tenantId: TenantId.optional(),
     /** Password-reset links. */
-    newPassword: z.string().max(4 * PASSWORD_MAX).optional(),
+    newPassword: z
+      .string()
+      .max(4 * PASSWORD_MAX)
+      .optional(),
     /** Enrolment links: the factor to enrol. */
-    factor: z.object({ type: z.literal('totp'), label: z.string().trim().min(1).max(100).optional() }).strict().optional(),
+    factor: z
+      .object({ type: z.literal('totp'), label: z.string().trim().min(1).max(100).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
@@ -173,9 +204,7 @@ export const CreateAccessGrant = z
 export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
 export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: Text(4000) }).strict();
 
-export const DirectorySession = z
-  .object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) })
-  .strict();
+export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) }).strict();
 
 // ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
 const Iso = z.string();
@@ -185,11 +214,23 @@ const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<a
 const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
 export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
 export const ImportOut = out(z.looseObject({ created: z.number(), updated: z.number() }));
-export const PrincipalOut = out(z.looseObject({ id: z.string(), name: z.string(), roles: z.array(z.string()), tenantScope: z.array(z.string()), apiKey: z.string() }));
+export const PrincipalOut = out(
+  z.looseObject({ id: z.string(), name: z.string(), roles: z.array(z.string()), tenantScope: z.array(z.string()), apiKey: z.string() }),
+);
 export const PolicyOut = out(z.looseObject({ tenantId: z.string(), override: z.unknown(), effective: z.looseObject({}) }));
 export const RecoveryAccepted = out(z.looseObject({ id: z.string(), status: z.string(), next: z.unknown() }));
 export const RecoveryRefused = out(z.looseObject({ id: z.string(), status: z.literal('refused'), route: z.string(), reasons: z.array(ReasonOut) }));
-export const RecoveryOut = out(z.looseObject({ id: z.string(), tenantId: z.string(), accountId: z.string(), kind: z.string(), state: z.string(), reasons: z.array(ReasonOut), createdAt: Iso }));
+export const RecoveryOut = out(
+  z.looseObject({
+    id: z.string(),
+    tenantId: z.string(),
+    accountId: z.string(),
+    kind: z.string(),
+    state: z.string(),
+    reasons: z.array(ReasonOut),
+    createdAt: Iso,
+  }),
+);
 export const RecoveryList = out(z.looseObject({ items: z.array(RecoveryOut), nextBefore: z.string().nullable() }));
 export const VerificationOut = out(z.looseObject({ tier: z.number(), passed: z.boolean(), evidence: z.array(z.string()), state: z.string() }));
 export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() }));
@@ -205,7 +246,16 @@ export const AuditOut = {
     'text/csv': { schema: z.string() },
   },
 };
-export const ChainOut = out(z.looseObject({ tenantId: z.string(), valid: z.boolean(), events: z.number(), headHash: z.string(), firstBrokenSeq: z.number().nullable(), problem: z.string().nullable() }));
+export const ChainOut = out(
+  z.looseObject({
+    tenantId: z.string(),
+    valid: z.boolean(),
+    events: z.number(),
+    headHash: z.string(),
+    firstBrokenSeq: z.number().nullable(),
+    problem: z.string().nullable(),
+  }),
+);
 export const HealthOut = out(z.looseObject({ status: z.string() }));
 export const ReadyOut = out(z.looseObject({ status: z.string(), checks: z.record(z.string(), z.string()) }));
 export const GrantAccepted = out(z.looseObject({ id: z.string(), kind: z.string(), accountId: z.string(), state: z.string() }));

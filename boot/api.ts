@@ -42,7 +42,15 @@ export async function startApi(o: {
   taskQueue?: string;
   outboxDir?: string;
 }): Promise<RunningApi> {
-  const app = await buildApp({ db: o.db, temporal: o.client, config: o.config, taskQueue: o.taskQueue ?? o.config.temporal.taskQueue, searchAttributes: o.searchAttributes, logger: o.logger, outboxDir: o.outboxDir });
+  const app = await buildApp({
+    db: o.db,
+    temporal: o.client,
+    config: o.config,
+    taskQueue: o.taskQueue ?? o.config.temporal.taskQueue,
+    searchAttributes: o.searchAttributes,
+    logger: o.logger,
+    outboxDir: o.outboxDir,
+  });
   try {
     await app.listen({ host: o.config.host, port: o.config.port });
   } catch (err) {

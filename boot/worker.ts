@@ -20,7 +20,12 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 type WorkerConfig = Pick<Config, 'payloadKeys' | 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey'>;
 
-export async function createRecoveryWorker(o: { connection: NativeConnection; namespace: string; taskQueue: string; deps: { db: Db; mailer: Mailer; config: WorkerConfig } }): Promise<Worker> {
+export async function createRecoveryWorker(o: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: { db: Db; mailer: Mailer; config: WorkerConfig };
+}): Promise<Worker> {
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
@@ -64,12 +69,23 @@ export interface RunningWorker {
  * Creates the recovery worker and starts it. Without `connection`, it connects to
  * `config.temporal` itself and closes that connection when it stops.
  */
-export async function startWorker(o: { config: Pick<Config, 'temporal'> & WorkerConfig; db: Db; mailer: Mailer; connection?: NativeConnection; taskQueue?: string }): Promise<RunningWorker> {
+export async function startWorker(o: {
+  config: Pick<Config, 'temporal'> & WorkerConfig;
+  db: Db;
+  mailer: Mailer;
+  connection?: NativeConnection;
+  taskQueue?: string;
+}): Promise<RunningWorker> {
   const owned = o.connection ? null : await NativeConnection.connect(connectionOptions(o.config.temporal));
   const connection = o.connection ?? owned!;
   let worker: Worker;
   try {
-    worker = await createRecoveryWorker({ connection, namespace: o.config.temporal.namespace, taskQueue: o.taskQueue ?? o.config.temporal.taskQueue, deps: { db: o.db, mailer: o.mailer, config: o.config } });
+    worker = await createRecoveryWorker({
+      connection,
+      namespace: o.config.temporal.namespace,
+      taskQueue: o.taskQueue ?? o.config.temporal.taskQueue,
+      deps: { db: o.db, mailer: o.mailer, config: o.config },
+    });
   } catch (err) {
     await owned?.close();
     throw err;

@@ -85,7 +85,13 @@ export interface RecoveryActivities {
   assessRecovery: (i: { recoveryId: string }) => Promise<{ facts: TriageFacts; policy: Policy }>;
   evaluateBehaviour: (i: { recoveryId: string }) => Promise<{ consistent: boolean; evidence: string[] }>;
   recordVerification: (i: VerificationRecord) => Promise<void>;
-  alertSecurity: (i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) => Promise<void>;
+  alertSecurity: (i: {
+    recoveryId: string;
+    tenantId: string;
+    step: string;
+    template: 'security_alert' | 'recovery_cancelled';
+    reasons: Reason[];
+  }) => Promise<void>;
   issueLink: (i: LinkRequest) => Promise<IssuedLink>;
   confirmRedemption: (i: { tokenId: string; workflowId: string }) => Promise<{ used: boolean }>;
   invalidateToken: (i: { tokenId: string; reason: string }) => Promise<void>;

@@ -69,9 +69,7 @@ export interface ApprovalResult {
 }
 
 export type VerificationSubmission =
-  | { tier: 1; actor: string; passed: boolean; factorsChecked: number }
-  | { tier: 2; actor: string }
-  | { tier: 3; actor: string; channel: 'email' };
+  { tier: 1; actor: string; passed: boolean; factorsChecked: number } | { tier: 2; actor: string } | { tier: 3; actor: string; channel: 'email' };
 
 export interface VerificationResult {
   tier: Tier;

@@ -38,7 +38,10 @@ interface Waiter {
 const MAX_SIZE = 1024 * 1024;
 
 class SmtpReply extends Error {
-  constructor(readonly responseCode: number, message: string) {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -116,12 +119,7 @@ export class MailSink {
         timer: setTimeout(() => {
           this.waiters.delete(w);
           const subjects = this.list().map((m) => JSON.stringify(m.subject));
-          reject(
-            new Error(
-              `MailSink.waitFor: no matching message within ${timeoutMs} ms; ` +
-                `received ${subjects.length} so far: [${subjects.join(', ')}]`,
-            ),
-          );
+          reject(new Error(`MailSink.waitFor: no matching message within ${timeoutMs} ms; ` + `received ${subjects.length} so far: [${subjects.join(', ')}]`));
         }, timeoutMs),
       };
       this.waiters.add(w);
@@ -191,8 +189,7 @@ export class MailSink {
         await this.store(raw, session, rcpt);
       })().then(
         () => cb(),
-        (e: unknown) =>
-          cb(e instanceof SmtpReply ? e : new SmtpReply(451, `mail sink could not store message: ${(e as Error)?.message ?? e}`)),
+        (e: unknown) => cb(e instanceof SmtpReply ? e : new SmtpReply(451, `mail sink could not store message: ${(e as Error)?.message ?? e}`)),
       );
     });
   }
@@ -243,7 +240,10 @@ export class MailSink {
 function headerMap(parsed: ParsedMail): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { key, line } of parsed.headerLines) {
-    const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const value = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
     out[key] = key in out ? `${out[key]}, ${value}` : value;
   }
   return out;

@@ -44,7 +44,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${o.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}:\n${fs.readFileSync(o.logFile, 'utf8').slice(-2000)}` : ''}`);
+    if (exited)
+      throw new Error(`the Temporal dev server exited at start${o.logFile ? `; see ${o.logFile}:\n${fs.readFileSync(o.logFile, 'utf8').slice(-2000)}` : ''}`);
     try {
       const c = await Connection.connect({ address, connectTimeout: 1000 });
       await c.workflowService.getSystemInfo({});

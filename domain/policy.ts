@@ -78,7 +78,9 @@ function ruleOverride(mode: PolicyMode, row: 'standard' | 'privileged' | 'elevat
         .int()
         .max(14 * 24 * HOUR)
         .refine((v) => (v === 0 && zeroAllowed) || v >= minWait, {
-          message: zeroAllowed ? 'a waiting period must be 0 or at least 86400 s in production' : 'this row keeps a waiting period of at least 86400 s in production',
+          message: zeroAllowed
+            ? 'a waiting period must be 0 or at least 86400 s in production'
+            : 'this row keeps a waiting period of at least 86400 s in production',
         })
         .optional(),
     })
@@ -97,9 +99,24 @@ export function policyOverrideSchema(mode: PolicyMode) {
     .strict();
   return z
     .object({
-      tokenTtlSeconds: z.number().int().min(dev ? 1 : 300).max(3600).optional(),
-      verificationWindowSeconds: z.number().int().min(dev ? 1 : 300).max(24 * HOUR).optional(),
-      approvalDeadlineSeconds: z.number().int().min(dev ? 1 : HOUR).max(72 * HOUR).optional(),
+      tokenTtlSeconds: z
+        .number()
+        .int()
+        .min(dev ? 1 : 300)
+        .max(3600)
+        .optional(),
+      verificationWindowSeconds: z
+        .number()
+        .int()
+        .min(dev ? 1 : 300)
+        .max(24 * HOUR)
+        .optional(),
+      approvalDeadlineSeconds: z
+        .number()
+        .int()
+        .min(dev ? 1 : HOUR)
+        .max(72 * HOUR)
+        .optional(),
       maxFailedVerifications: z.number().int().min(1).max(10).optional(),
       rateLimits: z
         .object({

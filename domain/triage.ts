@@ -3,17 +3,7 @@
 // is the decision the workflow records. Imported by workflows: keep it free of I/O and zod.
 import type { Policy, RecoveryRule, TierRequirement } from './policy';
 import { isPrivileged } from './policy';
-import type {
-  AccountAuthMethod,
-  AccountRole,
-  ErrorSource,
-  Reason,
-  RecoveryKind,
-  RiskTier,
-  Route,
-  TenantAuthMode,
-  Urgency,
-} from './types';
+import type { AccountAuthMethod, AccountRole, ErrorSource, Reason, RecoveryKind, RiskTier, Route, TenantAuthMode, Urgency } from './types';
 
 export interface RiskSignal {
   code: 'impossible_travel' | 'new_device_new_country' | 'repeat_reset' | 'inactive_90d' | 'recent_factor_enrolment';

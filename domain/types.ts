@@ -28,14 +28,7 @@ export type Urgency = (typeof URGENCIES)[number];
 export const RISK_TIERS = ['low', 'medium', 'high'] as const;
 export type RiskTier = (typeof RISK_TIERS)[number];
 
-export const ACTIVE_STATES = [
-  'received',
-  'verifying',
-  'awaiting_approval',
-  'waiting_period',
-  'awaiting_completion',
-  'finalising',
-] as const;
+export const ACTIVE_STATES = ['received', 'verifying', 'awaiting_approval', 'waiting_period', 'awaiting_completion', 'finalising'] as const;
 export const TERMINAL_STATES = ['completed', 'refused', 'denied', 'cancelled', 'expired', 'failed'] as const;
 export type ActiveState = (typeof ACTIVE_STATES)[number];
 export type TerminalState = (typeof TERMINAL_STATES)[number];

@@ -5,9 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 
-const boolish = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const boolish = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -97,7 +95,8 @@ function parseKeys(raw: string, variable: string): HmacKey[] {
 
 function parseSecret(raw: string, variable: string): Buffer {
   const key = Buffer.from(raw, 'base64');
-  if (key.length < MIN_KEY_BYTES) throw new ConfigError(`${variable}: weak secret (${key.length} bytes; at least ${MIN_KEY_BYTES} base64-encoded bytes required)`);
+  if (key.length < MIN_KEY_BYTES)
+    throw new ConfigError(`${variable}: weak secret (${key.length} bytes; at least ${MIN_KEY_BYTES} base64-encoded bytes required)`);
   return key;
 }
 

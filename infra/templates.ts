@@ -13,9 +13,7 @@ export interface Mail {
 
 function mail(subject: string, paragraphs: string[], url?: string): Mail {
   const text = paragraphs.join('\n\n').replace('{link}', url ?? '') + '\n';
-  const html = paragraphs
-    .map((p) => (p === '{link}' && url ? `<p><a href="${esc(url)}">${esc(url)}</a></p>` : `<p>${esc(p)}</p>`))
-    .join('');
+  const html = paragraphs.map((p) => (p === '{link}' && url ? `<p><a href="${esc(url)}">${esc(url)}</a></p>` : `<p>${esc(p)}</p>`)).join('');
   return { subject, text, html };
 }
 
@@ -24,11 +22,23 @@ export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: st
   const notMe = 'If you did not ask for this, ignore this email and tell your administrator.';
   switch (purpose) {
     case 'password_reset':
-      return mail(`Reset your ${v.tenantName} password`, [`A recovery of your ${v.tenantName} account was approved. Use this link to reset your password:`, '{link}', expiry, notMe], v.url);
+      return mail(
+        `Reset your ${v.tenantName} password`,
+        [`A recovery of your ${v.tenantName} account was approved. Use this link to reset your password:`, '{link}', expiry, notMe],
+        v.url,
+      );
     case 'mfa_enrolment':
-      return mail(`Enrol a new sign-in factor for ${v.tenantName}`, [`The sign-in factors of your ${v.tenantName} account were reset. Use this link to enrol a new authenticator:`, '{link}', expiry, notMe], v.url);
+      return mail(
+        `Enrol a new sign-in factor for ${v.tenantName}`,
+        [`The sign-in factors of your ${v.tenantName} account were reset. Use this link to enrol a new authenticator:`, '{link}', expiry, notMe],
+        v.url,
+      );
     case 'verify_possession':
-      return mail(`Confirm your ${v.tenantName} account recovery`, [`Someone is recovering your ${v.tenantName} account with our support team. If it is you, confirm with this link:`, '{link}', expiry, notMe], v.url);
+      return mail(
+        `Confirm your ${v.tenantName} account recovery`,
+        [`Someone is recovering your ${v.tenantName} account with our support team. If it is you, confirm with this link:`, '{link}', expiry, notMe],
+        v.url,
+      );
     case 'cancel':
       return mail(
         v.reminder ? `Reminder: a change to your ${v.tenantName} account takes effect soon` : `A change to your ${v.tenantName} account is pending`,
@@ -43,22 +53,44 @@ export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: st
   }
 }
 
-export function noticeEmail(t: NoticeTemplate, v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string }): Mail {
+export function noticeEmail(
+  t: NoticeTemplate,
+  v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string },
+): Mail {
   const what = `${v.kind ?? 'recovery'} ${v.recoveryId}${v.accountId ? ` (account ${v.accountId})` : ''}`;
   const reasons = v.reasons.map((r) => `- ${r.code}: ${r.detail}`).join('\n');
   switch (t) {
     case 'password_changed':
-      return mail(`Your ${v.tenantName} password was changed`, [`The password of your ${v.tenantName} account was changed through account recovery ${v.recoveryId}. Every session was signed out.`, 'If this was not you, contact your administrator now.']);
+      return mail(`Your ${v.tenantName} password was changed`, [
+        `The password of your ${v.tenantName} account was changed through account recovery ${v.recoveryId}. Every session was signed out.`,
+        'If this was not you, contact your administrator now.',
+      ]);
     case 'mfa_reset':
-      return mail(`Your ${v.tenantName} sign-in factors were reset`, [`The sign-in factors of your ${v.tenantName} account were removed through account recovery ${v.recoveryId}. Every session was signed out, and you must enrol a new factor at your next sign-in.`, 'If this was not you, contact your administrator now.']);
+      return mail(`Your ${v.tenantName} sign-in factors were reset`, [
+        `The sign-in factors of your ${v.tenantName} account were removed through account recovery ${v.recoveryId}. Every session was signed out, and you must enrol a new factor at your next sign-in.`,
+        'If this was not you, contact your administrator now.',
+      ]);
     case 'security_alert':
-      return mail(`[security] High-risk recovery refused in ${v.tenantName}`, [`A high-risk recovery request (${what}) in ${v.tenantName} was refused.`, `Reasons:\n${reasons}`]);
+      return mail(`[security] High-risk recovery refused in ${v.tenantName}`, [
+        `A high-risk recovery request (${what}) in ${v.tenantName} was refused.`,
+        `Reasons:\n${reasons}`,
+      ]);
     case 'recovery_cancelled':
-      return mail(`[security] Recovery cancelled in ${v.tenantName}`, [`Recovery ${what} in ${v.tenantName} was cancelled.`, `Reasons:\n${reasons}`, 'If the account owner cancelled it, someone else may have asked for it: review the request.']);
+      return mail(`[security] Recovery cancelled in ${v.tenantName}`, [
+        `Recovery ${what} in ${v.tenantName} was cancelled.`,
+        `Reasons:\n${reasons}`,
+        'If the account owner cancelled it, someone else may have asked for it: review the request.',
+      ]);
     case 'approval_needed':
-      return mail(`[approval] ${what} in ${v.tenantName} needs your decision`, [`A ${v.kind ?? 'recovery'} in ${v.tenantName} needs approval by ${v.approveBy ?? 'its deadline'}.`, `Review it and decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`]);
+      return mail(`[approval] ${what} in ${v.tenantName} needs your decision`, [
+        `A ${v.kind ?? 'recovery'} in ${v.tenantName} needs approval by ${v.approveBy ?? 'its deadline'}.`,
+        `Review it and decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`,
+      ]);
     case 'approval_reminder':
-      return mail(`[approval reminder] ${what} in ${v.tenantName} expires soon`, [`A ${v.kind ?? 'recovery'} in ${v.tenantName} still needs approval; it expires at ${v.approveBy ?? 'its deadline'}.`, `Decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`]);
+      return mail(`[approval reminder] ${what} in ${v.tenantName} expires soon`, [
+        `A ${v.kind ?? 'recovery'} in ${v.tenantName} still needs approval; it expires at ${v.approveBy ?? 'its deadline'}.`,
+        `Decide: POST ${v.apiUrl ?? ''}/v1/recoveries/${v.recoveryId}/approvals`,
+      ]);
     case 'decision_approved':
       return mail(`Approved: ${what}`, [`The ${v.kind ?? 'recovery'} you requested in ${v.tenantName} has the approvals it needs.`]);
     case 'decision_denied':

@@ -22,7 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('display_name', 'text')
     .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('standard','admin','executive','finance')`))
     .addColumn('auth_method', 'text', (c) => c.notNull().check(sql`auth_method in ('sso','local')`))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active','suspended','deprovisioned')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(sql`status in ('active','suspended','deprovisioned')`),
+    )
     .addColumn('mfa_enrolment_required', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_login_at', 'timestamptz')
@@ -236,9 +241,23 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const t of [
-    'idempotency_keys', 'rate_events', 'audit_heads', 'audit_events', 'email_deliveries', 'staged_credentials',
-    'one_time_tokens', 'recoveries', 'principals', 'login_events', 'sessions', 'password_credentials',
-    'mfa_factors', 'knowledge_factors', 'account_addresses', 'accounts', 'tenants',
+    'idempotency_keys',
+    'rate_events',
+    'audit_heads',
+    'audit_events',
+    'email_deliveries',
+    'staged_credentials',
+    'one_time_tokens',
+    'recoveries',
+    'principals',
+    'login_events',
+    'sessions',
+    'password_credentials',
+    'mfa_factors',
+    'knowledge_factors',
+    'account_addresses',
+    'accounts',
+    'tenants',
   ]) {
     await db.schema.dropTable(t).ifExists().cascade().execute();
   }

@@ -53,7 +53,11 @@ async function main() {
   const tap = path.join(logDir, 'results.tap');
   const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporters, ...files], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporters, ...files], {
+      stdio: 'inherit',
+      env,
+      cwd: PROJECT_ROOT,
+    });
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
   process.stdout.write(`${summaryLine(tap)}\n`);

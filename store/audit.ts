@@ -29,7 +29,17 @@ export function canonicalJson(v: unknown): string {
     .join(',')}}`;
 }
 
-export function eventHash(e: { tenantId: string; seq: number; at: string; actor: string; action: string; target: string; recoveryId: string | null; details: unknown; prevHash: string }): string {
+export function eventHash(e: {
+  tenantId: string;
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  recoveryId: string | null;
+  details: unknown;
+  prevHash: string;
+}): string {
   return crypto.createHash('sha256').update(canonicalJson(e)).digest('hex');
 }
 
@@ -123,7 +133,14 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
   const head = await db.selectFrom('audit_heads').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
-  const broken = (seq: number, problem: string): ChainVerdict => ({ tenantId, valid: false, events: rows.length, headHash: prev, firstBrokenSeq: seq, problem });
+  const broken = (seq: number, problem: string): ChainVerdict => ({
+    tenantId,
+    valid: false,
+    events: rows.length,
+    headHash: prev,
+    firstBrokenSeq: seq,
+    problem,
+  });
   for (const r of rows) {
     const seq = Number(r.seq);
     if (seq !== expectedSeq) return broken(expectedSeq, `event ${expectedSeq} is missing`);
@@ -162,7 +179,7 @@ export async function auditEventExists(trx: Transaction<Database>, eventKey: str
 /** The details of a case's first event with this action (e.g. the approval deadline it set). */
 export async function caseEventDetails(db: Db, caseId: string, action: string): Promise<Record<string, unknown> | null> {
   const row = await db.selectFrom('audit_events').select('details').where('recovery_id', '=', caseId).where('action', '=', action).executeTakeFirst();
-  return (row?.details) ?? null;
+  return row?.details ?? null;
 }
 
 /** The actors of a case's events with these actions (e.g. who decided a grant). */

@@ -9,17 +9,32 @@ type Trx = Transaction<Database>;
 export type DeliveryOutcome = { status: 'sent'; messageId: string; sentAt: Date } | { status: 'failed'; error: string };
 
 /** A mailed link's one row: a retry writes nothing more. */
-export async function recordLinkDelivery(trx: Trx, d: { tokenId: string; tenantId: string; recoveryId: string; purpose: string; recipients: number }, outcome: DeliveryOutcome) {
-  const values = outcome.status === 'sent' ? { status: 'sent', message_id: outcome.messageId, sent_at: outcome.sentAt } : { status: 'failed', error: outcome.error };
+export async function recordLinkDelivery(
+  trx: Trx,
+  d: { tokenId: string; tenantId: string; recoveryId: string; purpose: string; recipients: number },
+  outcome: DeliveryOutcome,
+) {
+  const values =
+    outcome.status === 'sent' ? { status: 'sent', message_id: outcome.messageId, sent_at: outcome.sentAt } : { status: 'failed', error: outcome.error };
   await trx
     .insertInto('email_deliveries')
-    .values({ dedupe_key: `token:${d.tokenId}`, tenant_id: d.tenantId, recovery_id: d.recoveryId, template: `link:${d.purpose}`, recipients: d.recipients, ...values })
+    .values({
+      dedupe_key: `token:${d.tokenId}`,
+      tenant_id: d.tenantId,
+      recovery_id: d.recoveryId,
+      template: `link:${d.purpose}`,
+      recipients: d.recipients,
+      ...values,
+    })
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .execute();
 }
 
 /** Takes the notice's row (pending if new) and says where it stands. */
-export async function claimNotice(db: Db, d: { dedupeKey: string; tenantId: string; recoveryId: string | null; template: string; recipients: number }): Promise<'pending' | 'retrying' | 'sent' | 'failed'> {
+export async function claimNotice(
+  db: Db,
+  d: { dedupeKey: string; tenantId: string; recoveryId: string | null; template: string; recipients: number },
+): Promise<'pending' | 'retrying' | 'sent' | 'failed'> {
   await db
     .insertInto('email_deliveries')
     .values({ dedupe_key: d.dedupeKey, tenant_id: d.tenantId, recovery_id: d.recoveryId, template: d.template, recipients: d.recipients, status: 'pending' })
@@ -38,10 +53,18 @@ export async function markNoticeFailed(trx: Trx, dedupeKey: string, error: strin
 }
 
 export async function markNoticeSent(db: Db, dedupeKey: string, messageId: string): Promise<void> {
-  await db.updateTable('email_deliveries').set({ status: 'sent', message_id: messageId, sent_at: new Date(), error: null }).where('dedupe_key', '=', dedupeKey).execute();
+  await db
+    .updateTable('email_deliveries')
+    .set({ status: 'sent', message_id: messageId, sent_at: new Date(), error: null })
+    .where('dedupe_key', '=', dedupeKey)
+    .execute();
 }
 
 /** Deliveries by template and outcome, for the metrics gauge. */
 export function deliveryCounts(db: Db) {
-  return db.selectFrom('email_deliveries').select(['template', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['template', 'status']).execute();
+  return db
+    .selectFrom('email_deliveries')
+    .select(['template', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['template', 'status'])
+    .execute();
 }

@@ -35,9 +35,7 @@ export async function importAccounts(
   record?: (trx: Transaction<Database>, result: { created: number; updated: number }) => Promise<unknown>,
 ) {
   // Hash outside the transaction: argon2 is slow and must not hold a connection.
-  const prepared = await Promise.all(
-    accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })),
-  );
+  const prepared = await Promise.all(accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })));
   return db.transaction().execute(async (trx) => {
     let created = 0;
     let updated = 0;
@@ -46,7 +44,9 @@ export async function importAccounts(
         .insertInto('accounts')
         .values({ tenant_id: tenantId, external_id: a.externalId, display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod })
         .onConflict((oc) =>
-          oc.columns(['tenant_id', 'external_id']).doUpdateSet({ display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod, updated_at: new Date() }),
+          oc
+            .columns(['tenant_id', 'external_id'])
+            .doUpdateSet({ display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod, updated_at: new Date() }),
         )
         .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
         .executeTakeFirstOrThrow();
@@ -63,7 +63,9 @@ export async function importAccounts(
         if (entries.length) {
           await trx
             .insertInto('knowledge_factors')
-            .values(entries.map(([name, answer]) => ({ account_id: row.id, name, answer_hash: knowledgeHash(knowledgeKey, tenantId, a.externalId, name, answer) })))
+            .values(
+              entries.map(([name, answer]) => ({ account_id: row.id, name, answer_hash: knowledgeHash(knowledgeKey, tenantId, a.externalId, name, answer) })),
+            )
             .execute();
         }
       }
@@ -75,7 +77,10 @@ export async function importAccounts(
           .execute();
       }
       if (a.mfaFactors?.length) {
-        await trx.insertInto('mfa_factors').values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null }))).execute();
+        await trx
+          .insertInto('mfa_factors')
+          .values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null })))
+          .execute();
       }
     }
     if (record) await record(trx, { created, updated });
@@ -116,10 +121,24 @@ export async function recordLogin(
 ) {
   await db
     .insertInto('login_events')
-    .values({ account_id: accountUuid, at: e.at, ip: e.ip, device_id: e.deviceId ?? null, country: e.country ?? null, asn: e.asn ?? null, lat: e.lat ?? null, lon: e.lon ?? null, success: e.success })
+    .values({
+      account_id: accountUuid,
+      at: e.at,
+      ip: e.ip,
+      device_id: e.deviceId ?? null,
+      country: e.country ?? null,
+      asn: e.asn ?? null,
+      lat: e.lat ?? null,
+      lon: e.lon ?? null,
+      success: e.success,
+    })
     .execute();
   if (e.success) {
-    await db.updateTable('accounts').set({ last_login_at: sql`greatest(last_login_at, ${e.at})` }).where('id', '=', accountUuid).execute();
+    await db
+      .updateTable('accounts')
+      .set({ last_login_at: sql`greatest(last_login_at, ${e.at})` })
+      .where('id', '=', accountUuid)
+      .execute();
   }
 }
 
@@ -162,7 +181,10 @@ export function openAccessSession(db: Db, accountUuid: string, grantId: string):
 
 /** A factor enrolled through a recovery link: the enrolment requirement ends with it. */
 export async function enrolFactor(trx: Transaction<Database>, accountUuid: string, f: { label: string; secretSealed: string; enrolledVia: string }) {
-  await trx.insertInto('mfa_factors').values({ account_id: accountUuid, type: 'totp', label: f.label, secret_enc: f.secretSealed, enrolled_via: f.enrolledVia }).execute();
+  await trx
+    .insertInto('mfa_factors')
+    .values({ account_id: accountUuid, type: 'totp', label: f.label, secret_enc: f.secretSealed, enrolled_via: f.enrolledVia })
+    .execute();
   await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', accountUuid).execute();
 }
 
@@ -251,7 +273,11 @@ export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory 
       if (!existing) return { rotated: false, note: 'no local credential to rotate; none was created' };
       if (existing.changed_by === change.by) return { rotated: true, note: 'already rotated' };
       const unknown = await hashPassword(crypto.randomBytes(32).toString('base64url'));
-      await db.updateTable('password_credentials').set({ password_hash: unknown, changed_at: new Date(), changed_by: change.by }).where('account_id', '=', id).execute();
+      await db
+        .updateTable('password_credentials')
+        .set({ password_hash: unknown, changed_at: new Date(), changed_by: change.by })
+        .where('account_id', '=', id)
+        .execute();
       return { rotated: true, note: 'the local credential was replaced by a random one' };
     },
   };
@@ -284,5 +310,10 @@ export async function countVerificationOutcome(trx: Transaction<Database>, ref: 
 
 /** A new password ends the run of failed verifications. */
 export async function resetVerificationFailures(trx: Transaction<Database>, ref: AccountRef): Promise<void> {
-  await trx.updateTable('accounts').set({ consecutive_failures: 0, updated_at: new Date() }).where('tenant_id', '=', ref.tenantId).where('external_id', '=', ref.accountId).execute();
+  await trx
+    .updateTable('accounts')
+    .set({ consecutive_failures: 0, updated_at: new Date() })
+    .where('tenant_id', '=', ref.tenantId)
+    .where('external_id', '=', ref.accountId)
+    .execute();
 }

@@ -25,11 +25,32 @@ export async function activeGrantId(db: Db, g: { tenantId: string; accountId: st
 
 export async function insertGrant(
   db: Db,
-  g: { id: string; tenantId: string; accountId: string; kind: 'break_glass' | 'sso_bypass'; requestedBy: string; justification: string; ticketRef: string; durationSeconds: number; workflowId: string },
+  g: {
+    id: string;
+    tenantId: string;
+    accountId: string;
+    kind: 'break_glass' | 'sso_bypass';
+    requestedBy: string;
+    justification: string;
+    ticketRef: string;
+    durationSeconds: number;
+    workflowId: string;
+  },
 ): Promise<void> {
   await db
     .insertInto('access_grants')
-    .values({ id: g.id, tenant_id: g.tenantId, account_id: g.accountId, kind: g.kind, state: 'requested', requested_by: g.requestedBy, justification: g.justification, ticket_ref: g.ticketRef, duration_seconds: g.durationSeconds, workflow_id: g.workflowId })
+    .values({
+      id: g.id,
+      tenant_id: g.tenantId,
+      account_id: g.accountId,
+      kind: g.kind,
+      state: 'requested',
+      requested_by: g.requestedBy,
+      justification: g.justification,
+      ticket_ref: g.ticketRef,
+      duration_seconds: g.durationSeconds,
+      workflow_id: g.workflowId,
+    })
     .execute();
 }
 
@@ -44,7 +65,12 @@ export async function moveGrant(trx: Trx, t: { id: string; state: string; termin
   if (!g) return null;
   await trx
     .updateTable('access_grants')
-    .set({ state: t.state, run_id: sql<string | null>`coalesce(run_id, ${t.runId})`, updated_at: new Date(), ...(t.terminal ? { ended_at: sql`coalesce(ended_at, now())` } : {}) })
+    .set({
+      state: t.state,
+      run_id: sql<string | null>`coalesce(run_id, ${t.runId})`,
+      updated_at: new Date(),
+      ...(t.terminal ? { ended_at: sql`coalesce(ended_at, now())` } : {}),
+    })
     .where('id', '=', t.id)
     .execute();
   return g;
@@ -77,7 +103,12 @@ export function issueCredentialOnce(
 /** The credential stops working and its unfetched copy is destroyed. */
 export async function revokeCredential(db: Db, grantId: string, reason: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await trx.updateTable('access_credentials').set({ revoked_at: new Date(), revoke_reason: reason }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
+    await trx
+      .updateTable('access_credentials')
+      .set({ revoked_at: new Date(), revoke_reason: reason })
+      .where('grant_id', '=', grantId)
+      .where('revoked_at', 'is', null)
+      .execute();
     await trx.deleteFrom('credential_pickups').where('grant_id', '=', grantId).execute();
   });
 }
@@ -114,9 +145,19 @@ export function credentialByHash(db: Db, hash: string) {
 }
 
 export function endedGrantCounts(db: Db) {
-  return db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is not', null).groupBy(['kind', 'state']).execute();
+  return db
+    .selectFrom('access_grants')
+    .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('ended_at', 'is not', null)
+    .groupBy(['kind', 'state'])
+    .execute();
 }
 
 export function grantCountsIn(db: Db, states: string[]) {
-  return db.selectFrom('access_grants').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('state', 'in', states).groupBy(['kind', 'state']).execute();
+  return db
+    .selectFrom('access_grants')
+    .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', states)
+    .groupBy(['kind', 'state'])
+    .execute();
 }

@@ -31,7 +31,11 @@ export async function takeOverKey(db: Db, k: KeyRef, requestHash: string, staleS
     .where('key', '=', k.key)
     .where((eb) =>
       eb.or([
-        eb.and([eb('status_code', 'is', null), eb('request_hash', '=', requestHash), eb('created_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)]),
+        eb.and([
+          eb('status_code', 'is', null),
+          eb('request_hash', '=', requestHash),
+          eb('created_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`),
+        ]),
         eb('created_at', '<', sql<Date>`now() - make_interval(hours => ${replayHours})`),
       ]),
     )
@@ -54,5 +58,8 @@ export async function releaseKey(db: Db, k: KeyRef): Promise<void> {
 }
 
 export async function deleteExpiredKeys(db: Db, replayHours: number): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('created_at', '<', sql<Date>`now() - make_interval(hours => ${replayHours})`).execute();
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${replayHours})`)
+    .execute();
 }

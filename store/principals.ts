@@ -58,7 +58,16 @@ export function principalsToNotify(db: Db, tenantId: string, role: string) {
 
 /** First start: an admin principal, its API key returned once (or taken from BOOTSTRAP_ADMIN_KEY). */
 export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<{ created: boolean; apiKey?: string }> {
-  const values = (hash: string) => ({ id: 'prn_bootstrap', name: 'bootstrap admin', roles: ['admin'], tenant_scope: ['*'], key_hash: hash, account_tenant_id: null, account_external_id: null, created_by: null });
+  const values = (hash: string) => ({
+    id: 'prn_bootstrap',
+    name: 'bootstrap admin',
+    roles: ['admin'],
+    tenant_scope: ['*'],
+    key_hash: hash,
+    account_tenant_id: null,
+    account_external_id: null,
+    created_by: null,
+  });
   if (presetKey) {
     const hash = apiKeyHash(presetKey);
     if (await principalByKeyHash(db, hash)) return { created: false };
@@ -67,13 +76,31 @@ export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<
       .values(values(hash))
       .onConflict((oc) => oc.column('id').doUpdateSet({ key_hash: hash, disabled_at: null }))
       .execute();
-    await appendAudit(db, { tenantId: '_system', eventKey: `bootstrap-admin:${hash.slice(0, 16)}`, actor: 'system', action: 'principal.bootstrapped', target: 'principal:prn_bootstrap', details: { source: 'BOOTSTRAP_ADMIN_KEY' } });
+    await appendAudit(db, {
+      tenantId: '_system',
+      eventKey: `bootstrap-admin:${hash.slice(0, 16)}`,
+      actor: 'system',
+      action: 'principal.bootstrapped',
+      target: 'principal:prn_bootstrap',
+      details: { source: 'BOOTSTRAP_ADMIN_KEY' },
+    });
     return { created: true };
   }
   const any = await db.selectFrom('principals').select('id').limit(1).executeTakeFirst();
   if (any) return { created: false };
   const apiKey = newApiKey();
-  await db.insertInto('principals').values(values(apiKeyHash(apiKey))).onConflict((oc) => oc.column('id').doNothing()).execute();
-  await appendAudit(db, { tenantId: '_system', eventKey: 'bootstrap-admin:generated', actor: 'system', action: 'principal.bootstrapped', target: 'principal:prn_bootstrap', details: { source: 'generated' } });
+  await db
+    .insertInto('principals')
+    .values(values(apiKeyHash(apiKey)))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  await appendAudit(db, {
+    tenantId: '_system',
+    eventKey: 'bootstrap-admin:generated',
+    actor: 'system',
+    action: 'principal.bootstrapped',
+    target: 'principal:prn_bootstrap',
+    details: { source: 'generated' },
+  });
   return { created: true, apiKey };
 }

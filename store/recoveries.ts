@@ -115,10 +115,20 @@ export async function recentRequestsForAccount(db: Db, r: { id: string; tenant_i
 
 /** Ended recoveries by kind and final state, for the metrics gauge. */
 export function endedRecoveryCounts(db: Db) {
-  return db.selectFrom('recoveries').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is not', null).groupBy(['kind', 'state']).execute();
+  return db
+    .selectFrom('recoveries')
+    .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('ended_at', 'is not', null)
+    .groupBy(['kind', 'state'])
+    .execute();
 }
 
 /** Open recoveries in these states, by kind and state, for the metrics gauge. */
 export function recoveryCountsIn(db: Db, states: string[]) {
-  return db.selectFrom('recoveries').select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('state', 'in', states).groupBy(['kind', 'state']).execute();
+  return db
+    .selectFrom('recoveries')
+    .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', states)
+    .groupBy(['kind', 'state'])
+    .execute();
 }

@@ -20,10 +20,20 @@ export async function existingTenantIds(db: Db, ids: string[]): Promise<string[]
 }
 
 /** False when a tenant with this id exists already. */
-export async function insertTenant(trx: Trx, t: { id: string; name: string; authMode: 'sso_enforced' | 'mixed' | 'local'; securityContacts: string[]; breakGlassAccount: string | null }): Promise<boolean> {
+export async function insertTenant(
+  trx: Trx,
+  t: { id: string; name: string; authMode: 'sso_enforced' | 'mixed' | 'local'; securityContacts: string[]; breakGlassAccount: string | null },
+): Promise<boolean> {
   const row = await trx
     .insertInto('tenants')
-    .values({ id: t.id, name: t.name, auth_mode: t.authMode, security_contacts: JSON.stringify(t.securityContacts), policy_override: null, break_glass_account: t.breakGlassAccount })
+    .values({
+      id: t.id,
+      name: t.name,
+      auth_mode: t.authMode,
+      security_contacts: JSON.stringify(t.securityContacts),
+      policy_override: null,
+      break_glass_account: t.breakGlassAccount,
+    })
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .executeTakeFirst();
@@ -31,7 +41,11 @@ export async function insertTenant(trx: Trx, t: { id: string; name: string; auth
 }
 
 export async function setPolicyOverride(trx: Trx, id: string, override: unknown): Promise<void> {
-  await trx.updateTable('tenants').set({ policy_override: JSON.stringify(override), updated_at: new Date() }).where('id', '=', id).execute();
+  await trx
+    .updateTable('tenants')
+    .set({ policy_override: JSON.stringify(override), updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function tenantName(db: Db, id: string): Promise<string> {

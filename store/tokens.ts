@@ -128,12 +128,24 @@ export function stagedPassword(db: Db, tokenId: string) {
   return db
     .selectFrom('staged_credentials')
     .innerJoin('one_time_tokens', 'one_time_tokens.id', 'staged_credentials.token_id')
-    .select(['staged_credentials.password_hash', 'staged_credentials.applied_at', 'one_time_tokens.tenant_id', 'one_time_tokens.account_id', 'one_time_tokens.recovery_id', 'one_time_tokens.used_at'])
+    .select([
+      'staged_credentials.password_hash',
+      'staged_credentials.applied_at',
+      'one_time_tokens.tenant_id',
+      'one_time_tokens.account_id',
+      'one_time_tokens.recovery_id',
+      'one_time_tokens.used_at',
+    ])
     .where('staged_credentials.token_id', '=', tokenId)
     .executeTakeFirst();
 }
 
 /** Once applied, the staged copy is overwritten: only the directory keeps the hash. */
 export async function markStagedApplied(trx: Trx, tokenId: string): Promise<void> {
-  await trx.updateTable('staged_credentials').set({ applied_at: new Date(), password_hash: '' }).where('token_id', '=', tokenId).where('applied_at', 'is', null).execute();
+  await trx
+    .updateTable('staged_credentials')
+    .set({ applied_at: new Date(), password_hash: '' })
+    .where('token_id', '=', tokenId)
+    .where('applied_at', 'is', null)
+    .execute();
 }

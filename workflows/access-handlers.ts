@@ -1,7 +1,17 @@
 // What an emergency-access grant answers while it runs: its status, approvers' decisions, the
 // post-action review, revocation, the credential pickup and the contact's confirmation link.
 import * as wf from '@temporalio/workflow';
-import { accessDecideUpdate, accessLinkRedeemedSignal, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessDecision, type AccessReview, type RevokeRequest } from '../contracts/access';
+import {
+  accessDecideUpdate,
+  accessLinkRedeemedSignal,
+  accessReviewUpdate,
+  accessRevokeUpdate,
+  accessStatusQuery,
+  credentialFetchedSignal,
+  type AccessDecision,
+  type AccessReview,
+  type RevokeRequest,
+} from '../contracts/access';
 import { ACCESS_REQUIRED_APPROVALS, ACCESS_REVOCABLE_STATES, isAccessTerminal } from '../domain/access';
 import { coversTenant } from '../domain/scope';
 import type { AccessRun } from './access-run';

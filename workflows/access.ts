@@ -35,7 +35,9 @@ async function confirmContact(run: AccessRun): Promise<boolean> {
   } catch (err) {
     // The contact's mail server refused the link for good: nobody can confirm, so nothing is granted.
     if (isDeliveryRefused(err)) {
-      await end(run, 'failed', 'access.confirmation_undelivered', { note: "the security contact's mail server refused the confirmation link; the token is invalidated" });
+      await end(run, 'failed', 'access.confirmation_undelivered', {
+        note: "the security contact's mail server refused the confirmation link; the token is invalidated",
+      });
       return false;
     }
     throw err;
@@ -53,7 +55,15 @@ async function confirmContact(run: AccessRun): Promise<boolean> {
     await end(run, 'expired', 'access.confirmation_expired');
     return false;
   }
-  await stage.books.recordGrantTransition({ grantId, tenantId, step: stage.step('confirmed'), state: status.state, action: 'access.contact_confirmed', actor: 'security_contact', details: { tokenId: link.tokenId, evidence: 'tier 3: the contact on record used the link' } });
+  await stage.books.recordGrantTransition({
+    grantId,
+    tenantId,
+    step: stage.step('confirmed'),
+    state: status.state,
+    action: 'access.contact_confirmed',
+    actor: 'security_contact',
+    details: { tokenId: link.tokenId, evidence: 'tier 3: the contact on record used the link' },
+  });
   return true;
 }
 
@@ -62,10 +72,15 @@ async function awaitApprovals(run: AccessRun): Promise<boolean> {
   const { status, stage } = run;
   const { grantId, timings } = run.input;
   stage.setDeadline('approveBy', timings.approvalDeadlineSeconds);
-  await stage.enter('awaiting_approval', `${REQUIRED_APPROVALS} approvals from break-glass approvers`, 'access.awaiting_approval', { approveBy: status.deadlines.approveBy });
+  await stage.enter('awaiting_approval', `${REQUIRED_APPROVALS} approvals from break-glass approvers`, 'access.awaiting_approval', {
+    approveBy: status.deadlines.approveBy,
+  });
   await acts.notifyAccessApprovers({ grantId, step: 'approvers-requested' });
   const decided = () => stage.approvals() >= REQUIRED_APPROVALS || stage.denied() || run.revoke !== null;
-  const escalation = { remindAfterMs: timings.escalateApprovalAfterSeconds * 1000, restMs: (timings.approvalDeadlineSeconds - timings.escalateApprovalAfterSeconds) * 1000 };
+  const escalation = {
+    remindAfterMs: timings.escalateApprovalAfterSeconds * 1000,
+    restMs: (timings.approvalDeadlineSeconds - timings.escalateApprovalAfterSeconds) * 1000,
+  };
   const inTime = await awaitWithReminder(decided, escalation, () => {
     if (status.approvals.received.length > 0) return undefined;
     status.escalated.approvals = true;
@@ -97,7 +112,10 @@ async function grantCredential(run: AccessRun): Promise<void> {
   const cred = await acts.issueAccessCredential({ grantId, ttlSeconds: durationSeconds });
   status.credential.issued = true;
   stage.setDeadline('credentialExpiresAt', durationSeconds);
-  await stage.enter('active', 'the credential to expire or be revoked', 'access.credential_issued', { credentialId: cred.credentialId, ttlSeconds: durationSeconds });
+  await stage.enter('active', 'the credential to expire or be revoked', 'access.credential_issued', {
+    credentialId: cred.credentialId,
+    ttlSeconds: durationSeconds,
+  });
   await acts.notifyAccessRequester({ grantId, step: 'requester-approved', template: 'decision_approved' });
   await wf.condition(() => run.revoke !== null, durationSeconds * 1000);
   const reason = run.revoke ? 'revoked' : 'expired';
@@ -141,5 +159,11 @@ async function awaitReview(run: AccessRun, rotation: TargetRotation): Promise<vo
     }
   }
   const review = status.review!;
-  await end(run, 'completed', 'access.reviewed', { outcome: review.outcome, notes: review.notes, reviewer: review.principalId, approvals: status.approvals.received }, `principal:${review.principalId}`);
+  await end(
+    run,
+    'completed',
+    'access.reviewed',
+    { outcome: review.outcome, notes: review.notes, reviewer: review.principalId, approvals: status.approvals.received },
+    `principal:${review.principalId}`,
+  );
 }

@@ -21,4 +21,5 @@ export const bookkeeping = () => (wf.patched('local-bookkeeping') ? localActs : 
 export type Books = ReturnType<typeof bookkeeping>;
 
 /** The SMTP server refused a link for good (5xx): the activity has recorded it and invalidated the token. */
-export const isDeliveryRefused = (err: unknown) => err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';
+export const isDeliveryRefused = (err: unknown) =>
+  err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';

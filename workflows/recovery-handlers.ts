@@ -31,7 +31,8 @@ export function installHandlers(run: RecoveryRun): void {
 
   wf.setHandler(submitVerificationUpdate, (sub) => submitVerification(run, sub), {
     validator: (sub: VerificationSubmission) => {
-      if (status.state !== 'verifying' || run.verificationFailed || run.cancelled || run.deliveryFailed) throw reject('invalid_state', `the recovery is ${status.state}, not verifying`);
+      if (status.state !== 'verifying' || run.verificationFailed || run.cancelled || run.deliveryFailed)
+        throw reject('invalid_state', `the recovery is ${status.state}, not verifying`);
       if (sub.tier !== 1 && status.tiers.passed.includes(sub.tier)) throw reject('already_verified', `tier ${sub.tier} has already passed`);
     },
   });
@@ -68,7 +69,8 @@ export function installHandlers(run: RecoveryRun): void {
     },
     {
       validator: (_req: CancelRequest) => {
-        if (isTerminal(status.state) || run.closing || run.cancelled) throw reject('invalid_state', `the recovery is already ${run.closing ? 'ending' : status.state}`);
+        if (isTerminal(status.state) || run.closing || run.cancelled)
+          throw reject('invalid_state', `the recovery is already ${run.closing ? 'ending' : status.state}`);
         if (status.state === 'finalising' || run.applied) throw reject('invalid_state', 'the recovery has been applied and can no longer be cancelled');
       },
     },
@@ -122,14 +124,30 @@ async function submitVerification(run: RecoveryRun, sub: VerificationSubmission)
       return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
     }
     // An MFA reset proves possession early, over email: never over the factor being reset.
-    const link = await sendLink(run, { recoveryId, step: stage.step('possession-link'), purpose: 'verify_possession', ttlSeconds: run.policy!.tokenTtlSeconds, to: 'primary' });
+    const link = await sendLink(run, {
+      recoveryId,
+      step: stage.step('possession-link'),
+      purpose: 'verify_possession',
+      ttlSeconds: run.policy!.tokenTtlSeconds,
+      to: 'primary',
+    });
     if (!link) {
       evidence = ['the possession link could not be delivered to the registered address'];
       return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
     }
     run.possessionLinkId = link.tokenId;
     evidence = ['a possession link was sent to the registered address; tier 3 passes when it is used'];
-    await acts.recordVerification({ recoveryId, tenantId, accountId, step: stage.step('verification'), actor: sub.actor, tier: 3, passed: false, pending: true, evidence });
+    await acts.recordVerification({
+      recoveryId,
+      tenantId,
+      accountId,
+      step: stage.step('verification'),
+      actor: sub.actor,
+      tier: 3,
+      passed: false,
+      pending: true,
+      evidence,
+    });
     return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
   }
   const tier = sub.tier as Tier;

@@ -88,7 +88,13 @@ export async function end(run: RecoveryRun, state: TerminalState, action: string
 export async function endCancelled(run: RecoveryRun) {
   const { recoveryId, tenantId } = run.input;
   const c = run.cancelled!;
-  await acts.alertSecurity({ recoveryId, tenantId, step: 'alert-cancelled', template: 'recovery_cancelled', reasons: [{ code: `cancelled_by_${c.via}`, detail: c.reason }] });
+  await acts.alertSecurity({
+    recoveryId,
+    tenantId,
+    step: 'alert-cancelled',
+    template: 'recovery_cancelled',
+    reasons: [{ code: `cancelled_by_${c.via}`, detail: c.reason }],
+  });
   await end(run, 'cancelled', 'recovery.cancelled', { via: c.via, reason: c.reason }, c.actor);
 }
 

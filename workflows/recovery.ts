@@ -40,7 +40,8 @@ async function triageStage(run: RecoveryRun, assessment: { facts: TriageFacts; p
   status.manualReview = decision.manualReview;
   if (decision.outcome === 'refused') {
     status.route = decision.route ?? 'customer_it';
-    if (status.route === 'security') await acts.alertSecurity({ recoveryId, tenantId, step: 'alert-high-risk', template: 'security_alert', reasons: decision.reasons });
+    if (status.route === 'security')
+      await acts.alertSecurity({ recoveryId, tenantId, step: 'alert-high-risk', template: 'security_alert', reasons: decision.reasons });
     await end(run, 'refused', 'recovery.refused', { route: status.route, riskScore: decision.riskScore, signals: assessment.facts.signals });
     return null;
   }
@@ -65,7 +66,11 @@ async function verify(run: RecoveryRun, rule: RecoveryRule): Promise<boolean> {
   const policy = run.policy!;
   const tier3ViaCompletionLink = run.input.kind === 'password_reset';
   const verified = await wf.condition(
-    () => preCompletionTiersMet(rule.tiers, status.tiers.passed, tier3ViaCompletionLink) || run.verificationFailed || run.cancelled !== null || run.deliveryFailed !== null,
+    () =>
+      preCompletionTiersMet(rule.tiers, status.tiers.passed, tier3ViaCompletionLink) ||
+      run.verificationFailed ||
+      run.cancelled !== null ||
+      run.deliveryFailed !== null,
     policy.verificationWindowSeconds * 1000,
   );
   if (run.possessionLinkId && !status.tiers.passed.includes(3)) await acts.invalidateToken({ tokenId: run.possessionLinkId, reason: 'verification_over' });
@@ -94,7 +99,10 @@ async function awaitApprovals(run: RecoveryRun, rule: RecoveryRule): Promise<boo
   const { recoveryId } = run.input;
   const policy = run.policy!;
   stage.setDeadline('approveBy', policy.approvalDeadlineSeconds);
-  await stage.enter('awaiting_approval', `${rule.approvals} approval(s)`, 'recovery.awaiting_approval', { required: rule.approvals, approveBy: status.deadlines.approveBy });
+  await stage.enter('awaiting_approval', `${rule.approvals} approval(s)`, 'recovery.awaiting_approval', {
+    required: rule.approvals,
+    approveBy: status.deadlines.approveBy,
+  });
   await acts.notifyApprovers({ recoveryId, step: 'approvers-requested', template: 'approval_needed', required: rule.approvals });
   const decided = () => stage.approvals() >= rule.approvals || stage.denied() || run.cancelled !== null;
   const inTime = await awaitWithReminder(decided, reminderAt(policy.approvalDeadlineSeconds), () =>
@@ -107,7 +115,13 @@ async function awaitApprovals(run: RecoveryRun, rule: RecoveryRule): Promise<boo
   const by = stage.deniedBy();
   if (by) {
     await acts.notifyRequester({ recoveryId, step: 'requester-denied', template: 'decision_denied' });
-    await end(run, 'denied', 'recovery.denied', { deniedBy: by.principalId, comment: by.comment, approvals: status.approvals.received }, `principal:${by.principalId}`);
+    await end(
+      run,
+      'denied',
+      'recovery.denied',
+      { deniedBy: by.principalId, comment: by.comment, approvals: status.approvals.received },
+      `principal:${by.principalId}`,
+    );
     return false;
   }
   if (!inTime) {
@@ -162,7 +176,10 @@ async function completePasswordReset(run: RecoveryRun): Promise<void> {
   const link = await sendLink(run, { recoveryId, step: 'completion-link', purpose: 'password_reset', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
   if (!link) return endUndelivered(run);
   stage.setDeadline('linkExpiresAt', policy.tokenTtlSeconds);
-  await stage.enter('awaiting_completion', 'the account owner to use the emailed link', 'recovery.link_issued', { tokenId: link.tokenId, ttlSeconds: policy.tokenTtlSeconds });
+  await stage.enter('awaiting_completion', 'the account owner to use the emailed link', 'recovery.link_issued', {
+    tokenId: link.tokenId,
+    ttlSeconds: policy.tokenTtlSeconds,
+  });
   const redeemed = await wf.condition(() => run.redeemedTokens.has(link.tokenId) || run.cancelled !== null, policy.tokenTtlSeconds * 1000);
   if (!run.redeemedTokens.has(link.tokenId)) {
     await acts.invalidateToken({ tokenId: link.tokenId, reason: run.cancelled ? 'cancelled' : 'expired' });
@@ -177,7 +194,11 @@ async function completePasswordReset(run: RecoveryRun): Promise<void> {
   await acts.applyStagedPassword({ recoveryId, tokenId: link.tokenId });
   const revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
   const notified = await acts.notifyAccount({ recoveryId, step: 'notify-completed', template: 'password_changed' });
-  await end(run, 'completed', 'recovery.completed', { sessionsRevoked: revoked.revoked, addressesNotified: notified.recipients, approvals: status.approvals.received });
+  await end(run, 'completed', 'recovery.completed', {
+    sessionsRevoked: revoked.revoked,
+    addressesNotified: notified.recipients,
+    approvals: status.approvals.received,
+  });
 }
 
 /**

@@ -119,7 +119,8 @@ export function createStage<S extends StageStatus>({ status, searchAttributes, r
     deadline: () => currentDeadline,
     deadlinePassed: () => currentDeadline !== null && Date.now() >= currentDeadline,
     enter,
-    addDecision: (d: Omit<Decision, 'at'>) => received().push({ principalId: d.principalId, decision: d.decision, comment: d.comment, at: new Date().toISOString() }),
+    addDecision: (d: Omit<Decision, 'at'>) =>
+      received().push({ principalId: d.principalId, decision: d.decision, comment: d.comment, at: new Date().toISOString() }),
     approvals: () => received().filter((a) => a.decision === 'approve').length,
     denied: () => received().some((a) => a.decision === 'deny'),
     deniedBy: () => received().find((a) => a.decision === 'deny'),
@@ -142,7 +143,11 @@ export function reminderAt(seconds: number): { remindAfterMs: number; restMs: nu
  * Waits for `done` until the deadline, calling `remind` once when `remindAfterMs` has passed
  * (it may decide to send nothing). True when `done` came in time.
  */
-export async function awaitWithReminder(done: () => boolean, wait: { remindAfterMs: number; restMs: number }, remind: () => Promise<unknown> | undefined): Promise<boolean> {
+export async function awaitWithReminder(
+  done: () => boolean,
+  wait: { remindAfterMs: number; restMs: number },
+  remind: () => Promise<unknown> | undefined,
+): Promise<boolean> {
   if (await wf.condition(done, wait.remindAfterMs)) return true;
   const reminding = remind();
   if (reminding) await reminding;

@@ -4,18 +4,48 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { accessDecideUpdate, accessReviewUpdate, accessRevokeUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus, type AccessWorkflow } from '../../contracts/access';
+import {
+  accessDecideUpdate,
+  accessReviewUpdate,
+  accessRevokeUpdate,
+  accessStatusQuery,
+  credentialFetchedSignal,
+  type AccessStatus,
+  type AccessWorkflow,
+} from '../../contracts/access';
 import { ACCESS_DURATION, DEFAULT_ACCESS_TIMINGS, isAccessTerminal } from '../../domain/access';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, openAccessSession } from '../../store/directory';
-import { activeGrantId, cancelUnstartedGrant, credentialByHash, credentialState, getGrant, insertGrant, pickUpCredential, type GrantRow } from '../../store/grants';
+import {
+  activeGrantId,
+  cancelUnstartedGrant,
+  credentialByHash,
+  credentialState,
+  getGrant,
+  insertGrant,
+  pickUpCredential,
+  type GrantRow,
+} from '../../store/grants';
 import { getTenant } from '../../store/tenants';
 import { grantView } from '../views/grant';
 import { constantTimeEqualHex, hmacHex, newId, openSecret } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
-import { AccessParams, AccessReviewBody, AccessRevoke, CreateAccessGrant, CredentialOut, Decision, DecisionOut, DirectorySession, GrantAccepted, GrantOut, SessionOut, StateOut } from '../schemas';
+import {
+  AccessParams,
+  AccessReviewBody,
+  AccessRevoke,
+  CreateAccessGrant,
+  CredentialOut,
+  Decision,
+  DecisionOut,
+  DirectorySession,
+  GrantAccepted,
+  GrantOut,
+  SessionOut,
+  StateOut,
+} from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
@@ -89,42 +119,66 @@ async function requestedTarget({ db, auth, config, directoryFor }: AppDeps, req:
   if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
   const accountId = 'accountId' in b.target ? b.target.accountId : tenant.break_glass_account;
   if (!accountId) throw new ApiError(400, 'no_designated_account', 'target: the tenant has no designated break-glass account', { field: 'target' });
-  if (!(await (await directoryFor(b.tenantId)).lookup({ tenantId: b.tenantId, accountId }))) throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
+  if (!(await (await directoryFor(b.tenantId)).lookup({ tenantId: b.tenantId, accountId })))
+    throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
   if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
     throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
   }
   if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
-    throw new ApiError(400, 'invalid_field', `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`, { field: 'durationSeconds' });
+    throw new ApiError(
+      400,
+      'invalid_field',
+      `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`,
+      { field: 'durationSeconds' },
+    );
   }
   return { accountId, durationSeconds: b.durationSeconds ?? b.durationMinutes * 60 };
 }
 
 /** Starts the recorded grant's workflow; if Temporal refuses, the unstarted row is cancelled. */
-async function startGrant(deps: AppDeps, b: CreateBody, g: { id: string; workflowId: string; accountId: string; durationSeconds: number; requestedBy: string }) {
+async function startGrant(
+  deps: AppDeps,
+  b: CreateBody,
+  g: { id: string; workflowId: string; accountId: string; durationSeconds: number; requestedBy: string },
+) {
   const { temporal } = deps;
   const { id, workflowId, accountId, durationSeconds } = g;
   try {
-    await withTemporalDeadline(temporal, 'start', () => temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId,
-      workflowIdConflictPolicy: 'FAIL',
-      args: [{ grantId: id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: g.requestedBy, durationSeconds, timings: DEFAULT_ACCESS_TIMINGS, searchAttributes: deps.searchAttributes }],
-      ...(deps.searchAttributes
-        ? {
-            typedSearchAttributes: [
-              { key: TenantIdKey, value: b.tenantId },
-              { key: AccountIdKey, value: accountId },
-              { key: RecoveryKindKey, value: b.kind },
-              { key: RecoveryStatusKey, value: 'requested' },
-              { key: RiskTierKey, value: 'high' },
-            ],
-          }
-        : {}),
-      staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
-    }));
+    await withTemporalDeadline(temporal, 'start', () =>
+      temporal.workflow.start<AccessWorkflow>('accessGrantWorkflow', {
+        taskQueue: deps.taskQueue,
+        workflowId,
+        workflowIdConflictPolicy: 'FAIL',
+        args: [
+          {
+            grantId: id,
+            tenantId: b.tenantId,
+            accountId,
+            kind: b.kind,
+            requestedBy: g.requestedBy,
+            durationSeconds,
+            timings: DEFAULT_ACCESS_TIMINGS,
+            searchAttributes: deps.searchAttributes,
+          },
+        ],
+        ...(deps.searchAttributes
+          ? {
+              typedSearchAttributes: [
+                { key: TenantIdKey, value: b.tenantId },
+                { key: AccountIdKey, value: accountId },
+                { key: RecoveryKindKey, value: b.kind },
+                { key: RecoveryStatusKey, value: 'requested' },
+                { key: RiskTierKey, value: 'high' },
+              ],
+            }
+          : {}),
+        staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
+      }),
+    );
   } catch (err) {
     await cancelUnstartedGrant(deps.db, id);
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: null });
     throw err;
   }
 }
@@ -133,7 +187,10 @@ function requestRoute(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
   r.post(
     '/v1/break-glass',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant, response: { 202: GrantAccepted } } },
+    {
+      onRequest: auth.requireRole('agent', 'admin'),
+      schema: { summary: 'Request break-glass or SSO-bypass access', tags: ['break-glass'], body: CreateAccessGrant, response: { 202: GrantAccepted } },
+    },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
@@ -142,12 +199,29 @@ function requestRoute(r: Router, deps: AppDeps) {
       const workflowId = `access:${b.tenantId}:${accountId}:${b.kind}`;
       const active = await activeGrantId(db, { tenantId: b.tenantId, accountId, kind: b.kind });
       if (active) throw new ApiError(409, 'already_active', 'an emergency access grant of this kind is already open for the account', { id: active });
-      await insertGrant(db, { id, tenantId: b.tenantId, accountId, kind: b.kind, requestedBy: p.id, justification: b.justification, ticketRef: b.ticketRef, durationSeconds, workflowId });
+      await insertGrant(db, {
+        id,
+        tenantId: b.tenantId,
+        accountId,
+        kind: b.kind,
+        requestedBy: p.id,
+        justification: b.justification,
+        ticketRef: b.ticketRef,
+        durationSeconds,
+        workflowId,
+      });
       await startGrant(deps, b, { id, workflowId, accountId, durationSeconds, requestedBy: p.id });
       return reply
         .code(202)
         .header('location', `/v1/break-glass/${id}`)
-        .send({ id, kind: b.kind, accountId, state: 'requested', durationSeconds, next: b.kind === 'sso_bypass' ? 'the security contact confirms, then two break-glass approvers decide' : 'two break-glass approvers decide' });
+        .send({
+          id,
+          kind: b.kind,
+          accountId,
+          state: 'requested',
+          durationSeconds,
+          next: b.kind === 'sso_bypass' ? 'the security contact confirms, then two break-glass approvers decide' : 'two break-glass approvers decide',
+        });
     },
   );
 }
@@ -155,7 +229,10 @@ function requestRoute(r: Router, deps: AppDeps) {
 function readRoute(r: Router, deps: AppDeps) {
   r.get(
     '/v1/break-glass/:id',
-    { onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'), schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams, response: { 200: GrantOut } } },
+    {
+      onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver', 'reviewer', 'auditor'),
+      schema: { summary: 'Get a grant, its state and deadlines', tags: ['break-glass'], params: AccessParams, response: { 200: GrantOut } },
+    },
     async (req) => liveView(deps, await grantInScope(deps, req, req.params.id, 'access.get')),
   );
 }
@@ -163,13 +240,18 @@ function readRoute(r: Router, deps: AppDeps) {
 function approvalRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/approvals',
-    { onRequest: deps.auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'), schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } } },
+    {
+      onRequest: deps.auth.requireRole('break_glass_approver', 'approver', 'agent', 'admin', 'reviewer', 'auditor'),
+      schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } },
+    },
     async (req) => {
       const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
       // The validator judges role, scope and separation of duties, here and for direct Updates alike.
       const s = await update(deps, req, g, 'access.approval', () =>
-        handleOf(deps, g).executeUpdate(accessDecideUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }] }),
+        handleOf(deps, g).executeUpdate(accessDecideUpdate, {
+          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }],
+        }),
       );
       return { id: g.id, counted: true, state: s.state, approvals: s.approvals };
     },
@@ -180,7 +262,11 @@ function credentialRoute(r: Router, deps: AppDeps) {
   const { db, temporal, config } = deps;
   r.post(
     '/v1/break-glass/:id/credential',
-    { onRequest: deps.auth.requireRole('agent', 'admin'), config: { secretResponse: true }, schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams, response: { 200: CredentialOut } } },
+    {
+      onRequest: deps.auth.requireRole('agent', 'admin'),
+      config: { secretResponse: true },
+      schema: { summary: 'Pick the credential up: once, by the requester', tags: ['break-glass'], params: AccessParams, response: { 200: CredentialOut } },
+    },
     async (req, reply) => {
       const g = await grantInScope(deps, req, req.params.id, 'access.credential');
       const p = req.principal!;
@@ -199,7 +285,15 @@ function credentialRoute(r: Router, deps: AppDeps) {
         const cred = await credentialState(db, g.id);
         const code = !cred ? 'credential_not_issued' : cred.fetched_at ? 'credential_already_fetched' : 'credential_revoked';
         await audit(deps, g, `principal:${p.id}`, 'credential.fetch_refused', { code }, req.id);
-        throw new ApiError(409, code, code === 'credential_not_issued' ? 'the credential is not issued yet' : code === 'credential_already_fetched' ? 'the credential was already picked up; it is shown once' : 'the credential has been revoked');
+        throw new ApiError(
+          409,
+          code,
+          code === 'credential_not_issued'
+            ? 'the credential is not issued yet'
+            : code === 'credential_already_fetched'
+              ? 'the credential was already picked up; it is shown once'
+              : 'the credential has been revoked',
+        );
       }
       await withTemporalDeadline(temporal, 'signal', () => handleOf(deps, g).signal(credentialFetchedSignal)).catch(() => undefined);
       return reply.header('cache-control', 'no-store').send({
@@ -216,10 +310,15 @@ function credentialRoute(r: Router, deps: AppDeps) {
 function revokeRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/revoke',
-    { onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver'), schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke, response: { 200: StateOut } } },
+    {
+      onRequest: deps.auth.requireRole('agent', 'admin', 'break_glass_approver'),
+      schema: { summary: 'Revoke a grant early', tags: ['break-glass'], params: AccessParams, body: AccessRevoke, response: { 200: StateOut } },
+    },
     async (req) => {
       const g = await grantInScope(deps, req, req.params.id, 'access.revoke');
-      const s = await update(deps, req, g, 'access.revoke', () => handleOf(deps, g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }));
+      const s = await update(deps, req, g, 'access.revoke', () =>
+        handleOf(deps, g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }),
+      );
       return { id: g.id, state: s.state, credential: s.credential };
     },
   );
@@ -228,12 +327,17 @@ function revokeRoute(r: Router, deps: AppDeps) {
 function reviewRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/break-glass/:id/review',
-    { onRequest: deps.auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'), schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } } },
+    {
+      onRequest: deps.auth.requireRole('reviewer', 'agent', 'admin', 'break_glass_approver', 'approver', 'auditor'),
+      schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } },
+    },
     async (req) => {
       const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
       const s = await update(deps, req, g, 'access.review', () =>
-        handleOf(deps, g).executeUpdate(accessReviewUpdate, { args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }] }),
+        handleOf(deps, g).executeUpdate(accessReviewUpdate, {
+          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }],
+        }),
       );
       return { id: g.id, state: s.state, review: s.review };
     },
@@ -245,7 +349,14 @@ function directorySessionRoute(r: Router, deps: AppDeps) {
   const { db, config } = deps;
   r.post(
     '/v1/directory/sessions',
-    { schema: { summary: 'Sign in to the built-in directory with an emergency credential', tags: ['directory'], body: DirectorySession, response: { 201: SessionOut } } },
+    {
+      schema: {
+        summary: 'Sign in to the built-in directory with an emergency credential',
+        tags: ['directory'],
+        body: DirectorySession,
+        response: { 201: SessionOut },
+      },
+    },
     async (req, reply) => {
       const { tenantId, accountId, credential } = req.body;
       const invalid = () => new ApiError(401, 'invalid_credential', 'credential: not valid for this account now', { field: 'credential' });
@@ -257,7 +368,14 @@ function directorySessionRoute(r: Router, deps: AppDeps) {
       const g = { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id };
       // The credential row decides: issued only after approval, revoked at TTL or on demand.
       if (row.tenant_id !== tenantId || row.account_id !== accountId || row.revoked_at || !row.unexpired) {
-        await audit(deps, g, 'credential_holder', 'access.credential_rejected', { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired }, req.id);
+        await audit(
+          deps,
+          g,
+          'credential_holder',
+          'access.credential_rejected',
+          { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired },
+          req.id,
+        );
         throw invalid();
       }
       const acct = await accountUuid(db, { tenantId, accountId });

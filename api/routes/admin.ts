@@ -20,33 +20,49 @@ async function tenantOr404({ db }: AppDeps, tenantId: string) {
 
 function createTenantRoute(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
-  r.post('/v1/admin/tenants', { onRequest: auth.requireRole('admin'), schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } }, async (req, reply) => {
-    const b = req.body;
-    if (!coversAllTenants(req.principal!.tenantScope)) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
-    // Every administrative change commits with its audit event, or not at all.
-    const created = await db.transaction().execute(async (trx) => {
-      const inserted = await insertTenant(trx, { id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
-      if (!inserted) return false;
-      await appendAuditTx(trx, {
-        tenantId: b.id,
-        eventKey: `tenant-created:${b.id}`,
-        actor: `principal:${req.principal!.id}`,
-        action: 'tenant.created',
-        target: `tenant:${b.id}`,
-        details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+  r.post(
+    '/v1/admin/tenants',
+    { onRequest: auth.requireRole('admin'), schema: { summary: 'Create a tenant', tags: ['admin'], body: CreateTenant, response: { 201: TenantOut } } },
+    async (req, reply) => {
+      const b = req.body;
+      if (!coversAllTenants(req.principal!.tenantScope)) throw new ApiError(403, 'forbidden', 'creating tenants needs an admin with scope "*"');
+      // Every administrative change commits with its audit event, or not at all.
+      const created = await db.transaction().execute(async (trx) => {
+        const inserted = await insertTenant(trx, {
+          id: b.id,
+          name: b.name,
+          authMode: b.authMode,
+          securityContacts: b.securityContacts,
+          breakGlassAccount: b.breakGlassAccount ?? null,
+        });
+        if (!inserted) return false;
+        await appendAuditTx(trx, {
+          tenantId: b.id,
+          eventKey: `tenant-created:${b.id}`,
+          actor: `principal:${req.principal!.id}`,
+          action: 'tenant.created',
+          target: `tenant:${b.id}`,
+          details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+        });
+        return true;
       });
-      return true;
-    });
-    if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
-    return reply.code(201).send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
-  });
+      if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
+      return reply
+        .code(201)
+        .send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
+    },
+  );
 }
 
 function importRoute(r: Router, deps: AppDeps) {
   const { db, auth, config } = deps;
   r.post(
     '/v1/admin/tenants/:tenantId/accounts',
-    { onRequest: auth.requireRole('admin'), bodyLimit: 5 * 1024 * 1024, schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } } },
+    {
+      onRequest: auth.requireRole('admin'),
+      bodyLimit: 5 * 1024 * 1024,
+      schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } },
+    },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'accounts.import');
@@ -72,11 +88,16 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
   r.post(
     '/v1/admin/principals',
-    { onRequest: auth.requireRole('admin'), config: { secretResponse: true }, schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal, response: { 201: PrincipalOut } } },
+    {
+      onRequest: auth.requireRole('admin'),
+      config: { secretResponse: true },
+      schema: { summary: 'Create a principal; its API key is shown once', tags: ['admin'], body: CreatePrincipal, response: { 201: PrincipalOut } },
+    },
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1) throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
+      if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1)
+        throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
       const outside = firstOutside(p.tenantScope, b.tenantScope);
       if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
       const named = b.tenantScope.filter((t) => t !== '*');
@@ -120,7 +141,16 @@ function policyRoutes(r: Router, deps: AppDeps) {
   const PolicyOverrideBody = policyOverrideSchema(config.policyMode);
   r.put(
     '/v1/admin/tenants/:tenantId/policy',
-    { onRequest: auth.requireRole('admin'), schema: { summary: 'Set the tenant policy overrides (bounded)', tags: ['admin'], params: TenantParams, body: PolicyOverrideBody, response: { 200: PolicyOut } } },
+    {
+      onRequest: auth.requireRole('admin'),
+      schema: {
+        summary: 'Set the tenant policy overrides (bounded)',
+        tags: ['admin'],
+        params: TenantParams,
+        body: PolicyOverrideBody,
+        response: { 200: PolicyOut },
+      },
+    },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.update');
@@ -143,7 +173,10 @@ function policyRoutes(r: Router, deps: AppDeps) {
 
   r.get(
     '/v1/admin/tenants/:tenantId/policy',
-    { onRequest: auth.requireRole('admin', 'auditor'), schema: { summary: 'The tenant policy in effect', tags: ['admin'], params: TenantParams, response: { 200: PolicyOut } } },
+    {
+      onRequest: auth.requireRole('admin', 'auditor'),
+      schema: { summary: 'The tenant policy in effect', tags: ['admin'], params: TenantParams, response: { 200: PolicyOut } },
+    },
     async (req) => {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'policy.read');

@@ -145,7 +145,11 @@ async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof Re
   const secret = newTotpSecret();
   const acct = await accountUuid(db, { tenantId: row.tenant_id, accountId: row.account_id });
   if (!acct) throw LINK_INVALID();
-  const factorRow = { label: factor.label ?? 'authenticator', secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret), enrolledVia: `recovery:${row.recovery_id}` };
+  const factorRow = {
+    label: factor.label ?? 'authenticator',
+    secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret),
+    enrolledVia: `recovery:${row.recovery_id}`,
+  };
   const done = await consume(deps, row, (trx) => enrolFactor(trx, acct, factorRow), { action: 'mfa.enrolled', details: { factorType: 'totp' } });
   if (!done) throw LINK_INVALID();
   const name = await tenantName(db, row.tenant_id);
@@ -161,7 +165,15 @@ async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof Re
 function redeemRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/links/redeem',
-    { config: { secretResponse: true }, schema: { summary: 'Use a link: set a new password, confirm possession, or enrol a factor', tags: ['public'], body: RedeemBody, response: { 200: LinkUsedOut } } },
+    {
+      config: { secretResponse: true },
+      schema: {
+        summary: 'Use a link: set a new password, confirm possession, or enrol a factor',
+        tags: ['public'],
+        body: RedeemBody,
+        response: { 200: LinkUsedOut },
+      },
+    },
     async (req) => {
       const { token, tenantId, newPassword, factor } = req.body;
       const row = await liveTokenFor(deps, token, tenantId, req);

@@ -13,7 +13,10 @@ import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
 import { endedRecoveryCounts, recoveryCountsIn } from '../../store/recoveries';
 
-const B64 = z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+const B64 = z
+  .string()
+  .max(4 * 1024 * 1024)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 const CodecBody = z
   .object({ payloads: z.array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict()).max(1000) })
   .strict();

@@ -16,13 +16,25 @@ const csvCell = (v: unknown) => {
 function loginEventRoute(r: Router, { db, auth }: AppDeps) {
   r.post(
     '/v1/events/login',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent, response: { 202: RecordedOut } } },
+    {
+      onRequest: auth.requireRole('agent', 'admin'),
+      schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent, response: { 202: RecordedOut } },
+    },
     async (req, reply) => {
       const b = req.body;
       await auth.requireTenant(req, b.tenantId, 'events.login');
       const acct = await findAccount(db, b.tenantId, b.accountId);
       if (!acct) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
-      await recordLogin(db, acct.id, { at: b.at ? new Date(b.at) : new Date(), ip: b.ip, deviceId: b.deviceId, country: b.geo?.country, asn: b.geo?.asn, lat: b.geo?.lat, lon: b.geo?.lon, success: b.success });
+      await recordLogin(db, acct.id, {
+        at: b.at ? new Date(b.at) : new Date(),
+        ip: b.ip,
+        deviceId: b.deviceId,
+        country: b.geo?.country,
+        asn: b.geo?.asn,
+        lat: b.geo?.lat,
+        lon: b.geo?.lon,
+        success: b.success,
+      });
       return reply.code(202).send({ recorded: true });
     },
   );
@@ -31,7 +43,10 @@ function loginEventRoute(r: Router, { db, auth }: AppDeps) {
 function auditRoutes(r: Router, { db, auth }: AppDeps) {
   r.get(
     '/v1/audit',
-    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery, response: { 200: AuditOut } } },
+    {
+      onRequest: auth.requireRole('auditor', 'admin'),
+      schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery, response: { 200: AuditOut } },
+    },
     async (req, reply) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'audit.export');
@@ -57,7 +72,10 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
 
   r.get(
     '/v1/audit/verify',
-    { onRequest: auth.requireRole('auditor', 'admin'), schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery, response: { 200: ChainOut } } },
+    {
+      onRequest: auth.requireRole('auditor', 'admin'),
+      schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery, response: { 200: ChainOut } },
+    },
     async (req) => {
       await auth.requireTenant(req, req.query.tenantId, 'audit.verify');
       return verifyAuditChain(db, req.query.tenantId);
@@ -68,16 +86,25 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
 function healthRoutes(r: Router, { db, temporal }: AppDeps) {
   r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: HealthOut } } }, async () => ({ status: 'ok' }));
 
-  r.get('/readyz', { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } }, async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    checks.postgres = (await databaseAnswers(db)) ? 'ok' : 'unavailable';
-    await temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({})).then(
-      () => (checks.temporal = 'ok'),
-      () => (checks.temporal = 'unavailable'),
-    );
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ok ? 200 : 503).headers(ok ? {} : { 'retry-after': '5' }).send({ status: ok ? 'ready' : 'unavailable', checks });
-  });
+  r.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } },
+    async (_req, reply) => {
+      const checks: Record<string, string> = {};
+      checks.postgres = (await databaseAnswers(db)) ? 'ok' : 'unavailable';
+      await temporal
+        .withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({}))
+        .then(
+          () => (checks.temporal = 'ok'),
+          () => (checks.temporal = 'unavailable'),
+        );
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      return reply
+        .code(ok ? 200 : 503)
+        .headers(ok ? {} : { 'retry-after': '5' })
+        .send({ status: ok ? 'ready' : 'unavailable', checks });
+    },
+  );
 }
 
 export function opsRoutes(app: FastifyInstance, deps: AppDeps) {

@@ -47,7 +47,14 @@ export function pageRoutes(app: FastifyInstance, deps: AppDeps) {
   if (!dir) return;
   // Dev only (npm start without SMTP_URL): the mails the engine sent, newest first.
   app.get('/dev/outbox', { schema: { hide: true } }, async (_req, reply) => {
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse().slice(0, 200) : [];
+    const files = fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .reverse()
+          .slice(0, 200)
+      : [];
     const items = files.map((f) => {
       try {
         const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { text?: string; subject?: string; receivedAt?: string; to?: string[] };
@@ -61,6 +68,8 @@ export function pageRoutes(app: FastifyInstance, deps: AppDeps) {
       .type('text/html; charset=utf-8')
       .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
       .header('cache-control', 'no-store')
-      .send(`<!doctype html><html><head><meta charset="utf-8"><title>Dev outbox</title><meta http-equiv="refresh" content="5"></head><body style="font:15px system-ui;max-width:50em;margin:2em auto"><h1>Dev outbox</h1><p>${files.length} message(s), newest first. Refreshes every 5 s.</p>${items.join('')}</body></html>`);
+      .send(
+        `<!doctype html><html><head><meta charset="utf-8"><title>Dev outbox</title><meta http-equiv="refresh" content="5"></head><body style="font:15px system-ui;max-width:50em;margin:2em auto"><h1>Dev outbox</h1><p>${files.length} message(s), newest first. Refreshes every 5 s.</p>${items.join('')}</body></html>`,
+      );
   });
 }

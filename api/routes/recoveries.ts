@@ -3,7 +3,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { cancelUpdate, decideUpdate, statusQuery, submitVerificationUpdate, triagedUpdate, type RecoveryStatus, type RecoveryWorkflow } from '../../contracts/recovery';
+import {
+  cancelUpdate,
+  decideUpdate,
+  statusQuery,
+  submitVerificationUpdate,
+  triagedUpdate,
+  type RecoveryStatus,
+  type RecoveryWorkflow,
+} from '../../contracts/recovery';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, TenantIdKey } from '../../contracts/search-attributes';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { isTerminal, type RecoveryState } from '../../domain/types';
@@ -14,7 +22,21 @@ import { getRecovery, insertRecoveryWithinLimit, listRecoveries, markStartFailed
 import { getTenant } from '../../store/tenants';
 import { nextStep, recoveryView } from '../views/recovery';
 import { ApiError, toApiError } from '../errors';
-import { CancelBody, CreateRecovery, Decision, DecisionOut, IdParams, ListRecoveriesQuery, RecoveryAccepted, RecoveryList, RecoveryOut, RecoveryRefused, StateOut, Verification, VerificationOut } from '../schemas';
+import {
+  CancelBody,
+  CreateRecovery,
+  Decision,
+  DecisionOut,
+  IdParams,
+  ListRecoveriesQuery,
+  RecoveryAccepted,
+  RecoveryList,
+  RecoveryOut,
+  RecoveryRefused,
+  StateOut,
+  Verification,
+  VerificationOut,
+} from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
 /** The triage answer normally takes milliseconds; past this the caller polls GET instead. */
@@ -27,7 +49,11 @@ async function loadInScope({ db, auth }: AppDeps, req: FastifyRequest, id: strin
   const row = await getRecovery(db, id);
   if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
   // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.
-  await auth.requireTenant(req, row.tenant_id, action, { target: `recovery:${row.id}`, recoveryId: row.id, notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }) });
+  await auth.requireTenant(req, row.tenant_id, action, {
+    target: `recovery:${row.id}`,
+    recoveryId: row.id,
+    notFound: new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' }),
+  });
   return row;
 }
 
@@ -54,7 +80,19 @@ async function recordRequest({ db }: AppDeps, b: CreateBody, id: string, workflo
   return db.transaction().execute(async (trx) => {
     const outcome = await insertRecoveryWithinLimit(
       trx,
-      { id, tenantId: b.tenantId, accountId: b.accountId, kind: b.kind, requestedBy: principalId, reason: b.reason, ticketRef: b.ticketRef ?? null, errorSource: b.errorSource, urgency: b.urgency, context: b.context, workflowId },
+      {
+        id,
+        tenantId: b.tenantId,
+        accountId: b.accountId,
+        kind: b.kind,
+        requestedBy: principalId,
+        reason: b.reason,
+        ticketRef: b.ticketRef ?? null,
+        errorSource: b.errorSource,
+        urgency: b.urgency,
+        context: b.context,
+        workflowId,
+      },
       limit,
     );
     if (!outcome.slotted) {
@@ -108,7 +146,15 @@ async function startRecovery(deps: AppDeps, b: CreateBody, id: string, workflowI
     // Nothing started: leave no active row behind, and say so in the audit log.
     await db.transaction().execute(async (trx) => {
       await markStartFailed(trx, id);
-      await appendAuditTx(trx, { tenantId: b.tenantId, eventKey: `${id}:start_failed`, actor: 'system', action: 'recovery.start_failed', target: `account:${b.accountId}`, recoveryId: id, details: { error: (err as Error).name } });
+      await appendAuditTx(trx, {
+        tenantId: b.tenantId,
+        eventKey: `${id}:start_failed`,
+        actor: 'system',
+        action: 'recovery.start_failed',
+        target: `account:${b.accountId}`,
+        recoveryId: id,
+        details: { error: (err as Error).name },
+      });
     });
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: null });
@@ -137,7 +183,13 @@ function createRoute(r: Router, deps: AppDeps) {
       const limit = policy.rateLimits.perIpPerHour;
       const recorded = await recordRequest(deps, b, id, workflowId, req.principal!.id, limit, `${req.id}:${Date.now()}`);
       if (!recorded.slotted) {
-        throw new ApiError(429, 'rate_limited', `context.ip: more than ${limit} recovery requests from this IP in an hour`, { field: 'context.ip' }, { 'retry-after': '3600' });
+        throw new ApiError(
+          429,
+          'rate_limited',
+          `context.ip: more than ${limit} recovery requests from this IP in an hour`,
+          { field: 'context.ip' },
+          { 'retry-after': '3600' },
+        );
       }
       if (!recorded.inserted) {
         throw new ApiError(409, 'already_active', 'a recovery of this kind is already active for this account', { id: recorded.existing });
@@ -163,7 +215,13 @@ function createRoute(r: Router, deps: AppDeps) {
       return reply
         .code(202)
         .header('location', `/v1/recoveries/${id}`)
-        .send({ id, status: status?.state ?? 'received', riskTier: status?.riskTier ?? null, manualReview: status?.manualReview ?? false, next: status ? nextStep(status) : { action: 'poll', href: `/v1/recoveries/${id}` } });
+        .send({
+          id,
+          status: status?.state ?? 'received',
+          riskTier: status?.riskTier ?? null,
+          manualReview: status?.manualReview ?? false,
+          next: status ? nextStep(status) : { action: 'poll', href: `/v1/recoveries/${id}` },
+        });
     },
   );
 }
@@ -172,7 +230,10 @@ function readRoutes(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
   r.get(
     '/v1/recoveries/:id',
-    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } } },
+    {
+      onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'),
+      schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } },
+    },
     async (req) => {
       let row = await loadInScope(deps, req, req.params.id, 'recovery.get');
       const live = await liveStatus(deps, row);
@@ -187,12 +248,18 @@ function readRoutes(r: Router, deps: AppDeps) {
 
   r.get(
     '/v1/recoveries',
-    { onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'), schema: { summary: 'List recoveries of a tenant', tags: ['recoveries'], querystring: ListRecoveriesQuery, response: { 200: RecoveryList } } },
+    {
+      onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'),
+      schema: { summary: 'List recoveries of a tenant', tags: ['recoveries'], querystring: ListRecoveriesQuery, response: { 200: RecoveryList } },
+    },
     async (req) => {
       const q = req.query;
       await auth.requireTenant(req, q.tenantId, 'recovery.list');
       const rows = await listRecoveries(db, q);
-      return { items: rows.map((row) => recoveryView(row, null)), nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null };
+      return {
+        items: rows.map((row) => recoveryView(row, null)),
+        nextBefore: rows.length === q.limit ? new Date(rows[rows.length - 1].created_at).toISOString() : null,
+      };
     },
   );
 }
@@ -201,7 +268,10 @@ function verificationRoute(r: Router, deps: AppDeps) {
   const { temporal, auth, directoryFor } = deps;
   r.post(
     '/v1/recoveries/:id/verifications',
-    { onRequest: auth.requireRole('agent'), schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification, response: { 200: VerificationOut } } },
+    {
+      onRequest: auth.requireRole('agent'),
+      schema: { summary: 'Submit verification evidence', tags: ['recoveries'], params: IdParams, body: Verification, response: { 200: VerificationOut } },
+    },
     async (req) => {
       const row = await loadInScope(deps, req, req.params.id, 'recovery.verify');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
@@ -228,7 +298,10 @@ function cancelRoute(r: Router, deps: AppDeps) {
   const { temporal, auth } = deps;
   r.post(
     '/v1/recoveries/:id/cancel',
-    { onRequest: auth.requireRole('agent', 'admin'), schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody, response: { 200: StateOut } } },
+    {
+      onRequest: auth.requireRole('agent', 'admin'),
+      schema: { summary: 'Cancel a recovery', tags: ['recoveries'], params: IdParams, body: CancelBody, response: { 200: StateOut } },
+    },
     async (req) => {
       const row = await loadInScope(deps, req, req.params.id, 'recovery.cancel');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
@@ -244,7 +317,10 @@ function approvalRoute(r: Router, deps: AppDeps) {
   const { db, temporal, auth } = deps;
   r.post(
     '/v1/recoveries/:id/approvals',
-    { onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'), schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } } },
+    {
+      onRequest: auth.requireRole('approver', 'agent', 'admin', 'auditor', 'reviewer', 'break_glass_approver'),
+      schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } },
+    },
     async (req) => {
       const row = await getRecovery(db, req.params.id);
       if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
@@ -254,7 +330,9 @@ function approvalRoute(r: Router, deps: AppDeps) {
       try {
         const result = await withTemporalDeadline(temporal, 'update', () =>
           handleOf(deps, row).executeUpdate(decideUpdate, {
-            args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment }],
+            args: [
+              { principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment },
+            ],
           }),
         );
         return { id: row.id, ...result };

@@ -15,7 +15,7 @@ export function recoveryView(row: RecoveryRow, live: RecoveryStatus | null) {
     waitingFor: live?.waitingFor ?? null,
     riskTier: live?.riskTier ?? row.risk_tier,
     route: live?.route ?? row.route,
-    reasons: live?.reasons ?? (row.reasons),
+    reasons: live?.reasons ?? row.reasons,
     tiers: live?.tiers ?? null,
     approvals: live?.approvals ?? null,
     deadlines: live?.deadlines ?? {},
