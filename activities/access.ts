@@ -72,8 +72,8 @@ function grantBookkeeping({ db }: ActivityDeps) {
   };
 }
 
-function grantNotices(deps: ActivityDeps) {
-  const { db, mailer, config } = deps;
+/** SSO bypass: the security contact's confirmation link. */
+function contactConfirmation({ db, mailer, config }: ActivityDeps) {
   return {
     /** SSO bypass: a Tier 3 link to the tenant's security contact on record, never to anyone else. */
     async issueContactConfirmation(i: { grantId: string; step: string; ttlSeconds: number }): Promise<{ tokenId: string }> {
@@ -126,7 +126,12 @@ function grantNotices(deps: ActivityDeps) {
       });
       return { tokenId: out.tokenId };
     },
+  };
+}
 
+function grantNotices(deps: ActivityDeps) {
+  const { db } = deps;
+  return {
     async notifyAccessApprovers(i: { grantId: string; step: string }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       return {
@@ -236,6 +241,7 @@ function credentialLifecycle({ db, config, directoryFor }: Deps) {
 export function createAccessActivities(all: Deps) {
   return {
     ...grantBookkeeping(all),
+    ...contactConfirmation(all),
     ...grantNotices(all),
     ...credentialLifecycle(all),
   };

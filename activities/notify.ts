@@ -10,7 +10,7 @@ import { securityContacts, tenantName } from '../store/tenants';
 import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { sendOnce } from './mail';
 
-function staffNotices({ db, mailer, config }: ActivityDeps) {
+function securityNotices({ db, mailer }: ActivityDeps) {
   return {
     /** High risk: alert the tenant's security contacts. */
     async alertSecurity(i: { recoveryId: string; tenantId: string; step: string; template: 'security_alert' | 'recovery_cancelled'; reasons: Reason[] }) {
@@ -38,7 +38,11 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
         details: { contacts: to.length, reasons: i.reasons },
       });
     },
+  };
+}
 
+function staffNotices({ db, mailer, config }: ActivityDeps) {
+  return {
     /** Emails every approver who may decide this recovery: the approver role, the tenant in scope. */
     async notifyApprovers(i: {
       recoveryId: string;
@@ -122,5 +126,5 @@ function accountNotices({ db, mailer, directoryFor }: Deps) {
 }
 
 export function createNoticeActivities(all: Deps) {
-  return { ...staffNotices(all), ...accountNotices(all) };
+  return { ...securityNotices(all), ...staffNotices(all), ...accountNotices(all) };
 }
