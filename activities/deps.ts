@@ -4,7 +4,7 @@ import type { Config } from '../infra/config';
 import type { Db } from '../store/db';
 import type { Mailer } from '../infra/mailer';
 import type { Directory, DirectoryFor } from '../domain/directory';
-import { builtinDirectories } from '../store/directory';
+import { builtinDirectories } from '../store/builtin-directory';
 import { getRecovery } from '../store/recoveries';
 import { getGrant } from '../store/grants';
 

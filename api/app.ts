@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { builtinDirectories } from '../store/directory';
+import { builtinDirectories } from '../store/builtin-directory';
 import { createAuth } from './auth';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler, findBadString } from './errors';

@@ -1,11 +1,10 @@
 // The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
-// credentials, sessions and login history, all in Postgres. The only owner of those tables, and
-// the first implementation of the Directory port (domain/directory.ts).
-import crypto from 'node:crypto';
+// credentials, sessions and login history, all in Postgres. The only owner of those tables;
+// store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
-import { hashPassword, knowledgeHash, constantTimeEqualHex, verifyPassword } from '../infra/secrets';
-import { accessSessionSource, type AccountRef, type Change, type Directory, type DirectoryFor, type NewPassword } from '../domain/directory';
+import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
+import { accessSessionSource, type AccountRef } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
 
 export interface ImportedAccount {
@@ -188,99 +187,45 @@ export async function enrolFactor(trx: Transaction<Database>, accountUuid: strin
   await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', accountUuid).execute();
 }
 
-async function requireUuid(db: Db, ref: AccountRef): Promise<string> {
-  const id = await accountUuid(db, ref);
-  if (!id) throw new AccountNotFoundError();
-  return id;
+/** Sets the account's password credential (an argon2id hash); a retry writes the same hash again. */
+export async function setPasswordHash(db: Db, accountUuid: string, hash: string, changedBy: string): Promise<void> {
+  await db
+    .insertInto('password_credentials')
+    .values({ account_id: accountUuid, password_hash: hash, changed_by: changedBy })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: hash, changed_at: new Date(), changed_by: changedBy }))
+    .execute();
 }
 
-/** The account is not (or no longer) in the directory: a refusal, not worth a retry. */
-export class AccountNotFoundError extends Error {
-  constructor() {
-    super('account not found');
-    this.name = 'AccountNotFoundError';
-  }
+/** Who last changed the account's password credential; null when it has none (SSO-managed). */
+export async function passwordChangedBy(db: Db, accountUuid: string): Promise<string | null> {
+  const row = await db.selectFrom('password_credentials').select(['changed_by']).where('account_id', '=', accountUuid).executeTakeFirst();
+  return row ? row.changed_by : null;
 }
 
-/** Every tenant on the built-in directory (until tenants can choose another). */
-export function builtinDirectories(db: Db, knowledgeKey: Buffer): DirectoryFor {
-  const builtin = createBuiltinDirectory(db, knowledgeKey);
-  return () => Promise.resolve(builtin);
+/** Removes every active factor except those enrolled by `keepEnrolledVia`, and requires enrolment. */
+export async function removeFactorsRequireEnrolment(db: Db, accountUuid: string, keepEnrolledVia: string): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('mfa_factors')
+      .set({ removed_at: new Date() })
+      .where('account_id', '=', accountUuid)
+      .where('removed_at', 'is', null)
+      .where((eb) => eb.or([eb('enrolled_via', 'is', null), eb('enrolled_via', '!=', keepEnrolledVia)]))
+      .executeTakeFirst();
+    await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', accountUuid).execute();
+    return Number(res.numUpdatedRows);
+  });
 }
 
-/** The built-in directory behind the port. */
-export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory {
-  return {
-    async lookup(ref) {
-      const a = await findAccount(db, ref.tenantId, ref.accountId);
-      if (!a) return null;
-      return {
-        role: a.role,
-        authMethod: a.auth_method,
-        active: a.status === 'active',
-      };
-    },
-
-    async addresses(ref) {
-      const id = await accountUuid(db, ref);
-      return id ? (await registeredAddresses(db, id)).map((a) => a.email) : [];
-    },
-
-    checkKnowledge: (ref, answers) => checkKnowledge(db, knowledgeKey, ref.tenantId, ref.accountId, answers),
-
-    async setPassword(ref, password: NewPassword, change: Change) {
-      const id = await requireUuid(db, ref);
-      // Idempotent: a retry writes the same hash again.
-      await db
-        .insertInto('password_credentials')
-        .values({ account_id: id, password_hash: password.argon2id, changed_by: change.by })
-        .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: password.argon2id, changed_at: new Date(), changed_by: change.by }))
-        .execute();
-    },
-
-    async removeMfaFactors(ref, change) {
-      const id = await requireUuid(db, ref);
-      return db.transaction().execute(async (trx) => {
-        const res = await trx
-          .updateTable('mfa_factors')
-          .set({ removed_at: new Date() })
-          .where('account_id', '=', id)
-          .where('removed_at', 'is', null)
-          .where((eb) => eb.or([eb('enrolled_via', 'is', null), eb('enrolled_via', '!=', change.by)]))
-          .executeTakeFirst();
-        await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', id).execute();
-        return { removed: Number(res.numUpdatedRows) };
-      });
-    },
-
-    async revokeSessions(ref, reason) {
-      return { revoked: await revokeAllSessions(db, await requireUuid(db, ref), reason) };
-    },
-
-    async revokeGrantSessions(_ref, grantId, reason) {
-      const r = await db
-        .updateTable('sessions')
-        .set({ revoked_at: new Date(), revoke_reason: reason })
-        .where('source', '=', accessSessionSource(grantId))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return { revoked: Number(r.numUpdatedRows) };
-    },
-
-    async rotateCredential(ref, change) {
-      const id = await requireUuid(db, ref);
-      const existing = await db.selectFrom('password_credentials').select(['changed_by']).where('account_id', '=', id).executeTakeFirst();
-      if (!existing) return { rotated: false, note: 'no local credential to rotate; none was created' };
-      if (existing.changed_by === change.by) return { rotated: true, note: 'already rotated' };
-      const unknown = await hashPassword(crypto.randomBytes(32).toString('base64url'));
-      await db
-        .updateTable('password_credentials')
-        .set({ password_hash: unknown, changed_at: new Date(), changed_by: change.by })
-        .where('account_id', '=', id)
-        .execute();
-      return { rotated: true, note: 'the local credential was replaced by a random one' };
-    },
-  };
+/** Revokes the sessions opened with one emergency credential. */
+export async function revokeAccessSessions(db: Db, grantId: string, reason: string): Promise<number> {
+  const r = await db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date(), revoke_reason: reason })
+    .where('source', '=', accessSessionSource(grantId))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 /** The account's recent login history (newest first), by tenant and external id. */
