@@ -85,32 +85,35 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
     return reply.code(prior.status_code).header('idempotent-replayed', 'true').send(prior.response);
   });
 
-  app.addHook('onSend', async (req, reply, payload) => {
-    const idem = req.idempotency;
-    if (!idem) return payload;
-    req.idempotency = null;
-    let write: () => Promise<unknown>;
-    if (reply.statusCode >= 500 || reply.statusCode === 429 || reply.statusCode === 409) {
-      // Not a final answer: let a retry with the same key run again.
-      write = () => releaseKey(db, idem);
-    } else if (req.routeOptions.config?.secretResponse && reply.statusCode < 300) {
-      write = () => settleKey(db, idem, 0, null);
-    } else {
-      let body: unknown = null;
-      try {
-        body = typeof payload === 'string' ? JSON.parse(payload) : null;
-      } catch {
-        body = null;
-      }
-      const response = JSON.stringify(body);
-      write = () => settleKey(db, idem, reply.statusCode, response);
+  app.addHook('onSend', async (req, reply, payload) => settleAnswer(db, req, reply, payload));
+}
+
+/** Stores the answer for replay (or frees the key when the answer is not final), then lets it go out. */
+async function settleAnswer(db: Db, req: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  const idem = req.idempotency;
+  if (!idem) return payload;
+  req.idempotency = null;
+  let write: () => Promise<unknown>;
+  if (reply.statusCode >= 500 || reply.statusCode === 429 || reply.statusCode === 409) {
+    // Not a final answer: let a retry with the same key run again.
+    write = () => releaseKey(db, idem);
+  } else if (req.routeOptions.config?.secretResponse && reply.statusCode < 300) {
+    write = () => settleKey(db, idem, 0, null);
+  } else {
+    let body: unknown = null;
+    try {
+      body = typeof payload === 'string' ? JSON.parse(payload) : null;
+    } catch {
+      body = null;
     }
-    // The answer goes out whatever happens here. If Postgres is down (the usual reason for a 503),
-    // the key is settled in the background once it is back, so retries are not told
-    // "in progress" until the stale limit.
-    await write().catch(() => settleLater(write, req.log));
-    return payload;
-  });
+    const response = JSON.stringify(body);
+    write = () => settleKey(db, idem, reply.statusCode, response);
+  }
+  // The answer goes out whatever happens here. If Postgres is down (the usual reason for a 503),
+  // the key is settled in the background once it is back, so retries are not told
+  // "in progress" until the stale limit.
+  await write().catch(() => settleLater(write, req.log));
+  return payload;
 }
 
 function settleLater(write: () => Promise<unknown>, log: FastifyRequest['log'], attempt = 1): void {
