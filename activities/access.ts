@@ -7,13 +7,13 @@ import { appendAudit, appendAuditTx, caseActors } from '../store/audit';
 import { issueCredentialOnce, moveGrant, revokeCredential, type GrantRow } from '../store/grants';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
-import { insertToken, settlePriorTokens } from '../store/tokens';
+import { settlePriorTokens } from '../store/tokens';
 import { isAccessTerminal } from '../domain/access';
 import type { Db } from '../store/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
-import { hmacHex, newToken, sealSecret } from '../infra/secrets';
+import { hmacHex, sealSecret } from '../infra/secrets';
 import { loadGrant, requireAccount, type ActivityDeps, type Deps } from './deps';
-import { mailLink, recordLinkSent, sendOnce } from './mail';
+import { createLinkToken, mailLink, recordLinkSent, sendOnce } from './mail';
 import { currentRunId } from './run';
 import type { GrantTransition } from '../contracts/activities';
 
@@ -99,20 +99,15 @@ function contactConfirmation({ db, mailer, config }: ActivityDeps) {
       const contact = tenant.contacts[0];
       if (!contact) throw ApplicationFailure.nonRetryable('the tenant has no security contact on record', 'no_security_contact');
       const out = await mailLink(db, mailer, { mail, what: 'the confirmation link', to: [contact] }, async () => {
-        const token = newToken(config.tokenKeys);
-        const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
-        const tokenId = await insertToken(db, {
+        const { tokenId, expiresAt, url } = await createLinkToken(db, config, {
           tenantId: g.tenant_id,
           accountId: g.account_id,
-          recoveryId: g.id,
+          caseId: g.id,
           workflowId: g.workflow_id,
           purpose: 'sso_bypass_confirm',
           issueKey,
-          keyId: token.keyId,
-          tokenHash: token.hash,
-          expiresAt,
+          ttlSeconds: i.ttlSeconds,
         });
-        const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(g.tenant_id)}#${token.value}`;
         const message = accessConfirmationEmail({
           tenantName: tenant.name,
           accountId: g.account_id,

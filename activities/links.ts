@@ -1,13 +1,12 @@
 // Single-use links of a recovery: issued (HMAC stored, link mailed to the registered addresses
 // only), checked when the workflow is told one was used, and ended early.
 import { ApplicationFailure } from '@temporalio/activity';
-import { newToken } from '../infra/secrets';
 import { linkEmail } from '../infra/templates';
 import type { IssuedLink, LinkRequest } from '../contracts/activities';
 import { tenantName } from '../store/tenants';
-import { insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
+import { invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
 import { loadRecovery, requireAccount, type Deps } from './deps';
-import { mailLink, recordLinkSent } from './mail';
+import { createLinkToken, mailLink, recordLinkSent } from './mail';
 
 export function createLinkActivities({ db, mailer, config, directoryFor }: Deps) {
   return {
@@ -44,20 +43,15 @@ export function createLinkActivities({ db, mailer, config, directoryFor }: Deps)
         return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
       }
       const out = await mailLink(db, mailer, { mail, what: 'the link', to }, async () => {
-        const token = newToken(config.tokenKeys);
-        const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
-        const tokenId = await insertToken(db, {
+        const { tokenId, expiresAt, url } = await createLinkToken(db, config, {
           tenantId: r.tenant_id,
           accountId: r.account_id,
-          recoveryId: r.id,
+          caseId: r.id,
           workflowId: r.workflow_id,
           purpose: i.purpose,
           issueKey,
-          keyId: token.keyId,
-          tokenHash: token.hash,
-          expiresAt,
+          ttlSeconds: i.ttlSeconds,
         });
-        const url = `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(r.tenant_id)}#${token.value}`;
         const message = linkEmail(i.purpose, {
           tenantName: await tenantName(db, r.tenant_id),
           url,

@@ -6,7 +6,9 @@ import type { Db } from '../store/db';
 import { isPermanentMailError, MailDeferredError, messageIdFor, type Mailer, type OutgoingMail } from '../infra/mailer';
 import { appendAuditTx } from '../store/audit';
 import { claimNotice, markNoticeFailed, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';
-import { invalidateUndelivered, markTokenMailed } from '../store/tokens';
+import { insertToken, invalidateUndelivered, markTokenMailed } from '../store/tokens';
+import type { HmacKey } from '../infra/config';
+import { newToken } from '../infra/secrets';
 
 /**
  * Sends a notice once per dedupe key. A transient failure (4xx, connection) throws a retryable
@@ -134,4 +136,29 @@ export async function mailLink(
   }
   await recordLinkSent(db, { ...l.mail(tokenId), expiresAt });
   return { tokenId, expiresAt };
+}
+
+/**
+ * A new single-use token for a case's link: only its HMAC is stored; the value leaves this
+ * function inside the link's URL, which goes into the mail and nowhere else.
+ */
+export async function createLinkToken(
+  db: Db,
+  config: { tokenKeys: readonly HmacKey[]; publicBaseUrl: string },
+  t: { tenantId: string; accountId: string; caseId: string; workflowId: string; purpose: string; issueKey: string; ttlSeconds: number },
+): Promise<{ tokenId: string; expiresAt: Date; url: string }> {
+  const token = newToken(config.tokenKeys);
+  const expiresAt = new Date(Date.now() + t.ttlSeconds * 1000);
+  const tokenId = await insertToken(db, {
+    tenantId: t.tenantId,
+    accountId: t.accountId,
+    recoveryId: t.caseId,
+    workflowId: t.workflowId,
+    purpose: t.purpose,
+    issueKey: t.issueKey,
+    keyId: token.keyId,
+    tokenHash: token.hash,
+    expiresAt,
+  });
+  return { tokenId, expiresAt, url: `${config.publicBaseUrl}/recover?tenant=${encodeURIComponent(t.tenantId)}#${token.value}` };
 }
