@@ -1,3 +1,4 @@
+// The migrations in order, and migrateToLatest: run by the API at start, by npm start and by npm run migrate.
 import { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_initial';
