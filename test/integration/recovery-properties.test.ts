@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TERMINAL_STATES } from '../../domain/types';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -107,7 +108,7 @@ describe('recovery invariants under random sequences of events', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom<'password_reset' | 'mfa_reset'>('password_reset', 'mfa_reset'), fc.array(cmd, { minLength: 1, maxLength: 6 }), async (kind, cmds) => {
         const r = await scenario(kind, cmds);
-        const events = await h.db.selectFrom('audit_events').selectAll().where('recovery_id', '=', r.id).orderBy('seq').execute();
+        const events = await auditEvents(h.db, { caseId: r.id });
         const transitions = events.filter((e) => e.action.startsWith('recovery.') && (e.details as any).workflowTime);
         const completions = events.filter((e) => e.action === 'recovery.completed');
         assert.ok(completions.length <= 1, 'never more than one completion');
