@@ -92,15 +92,14 @@ async function main() {
 
   const port = (s: typeof bare) => (s.server.address() as { port: number }).port;
   process.stdout.write(JSON.stringify({ benchServers: { bare: port(bare), floor: port(floor), real: port(app as unknown as typeof bare) } }) + '\n');
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, async () => {
-      await bare.close();
-      await floor.close();
-      await app.close();
-      await db.destroy();
-      process.exit(0);
-    });
-  }
+  const shutdown = async () => {
+    await bare.close();
+    await floor.close();
+    await app.close();
+    await db.destroy();
+    process.exit(0);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void shutdown());
 }
 
 main().catch((err) => {

@@ -1,8 +1,22 @@
 // What tests, drills and benchmarks read from the audit log to check the engine's work: events by
-// tenant, case, action or key, the chain's head, and counts. Reads only (faults.ts tampers).
+// tenant, case, action or key, the chain's head, and counts; and the shape of the log's export
+// (GET /v1/audit). Reads only (faults.ts tampers).
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Database, Db } from '../store/db';
 import { found } from './inspect';
+
+/** One event of GET /v1/audit's JSON answer. */
+export interface AuditEventJson {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  recovery_id: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
 
 /** Which events: every condition given must hold. */
 export interface AuditFilter {

@@ -9,7 +9,7 @@ import { findAccount, openSession } from '../../store/directory';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { activeFactorsOf, factorsOf, recoveryRow, sessionsOf } from '../../testkit/inspect';
-import { auditEvents, firstAuditEvent } from '../../testkit/inspect-audit';
+import { auditEvents, firstAuditEvent, type AuditEventJson } from '../../testkit/inspect-audit';
 import { until } from '../../testkit/wait';
 import { historyText } from '../../testkit/history';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
@@ -125,12 +125,12 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     assert.notEqual(active[0].secret_enc, null);
     assert.ok(!active[0].secret_enc!.includes(enrolled.body.totp.secret), 'the factor secret is stored sealed');
 
-    const audit = await h.api('GET', `/v1/audit?tenantId=${tenantId}`);
-    const mine = audit.body.events.filter((e: any) => e.recovery_id === id);
-    const granted = mine.filter((e: any) => e.action === 'approval.granted').map((e: any) => e.actor).sort();
+    const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
+    const mine = audit.body.events.filter((e) => e.recovery_id === id);
+    const granted = mine.filter((e) => e.action === 'approval.granted').map((e) => e.actor).sort();
     assert.deepEqual(granted, [`principal:${a1.id}`, `principal:${a2.id}`].sort(), 'each approval is audited with its approver');
     for (const a of ['verification.passed', 'approval.requested', 'recovery.waiting_period_started', 'recovery.applying', 'mfa.enrolled', 'recovery.completed']) {
-      assert.ok(mine.some((e: any) => e.action === a), `audit has ${a}`);
+      assert.ok(mine.some((e) => e.action === a), `audit has ${a}`);
     }
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`)).body.valid, true);
 
@@ -180,7 +180,7 @@ describe('separation of duties', () => {
     assert.equal(r.body.error.code, 'approver_out_of_scope');
     await directUpdateRejected(workflowId, { principalId: outsider.id, tenantScope: [elsewhere] }, 'approver_out_of_scope');
     const audited = await auditEvents(h.db, { tenantId, caseId: id, action: 'approval.rejected' });
-    assert.ok(audited.some((a) => (a.details as any).code === 'approver_out_of_scope'));
+    assert.ok(audited.some((a) => a.details.code === 'approver_out_of_scope'));
   });
 
   it('a principal without the approver role cannot decide', async () => {
@@ -257,7 +257,7 @@ describe('the waiting period can be stopped', () => {
     assert.equal(c.body.state, 'cancelled');
     const ev = await firstAuditEvent(h.db, { caseId: id, action: 'recovery.cancelled' });
     assert.equal(ev.actor, `principal:${agent.id}`);
-    assert.equal((ev.details as any).reason, 'caller failed a callback check');
+    assert.equal(ev.details.reason, 'caller failed a callback check');
     await h.sink.waitFor((m) => m.subject.startsWith('[security] Recovery cancelled') && m.to.includes(`security@${tenantId}.test`));
   });
 });

@@ -121,14 +121,6 @@ function problems(r: ApiResponse, exp: Expect): string[] {
   return out;
 }
 
-async function expectError(req: Req, exp: Expect): Promise<ApiResponse> {
-  const r = await send(req);
-  const bad = problems(r, exp);
-  assert.deepEqual(bad, [], `${bad.join('; ')}\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
-  assertErrorShape(req, r);
-  return r;
-}
-
 function diff(a: Record<string, number>, b: Record<string, number>): string[] {
   return Object.keys(b)
     .filter((k) => a[k] !== b[k])
@@ -972,15 +964,15 @@ type Mutation =
 const INJECT = ['\u0000', '\ud800', '\udfff', '\u0007', '\u202e', '\ufeff', '\u2028', '\\', '"', "'", '\n', '\t', 'é', '💥'];
 
 function mutate(base: Record<string, unknown>, muts: Mutation[]): unknown {
-  const out = structuredClone(base) as Record<string, unknown>;
-  const own = (o: any, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  const out = structuredClone<Record<string, unknown>>(base);
+  const own = (o: object, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   for (const m of muts) {
     // 'extra' adds an unknown key inside the object at path (the root when path is empty).
     const walk = m.op === 'extra' ? m.path : m.path.slice(0, -1);
-    let parent: any = out;
+    let parent = out;
     for (const seg of walk) {
       if (parent[seg] === null || typeof parent[seg] !== 'object') own(parent, seg, {});
-      parent = parent[seg];
+      parent = parent[seg] as Record<string, unknown>;
     }
     if (m.op === 'extra') own(parent, m.key, m.value);
     else if (m.op === 'inject') {

@@ -8,7 +8,7 @@ import { checkPassword, findAccount } from '../../store/directory';
 import { credentialState } from '../../store/grants';
 import { refuseAuditEvents } from '../../testkit/faults';
 import { found, grantRow, passwordCredentialOf, sessionRow, tenantRow } from '../../testkit/inspect';
-import { auditEvents } from '../../testkit/inspect-audit';
+import { auditEvents, type AuditEventJson } from '../../testkit/inspect-audit';
 import { OLD_PASSWORD, recoveryBody, seedBreakGlassTeam, seedPrincipal } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
@@ -108,14 +108,14 @@ describe('break-glass from request to review', () => {
     // The status query can be a moment ahead of the activity that records the end.
     await until('end recorded', async () => (await grantRow(h.db, id)).ended_at !== null);
 
-    const events = (await h.api('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e: any) => e.recovery_id === id);
-    const actions = events.map((e: any) => e.action);
+    const events = (await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e) => e.recovery_id === id);
+    const actions = events.map((e) => e.action);
     for (const a of ['access.requested', 'approval.granted', 'access.credential_issued', 'credential.fetched', 'credential.fetch_refused', 'access.credential_used', 'access.credential_expired', 'access.rotation_started', 'access.review_requested', 'access.reviewed']) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
-    const requested = events.find((e: any) => e.action === 'access.requested');
-    assert.equal(requested.details.justification, 'prod database locked after failed migration');
-    assert.equal(requested.details.ticketRef, 'INC-4242');
+    const requested = events.find((e) => e.action === 'access.requested');
+    assert.equal(requested?.details.justification, 'prod database locked after failed migration');
+    assert.equal(requested?.details.ticketRef, 'INC-4242');
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${t.tenantId}`)).body.valid, true);
     const g2 = await grantRow(h.db, id);
     assert.equal(g2.run_id, (await h.client.workflow.getHandle(g2.workflow_id).describe()).runId, 'the first recorded transition wrote the run id');
@@ -156,7 +156,7 @@ describe('attacks on the emergency path fail', () => {
     assert.equal(bad.body.error.code, 'approver_lacks_role');
     await directRejected(await workflowIdOf(r.body.id), { principalId: approverOnly.id, roles: ['approver'] }, 'approver_lacks_role');
     const audited = await auditEvents(h.db, { caseId: r.body.id, action: 'access.approval.rejected' });
-    assert.ok(audited.some((a) => (a.details as any).code === 'approver_lacks_role'));
+    assert.ok(audited.some((a) => a.details.code === 'approver_lacks_role'));
   });
 
   it('a fetch by anyone but the requester, and a second fetch, are refused and audited', async () => {

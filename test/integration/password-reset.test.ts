@@ -7,7 +7,7 @@ import { checkPassword, findAccount, openSession } from '../../store/directory';
 import { stagedPassword } from '../../store/tokens';
 import { ageIdempotencyKey, redeemInTransaction, refuseAuditEvents } from '../../testkit/faults';
 import { found, passwordCredentialOf, recoveriesOf, recoveryRow, recoveryRuns, sessionsOf, storedSecretHashes, tokensOf } from '../../testkit/inspect';
-import { auditActionsOf, auditEvents } from '../../testkit/inspect-audit';
+import { auditActionsOf, auditEvents, type AuditEventJson } from '../../testkit/inspect-audit';
 import { KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
@@ -104,8 +104,8 @@ describe('a standard user resets their password end to end', () => {
     const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
     assert.equal(verdict.status, 200);
     assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body));
-    const audit = await h.api('GET', `/v1/audit?tenantId=${tenantId}`);
-    const actions = audit.body.events.filter((e: any) => e.recovery_id === id).map((e: any) => e.action);
+    const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
+    const actions = audit.body.events.filter((e) => e.recovery_id === id).map((e) => e.action);
     for (const a of ['recovery.requested', 'recovery.triaged', 'verification.passed', 'recovery.link_issued', 'link.redeemed', 'recovery.link_redeemed', 'recovery.completed']) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
@@ -114,7 +114,7 @@ describe('a standard user resets their password end to end', () => {
     // The run's first recorded transition wrote which run this row is.
     const run = await h.client.workflow.getHandle(row.workflow_id).describe();
     assert.equal(row.run_id, run.runId);
-    const hist = await historyText(h, row.workflow_id, row.run_id!);
+    const hist = await historyText(h, row.workflow_id, row.run_id);
     assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
     const cred = found(await passwordCredentialOf(h.db, acct.id), 'password credential');
     const tokenRow = found((await tokensOf(h.db, id))[0], `token of ${id}`);
@@ -280,7 +280,7 @@ describe('SSO first', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.status, 'refused');
     assert.equal(r.body.route, 'customer_it');
-    assert.ok(r.body.reasons.some((x: any) => x.code === 'tenant_enforces_sso'));
+    assert.ok(r.body.reasons.some((x: { code: string }) => x.code === 'tenant_enforces_sso'));
     const row = await recoveryRow(h.db, r.body.id);
     assert.equal(row.state, 'refused', 'the refusal is recorded');
     const audited = (await auditEvents(h.db, { caseId: r.body.id, action: 'recovery.refused' }))[0];
@@ -294,7 +294,7 @@ describe('SSO first', () => {
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const refused = await startReset(agent.key, tenantId, ssoUser);
     assert.equal(refused.body.status, 'refused');
-    assert.ok(refused.body.reasons.some((x: any) => x.code === 'account_sso_managed'));
+    assert.ok(refused.body.reasons.some((x: { code: string }) => x.code === 'account_sso_managed'));
     const allowed = await startReset(agent.key, tenantId, localUser);
     assert.equal(allowed.status, 202, allowed.text);
     assert.equal(allowed.body.status, 'verifying');
@@ -350,7 +350,7 @@ describe('rate limits', () => {
     assert.equal(fourth.body.manualReview, true);
     const got = await h.api('GET', `/v1/recoveries/${fourth.body.id}`, { key: agent.key });
     assert.equal(got.body.approvals.required, 2);
-    assert.ok(got.body.reasons.some((x: any) => x.code === 'account_rate_limit'));
+    assert.ok(got.body.reasons.some((x: { code: string }) => x.code === 'account_rate_limit'));
   });
 });
 
@@ -560,7 +560,7 @@ describe('ops can find recoveries in the Temporal UI', () => {
     assert.equal(found[0].workflowId, `recovery:${tenantId}:${accountId}:password_reset`);
     assert.equal(found[0].searchAttributes.RiskTier?.[0], 'low');
     const status = await h.client.workflow.getHandle(found[0].workflowId).query('status');
-    assert.equal((status as any).state, 'verifying');
+    assert.equal((status as { state: string }).state, 'verifying');
   });
 });
 
