@@ -17,7 +17,8 @@ runMain(async () => {
   if (!config.databaseUrl || !config.smtpUrl) throw new Error('DATABASE_URL and SMTP_URL are required');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const mailer = createMailer(config.smtpUrl, config.mailFrom);
-  const { worker, running, stop: stopWorker } = await startWorker({ config, db, mailer });
+  const started = await startWorker({ config, db, mailer });
+  const { worker, running } = started;
   process.on('message', (m: { statusRequest?: number; gc?: boolean }) => {
     if (typeof m?.statusRequest !== 'number') return;
     // Started with --expose-gc by the benchmarks, so heap figures can exclude garbage.
@@ -34,7 +35,7 @@ runMain(async () => {
       },
     });
   });
-  const stop = once(() => runStops([stopWorker, () => db.destroy(), () => mailer.close()]));
+  const stop = once(() => runStops([() => started.stop(), () => db.destroy(), () => mailer.close()]));
   stopOnSignals(stop);
   // run() has started polling once the state says so; announce readiness then.
   const deadline = Date.now() + 60_000;

@@ -33,6 +33,13 @@ export async function adminQuery(adminUrl: string, sqlText: string): Promise<pg.
   }
 }
 
+/** The server processes (backends) connected to these databases now, from pg_stat_activity. */
+export async function postgresBackendPids(adminUrl: string, databases: readonly string[]): Promise<number[]> {
+  const list = databases.map((d) => `'${d.replace(/'/g, '')}'`).join(',');
+  const r = await adminQuery(adminUrl, `select pid from pg_stat_activity where datname = any(array[${list}])`);
+  return r.rows.map((x: { pid: number }) => x.pid);
+}
+
 /** DROP DATABASE ... WITH (FORCE), retried a few times (a client may reconnect in between). */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {

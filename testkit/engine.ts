@@ -19,7 +19,7 @@ import type { Db } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
 import { newAdminKey, testEngineEnv } from './env';
-import { ApiClient, type ApiResponse, type CallOptions } from './http';
+import { ApiClient, type ApiResponse, type CallOptions, type Json } from './http';
 
 export type { ApiResponse };
 
@@ -39,7 +39,7 @@ export interface Harness {
   workerEnv: Record<string, string>;
   /** The API client; calls that name no key use the admin key. */
   http: ApiClient;
-  api<T = any>(method: string, path: string, opts?: CallOptions): Promise<ApiResponse<T>>;
+  api<T = Json>(method: string, path: string, opts?: CallOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,15 @@
 // The engine's HTTP API as a client sees it: JSON in and out, a bearer key, an optional timeout,
 // and optionally every call recorded (the chaos drills judge the API by what it answered).
-export interface ApiResponse<T = any> {
+
+/**
+ * An answer's JSON as tests, drills and benchmarks read it when they name no type: left open on
+ * purpose, the assertions on it are the check (why eslint.config.mjs lifts the no-unsafe-* rules
+ * in these folders). A caller that wants a type passes it: `call<{ events: AuditEventJson[] }>()`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one place the answers' type is left open
+export type Json = any;
+
+export interface ApiResponse<T = Json> {
   status: number;
   /** The parsed JSON body, or null. */
   body: T;
@@ -38,7 +47,7 @@ export class ApiClient {
     } = {},
   ) {}
 
-  async call<T = any>(method: string, path: string, o: CallOptions = {}): Promise<ApiResponse<T>> {
+  async call<T = Json>(method: string, path: string, o: CallOptions = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     const key = o.key === undefined ? this.o.key : o.key;
     if (key) headers.authorization = `Bearer ${key}`;
@@ -63,14 +72,14 @@ export class ApiClient {
       return { status: 0, body: null as T, text: message, headers: new Headers(), ms };
     }
     const ms = Date.now() - t0;
-    let parsed: any = null;
+    let parsed: unknown = null;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
       parsed = null;
     }
     record?.({ status: res.status, retryAfter: res.headers.get('retry-after'), ms }, text);
-    return { status: res.status, body: parsed, text, headers: res.headers, ms };
+    return { status: res.status, body: parsed as T, text, headers: res.headers, ms };
   }
 }
 

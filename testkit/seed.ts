@@ -1,7 +1,6 @@
 // Test data as an operator creates it, through the real admin API (tenants, accounts, principals,
-// policy, login events). Also the test kit's only SQL on the engine's tables, kept here in one
-// place: bulk login history for the benchmarks (setup, never measured) and a trigger that makes
-// Postgres refuse an audit event (fault injection for the tests).
+// policy, login events), and the one seed written straight to Postgres: bulk login history for
+// the benchmarks (setup, never measured).
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db';
@@ -147,27 +146,4 @@ export async function seedLoginHistorySql(db: Db, tenantId: string, prefix: stri
     select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true
       from accounts where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
   await sql`update accounts set last_login_at = now() - interval '1 day' where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
-}
-
-/**
- * Makes Postgres refuse one kind of audit event, as if it had stopped just before that append.
- * Returns the undo. For tests that a change commits with its audit event or not at all.
- */
-export async function refuseAuditEvents(h: { db: Db }, match: { action: string; recoveryId?: string; tenantId?: string }): Promise<() => Promise<void>> {
-  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
-  const conditions = [`new.action = ${lit(match.action)}`];
-  if (match.recoveryId) conditions.push(`new.recovery_id = ${lit(match.recoveryId)}`);
-  if (match.tenantId) conditions.push(`new.tenant_id = ${lit(match.tenantId)}`);
-  const fn = `refuse_audit_${crypto.randomBytes(4).toString('hex')}`;
-  await h.db.executeQuery(
-    sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
-      begin
-        if ${conditions.join(' and ')} then raise exception 'audit append refused (test)'; end if;
-        return new;
-      end $$`).compile(h.db),
-  );
-  await h.db.executeQuery(sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).compile(h.db));
-  return async () => {
-    await h.db.executeQuery(sql.raw(`drop trigger ${fn} on audit_events; drop function ${fn}()`).compile(h.db));
-  };
 }

@@ -1,7 +1,7 @@
 // CPU time and memory per process from /proc: utime + stime, to put a CPU cost on each operation
 // (unlike throughput, it barely moves with other load on the machine), and the resident set size.
 import fs from 'node:fs';
-import { adminQuery } from '../../testkit/db';
+import { postgresBackendPids } from '../../testkit/db';
 import { fmtNum } from './util';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -30,9 +30,7 @@ export interface CpuProbe {
 export async function startCpuProbe(pids: Record<string, number>, pg?: { adminUrl: string; databases: string[] }): Promise<CpuProbe & { stop(): Promise<void> }> {
   const backends = async (): Promise<number[]> => {
     if (!pg) return [];
-    const list = pg.databases.map((d) => `'${d.replace(/'/g, '')}'`).join(',');
-    const r = await adminQuery(pg.adminUrl, `select pid from pg_stat_activity where datname = any(array[${list}])`);
-    return r.rows.map((x: { pid: number }) => x.pid);
+    return postgresBackendPids(pg.adminUrl, pg.databases);
   };
   const first = new Map<number, number>();
   const last = new Map<number, number>();

@@ -162,7 +162,7 @@ function benchWorker(label: string, child: Child, ready: WorkerReady, metricsUrl
           resolve(msg.status);
         };
         child.proc.on('message', onMsg);
-        child.proc.send!({ statusRequest: id, gc: so.gc === true });
+        child.proc.send({ statusRequest: id, gc: so.gc === true });
       });
     },
   };

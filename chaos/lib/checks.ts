@@ -4,11 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { sql } from 'kysely';
 import { tokenHash } from '../../infra/secrets';
+import { getRecovery } from '../../store/recoveries';
 import { workflowBundle } from '../../boot/worker';
 import type { SinkMessage } from '../../dev/mail-sink';
 import { decodedHistory } from '../../testkit/history';
+import { deliveriesOfTenant, passwordChangesIn, recoveriesOf, recoveriesWithIds, tokensOfTenant } from '../../testkit/inspect';
+import { auditCountsByCaseAndAction, countAuditEvents, duplicatedAuditKeys } from '../../testkit/inspect-audit';
 import { tokensIn } from '../../testkit/mail';
 import type { DrillEngine } from './engine';
 import type { FlowResult, Seeded } from './flow';
@@ -57,7 +59,7 @@ export async function settle(e: DrillEngine, ids: string[], timeoutMs: number): 
   const t0 = Date.now();
   let open = ids;
   while (open.length) {
-    const rows = await e.db.selectFrom('recoveries').select(['id', 'state', 'workflow_id', 'run_id']).where('id', 'in', open).execute();
+    const rows = await recoveriesWithIds(e.db, open);
     const still: string[] = [];
     for (const r of rows) {
       if (!['completed', 'refused', 'denied', 'cancelled', 'expired', 'failed'].includes(r.state)) {
@@ -76,7 +78,7 @@ export async function settle(e: DrillEngine, ids: string[], timeoutMs: number): 
 
 /** Temporal's view of a recovery's workflow: status, and the chain of causes when it failed. */
 export async function workflowOutcome(e: DrillEngine, recoveryId: string): Promise<string> {
-  const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id', 'state']).where('id', '=', recoveryId).executeTakeFirst();
+  const row = await getRecovery(e.db, recoveryId);
   if (!row) return 'no recovery row';
   try {
     const handle = e.client.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
@@ -103,7 +105,7 @@ export async function workflowOutcome(e: DrillEngine, recoveryId: string): Promi
  * workflow-task failure in it, and replays it against today's workflow code.
  */
 export async function captureHistory(e: DrillEngine, recoveryId: string): Promise<string> {
-  const row = await e.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('id', '=', recoveryId).executeTakeFirst();
+  const row = await getRecovery(e.db, recoveryId);
   if (!row) return 'no recovery row';
   try {
     const history = await decodedHistory(e.client, e.config.payloadKeys, row.workflow_id, row.run_id ?? undefined);
@@ -138,7 +140,7 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   }
 
   // Recoveries.
-  const recs = await db.selectFrom('recoveries').select(['id', 'account_id', 'state', 'reasons']).where('tenant_id', '=', s.tenantId).execute();
+  const recs = await recoveriesOf(db, s.tenantId);
   const flowRecs = recs.filter((r) => byAccount.has(r.account_id));
   figures.push(['recoveries in tenant (state:count)', histogram(recs.map((r) => r.state))]);
   const notCompleted = flows.filter((f) => f.outcome !== 'completed');
@@ -160,7 +162,7 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   invariants.push(inv('no duplicate recovery per flow', dupAccounts.length === 0, dupAccounts.length ? sample(dupAccounts) : `${live.length} recovery rows for ${flows.length} flows`));
 
   // Tokens: exactly one completion-link token recorded as mailed per recovery.
-  const tokens = await db.selectFrom('one_time_tokens').selectAll().where('tenant_id', '=', s.tenantId).execute();
+  const tokens = await tokensOfTenant(db, s.tenantId);
   const flowTokens = tokens.filter((t) => ids.includes(t.recovery_id));
   figures.push(['token rows (checked flows)', flowTokens.length]);
   figures.push(['token rows invalidated, checked flows (reason:count)', histogram(flowTokens.filter((t) => t.invalidated_at).map((t) => t.invalidated_reason))]);
@@ -224,7 +226,7 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   }
 
   // email_deliveries.
-  const deliveries = await db.selectFrom('email_deliveries').select(['recovery_id', 'template', 'status', 'error']).where('tenant_id', '=', s.tenantId).execute();
+  const deliveries = await deliveriesOfTenant(db, s.tenantId);
   figures.push(['email_deliveries (status:count)', histogram(deliveries.map((d) => d.status))]);
   const unsent = deliveries.filter((d) => d.recovery_id && completedIds.includes(d.recovery_id) && d.status !== 'sent').map((d) => `${d.recovery_id} ${d.template} ${d.status} ${d.error ?? ''}`);
   const linkRows = new Set(deliveries.filter((d) => d.template.startsWith('link:')).map((d) => d.recovery_id));
@@ -233,33 +235,21 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   invariants.push(inv('email_deliveries of completed flows all sent', unsent.length === 0, unsent.length ? sample(unsent) : `${deliveries.length} rows`));
 
   // Audit: each once-per-recovery step exactly once; no duplicate keys; chain valid.
-  const counts = await db
-    .selectFrom('audit_events')
-    .select(['recovery_id', 'action', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('tenant_id', '=', s.tenantId)
-    .where('recovery_id', 'in', completedIds.length ? completedIds : ['-'])
-    .where('action', 'in', ONCE_ACTIONS)
-    .groupBy(['recovery_id', 'action'])
-    .execute();
+  const counts = await auditCountsByCaseAndAction(db, { tenantId: s.tenantId, caseId: completedIds, action: ONCE_ACTIONS });
   const got = new Map(counts.map((c) => [`${c.recovery_id} ${c.action}`, Number(c.n)]));
   const badAudit: string[] = [];
   for (const id of completedIds) for (const a of ONCE_ACTIONS) if (got.get(`${id} ${a}`) !== 1) badAudit.push(`${id} ${a} x${got.get(`${id} ${a}`) ?? 0}`);
   invariants.push(inv(`audit: ${ONCE_ACTIONS.length} steps exactly once per completed recovery`, badAudit.length === 0, badAudit.length ? sample(badAudit) : `${completedIds.length} recoveries`));
-  const dupKeys = await sql<{ n: number }>`select count(*)::int as n from (select event_key from audit_events group by event_key having count(*) > 1) d`.execute(db);
-  const verifies = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', s.tenantId).where('action', '=', 'verification.passed').executeTakeFirstOrThrow();
-  figures.push(['audit events (tenant)', Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', s.tenantId).executeTakeFirstOrThrow()).n)]);
-  figures.push(['verification.passed events', `${Number(verifies.n)} for ${ids.length} recoveries`]);
-  invariants.push(inv('no duplicate audit event keys', dupKeys.rows[0].n === 0, `${dupKeys.rows[0].n} duplicated keys`));
+  const dupKeys = await duplicatedAuditKeys(db);
+  const verifies = await countAuditEvents(db, { tenantId: s.tenantId, action: 'verification.passed' });
+  figures.push(['audit events (tenant)', await countAuditEvents(db, { tenantId: s.tenantId })]);
+  figures.push(['verification.passed events', `${verifies} for ${ids.length} recoveries`]);
+  invariants.push(inv('no duplicate audit event keys', dupKeys === 0, `${dupKeys} duplicated keys`));
   const v = await e.http.call('GET', `/v1/audit/verify?tenantId=${s.tenantId}`, { key: e.adminKey });
   invariants.push(inv('audit chain valid (GET /v1/audit/verify)', v.status === 200 && v.body?.valid === true, `${v.status} ${v.text.slice(0, 200)}`));
 
   // The directory: each completed flow's password was applied by its own recovery.
-  const creds = await db
-    .selectFrom('password_credentials')
-    .innerJoin('accounts', 'accounts.id', 'password_credentials.account_id')
-    .select(['accounts.external_id', 'password_credentials.changed_by'])
-    .where('accounts.tenant_id', '=', s.tenantId)
-    .execute();
+  const creds = await passwordChangesIn(db, s.tenantId);
   const changedBy = new Map(creds.map((c) => [c.external_id, c.changed_by]));
   const notApplied = flows.filter((f) => f.outcome === 'completed' && changedBy.get(f.account) !== `recovery:${f.recoveryId}`).map((f) => f.account);
   invariants.push(inv('new password applied by each completed recovery', notApplied.length === 0, notApplied.length ? sample(notApplied) : `${completedIds.length} accounts`));

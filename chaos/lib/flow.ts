@@ -93,6 +93,12 @@ const PAST_VERIFYING = ['awaiting_completion', 'finalising', 'completed'];
 
 class FlowError extends Error {}
 
+/** What a flow reads of GET /v1/recoveries/:id. */
+interface RecoveryAnswer {
+  state: string;
+  reasons?: unknown[];
+}
+
 function isTransient(r: ApiResponse): boolean {
   return r.status === 0 || r.status >= 500 || (r.status === 409 && r.body?.error?.code === 'idempotency_in_progress');
 }
@@ -123,8 +129,8 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
     stats.progress.push(t);
     res.steps.push(t);
   };
-  const get = async (): Promise<any | null> => {
-    const r = await e.http.call('GET', `/v1/recoveries/${res.recoveryId}`, { key, timeoutMs: 30_000 });
+  const get = async (): Promise<RecoveryAnswer | null> => {
+    const r = await e.http.call<RecoveryAnswer>('GET', `/v1/recoveries/${res.recoveryId}`, { key, timeoutMs: 30_000 });
     if (r.status === 200) {
       res.state = r.body.state;
       return r.body;
@@ -310,7 +316,7 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
     progress();
     return res;
   } catch (err) {
-    res.error = err instanceof FlowError ? err.message : `${(err as Error)?.stack ?? err}`;
+    res.error = err instanceof FlowError ? err.message : ((err as Error)?.stack ?? String(err));
     res.outcome = 'failed';
     stats.failed++;
     return res;

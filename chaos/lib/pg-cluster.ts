@@ -6,9 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { freePort } from '../../boot/ports';
-import { adminQuery } from '../../testkit/db';
 import { onCleanup } from '../../testkit/procs';
 
 const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';
@@ -23,7 +21,6 @@ export interface PgCluster {
   /** `pg_ctl stop -m <mode>` (fast: disconnects clients, clean shutdown). */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
-  query(sql: string): Promise<pg.QueryResult>;
   destroy(): Promise<void>;
 }
 
@@ -95,7 +92,6 @@ export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster
     running: () => up,
     stop,
     start,
-    query: (sqlText) => adminQuery(adminUrl, sqlText),
     async destroy() {
       await serverCleanup.run();
       await dirCleanup.run();

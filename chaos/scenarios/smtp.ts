@@ -3,6 +3,8 @@
 // recipients (the recovery must end in a visible delivery failure and the token be invalidated).
 import { checkCompletedFlows, histogram, httpInvariants, inv, processInvariants, workflowOutcome, type Invariant } from '../lib/checks';
 import { startDrillEngine } from '../lib/engine';
+import { deliveriesOfCases, recoveriesWithIds, tokensOfCases } from '../../testkit/inspect';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { resetLinkMails } from '../../testkit/mail';
 import { newStats, runFlow, runFlows, seed } from '../lib/flow';
 import { engineEvidence, prng, secs, watchStuck, type Scenario } from '../lib/scenario';
@@ -89,10 +91,10 @@ export const smtpPermanent: Scenario = async (ctx) => {
     const { figures, invariants } = await checkCompletedFlows(e, s, controlResults, { strictNotices: true, settleMs: ctx.quick ? 20_000 : 60_000 });
     const bad: Invariant[] = [];
     const ids = bounceResults.map((r) => r.recoveryId).filter((x): x is string => !!x);
-    const tokens = await e.db.selectFrom('one_time_tokens').selectAll().where('recovery_id', 'in', ids.length ? ids : ['-']).execute();
-    const deliveries = await e.db.selectFrom('email_deliveries').selectAll().where('recovery_id', 'in', ids.length ? ids : ['-']).execute();
-    const audit = await e.db.selectFrom('audit_events').select(['recovery_id', 'action', 'details']).where('recovery_id', 'in', ids.length ? ids : ['-']).orderBy('seq').execute();
-    const rows = await e.db.selectFrom('recoveries').select(['id', 'state', 'reasons', 'ended_at']).where('id', 'in', ids.length ? ids : ['-']).execute();
+    const tokens = await tokensOfCases(e.db, ids);
+    const deliveries = await deliveriesOfCases(e.db, ids);
+    const audit = await auditEvents(e.db, { caseId: ids });
+    const rows = await recoveriesWithIds(e.db, ids);
 
     const attemptsPer = bounced.map((a) => perRcpt.get(s.primary.get(a)!) ?? 0);
     figures.unshift(

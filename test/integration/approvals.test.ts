@@ -8,6 +8,8 @@ import { decideUpdate, type ApprovalRequest } from '../../contracts/recovery';
 import { findAccount, openSession } from '../../store/directory';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
+import { activeFactorsOf, factorsOf, recoveryRow, sessionsOf } from '../../testkit/inspect';
+import { auditEvents, firstAuditEvent, type AuditEventJson } from '../../testkit/inspect-audit';
 import { until } from '../../testkit/wait';
 import { historyText } from '../../testkit/history';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
@@ -49,7 +51,7 @@ async function atApproval(opts: { agentRoles?: string[] } = {}) {
   const confirm = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId } });
   assert.equal(confirm.status, 200, confirm.text);
   await until('awaiting approval', async () => (await recovery(agent.key, id)).state === 'awaiting_approval');
-  const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await recoveryRow(h.db, id);
   return { tenantId, accountId, agent, a1, a2, id, workflowId: row.workflow_id };
 }
 
@@ -91,7 +93,7 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     const notice = await h.sink.waitFor((m) => m.subject.includes('is pending') && m.to.includes(`${accountId}@${tenantId}.test`));
     assert.equal(notice.to.length, 2, 'the owner is told on every registered address');
     assert.ok(tokenFrom(notice), 'with a cancel link');
-    assert.equal((await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute()).length, 1, 'nothing changes during the wait');
+    assert.equal((await activeFactorsOf(h.db, acct.id)).length, 1, 'nothing changes during the wait');
 
     await h.sink.waitFor((m) => m.subject.startsWith('Reminder:') && m.to.includes(`${accountId}@${tenantId}.test`));
     const reset = await h.sink.waitFor((m) => m.subject.includes('sign-in factors were reset'));
@@ -100,10 +102,10 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     assert.deepEqual(enrolMail.to, [`${accountId}@${tenantId}.test`]);
     await until('awaiting enrolment', async () => (await recovery(agent.key, id)).state === 'awaiting_completion');
 
-    const factorsAfterReset = await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).execute();
+    const factorsAfterReset = await factorsOf(h.db, acct.id);
     assert.ok(factorsAfterReset.every((f) => f.removed_at !== null), 'the old factors are removed');
     assert.equal((await findAccount(h.db, tenantId, accountId))!.mfa_enrolment_required, true, 'enrolment required at the next login');
-    const sessions = await h.db.selectFrom('sessions').selectAll().where('account_id', '=', acct.id).execute();
+    const sessions = await sessionsOf(h.db, acct.id);
     assert.ok(sessions.every((s) => s.revoked_at !== null), 'every session revoked');
 
     const enrolToken = tokenFrom(enrolMail);
@@ -115,20 +117,20 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     assert.equal(again.status, 404, 'the enrolment link is single use');
 
     await until('completion', async () => (await recovery(agent.key, id)).state === 'completed');
-    await until('end recorded', async () => (await h.db.selectFrom('recoveries').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
+    await until('end recorded', async () => (await recoveryRow(h.db, id)).ended_at !== null);
     const acctAfter = (await findAccount(h.db, tenantId, accountId))!;
     assert.equal(acctAfter.mfa_enrolment_required, false);
-    const active = await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute();
+    const active = await activeFactorsOf(h.db, acct.id);
     assert.equal(active.length, 1);
     assert.notEqual(active[0].secret_enc, null);
     assert.ok(!active[0].secret_enc!.includes(enrolled.body.totp.secret), 'the factor secret is stored sealed');
 
-    const audit = await h.api('GET', `/v1/audit?tenantId=${tenantId}`);
-    const mine = audit.body.events.filter((e: any) => e.recovery_id === id);
-    const granted = mine.filter((e: any) => e.action === 'approval.granted').map((e: any) => e.actor).sort();
+    const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
+    const mine = audit.body.events.filter((e) => e.recovery_id === id);
+    const granted = mine.filter((e) => e.action === 'approval.granted').map((e) => e.actor).sort();
     assert.deepEqual(granted, [`principal:${a1.id}`, `principal:${a2.id}`].sort(), 'each approval is audited with its approver');
     for (const a of ['verification.passed', 'approval.requested', 'recovery.waiting_period_started', 'recovery.applying', 'mfa.enrolled', 'recovery.completed']) {
-      assert.ok(mine.some((e: any) => e.action === a), `audit has ${a}`);
+      assert.ok(mine.some((e) => e.action === a), `audit has ${a}`);
     }
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`)).body.valid, true);
 
@@ -177,8 +179,8 @@ describe('separation of duties', () => {
     assert.equal(r.status, 403, r.text);
     assert.equal(r.body.error.code, 'approver_out_of_scope');
     await directUpdateRejected(workflowId, { principalId: outsider.id, tenantScope: [elsewhere] }, 'approver_out_of_scope');
-    const audited = await h.db.selectFrom('audit_events').select('details').where('tenant_id', '=', tenantId).where('recovery_id', '=', id).where('action', '=', 'approval.rejected').execute();
-    assert.ok(audited.some((a) => (a.details as any).code === 'approver_out_of_scope'));
+    const audited = await auditEvents(h.db, { tenantId, caseId: id, action: 'approval.rejected' });
+    assert.ok(audited.some((a) => a.details.code === 'approver_out_of_scope'));
   });
 
   it('a principal without the approver role cannot decide', async () => {
@@ -238,10 +240,10 @@ describe('the waiting period can be stopped', () => {
     await until('cancelled', async () => (await recovery(agent.key, id)).state === 'cancelled');
     await h.sink.waitFor((m) => m.subject.startsWith('[security] Recovery cancelled') && m.to.includes(`security@${tenantId}.test`));
     const acct = (await findAccount(h.db, tenantId, accountId))!;
-    const active = await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute();
+    const active = await activeFactorsOf(h.db, acct.id);
     assert.equal(active.length, 1, 'the factor is untouched');
     assert.ok(!h.sink.list().some((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(accountId)), 'no enrolment link is ever sent');
-    const ev = await h.db.selectFrom('audit_events').select(['actor', 'details']).where('recovery_id', '=', id).where('action', '=', 'recovery.cancelled').executeTakeFirstOrThrow();
+    const ev = await firstAuditEvent(h.db, { caseId: id, action: 'recovery.cancelled' });
     assert.equal(ev.actor, 'account_owner');
   });
 
@@ -253,9 +255,9 @@ describe('the waiting period can be stopped', () => {
     const c = await h.api('POST', `/v1/recoveries/${id}/cancel`, { key: agent.key, body: { reason: 'caller failed a callback check' } });
     assert.equal(c.status, 200, c.text);
     assert.equal(c.body.state, 'cancelled');
-    const ev = await h.db.selectFrom('audit_events').select(['actor', 'details']).where('recovery_id', '=', id).where('action', '=', 'recovery.cancelled').executeTakeFirstOrThrow();
+    const ev = await firstAuditEvent(h.db, { caseId: id, action: 'recovery.cancelled' });
     assert.equal(ev.actor, `principal:${agent.id}`);
-    assert.equal((ev.details as any).reason, 'caller failed a callback check');
+    assert.equal(ev.details.reason, 'caller failed a callback check');
     await h.sink.waitFor((m) => m.subject.startsWith('[security] Recovery cancelled') && m.to.includes(`security@${tenantId}.test`));
   });
 });

@@ -2,9 +2,12 @@
 // a retried event key records one event, and the chain verifies.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
 import { appendAudit, verifyAuditChain } from '../../store/audit';
-import { refuseAuditEvents, uniq } from '../../testkit/seed';
+import { tenantExists } from '../../store/tenants';
+import { refuseAuditEvents, tamperWithAuditEvent, updateAuditEvent } from '../../testkit/faults';
+import { accountsOf, principalNamed, tenantRow } from '../../testkit/inspect';
+import { auditEvents, auditHeadOf } from '../../testkit/inspect-audit';
+import { uniq } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 
 let h: Harness;
@@ -28,7 +31,7 @@ describe('audit chain on Postgres', () => {
       const same = results.slice(i * 3, i * 3 + 3);
       assert.ok(same.every((r) => r.seq === same[0].seq && r.hash === same[0].hash), `key ${i}: one event for three appends`);
     }
-    const rows = await h.db.selectFrom('audit_events').select(['seq', 'event_key']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+    const rows = await auditEvents(h.db, { tenantId });
     assert.deepEqual(
       rows.map((r) => Number(r.seq)),
       Array.from({ length: 30 }, (_, i) => i + 1),
@@ -37,7 +40,7 @@ describe('audit chain on Postgres', () => {
     const verdict = await verifyAuditChain(h.db, tenantId);
     assert.equal(verdict.valid, true, JSON.stringify(verdict));
     assert.equal(verdict.events, 30);
-    const head = await h.db.selectFrom('audit_heads').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    const head = await auditHeadOf(h.db, tenantId);
     assert.equal(Number(head.seq), 30);
     assert.equal(head.hash, verdict.headHash);
   });
@@ -45,14 +48,9 @@ describe('audit chain on Postgres', () => {
   it('a tampered event breaks verification at that event, and the log refuses updates', async () => {
     const tenantId = uniq('t');
     for (let i = 0; i < 3; i++) await appendAudit(h.db, ev(tenantId, `${tenantId}:k${i}`, i));
-    await assert.rejects(sql`update audit_events set actor = 'mallory' where tenant_id = ${tenantId} and seq = 2`.execute(h.db), /append-only/);
+    await assert.rejects(updateAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory'), /append-only/);
     // Even a superuser bypassing the trigger is caught by the chain.
-    await sql`alter table audit_events disable trigger audit_events_no_update`.execute(h.db);
-    try {
-      await sql`update audit_events set actor = 'mallory' where tenant_id = ${tenantId} and seq = 2`.execute(h.db);
-    } finally {
-      await sql`alter table audit_events enable trigger audit_events_no_update`.execute(h.db);
-    }
+    await tamperWithAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory');
     const verdict = await verifyAuditChain(h.db, tenantId);
     assert.equal(verdict.valid, false);
     assert.equal(verdict.firstBrokenSeq, 2);
@@ -75,7 +73,7 @@ describe('an administrative change commits with its audit event, or not at all',
     const id = uniq('t');
     const body = { id, name: 'Refused Ltd', authMode: 'local', securityContacts: [`security@${id}.test`] };
     await refused('tenant.created', id, () => h.api('POST', '/v1/admin/tenants', { body }));
-    assert.equal(await h.db.selectFrom('tenants').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+    assert.equal(await tenantExists(h.db, id), false);
     assert.equal((await h.api('POST', '/v1/admin/tenants', { body })).status, 201);
   });
 
@@ -84,14 +82,14 @@ describe('an administrative change commits with its audit event, or not at all',
     assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
     const name = uniq('agent');
     await refused('principal.created', tenantId, () => h.api('POST', '/v1/admin/principals', { body: { name, roles: ['agent'], tenantScope: [tenantId] } }));
-    assert.equal(await h.db.selectFrom('principals').select('id').where('name', '=', name).executeTakeFirst(), undefined);
+    assert.equal(await principalNamed(h.db, name), undefined);
   });
 
   it('policy change (the old policy stays)', async () => {
     const tenantId = uniq('t');
     assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
     await refused('policy.updated', tenantId, () => h.api('PUT', `/v1/admin/tenants/${tenantId}/policy`, { body: { maxFailedVerifications: 3 } }));
-    const row = await h.db.selectFrom('tenants').select('policy_override').where('id', '=', tenantId).executeTakeFirstOrThrow();
+    const row = await tenantRow(h.db, tenantId);
     assert.equal(row.policy_override, null);
   });
 
@@ -100,6 +98,6 @@ describe('an administrative change commits with its audit event, or not at all',
     assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
     const accounts = [{ externalId: 'u-refused', emails: ['u-refused@example.test'], role: 'standard', authMethod: 'local' }];
     await refused('accounts.imported', tenantId, () => h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts } }));
-    assert.equal(await h.db.selectFrom('accounts').select('id').where('tenant_id', '=', tenantId).executeTakeFirst(), undefined);
+    assert.deepEqual(await accountsOf(h.db, tenantId), []);
   });
 });

@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { startHarness, type ApiResponse, type Harness } from '../../testkit/engine';
+import { rowCounts } from '../../testkit/inspect';
 import { tokenFrom } from '../../testkit/mail';
 import { uniq, KNOWLEDGE, nextIp, recoveryBody, seedAccount, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
@@ -121,53 +121,6 @@ function problems(r: ApiResponse, exp: Expect): string[] {
   return out;
 }
 
-async function expectError(req: Req, exp: Expect): Promise<ApiResponse> {
-  const r = await send(req);
-  const bad = problems(r, exp);
-  assert.deepEqual(bad, [], `${bad.join('; ')}\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
-  assertErrorShape(req, r);
-  return r;
-}
-
-/** Row counts of every table a request could write, plus consumed tokens. */
-const TABLES = [
-  'tenants',
-  'accounts',
-  'account_addresses',
-  'knowledge_factors',
-  'mfa_factors',
-  'password_credentials',
-  'sessions',
-  'login_events',
-  'principals',
-  'recoveries',
-  'one_time_tokens',
-  'staged_credentials',
-  'email_deliveries',
-  'audit_events',
-  'rate_events',
-  'idempotency_keys',
-  'access_grants',
-  'access_credentials',
-  'credential_pickups',
-] as const;
-
-async function counts(): Promise<Record<string, number>> {
-  // Audit events of recoveries and grants that already existed are background work of their
-  // workflows, not writes of the request under test, so they are left out; everything else counts.
-  const known = [
-    ...(await h.db.selectFrom('recoveries').select('id').execute()).map((r) => r.id),
-    ...(await h.db.selectFrom('access_grants').select('id').execute()).map((r) => r.id),
-  ];
-  const cols = TABLES.map((t) =>
-    t === 'audit_events' && known.length
-      ? sql`(select count(*) from audit_events where recovery_id is null or recovery_id not in (${sql.join(known)}))::int as ${sql.ref(t)}`
-      : sql`(select count(*) from ${sql.table(t)})::int as ${sql.ref(t)}`,
-  );
-  const { rows } = await sql<Record<string, number>>`select ${sql.join(cols)}, (select count(*) from one_time_tokens where used_at is not null)::int as tokens_used, (select count(*) from tenants where policy_override is not null)::int as tenant_policies, (select count(*) from access_grants where ended_at is not null)::int as grants_ended, (select count(*) from access_credentials where fetched_at is not null or revoked_at is not null)::int as credentials_used`.execute(h.db);
-  return rows[0];
-}
-
 function diff(a: Record<string, number>, b: Record<string, number>): string[] {
   return Object.keys(b)
     .filter((k) => a[k] !== b[k])
@@ -176,9 +129,9 @@ function diff(a: Record<string, number>, b: Record<string, number>): string[] {
 
 /** The request gets the expected error, the error shape, and leaves every table as it was. */
 async function expectNoWrite(req: Req, exp: Expect) {
-  const before = await counts();
+  const before = await rowCounts(h.db);
   const r = await send(req);
-  const afterCounts = await counts();
+  const afterCounts = await rowCounts(h.db);
   const bad = problems(r, exp);
   const written = diff(before, afterCounts);
   if (written.length) bad.push(`rows written: ${written.join(', ')}`);
@@ -307,9 +260,9 @@ before(async () => {
   await new Promise((r) => setTimeout(r, 500));
   // The grants notify their approvers after entering awaiting_approval: wait until nothing moves.
   await until('background writes to settle', async () => {
-    const a = await counts();
+    const a = await rowCounts(h.db);
     await new Promise((r) => setTimeout(r, 300));
-    return diff(a, await counts()).length === 0;
+    return diff(a, await rowCounts(h.db)).length === 0;
   });
 });
 
@@ -964,10 +917,10 @@ describe('a rejected admin import writes nothing', () => {
     const failures: string[] = [];
     for (const [name, body, exp] of batches) {
       const req: Req = { method: 'POST', path: P, body };
-      const before = await counts();
+      const before = await rowCounts(h.db);
       const r = await send(req);
       const bad = problems(r, exp);
-      const written = diff(before, await counts());
+      const written = diff(before, await rowCounts(h.db));
       if (written.length) bad.push(`rows written: ${written.join(', ')}`);
       try {
         assertErrorShape(req, r);
@@ -1011,15 +964,15 @@ type Mutation =
 const INJECT = ['\u0000', '\ud800', '\udfff', '\u0007', '\u202e', '\ufeff', '\u2028', '\\', '"', "'", '\n', '\t', 'é', '💥'];
 
 function mutate(base: Record<string, unknown>, muts: Mutation[]): unknown {
-  const out = structuredClone(base) as Record<string, unknown>;
-  const own = (o: any, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  const out = structuredClone<Record<string, unknown>>(base);
+  const own = (o: object, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   for (const m of muts) {
     // 'extra' adds an unknown key inside the object at path (the root when path is empty).
     const walk = m.op === 'extra' ? m.path : m.path.slice(0, -1);
-    let parent: any = out;
+    let parent = out;
     for (const seg of walk) {
       if (parent[seg] === null || typeof parent[seg] !== 'object') own(parent, seg, {});
-      parent = parent[seg];
+      parent = parent[seg] as Record<string, unknown>;
     }
     if (m.op === 'extra') own(parent, m.key, m.value);
     else if (m.op === 'inject') {
@@ -1172,7 +1125,7 @@ describe('runs last: bad input that would consume a link or record a decision', 
     const failures: string[] = [];
     for (const newPassword of ['lantern-otter\u0000carries-42', 'lantern-otter-\ud800-carries-42-maps']) {
       const req: Req = { method: 'POST', path: '/v1/links/redeem', key: null, body: { token, tenantId: f.tenantId, newPassword } };
-      const before = await counts();
+      const before = await rowCounts(h.db);
       const r = await send(req);
       const bad = problems(r, { status: 400, field: 'newPassword' });
       if (r.status >= 400) {
@@ -1188,7 +1141,7 @@ describe('runs last: bad input that would consume a link or record a decision', 
         failures.push(`${bad.join('; ')} (the link was consumed)\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
         break;
       }
-      const written = diff(before, await counts());
+      const written = diff(before, await rowCounts(h.db));
       if (written.length) bad.push(`rows written: ${written.join(', ')}`);
       if (bad.length) failures.push(`${bad.join('; ')}\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
     }

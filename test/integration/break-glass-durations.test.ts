@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { sessionRow } from '../../testkit/inspect';
 import { until } from '../../testkit/wait';
 import { seedBreakGlassTeam } from '../../testkit/seed';
 
@@ -36,7 +37,7 @@ describe('a 15-minute credential', () => {
     await h.testEnv!.sleep('2 minutes');
     await until('revoked at TTL', async () => (await g.state()).credential.revokedReason === 'expired');
     assert.equal((await g.signIn()).status, 401);
-    const s = await h.db.selectFrom('sessions').selectAll().where('id', '=', at14.body.sessionId).executeTakeFirstOrThrow();
+    const s = await sessionRow(h.db, at14.body.sessionId);
     assert.notEqual(s.revoked_at, null, 'the session opened at minute 14 ended with the credential');
   });
 });

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, type AccessDecision } from '../../contracts/access';
 import { checkPassword, findAccount } from '../../store/directory';
-import { refuseAuditEvents, OLD_PASSWORD, recoveryBody, seedBreakGlassTeam, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { credentialState } from '../../store/grants';
+import { refuseAuditEvents } from '../../testkit/faults';
+import { found, grantRow, passwordCredentialOf, sessionRow, tenantRow } from '../../testkit/inspect';
+import { auditEvents, type AuditEventJson } from '../../testkit/inspect-audit';
+import { OLD_PASSWORD, recoveryBody, seedBreakGlassTeam, seedPrincipal } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
@@ -32,7 +36,7 @@ async function request(t: Team, over: Record<string, unknown> = {}, key = t.requ
 const approve = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'incident confirmed on the bridge' } });
 const fetchCredential = (key: string, id: string) => h.api('POST', `/v1/break-glass/${id}/credential`, { key });
 const signIn = (t: Team, credential: string, accountId = t.bgAccount) => h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId: t.tenantId, accountId, credential } });
-const workflowIdOf = async (id: string) => (await h.db.selectFrom('access_grants').select('workflow_id').where('id', '=', id).executeTakeFirstOrThrow()).workflow_id;
+const workflowIdOf = async (id: string) => (await grantRow(h.db, id)).workflow_id;
 
 async function active(t: Team, over: Record<string, unknown> = {}) {
   const r = await request(t, over);
@@ -86,7 +90,7 @@ describe('break-glass from request to review', () => {
 
     await until('review', async () => (await grant(t.requester.key, id)).state === 'awaiting_review', 20_000);
     assert.equal((await signIn(t, credential)).status, 401, 'the credential stops at its TTL');
-    const s = await h.db.selectFrom('sessions').selectAll().where('id', '=', session.body.sessionId).executeTakeFirstOrThrow();
+    const s = await sessionRow(h.db, session.body.sessionId);
     assert.notEqual(s.revoked_at, null, 'the session opened with it ended');
     assert.equal(await checkPassword(h.db, t.tenantId, t.bgAccount, OLD_PASSWORD), false, "the account's own credential was rotated");
     const g = await grant(t.requester.key, id);
@@ -102,18 +106,18 @@ describe('break-glass from request to review', () => {
     assert.equal(review.status, 200, review.text);
     await until('completed', async () => (await grant(t.requester.key, id)).state === 'completed');
     // The status query can be a moment ahead of the activity that records the end.
-    await until('end recorded', async () => (await h.db.selectFrom('access_grants').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
+    await until('end recorded', async () => (await grantRow(h.db, id)).ended_at !== null);
 
-    const events = (await h.api('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e: any) => e.recovery_id === id);
-    const actions = events.map((e: any) => e.action);
+    const events = (await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e) => e.recovery_id === id);
+    const actions = events.map((e) => e.action);
     for (const a of ['access.requested', 'approval.granted', 'access.credential_issued', 'credential.fetched', 'credential.fetch_refused', 'access.credential_used', 'access.credential_expired', 'access.rotation_started', 'access.review_requested', 'access.reviewed']) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
-    const requested = events.find((e: any) => e.action === 'access.requested');
-    assert.equal(requested.details.justification, 'prod database locked after failed migration');
-    assert.equal(requested.details.ticketRef, 'INC-4242');
+    const requested = events.find((e) => e.action === 'access.requested');
+    assert.equal(requested?.details.justification, 'prod database locked after failed migration');
+    assert.equal(requested?.details.ticketRef, 'INC-4242');
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${t.tenantId}`)).body.valid, true);
-    const g2 = await h.db.selectFrom('access_grants').select(['workflow_id', 'run_id']).where('id', '=', id).executeTakeFirstOrThrow();
+    const g2 = await grantRow(h.db, id);
     assert.equal(g2.run_id, (await h.client.workflow.getHandle(g2.workflow_id).describe()).runId, 'the first recorded transition wrote the run id');
     const hist = await historyText(h, await workflowIdOf(id));
     assert.ok(hist.includes(`"grantId":"${id}"`), 'control: decoded payloads are searched');
@@ -151,8 +155,8 @@ describe('attacks on the emergency path fail', () => {
     assert.equal(bad.status, 403);
     assert.equal(bad.body.error.code, 'approver_lacks_role');
     await directRejected(await workflowIdOf(r.body.id), { principalId: approverOnly.id, roles: ['approver'] }, 'approver_lacks_role');
-    const audited = await h.db.selectFrom('audit_events').select('details').where('recovery_id', '=', r.body.id).where('action', '=', 'access.approval.rejected').execute();
-    assert.ok(audited.some((a) => (a.details as any).code === 'approver_lacks_role'));
+    const audited = await auditEvents(h.db, { caseId: r.body.id, action: 'access.approval.rejected' });
+    assert.ok(audited.some((a) => a.details.code === 'approver_lacks_role'));
   });
 
   it('a fetch by anyone but the requester, and a second fetch, are refused and audited', async () => {
@@ -165,7 +169,7 @@ describe('attacks on the emergency path fail', () => {
     }
     assert.equal((await fetchCredential(t.requester.key, id)).status, 200);
     assert.equal((await fetchCredential(t.requester.key, id)).status, 409);
-    const audited = await h.db.selectFrom('audit_events').select(['action', 'actor']).where('recovery_id', '=', id).where('action', 'in', ['credential.fetch_denied', 'credential.fetch_refused']).execute();
+    const audited = await auditEvents(h.db, { caseId: id, action: ['credential.fetch_denied', 'credential.fetch_refused'] });
     assert.equal(audited.filter((a) => a.action === 'credential.fetch_denied').length, 1, 'the other agent (the approver lacks the role to reach the route at all)');
     assert.equal(audited.filter((a) => a.action === 'credential.fetch_refused').length, 1);
   });
@@ -182,12 +186,12 @@ describe('attacks on the emergency path fail', () => {
     } finally {
       await release();
     }
-    const cred = await h.db.selectFrom('access_credentials').select('fetched_at').where('grant_id', '=', id).executeTakeFirstOrThrow();
+    const cred = found(await credentialState(h.db, id), `credential of ${id}`);
     assert.equal(cred.fetched_at, null, 'not marked as picked up');
     const picked = await fetchCredential(t.requester.key, id);
     assert.equal(picked.status, 200, picked.text);
     assert.ok(picked.body.credential);
-    const fetched = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).where('action', '=', 'credential.fetched').execute();
+    const fetched = await auditEvents(h.db, { caseId: id, action: 'credential.fetched' });
     assert.equal(fetched.length, 1);
   });
 
@@ -201,7 +205,7 @@ describe('attacks on the emergency path fail', () => {
     assert.equal(rv.status, 200, rv.text);
     assert.equal(rv.body.credential.revokedReason, 'revoked');
     assert.equal((await signIn(t, credential)).status, 401);
-    const session = await h.db.selectFrom('sessions').selectAll().where('id', '=', s.body.sessionId).executeTakeFirstOrThrow();
+    const session = await sessionRow(h.db, s.body.sessionId);
     assert.notEqual(session.revoked_at, null);
     assert.equal((await signIn(t, `bgc_t1.${'A'.repeat(43)}`)).status, 401, 'a made-up credential fails the same way');
   });
@@ -245,10 +249,10 @@ describe('SSO bypass while the IdP is down', () => {
     assert.equal((await signIn(t, credential)).status, 401);
     const acct = (await findAccount(h.db, t.tenantId, t.bgAccount))!;
     assert.equal(acct.auth_method, 'sso');
-    const pw = await h.db.selectFrom('password_credentials').select('account_id').where('account_id', '=', acct.id).executeTakeFirst();
+    const pw = await passwordCredentialOf(h.db, acct.id);
     assert.equal(pw, undefined, 'no password was ever created for the SSO-managed account');
     assert.equal((await grant(t.requester.key, id)).rotated, false, 'nothing local to rotate');
-    const tenant = await h.db.selectFrom('tenants').select('auth_mode').where('id', '=', t.tenantId).executeTakeFirstOrThrow();
+    const tenant = await tenantRow(h.db, t.tenantId);
     assert.equal(tenant.auth_mode, 'sso_enforced', 'SSO stays enforced');
     const refused = await h.api('POST', '/v1/recoveries', { key: t.requester.key, body: recoveryBody(t.tenantId, t.bgAccount) });
     assert.equal(refused.body.status, 'refused', 'a password reset is still refused afterwards');

@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findAccount } from '../../store/directory';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { activeFactorsOf } from '../../testkit/inspect';
+import { auditEvents, firstAuditEvent } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -49,19 +51,19 @@ describe('waiting periods at production length', () => {
     assert.equal((await decide(a1.key, id)).status, 200);
     assert.equal((await decide(a2.key, id)).status, 200);
     await until('waiting period', async () => (await state(agent.key, id)).state === 'waiting_period');
-    const started = await h.db.selectFrom('audit_events').select('details').where('recovery_id', '=', id).where('action', '=', 'recovery.waiting_period_started').executeTakeFirstOrThrow();
+    const started = await firstAuditEvent(h.db, { caseId: id, action: 'recovery.waiting_period_started' });
     assert.equal((started.details as { waitSeconds: number }).waitSeconds, 48 * 3600, 'the wait is 48 h long');
 
     await hours(47);
     assert.equal((await state(agent.key, id)).state, 'waiting_period', 'still waiting at hour 47');
     assert.equal(enrolmentMails(accountId).length, 0);
     const acct = (await findAccount(h.db, tenantId, accountId))!;
-    assert.equal((await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute()).length, 1);
+    assert.equal((await activeFactorsOf(h.db, acct.id)).length, 1);
 
     await hours(1.1);
     await until('enrolment link', async () => (await state(agent.key, id)).state === 'awaiting_completion');
     const enrol = await h.sink.waitFor((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(`${accountId}@`));
-    assert.equal((await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute()).length, 0, 'factors removed after 48 h');
+    assert.equal((await activeFactorsOf(h.db, acct.id)).length, 0, 'factors removed after 48 h');
     const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(enrol), tenantId, factor: { type: 'totp' } } });
     assert.equal(r.status, 200, r.text);
     await until('completion', async () => (await state(agent.key, id)).state === 'completed');
@@ -75,7 +77,7 @@ describe('waiting periods at production length', () => {
     await hours(47);
     const reminder = await h.sink.waitFor((m) => m.subject.startsWith('Reminder:') && m.to.includes(`${accountId}@${tenantId}.test`));
     assert.ok(reminder, 'a reminder went out before the end');
-    const audited = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute();
+    const audited = await auditEvents(h.db, { caseId: id });
     assert.ok(audited.some((e) => e.action === 'link.reminder_sent'), 'the reminder is audited');
     const r = await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(notice), tenantId } });
     assert.equal(r.status, 200, r.text);
@@ -84,7 +86,7 @@ describe('waiting periods at production length', () => {
     assert.equal((await state(agent.key, id)).state, 'cancelled');
     assert.equal(enrolmentMails(accountId).length, 0, 'no reset or enrolment link was ever sent');
     const acct = (await findAccount(h.db, tenantId, accountId))!;
-    assert.equal((await h.db.selectFrom('mfa_factors').selectAll().where('account_id', '=', acct.id).where('removed_at', 'is', null).execute()).length, 1, 'the factor is untouched');
+    assert.equal((await activeFactorsOf(h.db, acct.id)).length, 1, 'the factor is untouched');
     assert.equal((await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(reminder), tenantId } })).status, 404, 'the reminder link is dead too');
   });
 

@@ -8,6 +8,8 @@ import { checkPassword } from '../../store/directory';
 import { createMailer, messageIdFor, type Mailer } from '../../infra/mailer';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
+import { credentialPickupOf, deliveriesKeyed, deliveriesOf, found, recoveryRow, tokensIssuedUnder, tokensOf } from '../../testkit/inspect';
+import { auditActionsOf, auditEvents } from '../../testkit/inspect-audit';
 import { uniq, KNOWLEDGE, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
 import { rawHistoryText } from '../../testkit/history';
@@ -37,8 +39,7 @@ async function startToLink(s: Awaited<ReturnType<typeof setup>>) {
   return id;
 }
 
-const auditActions = async (id: string) =>
-  (await h.db.selectFrom('audit_events').select(['action', 'details']).where('recovery_id', '=', id).orderBy('seq').execute()).map((e) => e.action);
+const auditActions = (id: string) => auditActionsOf(h.db, id);
 
 describe('mail delivery faults', () => {
   it('a permanent 5xx on the reset link ends the recovery as failed, invalidates the token, records the failure and frees the account', async () => {
@@ -60,12 +61,12 @@ describe('mail delivery faults', () => {
 
       assert.equal(attempts, 1, 'a 5xx is not retried');
       assert.equal(h.sink.list().filter((m) => m.to.includes(s.primary)).length, 0, 'no link reached the address');
-      const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('recovery_id', '=', id).execute();
+      const tokens = await tokensOf(h.db, id);
       assert.equal(tokens.length, 1);
       assert.ok(tokens[0].invalidated_at, 'the token is invalidated');
       assert.equal(tokens[0].invalidated_reason, 'delivery_failed');
       assert.equal(tokens[0].mail_sent_at, null);
-      const deliveries = await h.db.selectFrom('email_deliveries').selectAll().where('recovery_id', '=', id).where('template', '=', 'link:password_reset').execute();
+      const deliveries = await deliveriesOf(h.db, id, 'link:password_reset');
       assert.deepEqual(
         deliveries.map((d) => [d.status, d.dedupe_key]),
         [['failed', `token:${tokens[0].id}`]],
@@ -74,7 +75,7 @@ describe('mail delivery faults', () => {
       const actions = await auditActions(id);
       assert.ok(actions.indexOf('link.delivery_failed') >= 0 && actions.indexOf('link.delivery_failed') < actions.indexOf('recovery.delivery_failed'), actions.join(', '));
       assert.ok(!actions.includes('link.sent'), actions.join(', '));
-      const row = await h.db.selectFrom('recoveries').select(['state', 'ended_at', 'workflow_id']).where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await recoveryRow(h.db, id);
       assert.equal(row.state, 'failed');
       assert.ok(row.ended_at);
       const desc = await h.client.workflow.getHandle(row.workflow_id).describe();
@@ -104,7 +105,7 @@ describe('mail delivery faults', () => {
       const mail = await h.sink.waitFor((m) => m.to.includes(s.primary) && m.subject.includes('Reset your'));
       await until('awaiting completion', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: s.agent.key })).body.state === 'awaiting_completion');
       assert.equal(refused, 1);
-      const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('recovery_id', '=', id).orderBy('created_at').execute();
+      const tokens = await tokensOf(h.db, id);
       assert.deepEqual(
         tokens.map((t) => [t.invalidated_reason, t.mail_sent_at !== null]),
         [
@@ -113,8 +114,11 @@ describe('mail delivery faults', () => {
         ],
       );
       assert.equal(mail.messageId, messageIdFor(tokens[1].id));
-      const deliveries = await h.db.selectFrom('email_deliveries').select(['status', 'dedupe_key']).where('recovery_id', '=', id).where('template', '=', 'link:password_reset').execute();
-      assert.deepEqual(deliveries, [{ status: 'sent', dedupe_key: `token:${tokens[1].id}` }]);
+      const deliveries = await deliveriesOf(h.db, id, 'link:password_reset');
+      assert.deepEqual(
+        deliveries.map((d) => ({ status: d.status, dedupe_key: d.dedupe_key })),
+        [{ status: 'sent', dedupe_key: `token:${tokens[1].id}` }],
+      );
       assert.equal((await auditActions(id)).filter((a) => a === 'link.sent').length, 1);
 
       const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' } });
@@ -143,7 +147,7 @@ describe('mail delivery faults', () => {
       await until('the end is recorded', async () => (await auditActions(id)).includes('recovery.completed'));
       assert.equal(refused, 1, 'a 5xx notice is not retried');
       assert.equal(await checkPassword(h.db, s.tenantId, s.accountId, 'lantern-otter-carries-42-maps'), true, 'the reset is applied');
-      const notice = await h.db.selectFrom('email_deliveries').select(['status', 'error']).where('recovery_id', '=', id).where('template', '=', 'password_changed').executeTakeFirstOrThrow();
+      const notice = found((await deliveriesOf(h.db, id, 'password_changed'))[0], 'password_changed delivery');
       assert.equal(notice.status, 'failed');
       assert.match(notice.error ?? '', /554|rejected/);
       const actions = await auditActions(id);
@@ -186,10 +190,16 @@ describe('issueLink is idempotent across retries', () => {
     assert.equal(second.tokenId, first.tokenId);
     assert.equal(second.expiresAt, first.expiresAt);
     assert.equal(h.sink.list().length, before + 1, 'one mail for the two calls');
-    const rows = await h.db.selectFrom('email_deliveries').select('status').where('dedupe_key', '=', `token:${first.tokenId}`).execute();
-    assert.deepEqual(rows, [{ status: 'sent' }]);
-    const audits = await h.db.selectFrom('audit_events').select('event_key').where('event_key', 'like', `${id}:retry-probe:%`).execute();
-    assert.deepEqual(audits, [{ event_key: `${id}:retry-probe:issued` }]);
+    const rows = await deliveriesKeyed(h.db, `token:${first.tokenId}`);
+    assert.deepEqual(
+      rows.map((r) => ({ status: r.status })),
+      [{ status: 'sent' }],
+    );
+    const audits = await auditEvents(h.db, { eventKeyLike: `${id}:retry-probe:%` });
+    assert.deepEqual(
+      audits.map((a) => ({ event_key: a.event_key })),
+      [{ event_key: `${id}:retry-probe:issued` }],
+    );
   });
 
   it('a retry after a crash between the send and its bookkeeping issues a fresh token; each token is mailed at most once and recorded once', async () => {
@@ -200,10 +210,10 @@ describe('issueLink is idempotent across retries', () => {
     const acts = createActivities({ db: h.db, mailer, config: h.config });
     const args = { recoveryId: id, step: 'crash-probe', purpose: 'cancel' as const, ttlSeconds: 600, to: 'primary' as const };
     const frozen = acts.issueLink(args);
-    const first = await until('the first attempt sent its mail', async () => h.db.selectFrom('one_time_tokens').select('id').where('issue_key', '=', `${id}:crash-probe`).executeTakeFirst());
+    const first = await until('the first attempt sent its mail', async () => (await tokensIssuedUnder(h.db, `${id}:crash-probe`))[0]);
     await h.sink.waitFor((m) => m.messageId === messageIdFor(first.id));
     const retry = await acts.issueLink(args);
-    const tokens = await h.db.selectFrom('one_time_tokens').selectAll().where('issue_key', '=', `${id}:crash-probe`).orderBy('created_at').execute();
+    const tokens = await tokensIssuedUnder(h.db, `${id}:crash-probe`);
     assert.equal(tokens.length, 2);
     assert.equal(tokens[0].id, first.id);
     assert.equal(tokens[1].id, retry.tokenId);
@@ -214,7 +224,7 @@ describe('issueLink is idempotent across retries', () => {
     assert.equal(new Set(mails.map((m) => m.messageId)).size, 2, 'no token mailed twice');
     release();
     await frozen;
-    const audits = await h.db.selectFrom('audit_events').select(['event_key', 'details']).where('event_key', 'like', `${id}:crash-probe:%`).execute();
+    const audits = await auditEvents(h.db, { eventKeyLike: `${id}:crash-probe:%` });
     assert.equal(audits.length, 1, 'the late first attempt adds no second link.sent');
     assert.equal((audits[0].details as { tokenId: string }).tokenId, retry.tokenId);
   });
@@ -229,7 +239,7 @@ describe('a link used before its send was recorded', () => {
     const acts = createActivities({ db: h.db, mailer, config: h.config });
     const args = { recoveryId: id, step: 'used-probe', purpose: 'verify_possession' as const, ttlSeconds: 600, to: 'primary' as const };
     const frozen = acts.issueLink(args);
-    const token = await until('the first attempt sent its mail', async () => h.db.selectFrom('one_time_tokens').select('id').where('issue_key', '=', `${id}:used-probe`).executeTakeFirst());
+    const token = await until('the first attempt sent its mail', async () => (await tokensIssuedUnder(h.db, `${id}:used-probe`))[0]);
     const mail = await h.sink.waitFor((m) => m.messageId === messageIdFor(token.id));
     // The owner clicks before the activity's retry runs.
     const used = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId } });
@@ -238,12 +248,12 @@ describe('a link used before its send was recorded', () => {
     const retry = await acts.issueLink(args);
     assert.equal(retry.tokenId, token.id, 'the used token is the issued one');
     assert.equal(h.sink.list().length, before, 'no second mail');
-    const rows = await h.db.selectFrom('one_time_tokens').select(['id', 'used_at', 'mail_sent_at', 'invalidated_at']).where('issue_key', '=', `${id}:used-probe`).execute();
+    const rows = await tokensIssuedUnder(h.db, `${id}:used-probe`);
     assert.equal(rows.length, 1);
     assert.ok(rows[0].used_at && rows[0].mail_sent_at && !rows[0].invalidated_at);
     release();
     assert.equal((await frozen).tokenId, token.id);
-    const audits = await h.db.selectFrom('audit_events').select('event_key').where('event_key', '=', `${id}:used-probe:issued`).execute();
+    const audits = await auditEvents(h.db, { eventKey: `${id}:used-probe:issued` });
     assert.equal(audits.length, 1);
   });
 });
@@ -268,13 +278,19 @@ describe('SSO bypass: the confirmation link is refused for good', () => {
       });
       assert.ok(ended.body.endedAt, ended.text);
       assert.equal(attempts, 1);
-      const tokens = await h.db.selectFrom('one_time_tokens').select(['invalidated_reason', 'mail_sent_at']).where('recovery_id', '=', id).execute();
-      assert.deepEqual(tokens, [{ invalidated_reason: 'delivery_failed', mail_sent_at: null }]);
-      const deliveries = await h.db.selectFrom('email_deliveries').select(['status', 'template']).where('recovery_id', '=', id).execute();
-      assert.deepEqual(deliveries, [{ status: 'failed', template: 'link:sso_bypass_confirm' }]);
-      const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).orderBy('seq').execute()).map((e) => e.action);
+      const tokens = await tokensOf(h.db, id);
+      assert.deepEqual(
+        tokens.map((t) => ({ invalidated_reason: t.invalidated_reason, mail_sent_at: t.mail_sent_at })),
+        [{ invalidated_reason: 'delivery_failed', mail_sent_at: null }],
+      );
+      const deliveries = await deliveriesOf(h.db, id);
+      assert.deepEqual(
+        deliveries.map((d) => ({ status: d.status, template: d.template })),
+        [{ status: 'failed', template: 'link:sso_bypass_confirm' }],
+      );
+      const actions = await auditActionsOf(h.db, id);
       assert.ok(actions.includes('link.delivery_failed') && actions.at(-1) === 'access.confirmation_undelivered', actions.join(', '));
-      assert.equal(await h.db.selectFrom('credential_pickups').select('grant_id').where('grant_id', '=', id).executeTakeFirst(), undefined, 'no credential');
+      assert.equal(await credentialPickupOf(h.db, id), undefined, 'no credential');
     } finally {
       h.smtpFaults.plan = undefined;
     }

@@ -48,7 +48,7 @@ describe('the OpenAPI document', () => {
     const r = await h.api('GET', '/openapi.json', { key: null });
     assert.equal(r.status, 200);
     assert.equal(r.body.openapi, '3.1.0');
-    const documented = Object.entries(r.body.paths as Record<string, Record<string, any>>).flatMap(([p, ops]) =>
+    const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
     );
     assert.deepEqual([...documented].sort(), [...ROUTES].sort());

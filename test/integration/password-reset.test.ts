@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
 import { checkPassword, findAccount, openSession } from '../../store/directory';
-import { refuseAuditEvents, KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
+import { stagedPassword } from '../../store/tokens';
+import { ageIdempotencyKey, redeemInTransaction, refuseAuditEvents } from '../../testkit/faults';
+import { found, passwordCredentialOf, recoveriesOf, recoveryRow, recoveryRuns, sessionsOf, storedSecretHashes, tokensOf } from '../../testkit/inspect';
+import { auditActionsOf, auditEvents, type AuditEventJson } from '../../testkit/inspect-audit';
+import { KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
@@ -87,10 +91,10 @@ describe('a standard user resets their password end to end', () => {
 
     await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
     // The status query can be a moment ahead of the activity that records the end.
-    await until('end recorded', async () => (await h.db.selectFrom('recoveries').select('ended_at').where('id', '=', id).executeTakeFirstOrThrow()).ended_at !== null);
+    await until('end recorded', async () => (await recoveryRow(h.db, id)).ended_at !== null);
     assert.equal(await checkPassword(h.db, tenantId, accountId, NEW_PASSWORD), true, 'new password works');
     assert.equal(await checkPassword(h.db, tenantId, accountId, OLD_PASSWORD), false, 'old password no longer works');
-    const sessions = await h.db.selectFrom('sessions').selectAll().where('account_id', '=', acct.id).execute();
+    const sessions = await sessionsOf(h.db, acct.id);
     assert.equal(sessions.length, 2);
     assert.ok(sessions.every((s) => s.revoked_at !== null), 'every session revoked');
 
@@ -100,20 +104,20 @@ describe('a standard user resets their password end to end', () => {
     const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
     assert.equal(verdict.status, 200);
     assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body));
-    const audit = await h.api('GET', `/v1/audit?tenantId=${tenantId}`);
-    const actions = audit.body.events.filter((e: any) => e.recovery_id === id).map((e: any) => e.action);
+    const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
+    const actions = audit.body.events.filter((e) => e.recovery_id === id).map((e) => e.action);
     for (const a of ['recovery.requested', 'recovery.triaged', 'verification.passed', 'recovery.link_issued', 'link.redeemed', 'recovery.link_redeemed', 'recovery.completed']) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
 
-    const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await recoveryRow(h.db, id);
     // The run's first recorded transition wrote which run this row is.
     const run = await h.client.workflow.getHandle(row.workflow_id).describe();
     assert.equal(row.run_id, run.runId);
-    const hist = await historyText(h, row.workflow_id, row.run_id!);
+    const hist = await historyText(h, row.workflow_id, row.run_id);
     assert.ok(hist.includes(`"recoveryId":"${id}"`), 'control: decoded payloads are searched');
-    const cred = await h.db.selectFrom('password_credentials').select('password_hash').where('account_id', '=', acct.id).executeTakeFirstOrThrow();
-    const tokenRow = await h.db.selectFrom('one_time_tokens').select('token_hash').where('recovery_id', '=', id).executeTakeFirstOrThrow();
+    const cred = found(await passwordCredentialOf(h.db, acct.id), 'password credential');
+    const tokenRow = found((await tokensOf(h.db, id))[0], `token of ${id}`);
     for (const [what, secret] of [
       ['token', token],
       ['token body', token.split('.')[1]],
@@ -140,7 +144,7 @@ describe('links are single use and bound to their tenant', () => {
     const cross = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId: otherTenant, newPassword: NEW_PASSWORD } });
     assert.equal(cross.status, 404);
     assert.equal(cross.body.error.code, 'link_invalid');
-    const events = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('recovery_id', '=', id).execute();
+    const events = await auditEvents(h.db, { tenantId, caseId: id });
     assert.ok(events.some((e) => e.action === 'link.rejected_tenant_mismatch'), 'the cross-tenant attempt is audited');
 
     const [kid, body] = token.split('.');
@@ -183,14 +187,12 @@ describe('the workflow trusts Postgres, not the redemption signal', () => {
     const { tenantId, accountId, agent } = await seedLocalAccount(h);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
     await until('awaiting completion', async () => (await stateOf(agent.key, id)) === 'awaiting_completion');
-    const row = await h.db.selectFrom('recoveries').select(['workflow_id']).where('id', '=', id).executeTakeFirstOrThrow();
-    const link = await h.db.selectFrom('one_time_tokens').select('id').where('recovery_id', '=', id).where('purpose', '=', 'password_reset').executeTakeFirstOrThrow();
+    const row = await recoveryRow(h.db, id);
+    const link = found((await tokensOf(h.db, id, 'password_reset'))[0], 'reset link token');
 
     // What /v1/links/redeem does, with a COMMIT that fails after the workflow was told.
     await assert.rejects(
-      h.db.transaction().execute(async (trx) => {
-        await trx.updateTable('one_time_tokens').set({ used_at: new Date() }).where('id', '=', link.id).execute();
-        await trx.insertInto('staged_credentials').values({ token_id: link.id, password_hash: 'never-applied' }).execute();
+      redeemInTransaction(h.db, link.id, async () => {
         await h.client.workflow.getHandle(row.workflow_id).signal(linkRedeemedSignal, { tokenId: link.id });
         // Hold the row lock a moment: the workflow's check must wait for this transaction to end.
         await new Promise((r) => setTimeout(r, 300));
@@ -209,7 +211,7 @@ describe('the workflow trusts Postgres, not the redemption signal', () => {
       return false;
     });
     assert.equal(await stateOf(agent.key, id), 'awaiting_completion');
-    const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute()).map((e) => e.action);
+    const actions = await auditActionsOf(h.db, id);
     assert.ok(!actions.includes('recovery.link_redeemed'), actions.join(', '));
 
     const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
@@ -229,9 +231,9 @@ describe('a used link always has its audit event', () => {
     try {
       const refused = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
       assert.ok(refused.status >= 500, refused.text);
-      const link = await h.db.selectFrom('one_time_tokens').select(['id', 'used_at']).where('recovery_id', '=', id).where('purpose', '=', 'password_reset').executeTakeFirstOrThrow();
+      const link = found((await tokensOf(h.db, id, 'password_reset'))[0], 'reset link token');
       assert.equal(link.used_at, null, 'the token is not used');
-      assert.equal((await h.db.selectFrom('staged_credentials').select('token_id').where('token_id', '=', link.id).execute()).length, 0, 'nothing staged');
+      assert.equal(await stagedPassword(h.db, link.id), undefined, 'nothing staged');
     } finally {
       await release();
     }
@@ -241,7 +243,7 @@ describe('a used link always has its audit event', () => {
     const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId, newPassword: NEW_PASSWORD } });
     assert.equal(r.status, 200, r.text);
     await until('completion', async () => (await stateOf(agent.key, id)) === 'completed');
-    const actions = (await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', id).execute()).map((e) => e.action);
+    const actions = await auditActionsOf(h.db, id);
     assert.equal(actions.filter((a) => a === 'link.redeemed').length, 1, actions.join(', '));
   });
 });
@@ -278,10 +280,10 @@ describe('SSO first', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.status, 'refused');
     assert.equal(r.body.route, 'customer_it');
-    assert.ok(r.body.reasons.some((x: any) => x.code === 'tenant_enforces_sso'));
-    const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', r.body.id).executeTakeFirstOrThrow();
+    assert.ok(r.body.reasons.some((x: { code: string }) => x.code === 'tenant_enforces_sso'));
+    const row = await recoveryRow(h.db, r.body.id);
     assert.equal(row.state, 'refused', 'the refusal is recorded');
-    const audited = await h.db.selectFrom('audit_events').select('details').where('recovery_id', '=', r.body.id).where('action', '=', 'recovery.refused').executeTakeFirst();
+    const audited = (await auditEvents(h.db, { caseId: r.body.id, action: 'recovery.refused' }))[0];
     assert.ok(audited, 'the refusal is audited with its reasons');
   });
 
@@ -292,7 +294,7 @@ describe('SSO first', () => {
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const refused = await startReset(agent.key, tenantId, ssoUser);
     assert.equal(refused.body.status, 'refused');
-    assert.ok(refused.body.reasons.some((x: any) => x.code === 'account_sso_managed'));
+    assert.ok(refused.body.reasons.some((x: { code: string }) => x.code === 'account_sso_managed'));
     const allowed = await startReset(agent.key, tenantId, localUser);
     assert.equal(allowed.status, 202, allowed.text);
     assert.equal(allowed.body.status, 'verifying');
@@ -315,7 +317,7 @@ describe('rate limits', () => {
     assert.equal(sixth.body.error.code, 'rate_limited');
     assert.equal(sixth.body.error.details.field, 'context.ip');
     assert.ok(sixth.headers.get('retry-after'));
-    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.rate_limited').execute();
+    const audited = await auditEvents(h.db, { tenantId, action: 'recovery.rate_limited' });
     assert.equal(audited.length, 1);
   });
 
@@ -327,9 +329,9 @@ describe('rate limits', () => {
     const answers = await Promise.all(accounts.map((a) => startReset(agent.key, tenantId, a, { context: { ip: '198.51.100.77' } })));
     const statuses = answers.map((r) => r.status).sort();
     assert.deepEqual(statuses, [...Array(5).fill(202), ...Array(7).fill(429)], answers.map((r) => r.text).join('\n'));
-    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).execute();
+    const rows = await recoveriesOf(h.db, tenantId);
     assert.equal(rows.length, 5, 'a refused request leaves no row');
-    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.rate_limited').execute();
+    const audited = await auditEvents(h.db, { tenantId, action: 'recovery.rate_limited' });
     assert.equal(audited.length, 7);
   });
 
@@ -348,7 +350,7 @@ describe('rate limits', () => {
     assert.equal(fourth.body.manualReview, true);
     const got = await h.api('GET', `/v1/recoveries/${fourth.body.id}`, { key: agent.key });
     assert.equal(got.body.approvals.required, 2);
-    assert.ok(got.body.reasons.some((x: any) => x.code === 'account_rate_limit'));
+    assert.ok(got.body.reasons.some((x: { code: string }) => x.code === 'account_rate_limit'));
   });
 });
 
@@ -378,9 +380,9 @@ describe('one active recovery per account and kind; retries are safe', () => {
       // A loser that read before the winner committed cannot name it; every other one does.
       assert.ok(r.body.error.details.id === accepted[0].body.id || r.body.error.details.id === null, r.text);
     }
-    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).where('account_id', '=', accountId).execute();
+    const rows = await recoveriesOf(h.db, tenantId, accountId);
     assert.deepEqual(rows.map((x) => x.id), [accepted[0].body.id]);
-    const requested = await h.db.selectFrom('audit_events').select('recovery_id').where('tenant_id', '=', tenantId).where('action', '=', 'recovery.requested').execute();
+    const requested = await auditEvents(h.db, { tenantId, action: 'recovery.requested' });
     assert.deepEqual(requested.map((x) => x.recovery_id), [accepted[0].body.id]);
   });
 
@@ -397,12 +399,12 @@ describe('one active recovery per account and kind; retries are safe', () => {
     } finally {
       await app.close();
     }
-    const rows = await h.db.selectFrom('recoveries').selectAll().where('tenant_id', '=', tenantId).where('account_id', '=', accountId).execute();
+    const rows = await recoveriesOf(h.db, tenantId, accountId);
     assert.equal(rows.length, 1);
     assert.equal(rows[0].state, 'failed');
     assert.ok(rows[0].ended_at);
     assert.match(JSON.stringify(rows[0].reasons), /start_failed/);
-    const events = await h.db.selectFrom('audit_events').select(['action', 'recovery_id']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+    const events = await auditEvents(h.db, { tenantId });
     assert.deepEqual(events.filter((e) => e.recovery_id === rows[0].id).map((e) => e.action), ['recovery.requested', 'recovery.start_failed']);
     const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
     assert.equal(verdict.body.valid, true, verdict.text);
@@ -426,7 +428,7 @@ describe('one active recovery per account and kind; retries are safe', () => {
     const c = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body: { ...body, reason: 'other' } });
     assert.equal(c.status, 422);
     assert.equal(c.body.error.code, 'idempotency_key_reused');
-    const rows = await h.db.selectFrom('recoveries').select('id').where('tenant_id', '=', tenantId).execute();
+    const rows = await recoveriesOf(h.db, tenantId);
     assert.equal(rows.length, 1, 'one recovery, however often it was retried');
   });
 
@@ -440,8 +442,7 @@ describe('one active recovery per account and kind; retries are safe', () => {
     const body = recoveryBody(tenantId, accountId);
     const first = await h.api('POST', '/v1/recoveries', { key: agent.key, headers, body });
     assert.equal(first.status, 202, first.text);
-    const row = () => h.db.updateTable('idempotency_keys').where('key', '=', key);
-    const setAge = (seconds: number, statusCode: number | null) => row().set({ status_code: statusCode, response: null, created_at: new Date(Date.now() - seconds * 1000) }).execute();
+    const setAge = (seconds: number, statusCode: number | null) => ageIdempotencyKey(h.db, key, seconds, statusCode);
 
     // As if the process died mid-request 30 s ago: a retry is told to wait.
     await setAge(30, null);
@@ -522,7 +523,7 @@ describe('tenant scope', () => {
     assert.equal(read.status, 404);
     const cancel = await h.api('POST', `/v1/recoveries/${theirs1.body.id}/cancel`, { key: myAgent.key, body: { reason: 'x' } });
     assert.equal(cancel.status, 404);
-    const audited = await h.db.selectFrom('audit_events').select('action').where('tenant_id', '=', theirs).where('action', '=', 'access.denied_out_of_scope').execute();
+    const audited = await auditEvents(h.db, { tenantId: theirs, action: 'access.denied_out_of_scope' });
     assert.equal(audited.length, 3);
   });
 });
@@ -531,11 +532,9 @@ describe('no secret ever enters workflow history', () => {
   it('no history of any workflow in this suite holds a token, a password, a hash or a knowledge answer', async () => {
     const tokens = h.sink.list().flatMap((m) => [...m.text.matchAll(/#([A-Za-z0-9_-]{1,32}\.([A-Za-z0-9_-]{43}))/g)].map((x) => x[2]));
     assert.ok(tokens.length >= 5, `the suite emailed links (${tokens.length})`);
-    const hashes = (await h.db.selectFrom('one_time_tokens').select('token_hash').execute()).map((r) => r.token_hash);
-    const pwHashes = (await h.db.selectFrom('password_credentials').select('password_hash').execute()).map((r) => r.password_hash);
-    const answers = (await h.db.selectFrom('knowledge_factors').select('answer_hash').execute()).map((r) => r.answer_hash);
-    const secrets = [...tokens, ...hashes, ...pwHashes, ...answers, NEW_PASSWORD, OLD_PASSWORD, KNOWLEDGE.postcode, 'another-fine-passphrase-9'];
-    const runs = await h.db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('run_id', 'is not', null).execute();
+    const stored = await storedSecretHashes(h.db);
+    const secrets = [...tokens, ...stored.tokens, ...stored.passwords, ...stored.answers, NEW_PASSWORD, OLD_PASSWORD, KNOWLEDGE.postcode, 'another-fine-passphrase-9'];
+    const runs = await recoveryRuns(h.db);
     assert.ok(runs.length >= 10, `checked ${runs.length} workflows`);
     for (const run of runs) {
       const hist = await historyText(h, run.workflow_id, run.run_id!);
@@ -561,7 +560,7 @@ describe('ops can find recoveries in the Temporal UI', () => {
     assert.equal(found[0].workflowId, `recovery:${tenantId}:${accountId}:password_reset`);
     assert.equal(found[0].searchAttributes.RiskTier?.[0], 'low');
     const status = await h.client.workflow.getHandle(found[0].workflowId).query('status');
-    assert.equal((status as any).state, 'verifying');
+    assert.equal((status as { state: string }).state, 'verifying');
   });
 });
 

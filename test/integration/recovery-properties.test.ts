@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TERMINAL_STATES } from '../../domain/types';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -107,13 +108,13 @@ describe('recovery invariants under random sequences of events', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom<'password_reset' | 'mfa_reset'>('password_reset', 'mfa_reset'), fc.array(cmd, { minLength: 1, maxLength: 6 }), async (kind, cmds) => {
         const r = await scenario(kind, cmds);
-        const events = await h.db.selectFrom('audit_events').selectAll().where('recovery_id', '=', r.id).orderBy('seq').execute();
-        const transitions = events.filter((e) => e.action.startsWith('recovery.') && (e.details as any).workflowTime);
+        const events = await auditEvents(h.db, { caseId: r.id });
+        const transitions = events.filter((e) => e.action.startsWith('recovery.') && e.details.workflowTime);
         const completions = events.filter((e) => e.action === 'recovery.completed');
         assert.ok(completions.length <= 1, 'never more than one completion');
 
         // The terminal transition is the last one: no step of the workflow after its end.
-        const terminalIdx = transitions.findIndex((e) => isTerminalState((e.details as any).state));
+        const terminalIdx = transitions.findIndex((e) => isTerminalState(e.details.state as string));
         assert.ok(terminalIdx >= 0, 'the recovery ended');
         assert.equal(terminalIdx, transitions.length - 1, `no transition after the end: ${transitions.map((e) => e.action).join(', ')}`);
         // Any command sent once the recovery had ended was refused.
@@ -126,7 +127,7 @@ describe('recovery invariants under random sequences of events', () => {
         if (r.final.state === 'completed') {
           const required = r.kind === 'mfa_reset' ? 2 : 1;
           assert.ok(granted.length >= required, `completed with ${granted.length} of ${required} approvals`);
-          const t = (action: string) => Date.parse((transitions.find((e) => e.action === action)!.details as any).workflowTime);
+          const t = (action: string) => Date.parse(transitions.find((e) => e.action === action)!.details.workflowTime as string);
           const waitStarted = t('recovery.waiting_period_started');
           const applied = r.kind === 'mfa_reset' ? t('recovery.applying') : t('recovery.link_issued');
           const waitMs = (r.kind === 'mfa_reset' ? 48 : 24) * 3600_000;

@@ -74,7 +74,7 @@ describe('a changed workflow fails replay', () => {
         .replace(/from '\.\//g, `from '${ROOT}/workflows/`);
       fs.writeFileSync(path.join(dir, 'index.ts'), mutant);
       const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-      const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet as never });
+      const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet });
       await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v3/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ let routes: { method: string; path: string }[] = [];
 before(async () => {
   h = await startHarness();
   key = (await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*'])).key;
-  const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
   routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })));
 });
 after(async () => {
@@ -37,7 +37,7 @@ describe('no route answers 5xx to random input', () => {
           let i = 0;
           const url =
             route.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++] ?? 'x').replace(/%25/g, '%')) +
-            (Object.keys(q).length ? `?${new URLSearchParams(q)}` : '');
+            (Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '');
           const res = await h.app.inject({
             method: route.method as 'GET',
             url,

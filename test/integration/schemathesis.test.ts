@@ -37,7 +37,7 @@ describe('schemathesis against /openapi.json', () => {
     await seedAccount(h, 'fuzz', { externalId: 'u-1' });
     const all = await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*']);
     await seedLogin(h, all.key, 'fuzz', 'u-1');
-    const r = await run(ST!, [
+    const r = await run(ST, [
       'run',
       `${h.baseUrl}/openapi.json`,
       '--checks',

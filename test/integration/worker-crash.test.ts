@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { credentialsOf } from '../../testkit/inspect';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { ROOT, spawnTs, type Child } from '../../testkit/procs';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedBreakGlassTeam, seedLocalAccount } from '../../testkit/seed';
@@ -41,15 +43,15 @@ async function grantAwaitingApproval() {
 
 async function finishAndCount(g: Awaited<ReturnType<typeof grantAwaitingApproval>>) {
   await until('active', async () => ['active', 'rotating', 'awaiting_review'].includes((await g.state()).state), 60_000);
-  const creds = await h.db.selectFrom('access_credentials').selectAll().where('grant_id', '=', g.id).execute();
+  const creds = await credentialsOf(h.db, g.id);
   assert.equal(creds.length, 1, 'exactly one credential');
   const fetched = await h.api('POST', `/v1/break-glass/${g.id}/credential`, { key: g.requester.key });
   assert.ok(fetched.status === 200 || fetched.body.error?.code === 'credential_revoked', fetched.text);
   await until('awaiting review', async () => (await g.state()).state === 'awaiting_review', 60_000);
   assert.equal((await h.api('POST', `/v1/break-glass/${g.id}/review`, { key: g.reviewer.key, body: { outcome: 'appropriate', notes: 'crash drill' } })).status, 200);
   await until('completed', async () => (await g.state()).state === 'completed', 30_000);
-  assert.equal((await h.db.selectFrom('access_credentials').selectAll().where('grant_id', '=', g.id).execute()).length, 1, 'still exactly one credential');
-  const issued = await h.db.selectFrom('audit_events').select('action').where('recovery_id', '=', g.id).where('action', '=', 'access.credential_issued').execute();
+  assert.equal((await credentialsOf(h.db, g.id)).length, 1, 'still exactly one credential');
+  const issued = await auditEvents(h.db, { caseId: g.id, action: 'access.credential_issued' });
   assert.equal(issued.length, 1, 'issued once in the audit log');
 }
 
@@ -112,7 +114,7 @@ describe('a worker killed between approval and issuance', () => {
     await kill(worker);
     const second = g.approve(g.p2.key); // accepted only once a worker runs again
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(await h.db.selectFrom('access_credentials').select('id').where('grant_id', '=', g.id).executeTakeFirst(), undefined, 'nothing issued while no worker runs');
+    assert.deepEqual(await credentialsOf(h.db, g.id), [], 'nothing issued while no worker runs');
     worker = await startWorker();
     assert.equal((await second).status, 200);
     await finishAndCount(g);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { grantRow, recoveryRow } from '../../testkit/inspect';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -50,7 +51,7 @@ const verify = async (c: Ctx, id: string, bodies: object[]) => {
 const decide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
 
 async function save(name: string, id: string) {
-  const row = await h.db.selectFrom('recoveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await recoveryRow(h.db, id);
   await store(name, row.workflow_id, row.run_id!);
 }
 
@@ -100,7 +101,7 @@ const accessWait = (t: AccessTeam, id: string, s: string) => until(s, async () =
 const accessDecide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
 
 async function saveAccess(name: string, id: string) {
-  const row = await h.db.selectFrom('access_grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await grantRow(h.db, id);
   await store(name, row.workflow_id, row.run_id!);
 }
 

@@ -238,7 +238,7 @@ describe("policyOverrideSchema('production') bounds every value", () => {
   it('names the offending field in the error', () => {
     const r = prod.safeParse(withWait(60));
     assert.equal(r.success, false);
-    assert.deepEqual(r.error!.issues[0].path, ['rules', 'mfa_reset', 'standard', 'waitSeconds']);
+    assert.deepEqual(r.error.issues[0].path, ['rules', 'mfa_reset', 'standard', 'waitSeconds']);
   });
 });
 

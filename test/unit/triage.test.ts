@@ -24,7 +24,7 @@ function facts(over: Partial<Omit<TriageFacts, 'account'>> & { account?: Partial
   const acct: TriageFacts['account'] =
     account && account.exists === false
       ? { exists: false }
-      : { exists: true, role: 'standard', authMethod: 'local', active: true, consecutiveFailures: 0, ...(account as Partial<ActiveAccount> | undefined) };
+      : { exists: true, role: 'standard', authMethod: 'local', active: true, consecutiveFailures: 0, ...account };
   return {
     kind: 'password_reset',
     tenantAuthMode: 'local',
