@@ -7,7 +7,7 @@ import path from 'node:path';
 import { freePort } from '../boot/ports';
 import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { startDevServer } from '../dev/temporal-dev-server';
-import { adminQuery, adminUrlFromEnv, createTemplate } from '../testkit/db';
+import { adminUrlFromEnv, createTemplate, dropDatabase } from '../testkit/db';
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -63,7 +63,7 @@ async function main() {
   process.stdout.write(`${summaryLine(tap)}\n`);
 
   await dev.stop();
-  await adminQuery(adminUrl, `drop database if exists ${template}`).catch(() => undefined);
+  await dropDatabase(adminUrl, template).catch(() => undefined);
   process.exit(code);
 }
 

@@ -1,3 +1,4 @@
+// The audit chain's hashing and the secrets' primitives: canonical JSON, event hashes, tokens, keys.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

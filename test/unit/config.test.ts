@@ -1,3 +1,4 @@
+// Configuration: production refuses missing or weak secrets by name; development fills in defaults.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

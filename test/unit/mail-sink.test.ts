@@ -1,3 +1,4 @@
+// The dev mail sink (dev/mail-sink.ts): what it receives, stores and answers, including injected faults.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

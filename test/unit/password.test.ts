@@ -1,3 +1,4 @@
+// The new-password rule (domain/password.ts): length, the common list, the account's own context.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+// Policy (domain/policy.ts): the SPEC defaults, tenant overrides and their bounds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_POLICY, isPrivileged, policyOverrideSchema, resolvePolicy, type Policy, type RecoveryRule } from '../../domain/policy';

@@ -1,3 +1,4 @@
+// Risk signals and Tier 2 (domain/risk.ts): distance, impossible travel, behavioural consistency.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -13,8 +13,6 @@ const OWNERS = new Set(['store', 'migrations', 'testkit']);
 const NOT_OURS = new Set(['node_modules', 'scratch']);
 /** Folders that must be checked whatever the listing finds (a rename must not drop them silently). */
 const MUST_CHECK = ['api', 'activities', 'boot', 'contracts', 'dev', 'domain', 'infra', 'workflows', 'worker', 'scripts', 'test', 'bench', 'chaos'];
-/** Test tooling kept in scripts/: the test runner drops its template database (DROP DATABASE through testkit's adminQuery). */
-const TOOLING = new Set(['scripts/test.ts']);
 /** This file: its probe below writes SQL-looking strings on purpose. */
 const SELF = path.relative(ROOT, __filename);
 const SQL_USE = [
@@ -47,7 +45,7 @@ function tsFiles(dir: string): string[] {
 
 export function sqlOutsideStore(folders: string[]): string[] {
   const found: string[] = [];
-  const exempt = (f: string) => TOOLING.has(f) || f === SELF;
+  const exempt = (f: string) => f === SELF;
   for (const f of folders.flatMap((d) => tsFiles(path.join(ROOT, d))).filter((f) => !exempt(path.relative(ROOT, f)))) {
     fs.readFileSync(f, 'utf8')
       .split('\n')

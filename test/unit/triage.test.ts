@@ -1,3 +1,4 @@
+// Triage (domain/triage.ts): the SSO rule, the decision matrix, rate limits and risk, with reasons.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_POLICY, resolvePolicy, type TierRequirement } from '../../domain/policy';
