@@ -71,7 +71,14 @@ async function main() {
   const bare = Fastify({ logger: false, bodyLimit: 256 * 1024 });
   bare.post('/v1/recoveries', async (req, reply) => {
     const b = req.body as { tenantId?: string } | undefined;
-    return reply.code(202).send({ id: 'rec_bare', tenant: b?.tenantId ?? null, status: 'verifying', riskTier: 'low', manualReview: false, next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] } });
+    return reply.code(202).send({
+      id: 'rec_bare',
+      tenant: b?.tenantId ?? null,
+      status: 'verifying',
+      riskTier: 'low',
+      manualReview: false,
+      next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] },
+    });
   });
   await bare.listen({ host: '127.0.0.1', port: 0 });
 
@@ -84,7 +91,9 @@ async function main() {
   const floor = Fastify({ logger: false, bodyLimit: 256 * 1024 });
   floor.post('/v1/recoveries', async (req, reply) => {
     await floorTable.record(req.body);
-    return reply.code(202).send({ id: 'rec_floor', status: 'verifying', riskTier: 'low', manualReview: false, next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] } });
+    return reply
+      .code(202)
+      .send({ id: 'rec_floor', status: 'verifying', riskTier: 'low', manualReview: false, next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] } });
   });
   await floor.listen({ host: '127.0.0.1', port: 0 });
   const app = await buildApp({ db, temporal: stubTemporal(), config, taskQueue: 'stub', searchAttributes: true, logger: false });

@@ -29,7 +29,10 @@ export async function apiOverhead(ctx: BenchContext): Promise<Row[]> {
     nodeArgs: benchNodeArgs(),
   });
   try {
-    const ports = await servers.waitForLine((l) => (l.startsWith('{"benchServers"') ? (JSON.parse(l).benchServers as { bare: number; floor: number; real: number }) : undefined), 90_000);
+    const ports = await servers.waitForLine(
+      (l) => (l.startsWith('{"benchServers"') ? (JSON.parse(l).benchServers as { bare: number; floor: number; real: number }) : undefined),
+      90_000,
+    );
     const bareUrl = `http://127.0.0.1:${ports.bare}`;
     const realUrl = `http://127.0.0.1:${ports.real}`;
     const floorUrl = `http://127.0.0.1:${ports.floor}`;

@@ -43,8 +43,14 @@ export async function e2e(ctx: BenchContext): Promise<Row[]> {
     const r = await openLoop({ rate, seconds, op });
     const s = summarize(r.latencies);
     const late = r.notes.triage_late ?? 0;
-    ctx.log(`e2e: ${r.ok}/${r.started} ok (${late} with triage later than the API's 10 s wait, then polled), errors ${JSON.stringify(r.errors)}, starts behind schedule ${r.lateStarts}, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}`);
-    const errs = r.errorCount ? ` (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+    ctx.log(
+      `e2e: ${r.ok}/${r.started} ok (${late} with triage later than the API's 10 s wait, then polled), errors ${JSON.stringify(r.errors)}, starts behind schedule ${r.lateStarts}, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}`,
+    );
+    const errs = r.errorCount
+      ? ` (${Object.entries(r.errors)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '';
     return [
       {
         item: '3',

@@ -44,7 +44,10 @@ export async function efficiency(ctx: BenchContext): Promise<Row[]> {
     ctx.log(`efficiency: ${lanes} resets in flight for ${seconds} s`);
     const from = new Date();
     const t0 = performance.now();
-    const cpu = await startCpuProbe({ temporal: e.dev!.process.pid!, worker: e.worker.pid, api: e.apiPid, 'load+sink': process.pid }, { adminUrl: shared.adminUrl, databases: [e.dbName] });
+    const cpu = await startCpuProbe(
+      { temporal: e.dev!.process.pid!, worker: e.worker.pid, api: e.apiPid, 'load+sink': process.pid },
+      { adminUrl: shared.adminUrl, databases: [e.dbName] },
+    );
     const r = await closedLoop({ lanes, seconds, maxOps: maxFlows, op });
     await cpu.stop();
     const window = (performance.now() - t0) / 1000;
@@ -54,10 +57,16 @@ export async function efficiency(ctx: BenchContext): Promise<Row[]> {
     const tps = transitions / window;
     const ratio = tps / floor.tps;
     const s = summarize(r.latencies);
-    ctx.log(`efficiency: ${transitions} transitions, ${events} audit events in ${window.toFixed(1)} s; ${r.ok} resets ok (p50 ${fmtMs(s.p50)}), errors ${JSON.stringify(r.errors)}`);
+    ctx.log(
+      `efficiency: ${transitions} transitions, ${events} audit events in ${window.toFixed(1)} s; ${r.ok} resets ok (p50 ${fmtMs(s.p50)}), errors ${JSON.stringify(r.errors)}`,
+    );
     const perTransition = cpu.perOp(Math.max(1, transitions));
     ctx.log(`efficiency: CPU ms per transition: ${describeCpu(perTransition)}`);
-    const errs = r.errorCount ? `, errors ${r.errorCount} (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+    const errs = r.errorCount
+      ? `, errors ${r.errorCount} (${Object.entries(r.errors)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '';
     return [
       {
         item: '5',

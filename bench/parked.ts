@@ -17,12 +17,7 @@ import { envInt, fmtMiB, fmtMs, fmtNum, summarize, type BenchContext, type Row }
 // One approval for a standard reset; links live an hour (the most policy allows) so that links of
 // early resumed recoveries do not expire, and add expiry work, while the rest are still resuming.
 const APPROVAL_POLICY = { tokenTtlSeconds: 3600, rules: { password_reset: { standard: { approvals: 1, waitSeconds: 0 } } } };
-const CACHE_METRICS = [
-  'temporal_sticky_cache_hit',
-  'temporal_sticky_cache_miss',
-  'temporal_sticky_cache_size',
-  'temporal_sticky_cache_total_forced_eviction',
-];
+const CACHE_METRICS = ['temporal_sticky_cache_hit', 'temporal_sticky_cache_miss', 'temporal_sticky_cache_size', 'temporal_sticky_cache_total_forced_eviction'];
 
 async function countState(e: BenchEngine, state: string): Promise<number> {
   // The metrics gauge's read: per kind, so the state's total is their sum.
@@ -73,7 +68,12 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     });
     const tPark = performance.now();
     const parkRun = await closedLoop({ lanes, seconds: 600 + n, maxOps: Math.ceil(n / tenantCount) * tenantCount, op: park });
-    await until(`${ids.length} recoveries in awaiting_approval`, async () => (await countState(e, 'awaiting_approval')) >= ids.length, 120_000 + ids.length * 20, 500);
+    await until(
+      `${ids.length} recoveries in awaiting_approval`,
+      async () => (await countState(e, 'awaiting_approval')) >= ids.length,
+      120_000 + ids.length * 20,
+      500,
+    );
     const parkSeconds = (performance.now() - tPark) / 1000;
     await settle(e, 300_000);
     const parkedStatus = await e.worker.status({ gc: true });
@@ -99,7 +99,11 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
     await mapLimit(ids, lanes * 2, async (id) => {
       const s0 = performance.now();
       try {
-        const r = await e.http.call('POST', `/v1/recoveries/${id}/approvals`, { key: approver.key, body: { decision: 'approve', comment: 'benchmark' }, timeoutMs: 60_000 });
+        const r = await e.http.call('POST', `/v1/recoveries/${id}/approvals`, {
+          key: approver.key,
+          body: { decision: 'approve', comment: 'benchmark' },
+          timeoutMs: 60_000,
+        });
         if (r.status === 200) answers.push(performance.now() - s0);
         else errors[`approve_http_${r.status}`] = (errors[`approve_http_${r.status}`] ?? 0) + 1;
       } catch (err) {
@@ -108,7 +112,12 @@ export async function parked(ctx: BenchContext): Promise<Row[]> {
       }
     });
     const allAnswered = (performance.now() - t0) / 1000;
-    await until('every recovery to move on from awaiting_approval', async () => (await countState(e, 'awaiting_approval')) === 0, 120_000 + ids.length * 50, 250);
+    await until(
+      'every recovery to move on from awaiting_approval',
+      async () => (await countState(e, 'awaiting_approval')) === 0,
+      120_000 + ids.length * 50,
+      250,
+    );
     const allMoved = (performance.now() - t0) / 1000;
     const completing = await countState(e, 'awaiting_completion');
     const ended = ids.length - completing - (await countState(e, 'awaiting_approval'));

@@ -31,7 +31,12 @@ function parseArgs(argv: string[]) {
   let json: string | null = null;
   for (const a of argv) {
     if (a === '--quick') quick = true;
-    else if (a.startsWith('--only=')) only = a.slice(7).split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a.startsWith('--only='))
+      only = a
+        .slice(7)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a.startsWith('--json=')) json = a.slice(7);
     else if (a === '--help' || a === '-h') {
       console.log(`usage: tsx bench/run.ts [--quick] [--only=${Object.keys(BENCHES).join(',')}] [--json=FILE]`);

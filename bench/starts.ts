@@ -26,7 +26,13 @@ export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   try {
     const e = await startBenchEngine({ label: 'startspg', temporalAddress: server.address });
     try {
-      return await measureStarts(ctx, e, { item: '2b', server: `Temporal ${server.version} on Postgres`, target: 50, temporalPid: server.pid, temporalDbs: server.databases });
+      return await measureStarts(ctx, e, {
+        item: '2b',
+        server: `Temporal ${server.version} on Postgres`,
+        target: 50,
+        temporalPid: server.pid,
+        temporalDbs: server.databases,
+      });
     } finally {
       await e.close();
     }
@@ -35,7 +41,11 @@ export async function startsPostgres(ctx: BenchContext): Promise<Row[]> {
   }
 }
 
-async function measureStarts(ctx: BenchContext, e: BenchEngine, o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] }): Promise<Row[]> {
+async function measureStarts(
+  ctx: BenchContext,
+  e: BenchEngine,
+  o: { item: string; server: string; target: number; temporalPid: number; temporalDbs: string[] },
+): Promise<Row[]> {
   const seconds = envInt('BENCH_STARTS_SECONDS', ctx.quick ? 5 : 60);
   const lanes = envInt('BENCH_STARTS_CONNECTIONS', 16);
   const tenantCount = envInt('BENCH_TENANTS', 4);
@@ -64,11 +74,17 @@ async function measureStarts(ctx: BenchContext, e: BenchEngine, o: { item: strin
   const perStart = cpu.perOp(Math.max(1, r.ok));
   const s = summarize(r.latencies);
   const late = r.notes.triage_late ?? 0;
-  ctx.log(`starts: ${r.ok} ok (${late} answered "received": triage later than the API's 10 s wait), ${fmtNum(r.rate, 1)}/s in the window, errors ${JSON.stringify(r.errors)}, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}, ${((performance.now() - t0) / 1000).toFixed(1)} s wall`);
+  ctx.log(
+    `starts: ${r.ok} ok (${late} answered "received": triage later than the API's 10 s wait), ${fmtNum(r.rate, 1)}/s in the window, errors ${JSON.stringify(r.errors)}, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}, ${((performance.now() - t0) / 1000).toFixed(1)} s wall`,
+  );
 
   ctx.log(`starts: CPU ms per start: ${describeCpu(perStart)}`);
   const pass = r.rate >= o.target && r.errorCount === 0;
-  const errs = r.errorCount ? ` (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+  const errs = r.errorCount
+    ? ` (${Object.entries(r.errors)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`
+    : '';
   return [
     {
       item: o.item,

@@ -12,7 +12,10 @@ import { installWorkerRuntime, quietWorkerLogger, startWorker } from '../boot/wo
 
 runMain(async () => {
   const metricsPort = process.env.BENCH_METRICS_PORT;
-  await installWorkerRuntime({ logger: quietWorkerLogger(), ...(metricsPort ? { metrics: { address: `127.0.0.1:${metricsPort}`, variable: 'BENCH_METRICS_PORT' } } : {}) });
+  await installWorkerRuntime({
+    logger: quietWorkerLogger(),
+    ...(metricsPort ? { metrics: { address: `127.0.0.1:${metricsPort}`, variable: 'BENCH_METRICS_PORT' } } : {}),
+  });
   const config = loadConfig();
   if (!config.databaseUrl || !config.smtpUrl) throw new Error('DATABASE_URL and SMTP_URL are required');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
@@ -45,7 +48,8 @@ runMain(async () => {
       benchWorkerReady: {
         pid: process.pid,
         maxCachedWorkflows: worker.options.maxCachedWorkflows,
-        maxConcurrentWorkflowTaskExecutions: (worker.options.tuner as { workflowTaskSlotSupplier?: { numSlots?: number } }).workflowTaskSlotSupplier?.numSlots ?? null,
+        maxConcurrentWorkflowTaskExecutions:
+          (worker.options.tuner as { workflowTaskSlotSupplier?: { numSlots?: number } }).workflowTaskSlotSupplier?.numSlots ?? null,
         heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
       },
     }) + '\n',

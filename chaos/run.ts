@@ -33,7 +33,11 @@ function parseArgs(argv: string[]) {
     if (a === '--quick') o.quick = true;
     else if (a === '--keep') o.keep = true;
     else if (a.startsWith('--only=')) {
-      o.only = a.slice(7).split(',').map((x) => x.trim()).filter(Boolean);
+      o.only = a
+        .slice(7)
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       const unknown = o.only.filter((x) => !SCENARIOS[x]);
       if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
     } else if (a.startsWith('--seed=')) o.seed = Number(a.slice(7)) >>> 0;
@@ -127,7 +131,9 @@ async function main() {
     const warns = r.invariants.filter((i) => !i.ok && i.warn).map((i) => `(warn) ${i.name}`);
     const hard = r.invariants.filter((i) => !i.warn);
     const pass = hard.filter((i) => i.ok).length;
-    console.log(`${r.name.padEnd(18)} ${(bad.length ? 'FAIL' : 'PASS').padEnd(6)} ${`${pass}/${hard.length}`.padEnd(10)} ${secs(r.durationMs).padStart(8)}  ${[...bad, ...warns].join('; ')}`);
+    console.log(
+      `${r.name.padEnd(18)} ${(bad.length ? 'FAIL' : 'PASS').padEnd(6)} ${`${pass}/${hard.length}`.padEnd(10)} ${secs(r.durationMs).padStart(8)}  ${[...bad, ...warns].join('; ')}`,
+    );
   }
   console.log(`\nchaos: ${failed.length ? `FAIL (${failed.length} of ${results.length} scenarios)` : 'PASS'} in ${secs(Date.now() - t0)}`);
   await runCleanups({ who: 'chaos' });

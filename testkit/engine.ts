@@ -50,10 +50,17 @@ function required(name: string): string {
 }
 
 export async function startHarness(
-  opts: { timeSkipping?: boolean; env?: Record<string, string>; inProcessWorker?: boolean; /** Collect every API and worker log line here. */ logLines?: string[] } = {},
+  opts: {
+    timeSkipping?: boolean;
+    env?: Record<string, string>;
+    inProcessWorker?: boolean;
+    /** Collect every API and worker log line here. */ logLines?: string[];
+  } = {},
 ): Promise<Harness> {
   const lines = opts.logLines;
-  await installWorkerRuntime({ logger: lines ? new DefaultLogger('DEBUG', (e) => lines.push(`${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`)) : quietWorkerLogger() });
+  await installWorkerRuntime({
+    logger: lines ? new DefaultLogger('DEBUG', (e) => lines.push(`${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`)) : quietWorkerLogger(),
+  });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-h-'));
   const adminKey = newAdminKey();
   const database = await cloneDatabase(required('TEST_DATABASE_URL'), required('TEST_DB_TEMPLATE'), 't');

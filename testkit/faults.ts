@@ -16,11 +16,15 @@ export async function refuseAuditEvents(h: { db: Db }, match: { action: string; 
   if (match.tenantId) conditions.push(`new.tenant_id = ${lit(match.tenantId)}`);
   const fn = `refuse_audit_${crypto.randomBytes(4).toString('hex')}`;
   await h.db.executeQuery(
-    sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
+    sql
+      .raw(
+        `create function ${fn}() returns trigger language plpgsql as $$
       begin
         if ${conditions.join(' and ')} then raise exception 'audit append refused (test)'; end if;
         return new;
-      end $$`).compile(h.db),
+      end $$`,
+      )
+      .compile(h.db),
   );
   await h.db.executeQuery(sql.raw(`create trigger ${fn} before insert on audit_events for each row execute function ${fn}()`).compile(h.db));
   return async () => {

@@ -24,7 +24,12 @@ export async function commitFloor(db: Db): Promise<{ record(body: unknown): Prom
  * pgbench -n -c 1 -T s -f <one INSERT> against a scratch table in a scratch database, dropped
  * after. PGBENCH_PATH names the binary (default: pgbench on PATH).
  */
-export async function pgbenchInsertRate(o: { adminUrl: string; workDir: string; seconds: number; log(line: string): void }): Promise<{ tps: number; latencyMs: number }> {
+export async function pgbenchInsertRate(o: {
+  adminUrl: string;
+  workDir: string;
+  seconds: number;
+  log(line: string): void;
+}): Promise<{ tps: number; latencyMs: number }> {
   const name = `bench_pgbench_${crypto.randomBytes(3).toString('hex')}`;
   await adminQuery(o.adminUrl, `create database ${name}`);
   const cleanup = onCleanup(`drop ${name}`, () => dropDatabase(o.adminUrl, name));

@@ -31,7 +31,10 @@ export interface CallOptions {
 
 /** What a recorder learns of a call; `start` runs when it is sent, its result when it has settled. */
 export interface CallRecorder {
-  start(method: string, path: string): (outcome: { status: number; noAnswer?: 'timeout' | 'connection'; retryAfter: string | null; ms: number }, body: string) => void;
+  start(
+    method: string,
+    path: string,
+  ): (outcome: { status: number; noAnswer?: 'timeout' | 'connection'; retryAfter: string | null; ms: number }, body: string) => void;
 }
 
 export class ApiClient {

@@ -60,7 +60,10 @@ export async function auditActionsOf(db: Db, caseId: string): Promise<string[]> 
 
 /** How many events match. */
 export async function countAuditEvents(db: Db, f: AuditFilter): Promise<number> {
-  const r = await matching(db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')), f).executeTakeFirstOrThrow();
+  const r = await matching(
+    db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')),
+    f,
+  ).executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -73,7 +76,9 @@ export function auditCountsByCaseAndAction(db: Db, f: AuditFilter) {
 
 /** Event keys held by more than one event, in the whole database (the engine keys each event once). */
 export async function duplicatedAuditKeys(db: Db): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from (select event_key from audit_events group by event_key having count(*) > 1) d`.execute(db);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from (select event_key from audit_events group by event_key having count(*) > 1) d`.execute(db);
   return rows[0].n;
 }
 

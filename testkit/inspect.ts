@@ -205,6 +205,10 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
       ? sql`(select count(*) from audit_events where recovery_id is null or recovery_id not in (${sql.join(known)}))::int as ${sql.ref(t)}`
       : sql`(select count(*) from ${sql.table(t)})::int as ${sql.ref(t)}`,
   );
-  const { rows } = await sql<Record<string, number>>`select ${sql.join(cols)}, (select count(*) from one_time_tokens where used_at is not null)::int as tokens_used, (select count(*) from tenants where policy_override is not null)::int as tenant_policies, (select count(*) from access_grants where ended_at is not null)::int as grants_ended, (select count(*) from access_credentials where fetched_at is not null or revoked_at is not null)::int as credentials_used`.execute(db);
+  const { rows } = await sql<
+    Record<string, number>
+  >`select ${sql.join(cols)}, (select count(*) from one_time_tokens where used_at is not null)::int as tokens_used, (select count(*) from tenants where policy_override is not null)::int as tenant_policies, (select count(*) from access_grants where ended_at is not null)::int as grants_ended, (select count(*) from access_credentials where fetched_at is not null or revoked_at is not null)::int as credentials_used`.execute(
+    db,
+  );
   return rows[0];
 }

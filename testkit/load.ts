@@ -85,7 +85,16 @@ export async function closedLoop(o: { lanes: number; seconds: number; maxOps: nu
     }),
   );
   const errorCount = Object.values(acc.errors).reduce((a, b) => a + b, 0);
-  return { seconds: o.seconds, started: next, ok: acc.ok, latencies: acc.latencies, errors: acc.errors, errorCount, notes: acc.notes, rate: acc.okInWindow / o.seconds };
+  return {
+    seconds: o.seconds,
+    started: next,
+    ok: acc.ok,
+    latencies: acc.latencies,
+    errors: acc.errors,
+    errorCount,
+    notes: acc.notes,
+    rate: acc.okInWindow / o.seconds,
+  };
 }
 
 /** Starts one operation every 1/rate s for `seconds`, regardless of how the earlier ones fare. */
@@ -106,5 +115,15 @@ export async function openLoop(o: { rate: number; seconds: number; op: (i: numbe
   await Promise.all(running);
   const errorCount = Object.values(acc.errors).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - t0) / 1000;
-  return { seconds, started: count, ok: acc.ok, latencies: acc.latencies, errors: acc.errors, errorCount, notes: acc.notes, rate: acc.ok / seconds, lateStarts };
+  return {
+    seconds,
+    started: count,
+    ok: acc.ok,
+    latencies: acc.latencies,
+    errors: acc.errors,
+    errorCount,
+    notes: acc.notes,
+    rate: acc.ok / seconds,
+    lateStarts,
+  };
 }

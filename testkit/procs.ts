@@ -69,10 +69,33 @@ export async function runCleanups(o: { mark?: number; who?: string } = {}): Prom
 
 /** The variables the engine's config reads: a child gets the ones its starter sets, never the parent shell's. */
 const PROJECT_VARS = [
-  'NODE_ENV', 'HOST', 'PORT', 'PUBLIC_BASE_URL', 'DATA_DIR', 'DATABASE_URL', 'DATABASE_POOL_MAX', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'SMTP_URL', 'MAIL_FROM', 'TOKEN_HMAC_KEYS', 'PAYLOAD_CODEC_KEYS', 'CODEC_CORS_ORIGINS',
-  'WORKER_METRICS_ADDRESS', 'WORKER_METRICS_PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'DEV_SMTP_PORT', 'KNOWLEDGE_HMAC_KEY',
-  'BOOTSTRAP_ADMIN_KEY', 'POLICY_MODE', 'LOG_LEVEL', 'TRUST_PROXY',
+  'NODE_ENV',
+  'HOST',
+  'PORT',
+  'PUBLIC_BASE_URL',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'TOKEN_HMAC_KEYS',
+  'PAYLOAD_CODEC_KEYS',
+  'CODEC_CORS_ORIGINS',
+  'WORKER_METRICS_ADDRESS',
+  'WORKER_METRICS_PORT',
+  'TEMPORAL_DEV_PORT',
+  'TEMPORAL_UI_PORT',
+  'DEV_SMTP_PORT',
+  'KNOWLEDGE_HMAC_KEY',
+  'BOOTSTRAP_ADMIN_KEY',
+  'POLICY_MODE',
+  'LOG_LEVEL',
+  'TRUST_PROXY',
 ];
 
 /** This process's environment without the engine's variables, plus `env`. */
@@ -118,7 +141,12 @@ class TrackedChild implements Child {
   private readonly lineWatchers = new Set<(line: string) => void>();
   private readonly outputWatchers = new Set<() => void>();
 
-  constructor(readonly label: string, cmd: string, args: string[], o: { env?: Record<string, string>; logFile?: string; ipc?: boolean }) {
+  constructor(
+    readonly label: string,
+    cmd: string,
+    args: string[],
+    o: { env?: Record<string, string>; logFile?: string; ipc?: boolean },
+  ) {
     this.proc = spawn(cmd, args, { cwd: ROOT, env: childEnv(o.env ?? {}), stdio: o.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
     if (this.proc.pid === undefined) throw new Error(`${label}: could not be started`);
     this.pid = this.proc.pid;
@@ -170,7 +198,10 @@ class TrackedChild implements Child {
     return new Promise<T>((resolve, reject) => {
       let done = false;
       let unwatch: (() => void) | null = null;
-      const timer = setTimeout(() => settle(new Error(`${this.label} did not ${what} within ${Math.round(timeoutMs / 1000)} s; last output:\n${this.out.slice(-4000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => settle(new Error(`${this.label} did not ${what} within ${Math.round(timeoutMs / 1000)} s; last output:\n${this.out.slice(-4000)}`)),
+        timeoutMs,
+      );
       const settle = (v: T | Error | undefined) => {
         if (v === undefined || done) return;
         done = true;

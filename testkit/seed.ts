@@ -72,13 +72,22 @@ export function accountEntry(tenantId: string, a: AccountSpec) {
 }
 
 /** Imports accounts in batches (at most 1000, the API's limit), `concurrency` batches at a time. */
-export async function importAccounts(t: SeedTarget, tenantId: string, accounts: AccountSpec[], o: { batchSize?: number; concurrency?: number; timeoutMs?: number } = {}) {
+export async function importAccounts(
+  t: SeedTarget,
+  tenantId: string,
+  accounts: AccountSpec[],
+  o: { batchSize?: number; concurrency?: number; timeoutMs?: number } = {},
+) {
   const size = Math.min(1000, o.batchSize ?? 1000);
   const batches: AccountSpec[][] = [];
   for (let i = 0; i < accounts.length; i += size) batches.push(accounts.slice(i, i + size));
   await mapLimit(batches, o.concurrency ?? 1, async (batch) => {
     const body = { accounts: batch.map((a) => accountEntry(tenantId, a)) };
-    expectStatus(await t.http.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { key: t.adminKey, body, timeoutMs: o.timeoutMs }), 200, `import accounts into ${tenantId}`);
+    expectStatus(
+      await t.http.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { key: t.adminKey, body, timeoutMs: o.timeoutMs }),
+      200,
+      `import accounts into ${tenantId}`,
+    );
   });
 }
 
@@ -92,13 +101,21 @@ export async function seedAccount(t: SeedTarget, tenantId: string, o: Partial<Ac
 export async function seedPrincipal(t: SeedTarget, roles: string[], tenantScope: string[], account?: { tenantId: string; accountId: string }) {
   const name = uniq('p');
   const email = `${name}@staff.test`;
-  const r = expectStatus(await t.http.call('POST', '/v1/admin/principals', { key: t.adminKey, body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } }), 201, `create principal ${name}`);
+  const r = expectStatus(
+    await t.http.call('POST', '/v1/admin/principals', { key: t.adminKey, body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } }),
+    201,
+    `create principal ${name}`,
+  );
   return { id: r.body.id as string, key: r.body.apiKey as string, email };
 }
 
 /** A successful login from the seeded context, reported by an agent. */
 export async function seedLogin(t: SeedTarget, agentKey: string, tenantId: string, accountId: string) {
-  expectStatus(await t.http.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } }), 202, `login event of ${accountId}`);
+  expectStatus(
+    await t.http.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } }),
+    202,
+    `login event of ${accountId}`,
+  );
 }
 
 /** seedLogin for many accounts, `lanes` at a time. */

@@ -73,7 +73,12 @@ export class Supervised<T = void> {
     if (this.starting) return this.starting;
     this.starting = (async () => {
       const t0 = Date.now();
-      const child = spawnTs(`${this.o.label} #${++this.seq}`, this.o.file, { env: this.o.env, logFile: this.o.logFile, ipc: this.o.ipc, nodeArgs: this.o.nodeArgs });
+      const child = spawnTs(`${this.o.label} #${++this.seq}`, this.o.file, {
+        env: this.o.env,
+        logFile: this.o.logFile,
+        ipc: this.o.ipc,
+        nodeArgs: this.o.nodeArgs,
+      });
       this.child = child;
       this.collectErrorLines(child);
       let ready = false;
@@ -113,7 +118,12 @@ export class Supervised<T = void> {
     if (this.intentional.has(child) || this.closing) return;
     if (ready) this.unexpected++;
     else this.startFailures++;
-    this.events.push({ at: Date.now(), what: ready ? 'exited' : 'start-failed', pid: child.pid, detail: `${info}; last output:\n${child.tail().slice(-2500)}` });
+    this.events.push({
+      at: Date.now(),
+      what: ready ? 'exited' : 'start-failed',
+      pid: child.pid,
+      detail: `${info}; last output:\n${child.tail().slice(-2500)}`,
+    });
     if (this.o.supervise && this.child === child && this.restarts < (this.o.maxRestarts ?? 200)) {
       this.child = null;
       this.restarts++;

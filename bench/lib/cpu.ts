@@ -27,7 +27,10 @@ export interface CpuProbe {
  * every 500 ms in between (found through pg_stat_activity; pools open and close connections, so a
  * backend counts from 0 when it appears during the window and with its last reading when it goes).
  */
-export async function startCpuProbe(pids: Record<string, number>, pg?: { adminUrl: string; databases: string[] }): Promise<CpuProbe & { stop(): Promise<void> }> {
+export async function startCpuProbe(
+  pids: Record<string, number>,
+  pg?: { adminUrl: string; databases: string[] },
+): Promise<CpuProbe & { stop(): Promise<void> }> {
   const backends = async (): Promise<number[]> => {
     if (!pg) return [];
     return postgresBackendPids(pg.adminUrl, pg.databases);
@@ -72,7 +75,9 @@ export async function startCpuProbe(pids: Record<string, number>, pg?: { adminUr
 
 export function describeCpu(perOp: Record<string, number>): string {
   const total = Object.values(perOp).reduce((a, b) => a + b, 0);
-  return `${Object.entries(perOp).map(([k, v]) => `${k} ${fmtNum(v, 0)}`).join(', ')}; total ${fmtNum(total, 0)} ms`;
+  return `${Object.entries(perOp)
+    .map(([k, v]) => `${k} ${fmtNum(v, 0)}`)
+    .join(', ')}; total ${fmtNum(total, 0)} ms`;
 }
 
 /** Resident set size of a process, from /proc/<pid>/status (VmRSS and the peak VmHWM), in bytes. */

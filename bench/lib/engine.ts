@@ -89,7 +89,13 @@ export async function startBenchEngine(o: BenchEngineOptions): Promise<BenchEngi
     // A dev server of our own: its state is a WAL SQLite file. BENCH_SQLITE_PRAGMAS adds more
     // pragmas (e.g. "synchronous=NORMAL"; the default is FULL).
     const devDir = fs.mkdtempSync(path.join(s.workDir, `${o.label}-temporal-`));
-    const pragmas = ['journal_mode=WAL', ...(process.env.BENCH_SQLITE_PRAGMAS ?? '').split(',').map((p) => p.trim()).filter(Boolean)];
+    const pragmas = [
+      'journal_mode=WAL',
+      ...(process.env.BENCH_SQLITE_PRAGMAS ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ];
     dev = await startRunDevServer({ dbFile: path.join(devDir, 'temporal.db'), logFile: path.join(devDir, 'temporal.log'), sqlitePragmas: pragmas });
     temporalAddress = dev.address;
   }
@@ -108,7 +114,8 @@ export async function startBenchEngine(o: BenchEngineOptions): Promise<BenchEngi
       env: { BENCH_METRICS_PORT: String(metricsPort) },
       ipc: true,
       nodeArgs: ['--expose-gc'],
-      ready: (child) => child.waitForLine((line) => (line.startsWith('{"benchWorkerReady"') ? (JSON.parse(line).benchWorkerReady as WorkerReady) : undefined), 120_000),
+      ready: (child) =>
+        child.waitForLine((line) => (line.startsWith('{"benchWorkerReady"') ? (JSON.parse(line).benchWorkerReady as WorkerReady) : undefined), 120_000),
     },
     poolMax: 6,
   });

@@ -10,7 +10,10 @@ import type { BenchEngine } from './engine';
 import { TIER1_ANSWERS, type Account, type AccountPool } from './seed';
 
 export class StepError extends Error {
-  constructor(readonly code: string, detail = '') {
+  constructor(
+    readonly code: string,
+    detail = '',
+  ) {
     super(detail ? `${code}: ${detail}` : code);
   }
 }
@@ -39,7 +42,11 @@ export function accountOp(pool: AccountPool, steps: (a: Account) => Promise<{ la
  * did not answer within the API's 10 s wait (the workflow has started; the caller may poll).
  */
 export async function startRecovery(e: BenchEngine, agentKey: string, a: Account): Promise<{ id: string; late: boolean }> {
-  const r = await e.http.call('POST', '/v1/recoveries', { key: agentKey, body: recoveryBody(a.tenantId, a.accountId, { ticketRef: 'BENCH-1' }), timeoutMs: 30_000 });
+  const r = await e.http.call('POST', '/v1/recoveries', {
+    key: agentKey,
+    body: recoveryBody(a.tenantId, a.accountId, { ticketRef: 'BENCH-1' }),
+    timeoutMs: 30_000,
+  });
   if (r.status !== 202) throw new StepError(`start_http_${r.status}`, r.body?.error?.code ?? r.text.slice(0, 200));
   if (r.body.status !== 'verifying' && r.body.status !== 'received') throw new StepError(`start_state_${r.body.status}`);
   return { id: r.body.id as string, late: r.body.status === 'received' };

@@ -45,12 +45,17 @@ export async function startTemporalOnPostgres(ctx: BenchContext): Promise<Tempor
     onCleanup(`drop ${name}`, () => dropDatabase(s.adminUrl, name));
   }
   ctx.log(`starts-pg: provisioning Temporal server ${version} (go install on first use; cached) and its databases ${db}, ${vdb}`);
-  const out = await run('bash', [path.join(ROOT, 'scripts', 'provision', 'temporal-server.sh')], {
-    TEMPORAL_SERVER_VERSION: version,
-    TEMPORAL_SQL_DATABASE: db,
-    TEMPORAL_SQL_VISIBILITY_DATABASE: vdb,
-    TEST_DATABASE_URL: s.adminUrl,
-  }, 3600_000);
+  const out = await run(
+    'bash',
+    [path.join(ROOT, 'scripts', 'provision', 'temporal-server.sh')],
+    {
+      TEMPORAL_SERVER_VERSION: version,
+      TEMPORAL_SQL_DATABASE: db,
+      TEMPORAL_SQL_VISIBILITY_DATABASE: vdb,
+      TEST_DATABASE_URL: s.adminUrl,
+    },
+    3600_000,
+  );
   const binDir = out.trim().split('\n').pop()!;
 
   const pg = new URL(s.adminUrl);
@@ -131,7 +136,9 @@ dynamicConfigClient:
 
   const logFile = path.join(root, 'temporal-server.log');
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(path.join(binDir, 'temporal-server'), ['--root', root, '--config', 'config', '--env', 'bench', '--allow-no-auth', 'start'], { stdio: ['ignore', log, log] });
+  const child = spawn(path.join(binDir, 'temporal-server'), ['--root', root, '--config', 'config', '--env', 'bench', '--allow-no-auth', 'start'], {
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -181,7 +188,10 @@ dynamicConfigClient:
           const have = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
           const missing = Object.keys(SEARCH_ATTRIBUTES).filter((k) => !(k in (have.customAttributes ?? {})));
           if (!missing.length) return true;
-          await connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: Object.fromEntries(missing.map((k) => [k, 2 /* KEYWORD */])) });
+          await connection.operatorService.addSearchAttributes({
+            namespace: 'default',
+            searchAttributes: Object.fromEntries(missing.map((k) => [k, 2 /* KEYWORD */])),
+          });
           return false;
         } catch {
           return false;

@@ -62,7 +62,11 @@ export function renderTable(rows: Row[]): string {
   const cols: (keyof Row)[] = ['item', 'name', 'figure', 'target', 'verdict'];
   const all = [head, ...rows];
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))])) as Record<keyof Row, number>;
-  const line = (r: Row) => cols.map((c) => r[c].padEnd(width[c])).join(' | ').trimEnd();
+  const line = (r: Row) =>
+    cols
+      .map((c) => r[c].padEnd(width[c]))
+      .join(' | ')
+      .trimEnd();
   const rule = cols.map((c) => '-'.repeat(width[c])).join('-|-');
   return [line(head), rule, ...rows.map(line)].join('\n');
 }

@@ -32,7 +32,15 @@ export interface CheckOptions {
   settleMs?: number;
 }
 
-const ONCE_ACTIONS = ['recovery.requested', 'recovery.triaged', 'recovery.link_issued', 'link.sent', 'link.redeemed', 'recovery.link_redeemed', 'recovery.completed'];
+const ONCE_ACTIONS = [
+  'recovery.requested',
+  'recovery.triaged',
+  'recovery.link_issued',
+  'link.sent',
+  'link.redeemed',
+  'recovery.link_redeemed',
+  'recovery.completed',
+];
 
 const sample = (xs: string[], n = 5) => (xs.length ? `${xs.slice(0, n).join('; ')}${xs.length > n ? `; ... (${xs.length} in all)` : ''}` : '');
 
@@ -47,7 +55,12 @@ export function warning(name: string, ok: boolean, detail: string): Invariant {
 export function histogram(values: (string | null)[]): string {
   const m = new Map<string, number>();
   for (const v of values) m.set(v ?? 'null', (m.get(v ?? 'null') ?? 0) + 1);
-  return [...m.entries()].sort().map(([k, n]) => `${k}:${n}`).join(' ') || '-';
+  return (
+    [...m.entries()]
+      .sort()
+      .map(([k, n]) => `${k}:${n}`)
+      .join(' ') || '-'
+  );
 }
 
 /**
@@ -66,7 +79,10 @@ export async function settle(e: DrillEngine, ids: string[], timeoutMs: number): 
         still.push(r.id);
         continue;
       }
-      const d = await e.client.workflow.getHandle(r.workflow_id, r.run_id ?? undefined).describe().catch(() => null);
+      const d = await e.client.workflow
+        .getHandle(r.workflow_id, r.run_id ?? undefined)
+        .describe()
+        .catch(() => null);
       if (d && d.status.name === 'RUNNING') still.push(r.id);
     }
     open = still;
@@ -126,17 +142,28 @@ export async function captureHistory(e: DrillEngine, recoveryId: string): Promis
 }
 
 /** Every invariant of completed password-reset flows. `flows` are the flows expected to complete. */
-export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: FlowResult[], o: CheckOptions): Promise<{ figures: Figures; invariants: Invariant[] }> {
+export async function checkCompletedFlows(
+  e: DrillEngine,
+  s: Seeded,
+  flows: FlowResult[],
+  o: CheckOptions,
+): Promise<{ figures: Figures; invariants: Invariant[] }> {
   const db = e.db;
   const figures: Figures = [];
   const invariants: Invariant[] = [];
   const ids = flows.map((f) => f.recoveryId).filter((x): x is string => !!x);
   const byAccount = new Map(flows.map((f) => [f.account, f]));
   const settled = await settle(e, ids, o.settleMs ?? 60_000);
-  figures.push(['read model and workflows settled after the flows', `${(settled.ms / 1000).toFixed(1)} s${settled.open.length ? `; still open: ${sample(settled.open)}` : ''}`]);
+  figures.push([
+    'read model and workflows settled after the flows',
+    `${(settled.ms / 1000).toFixed(1)} s${settled.open.length ? `; still open: ${sample(settled.open)}` : ''}`,
+  ]);
   // Where each flow that did not complete ended up, from Temporal's side.
   for (const f of flows.filter((x) => x.outcome !== 'completed').slice(0, 5)) {
-    figures.push([`flow ${f.account} did not complete`, `${f.recoveryId ?? '(no recovery id known to the client)'}: ${f.error}${f.recoveryId ? `; ${await workflowOutcome(e, f.recoveryId)}; ${await captureHistory(e, f.recoveryId)}` : ''}`]);
+    figures.push([
+      `flow ${f.account} did not complete`,
+      `${f.recoveryId ?? '(no recovery id known to the client)'}: ${f.error}${f.recoveryId ? `; ${await workflowOutcome(e, f.recoveryId)}; ${await captureHistory(e, f.recoveryId)}` : ''}`,
+    ]);
   }
 
   // Recoveries.
@@ -149,7 +176,14 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
     inv(
       'every flow completed (API, then read model)',
       notCompleted.length === 0 && dbNotCompleted.length === 0 && ids.length === flows.length,
-      `${flows.length - notCompleted.length}/${flows.length} completed${notCompleted.length ? `; failures: ${sample(notCompleted.map((f) => `${f.account} ${f.recoveryId ?? '-'}: ${f.error}`), 3)}` : ''}${dbNotCompleted.length ? `; read model not completed: ${sample(dbNotCompleted)}` : ''}`,
+      `${flows.length - notCompleted.length}/${flows.length} completed${
+        notCompleted.length
+          ? `; failures: ${sample(
+              notCompleted.map((f) => `${f.account} ${f.recoveryId ?? '-'}: ${f.error}`),
+              3,
+            )}`
+          : ''
+      }${dbNotCompleted.length ? `; read model not completed: ${sample(dbNotCompleted)}` : ''}`,
     ),
   );
   // A start that failed before its workflow existed is closed as failed/start_failed: not a duplicate.
@@ -159,17 +193,29 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   const dupAccounts = [...perAccount.entries()].filter(([, n]) => n > 1).map(([a, n]) => `${a}x${n}`);
   const startFailed = flowRecs.length - live.length;
   figures.push(['closed start_failed recovery rows', startFailed]);
-  invariants.push(inv('no duplicate recovery per flow', dupAccounts.length === 0, dupAccounts.length ? sample(dupAccounts) : `${live.length} recovery rows for ${flows.length} flows`));
+  invariants.push(
+    inv(
+      'no duplicate recovery per flow',
+      dupAccounts.length === 0,
+      dupAccounts.length ? sample(dupAccounts) : `${live.length} recovery rows for ${flows.length} flows`,
+    ),
+  );
 
   // Tokens: exactly one completion-link token recorded as mailed per recovery.
   const tokens = await tokensOfTenant(db, s.tenantId);
   const flowTokens = tokens.filter((t) => ids.includes(t.recovery_id));
   figures.push(['token rows (checked flows)', flowTokens.length]);
-  figures.push(['token rows invalidated, checked flows (reason:count)', histogram(flowTokens.filter((t) => t.invalidated_at).map((t) => t.invalidated_reason))]);
+  figures.push([
+    'token rows invalidated, checked flows (reason:count)',
+    histogram(flowTokens.filter((t) => t.invalidated_at).map((t) => t.invalidated_reason)),
+  ]);
   const sentPer = new Map<string, number>();
-  for (const t of flowTokens) if (t.issue_key === `${t.recovery_id}:completion-link` && t.mail_sent_at) sentPer.set(t.recovery_id, (sentPer.get(t.recovery_id) ?? 0) + 1);
+  for (const t of flowTokens)
+    if (t.issue_key === `${t.recovery_id}:completion-link` && t.mail_sent_at) sentPer.set(t.recovery_id, (sentPer.get(t.recovery_id) ?? 0) + 1);
   const badSent = ids.filter((id) => sentPer.get(id) !== 1).map((id) => `${id}:${sentPer.get(id) ?? 0}`);
-  invariants.push(inv('one completion-link token with mail_sent_at per recovery', badSent.length === 0, badSent.length ? sample(badSent) : `${ids.length} recoveries x 1`));
+  invariants.push(
+    inv('one completion-link token with mail_sent_at per recovery', badSent.length === 0, badSent.length ? sample(badSent) : `${ids.length} recoveries x 1`),
+  );
 
   // The sink: every token mailed once, every recorded mail received, no live unrecorded token.
   const mails = e.sink.list();
@@ -181,7 +227,13 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   figures.push(['messages in sink', mails.length]);
   figures.push(['distinct tokens mailed', tokenMails.size]);
   figures.push(['emails per token (max)', maxPer]);
-  invariants.push(inv('exactly one email per token', multi.length === 0 && tokenMails.size > 0, multi.length ? `${multi.length} tokens mailed more than once` : `${tokenMails.size} tokens, 1 email each`));
+  invariants.push(
+    inv(
+      'exactly one email per token',
+      multi.length === 0 && tokenMails.size > 0,
+      multi.length ? `${multi.length} tokens mailed more than once` : `${tokenMails.size} tokens, 1 email each`,
+    ),
+  );
   const mailedRows = new Set<string>();
   const unknown: string[] = [];
   const strayLive: string[] = [];
@@ -203,13 +255,27 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   invariants.push(inv('every mailed token is a known token', unknown.length === 0, unknown.length ? sample(unknown) : 'all matched by HMAC'));
   invariants.push(inv('no mailed token left live without a sent record', strayLive.length === 0, strayLive.length ? sample(strayLive) : 'none'));
   const lost = flowTokens.filter((t) => t.mail_sent_at && !mailedRows.has(t.id)).map((t) => `${t.recovery_id}/${t.id}`);
-  invariants.push(inv('every token recorded as mailed was received (no lost email)', lost.length === 0, lost.length ? sample(lost) : `${flowTokens.filter((t) => t.mail_sent_at).length} recorded, all received`));
+  invariants.push(
+    inv(
+      'every token recorded as mailed was received (no lost email)',
+      lost.length === 0,
+      lost.length ? sample(lost) : `${flowTokens.filter((t) => t.mail_sent_at).length} recorded, all received`,
+    ),
+  );
 
   // Notices: by Message-ID (stable per delivery), then per completed recovery.
   const byMsgId = new Map<string, SinkMessage[]>();
   for (const m of mails) if (m.messageId) byMsgId.set(m.messageId, [...(byMsgId.get(m.messageId) ?? []), m]);
   const dupMsg = [...byMsgId.values()].filter((ms) => ms.length > 1);
-  figures.push(['duplicate Message-IDs in sink', dupMsg.length ? `${dupMsg.length} (${sample(dupMsg.map((ms) => `${ms.length}x "${ms[0].subject}"`), 3)})` : 0]);
+  figures.push([
+    'duplicate Message-IDs in sink',
+    dupMsg.length
+      ? `${dupMsg.length} (${sample(
+          dupMsg.map((ms) => `${ms.length}x "${ms[0].subject}"`),
+          3,
+        )})`
+      : 0,
+  ]);
   const completedIds = flows.filter((f) => f.outcome === 'completed').map((f) => f.recoveryId!);
   const notices = new Map<string, number>();
   for (const m of mails) {
@@ -220,18 +286,32 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   const missingNotice = completedIds.filter((id) => !notices.get(id));
   const dupNotice = completedIds.filter((id) => (notices.get(id) ?? 0) > 1).map((id) => `${id}x${notices.get(id)}`);
   figures.push(['password_changed notices (missing / duplicated)', `${missingNotice.length} / ${dupNotice.length}`]);
-  invariants.push(inv('every completed flow notified its owner', missingNotice.length === 0, missingNotice.length ? sample(missingNotice) : `${completedIds.length} notices`));
+  invariants.push(
+    inv('every completed flow notified its owner', missingNotice.length === 0, missingNotice.length ? sample(missingNotice) : `${completedIds.length} notices`),
+  );
   if (o.strictNotices) {
-    invariants.push(inv('every message delivered exactly once (by Message-ID)', dupMsg.length === 0 && dupNotice.length === 0, dupMsg.length || dupNotice.length ? sample([...dupNotice, ...dupMsg.map((ms) => `${ms.length}x "${ms[0].subject}"`)]) : `${byMsgId.size} messages, 1 each`));
+    invariants.push(
+      inv(
+        'every message delivered exactly once (by Message-ID)',
+        dupMsg.length === 0 && dupNotice.length === 0,
+        dupMsg.length || dupNotice.length
+          ? sample([...dupNotice, ...dupMsg.map((ms) => `${ms.length}x "${ms[0].subject}"`)])
+          : `${byMsgId.size} messages, 1 each`,
+      ),
+    );
   }
 
   // email_deliveries.
   const deliveries = await deliveriesOfTenant(db, s.tenantId);
   figures.push(['email_deliveries (status:count)', histogram(deliveries.map((d) => d.status))]);
-  const unsent = deliveries.filter((d) => d.recovery_id && completedIds.includes(d.recovery_id) && d.status !== 'sent').map((d) => `${d.recovery_id} ${d.template} ${d.status} ${d.error ?? ''}`);
+  const unsent = deliveries
+    .filter((d) => d.recovery_id && completedIds.includes(d.recovery_id) && d.status !== 'sent')
+    .map((d) => `${d.recovery_id} ${d.template} ${d.status} ${d.error ?? ''}`);
   const linkRows = new Set(deliveries.filter((d) => d.template.startsWith('link:')).map((d) => d.recovery_id));
   const noRow = ids.filter((id) => !linkRows.has(id));
-  invariants.push(inv('every mailed link has its email_deliveries row', noRow.length === 0, noRow.length ? `missing for ${sample(noRow)}` : `${ids.length} recoveries`));
+  invariants.push(
+    inv('every mailed link has its email_deliveries row', noRow.length === 0, noRow.length ? `missing for ${sample(noRow)}` : `${ids.length} recoveries`),
+  );
   invariants.push(inv('email_deliveries of completed flows all sent', unsent.length === 0, unsent.length ? sample(unsent) : `${deliveries.length} rows`));
 
   // Audit: each once-per-recovery step exactly once; no duplicate keys; chain valid.
@@ -239,7 +319,13 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   const got = new Map(counts.map((c) => [`${c.recovery_id} ${c.action}`, Number(c.n)]));
   const badAudit: string[] = [];
   for (const id of completedIds) for (const a of ONCE_ACTIONS) if (got.get(`${id} ${a}`) !== 1) badAudit.push(`${id} ${a} x${got.get(`${id} ${a}`) ?? 0}`);
-  invariants.push(inv(`audit: ${ONCE_ACTIONS.length} steps exactly once per completed recovery`, badAudit.length === 0, badAudit.length ? sample(badAudit) : `${completedIds.length} recoveries`));
+  invariants.push(
+    inv(
+      `audit: ${ONCE_ACTIONS.length} steps exactly once per completed recovery`,
+      badAudit.length === 0,
+      badAudit.length ? sample(badAudit) : `${completedIds.length} recoveries`,
+    ),
+  );
   const dupKeys = await duplicatedAuditKeys(db);
   const verifies = await countAuditEvents(db, { tenantId: s.tenantId, action: 'verification.passed' });
   figures.push(['audit events (tenant)', await countAuditEvents(db, { tenantId: s.tenantId })]);
@@ -252,12 +338,16 @@ export async function checkCompletedFlows(e: DrillEngine, s: Seeded, flows: Flow
   const creds = await passwordChangesIn(db, s.tenantId);
   const changedBy = new Map(creds.map((c) => [c.external_id, c.changed_by]));
   const notApplied = flows.filter((f) => f.outcome === 'completed' && changedBy.get(f.account) !== `recovery:${f.recoveryId}`).map((f) => f.account);
-  invariants.push(inv('new password applied by each completed recovery', notApplied.length === 0, notApplied.length ? sample(notApplied) : `${completedIds.length} accounts`));
+  invariants.push(
+    inv('new password applied by each completed recovery', notApplied.length === 0, notApplied.length ? sample(notApplied) : `${completedIds.length} accounts`),
+  );
 
   const redeemedLost = flows.filter((f) => f.redeemedThenSuperseded > 0).map((f) => `${f.recoveryId}`);
   invariants.push(inv('no link accepted (200) and then superseded', redeemedLost.length === 0, redeemedLost.length ? sample(redeemedLost) : 'none'));
   let stall = { ms: 0, who: '' };
-  for (const f of flows) for (let i = 1; i < f.steps.length; i++) if (f.steps[i] - f.steps[i - 1] > stall.ms) stall = { ms: f.steps[i] - f.steps[i - 1], who: `${f.recoveryId} step ${i}` };
+  for (const f of flows)
+    for (let i = 1; i < f.steps.length; i++)
+      if (f.steps[i] - f.steps[i - 1] > stall.ms) stall = { ms: f.steps[i] - f.steps[i - 1], who: `${f.recoveryId} step ${i}` };
   figures.push(['longest wait between two steps of a flow', `${(stall.ms / 1000).toFixed(1)} s (${stall.who})`]);
   figures.push(['links found superseded by the owner', flows.reduce((n, f) => n + f.supersededLinks, 0)]);
   return { figures, invariants };
@@ -269,16 +359,39 @@ export function httpInvariants(e: DrillEngine, figures: Figures, invariants: Inv
   for (const p of phases) figures.push([`HTTP statuses (${p})`, e.log.histogram(p)]);
   const slow = new Map<string, number>();
   for (const c of e.log.calls) slow.set(c.route, Math.max(slow.get(c.route) ?? 0, c.ms));
-  figures.push(['slowest answer by route', [...slow.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([r, ms]) => `${r} ${(ms / 1000).toFixed(1)} s`).join('; ')]);
+  figures.push([
+    'slowest answer by route',
+    [...slow.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([r, ms]) => `${r} ${(ms / 1000).toFixed(1)} s`)
+      .join('; '),
+  ]);
   figures.push(['5xx other than 503', e.log.non503()]);
   figures.push(['503 answers (without Retry-After)', `${e.log.n503()} (${e.log.n503WithoutRetryAfter()})`]);
-  invariants.push(inv('no 5xx other than 503', e.log.non503() === 0, e.log.non503() ? sample(e.log.evidence.filter((x) => x.status !== 503).map((x) => `${x.status} ${x.route} [${x.phase}] ${x.body}`), 3) : 'none'));
+  invariants.push(
+    inv(
+      'no 5xx other than 503',
+      e.log.non503() === 0,
+      e.log.non503()
+        ? sample(
+            e.log.evidence.filter((x) => x.status !== 503).map((x) => `${x.status} ${x.route} [${x.phase}] ${x.body}`),
+            3,
+          )
+        : 'none',
+    ),
+  );
   const timeouts = e.log.calls.filter((c) => c.status === 0 && c.noAnswer === 'timeout');
   invariants.push(
     warning(
       'no request hit the client timeout (20-90 s by route)',
       timeouts.length === 0,
-      timeouts.length ? sample(timeouts.map((c) => `${c.route} [${c.phase}] after ${(c.ms / 1000).toFixed(1)} s`), 3) : 'none',
+      timeouts.length
+        ? sample(
+            timeouts.map((c) => `${c.route} [${c.phase}] after ${(c.ms / 1000).toFixed(1)} s`),
+            3,
+          )
+        : 'none',
     ),
   );
   invariants.push(inv('every 503 carries Retry-After', e.log.n503WithoutRetryAfter() === 0, `${e.log.n503WithoutRetryAfter()} without`));
@@ -293,5 +406,11 @@ export function processInvariants(e: DrillEngine, figures: Figures, invariants: 
   const first = [...e.apiProc.events, ...e.workerProc.events].filter((x) => x.what === 'exited').sort((a, b) => a.at - b.at)[0];
   const out = first?.detail?.split('last output:')[1] ?? '';
   const why = first ? (/^\s*((?:[A-Za-z]*Error|error)\b.*)$/m.exec(out)?.[1] ?? first.detail?.split('\n')[0] ?? '') : '';
-  invariants.push(inv('no engine process crashed while serving (api, worker)', api === 0 && worker === 0, api || worker ? `api ${api}, worker ${worker}; first: ${why.trim().slice(0, 200)}` : 'none'));
+  invariants.push(
+    inv(
+      'no engine process crashed while serving (api, worker)',
+      api === 0 && worker === 0,
+      api || worker ? `api ${api}, worker ${worker}; first: ${why.trim().slice(0, 200)}` : 'none',
+    ),
+  );
 }

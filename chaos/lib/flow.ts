@@ -86,7 +86,17 @@ export interface FlowStats {
   doomed: Map<string, string>;
 }
 
-export const newStats = (): FlowStats => ({ started: 0, verified: 0, linked: 0, completed: 0, failed: 0, progress: [], ids: [], active: new Map(), doomed: new Map() });
+export const newStats = (): FlowStats => ({
+  started: 0,
+  verified: 0,
+  linked: 0,
+  completed: 0,
+  failed: 0,
+  progress: [],
+  ids: [],
+  active: new Map(),
+  doomed: new Map(),
+});
 
 const TERMINAL = ['completed', 'refused', 'denied', 'cancelled', 'expired', 'failed'];
 const PAST_VERIFYING = ['awaiting_completion', 'finalising', 'completed'];
@@ -109,14 +119,27 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
   const pollMs = o.pollMs ?? 500;
   const maxRA = o.maxRetryAfterMs ?? 3000;
   const address = s.primary.get(account)!;
-  const res: FlowResult = { account, recoveryId: null, outcome: 'failed', state: null, startedAt, endedAt: 0, supersededLinks: 0, redeemedThenSuperseded: 0, linkMails: 0, transientRetries: 0, steps: [startedAt] };
+  const res: FlowResult = {
+    account,
+    recoveryId: null,
+    outcome: 'failed',
+    state: null,
+    startedAt,
+    endedAt: 0,
+    supersededLinks: 0,
+    redeemedThenSuperseded: 0,
+    linkMails: 0,
+    transientRetries: 0,
+    steps: [startedAt],
+  };
   const key = s.agentKey;
   const left = () => deadline - Date.now();
   let lastTransient = '';
   const check = (what: string) => {
     const doomed = stats.doomed.get(account);
     if (doomed) throw new FlowError(`stuck while ${what} (state ${res.state ?? 'unknown'}): ${doomed}`);
-    if (left() <= 0) throw new FlowError(`deadline passed while ${what} (state ${res.state ?? 'unknown'}${lastTransient ? `; last transient answer: ${lastTransient}` : ''})`);
+    if (left() <= 0)
+      throw new FlowError(`deadline passed while ${what} (state ${res.state ?? 'unknown'}${lastTransient ? `; last transient answer: ${lastTransient}` : ''})`);
   };
   const backoff = async (r: ApiResponse) => {
     res.transientRetries++;
@@ -144,7 +167,8 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
       check(`waiting for ${what}`);
       const b = await get();
       if (b && pred(b.state)) return b.state;
-      if (b && TERMINAL.includes(b.state) && !pred(b.state)) throw new FlowError(`ended ${b.state} while waiting for ${what}: ${JSON.stringify(b.reasons ?? [])}`);
+      if (b && TERMINAL.includes(b.state) && !pred(b.state))
+        throw new FlowError(`ended ${b.state} while waiting for ${what}: ${JSON.stringify(b.reasons ?? [])}`);
       if (b) await sleep(pollMs);
     }
   };
@@ -172,7 +196,10 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
       if (r.status === 409 && r.body?.error?.code === 'idempotency_in_progress') {
         // "Still running" is honest for a few seconds; for longer, the first request is gone.
         inProgressSince ??= Date.now();
-        if (Date.now() - inProgressSince > 45_000) throw new FlowError(`POST /v1/recoveries answered 409 idempotency_in_progress for over 45 s (the first request with this key is no longer running): ${r.text.slice(0, 300)}`);
+        if (Date.now() - inProgressSince > 45_000)
+          throw new FlowError(
+            `POST /v1/recoveries answered 409 idempotency_in_progress for over 45 s (the first request with this key is no longer running): ${r.text.slice(0, 300)}`,
+          );
       } else inProgressSince = null;
       if (isTransient(r) || (r.status === 409 && r.body?.error?.code === 'already_active')) {
         await backoff(r);
@@ -189,7 +216,11 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
     let conflicts = 0;
     for (;;) {
       check('verifying');
-      const r = await e.http.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, { key, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } }, timeoutMs: 90_000 });
+      const r = await e.http.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, {
+        key,
+        body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } },
+        timeoutMs: 90_000,
+      });
       if (r.status === 200) {
         if (!r.body.passed) throw new FlowError(`tier 1 did not pass: ${r.text.slice(0, 300)}`);
         break;
@@ -200,7 +231,10 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
         if (b && PAST_VERIFYING.includes(b.state)) break;
         if (b && TERMINAL.includes(b.state)) throw new FlowError(`ended ${b.state} during verification`);
         // A 409 while the recovery still shows "verifying" can be a moment's race; ten in a row is an answer.
-        if (++conflicts >= 10) throw new FlowError(`POST verifications answered ${r.status} ${r.text.slice(0, 200)} ${conflicts} times in a row while GET /v1/recoveries/:id shows "${b?.state ?? res.state}"`);
+        if (++conflicts >= 10)
+          throw new FlowError(
+            `POST verifications answered ${r.status} ${r.text.slice(0, 200)} ${conflicts} times in a row while GET /v1/recoveries/:id shows "${b?.state ?? res.state}"`,
+          );
         await sleep(pollMs);
         continue;
       }
@@ -225,10 +259,14 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
           res.outcome = 'ended';
           return res;
         }
-        const d = await e.client.workflow.getHandle(workflowId).describe().catch(() => null);
+        const d = await e.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch(() => null);
         if (d && d.status.name !== 'RUNNING') {
           closedSeen ??= Date.now();
-          if (Date.now() - closedSeen > 5000) throw new FlowError(`the workflow is ${d.status.name} but GET /v1/recoveries/:id still shows "${b?.state ?? res.state}" 5 s later`);
+          if (Date.now() - closedSeen > 5000)
+            throw new FlowError(`the workflow is ${d.status.name} but GET /v1/recoveries/:id still shows "${b?.state ?? res.state}" 5 s later`);
         }
         await sleep(pollMs);
       }

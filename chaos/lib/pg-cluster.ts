@@ -29,7 +29,12 @@ function binDir(): string {
   if (preset) return preset;
   if (fs.existsSync(path.join(DEFAULT_BIN, 'initdb'))) return DEFAULT_BIN;
   const base = '/usr/lib/postgresql';
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (!versions.length) throw new Error('no Postgres server binaries found (looked in /usr/lib/postgresql/*/bin); set CHAOS_PG_BIN');
   return path.join(base, versions[0], 'bin');
 }
@@ -51,7 +56,9 @@ export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster
   const dirCleanup = onCleanup(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
   if (process.getuid?.() === 0) {
     const id = (flag: string) =>
-      new Promise<number>((res, rej) => execFile('id', [flag, 'postgres'], (e, out) => (e ? rej(new Error('no `postgres` OS user to run initdb as')) : res(Number(String(out).trim())))));
+      new Promise<number>((res, rej) =>
+        execFile('id', [flag, 'postgres'], (e, out) => (e ? rej(new Error('no `postgres` OS user to run initdb as')) : res(Number(String(out).trim())))),
+      );
     fs.chownSync(dir, await id('-u'), await id('-g'));
   }
   const data = path.join(dir, 'data');

@@ -42,7 +42,13 @@ export function prng(seed: number): () => number {
  * they get through, so they start nothing lasting). At most 4 requests in flight, one new
  * request every `everyMs`, at most `max` in all; stops sending when stop() says so.
  */
-export async function hammer(e: DrillEngine, s: Seeded, stats: FlowStats, stop: () => boolean, o: { everyMs?: number; max: number }): Promise<{ sent: number; pending: Promise<unknown> }> {
+export async function hammer(
+  e: DrillEngine,
+  s: Seeded,
+  stats: FlowStats,
+  stop: () => boolean,
+  o: { everyMs?: number; max: number },
+): Promise<{ sent: number; pending: Promise<unknown> }> {
   let sent = 0;
   let inFlight = 0;
   let n = 0;
@@ -58,7 +64,13 @@ export async function hammer(e: DrillEngine, s: Seeded, stats: FlowStats, stop: 
           : e.http.call('POST', '/v1/recoveries', {
               key: s.agentKey,
               timeoutMs: 20_000,
-              body: { tenantId: s.tenantId, accountId: `ghost-${i}`, kind: 'password_reset', reason: 'chaos hammer', context: { ip: `198.19.${(i >> 8) & 255}.${i & 255}` } },
+              body: {
+                tenantId: s.tenantId,
+                accountId: `ghost-${i}`,
+                kind: 'password_reset',
+                reason: 'chaos hammer',
+                context: { ip: `198.19.${(i >> 8) & 255}.${i & 255}` },
+              },
             });
       const tracked = p.finally(() => {
         inFlight--;
@@ -94,11 +106,17 @@ export function firstProgressAfter(stats: FlowStats, since: number): number | nu
 
 export function engineEvidence(e: DrillEngine): string[] {
   const out: string[] = [];
-  for (const ev of e.log.evidence.slice(0, 10)) out.push(`HTTP ${ev.status} ${ev.route} [${ev.phase}] at ${ev.at} retry-after=${ev.retryAfter ?? '-'}: ${ev.body}`);
+  for (const ev of e.log.evidence.slice(0, 10))
+    out.push(`HTTP ${ev.status} ${ev.route} [${ev.phase}] at ${ev.at} retry-after=${ev.retryAfter ?? '-'}: ${ev.body}`);
   // The API logs every 5xx (503s too); only a non-503 5xx makes its log lines evidence.
-  if (e.log.non503() > 0) for (const l of e.apiProc.errorLines.filter((x) => !/ECONNREFUSED|57P0|shutting down/.test(x)).slice(0, 10)) out.push(`API error log: ${l.slice(0, 800)}`);
-  for (const [name, p] of [['api', e.apiProc], ['worker', e.workerProc]] as const) {
-    for (const w of p.events.filter((x) => x.what === 'exited').slice(0, 2)) out.push(`${name} pid ${w.pid} crashed at ${new Date(w.at).toISOString()} (${w.detail?.slice(-2500)})`);
+  if (e.log.non503() > 0)
+    for (const l of e.apiProc.errorLines.filter((x) => !/ECONNREFUSED|57P0|shutting down/.test(x)).slice(0, 10)) out.push(`API error log: ${l.slice(0, 800)}`);
+  for (const [name, p] of [
+    ['api', e.apiProc],
+    ['worker', e.workerProc],
+  ] as const) {
+    for (const w of p.events.filter((x) => x.what === 'exited').slice(0, 2))
+      out.push(`${name} pid ${w.pid} crashed at ${new Date(w.at).toISOString()} (${w.detail?.slice(-2500)})`);
   }
   return out;
 }
@@ -112,9 +130,13 @@ export async function watchStuck(e: DrillEngine, stats: FlowStats, done: () => b
   while (!done()) {
     for (const [account, workflowId] of [...stats.active.entries()]) {
       if (stats.doomed.has(account)) continue;
-      const d = await e.client.workflow.getHandle(workflowId).describe().catch(() => null);
+      const d = await e.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch(() => null);
       const attempt = d?.raw.pendingWorkflowTask?.attempt ?? 0;
-      if (d && d.status.name === 'RUNNING' && attempt >= 4) stats.doomed.set(account, `its workflow task has failed ${attempt - 1} times in a row (Temporal keeps retrying it)`);
+      if (d && d.status.name === 'RUNNING' && attempt >= 4)
+        stats.doomed.set(account, `its workflow task has failed ${attempt - 1} times in a row (Temporal keeps retrying it)`);
     }
     for (let i = 0; i < 100 && !done(); i++) await sleep(100);
   }

@@ -55,7 +55,15 @@ export class StatusLog implements CallRecorder {
     this.calls.push(call);
     const bad = c.status === 0 || (c.status >= 500 && c.status !== 503) || (c.status === 503 && !c.retryAfter);
     if (bad && this.evidence.length < 50) {
-      this.evidence.push({ at: new Date(call.at).toISOString(), phase: call.phase, method: c.method, route: c.route, status: c.status, retryAfter: c.retryAfter, body: body.slice(0, 600) });
+      this.evidence.push({
+        at: new Date(call.at).toISOString(),
+        phase: call.phase,
+        method: c.method,
+        route: c.route,
+        status: c.status,
+        retryAfter: c.retryAfter,
+        body: body.slice(0, 600),
+      });
     }
   }
 
@@ -70,7 +78,12 @@ export class StatusLog implements CallRecorder {
       const k = c.status === 0 ? `no-answer(${c.noAnswer})` : String(c.status);
       m.set(k, (m.get(k) ?? 0) + 1);
     }
-    return [...m.entries()].sort().map(([s, n]) => `${s}:${n}`).join(' ') || '-';
+    return (
+      [...m.entries()]
+        .sort()
+        .map(([s, n]) => `${s}:${n}`)
+        .join(' ') || '-'
+    );
   }
 
   count(pred: (c: Call) => boolean, phase?: string): number {

@@ -18,7 +18,11 @@ export const postgresStop: Scenario = async (ctx) => {
     const running = runFlows(e, s, s.accounts, p.concurrency, stats, { deadlineMs: ctx.quick ? 90_000 : 360_000 }).finally(() => (done = true));
     const watchdog = watchStuck(e, stats, () => done);
 
-    const fired = await untilOrDone(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
+    const fired = await untilOrDone(
+      () => stats.verified >= Math.ceil(p.flows * 0.3),
+      () => done,
+      120_000,
+    );
     const inFlight = stats.started - stats.completed - stats.failed;
     const stageAtStop = `${stats.started} started, ${stats.verified} verified, ${stats.linked} got a link, ${stats.completed} completed`;
     e.log.phase = 'postgres down';
@@ -49,12 +53,24 @@ export const postgresStop: Scenario = async (ctx) => {
       ['503 while down (without Retry-After)', `${e.log.n503(down)} (${e.log.n503WithoutRetryAfter(down)})`],
       ['5xx other than 503 while down', e.log.non503(down)],
       ['first 200 from GET /v1/recoveries/:id after restart', okMs === null ? 'none within 60 s' : secs(okMs)],
-      ['first flow step done after restart', (() => { const x = firstProgressAfter(stats, up); return x === null ? '-' : secs(x); })()],
+      [
+        'first flow step done after restart',
+        (() => {
+          const x = firstProgressAfter(stats, up);
+          return x === null ? '-' : secs(x);
+        })(),
+      ],
       ['transient retries by clients', results.reduce((n, r) => n + r.transientRetries, 0)],
     );
     invariants.unshift(inv('Postgres went down while flows were in flight', fired && inFlight > 0, `${inFlight} in flight`));
     invariants.push(inv('the API answered 503 while Postgres was down', e.log.n503(down) > 0, `statuses while down: ${e.log.histogram(down)}`));
-    invariants.push(inv('the API answered while Postgres was down (every request got an HTTP answer)', e.log.noAnswer(down) === 0, `${e.log.noAnswer(down)} requests without an HTTP answer (client timeout or connection refused)`));
+    invariants.push(
+      inv(
+        'the API answered while Postgres was down (every request got an HTTP answer)',
+        e.log.noAnswer(down) === 0,
+        `${e.log.noAnswer(down)} requests without an HTTP answer (client timeout or connection refused)`,
+      ),
+    );
     httpInvariants(e, figures, invariants, [down, 'after restart']);
     processInvariants(e, figures, invariants);
     return { params, figures, invariants, evidence: engineEvidence(e) };

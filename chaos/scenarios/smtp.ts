@@ -50,7 +50,10 @@ export const smtpFlaky: Scenario = async (ctx) => {
     const ok = results.filter((r) => r.outcome === 'completed').map((r) => r.endedAt - r.startedAt);
     figures.unshift(
       ['flows started / completed / failed', `${stats.started} / ${stats.completed} / ${stats.failed}`],
-      ['SMTP DATA attempts / 451 answers', `${attempts} / ${rejected} (${attempts ? Math.round((100 * rejected) / attempts) : 0}%), longest streak ${maxStreak}`],
+      [
+        'SMTP DATA attempts / 451 answers',
+        `${attempts} / ${rejected} (${attempts ? Math.round((100 * rejected) / attempts) : 0}%), longest streak ${maxStreak}`,
+      ],
       ['flow duration', ok.length ? `${secs(ok.reduce((a, b) => a + b, 0) / ok.length)} avg, ${secs(Math.max(...ok))} max` : '-'],
       ['wall time for the flows', secs(Date.now() - t0)],
     );
@@ -98,33 +101,78 @@ export const smtpPermanent: Scenario = async (ctx) => {
 
     const attemptsPer = bounced.map((a) => perRcpt.get(s.primary.get(a)!) ?? 0);
     figures.unshift(
-      ['control flows started / completed / failed', `${controlResults.length} / ${controlResults.filter((r) => r.outcome === 'completed').length} / ${controlResults.filter((r) => r.outcome === 'failed').length}`],
-      ['bounced flows: final state seen through the API', histogram(bounceResults.map((r) => (r.outcome === 'ended' ? r.state : `not ended (${r.state ?? '-'})`)))],
+      [
+        'control flows started / completed / failed',
+        `${controlResults.length} / ${controlResults.filter((r) => r.outcome === 'completed').length} / ${controlResults.filter((r) => r.outcome === 'failed').length}`,
+      ],
+      [
+        'bounced flows: final state seen through the API',
+        histogram(bounceResults.map((r) => (r.outcome === 'ended' ? r.state : `not ended (${r.state ?? '-'})`))),
+      ],
       ['bounced flows: read-model state', histogram(rows.map((r) => r.state))],
       ['bounced flows: SMTP attempts per address (550 each)', attemptsPer.join(', ')],
-      ['bounced flows: token rows (invalidated reason:count)', histogram(tokens.map((t) => (t.invalidated_at ? t.invalidated_reason : t.used_at ? 'used' : 'LIVE')))],
+      [
+        'bounced flows: token rows (invalidated reason:count)',
+        histogram(tokens.map((t) => (t.invalidated_at ? t.invalidated_reason : t.used_at ? 'used' : 'LIVE'))),
+      ],
       ['bounced flows: email_deliveries (status:count)', histogram(deliveries.map((d) => d.status))],
-      ['bounced flows: audit actions (first recovery)', audit.filter((a) => a.recovery_id === ids[0]).map((a) => a.action).join(', ') || '-'],
+      [
+        'bounced flows: audit actions (first recovery)',
+        audit
+          .filter((a) => a.recovery_id === ids[0])
+          .map((a) => a.action)
+          .join(', ') || '-',
+      ],
     );
     // Where the workflow itself ended up (Temporal's view).
     const wfStates: string[] = [];
     for (const id of ids.slice(0, 3)) wfStates.push(await workflowOutcome(e, id));
     figures.push(['bounced flows: workflow execution status (first 3)', wfStates.join('; ') || '-']);
     // A later recovery for a bounced account: is the account free to try again?
-    const again = bounced.length ? await e.http.call('POST', '/v1/recoveries', { key: s.agentKey, body: { tenantId: s.tenantId, accountId: bounced[0], kind: 'password_reset', reason: 'second try', context: { ip: '198.18.250.1', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } } } }) : null;
+    const again = bounced.length
+      ? await e.http.call('POST', '/v1/recoveries', {
+          key: s.agentKey,
+          body: {
+            tenantId: s.tenantId,
+            accountId: bounced[0],
+            kind: 'password_reset',
+            reason: 'second try',
+            context: { ip: '198.18.250.1', deviceId: 'laptop-1', geo: { country: 'GB', asn: 64500 } },
+          },
+        })
+      : null;
     if (ids[0]) {
       const g = await e.http.call('GET', `/v1/recoveries/${ids[0]}`, { key: s.agentKey });
-      figures.push(['GET /v1/recoveries/:id of a bounced flow', `${g.status} state=${g.body?.state} waitingFor=${JSON.stringify(g.body?.waitingFor)} endedAt=${g.body?.endedAt} next=${JSON.stringify(g.body?.next)}`]);
+      figures.push([
+        'GET /v1/recoveries/:id of a bounced flow',
+        `${g.status} state=${g.body?.state} waitingFor=${JSON.stringify(g.body?.waitingFor)} endedAt=${g.body?.endedAt} next=${JSON.stringify(g.body?.next)}`,
+      ]);
     }
     figures.push(['new recovery for a bounced account afterwards', again ? `${again.status} ${again.body?.status ?? again.body?.error?.code ?? ''}` : '-']);
 
     const tokensOf = (id: string) => tokens.filter((t) => t.recovery_id === id);
-    bad.push(inv('5xx is not retried (one SMTP attempt per bounced link)', attemptsPer.every((n) => n === 1), attemptsPer.join(', ')));
-    bad.push(inv('no link reached a bounced address', bounced.every((a) => resetLinkMails(e.sink, s.primary.get(a)!).length === 0), 'sink checked'));
+    bad.push(
+      inv(
+        '5xx is not retried (one SMTP attempt per bounced link)',
+        attemptsPer.every((n) => n === 1),
+        attemptsPer.join(', '),
+      ),
+    );
+    bad.push(
+      inv(
+        'no link reached a bounced address',
+        bounced.every((a) => resetLinkMails(e.sink, s.primary.get(a)!).length === 0),
+        'sink checked',
+      ),
+    );
     bad.push(
       inv(
         'the token is invalidated (delivery_failed), none left live',
-        ids.length === bounced.length && ids.every((id) => tokensOf(id).length > 0 && tokensOf(id).every((t) => t.invalidated_at) && tokensOf(id).some((t) => t.invalidated_reason === 'delivery_failed')),
+        ids.length === bounced.length &&
+          ids.every(
+            (id) =>
+              tokensOf(id).length > 0 && tokensOf(id).every((t) => t.invalidated_at) && tokensOf(id).some((t) => t.invalidated_reason === 'delivery_failed'),
+          ),
         histogram(tokens.map((t) => (t.invalidated_at ? t.invalidated_reason : 'LIVE'))),
       ),
     );
@@ -148,7 +196,13 @@ export const smtpPermanent: Scenario = async (ctx) => {
         deliveries.some((d) => d.recovery_id === id && d.status === 'failed') ||
         audit.some((a) => a.recovery_id === id && /deliver|bounce|undeliver/i.test(`${a.action} ${JSON.stringify(a.details)}`)),
     );
-    bad.push(inv('the delivery failure is recorded (email_deliveries failed or an audit event)', visible.length === bounced.length && bounced.length > 0, `${visible.length}/${bounced.length} recorded`));
+    bad.push(
+      inv(
+        'the delivery failure is recorded (email_deliveries failed or an audit event)',
+        visible.length === bounced.length && bounced.length > 0,
+        `${visible.length}/${bounced.length} recorded`,
+      ),
+    );
     invariants.unshift(...bad);
     httpInvariants(e, figures, invariants);
     processInvariants(e, figures, invariants);

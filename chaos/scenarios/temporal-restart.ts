@@ -25,7 +25,11 @@ export const temporalRestart: Scenario = async (ctx) => {
     const running = runFlows(e, s, s.accounts, p.concurrency, stats, { deadlineMs: ctx.quick ? 90_000 : 300_000 }).finally(() => (done = true));
     const watchdog = watchStuck(e, stats, () => done);
 
-    const fired = await untilOrDone(() => stats.verified >= Math.ceil(p.flows * 0.3), () => done, 120_000);
+    const fired = await untilOrDone(
+      () => stats.verified >= Math.ceil(p.flows * 0.3),
+      () => done,
+      120_000,
+    );
     const inFlight = stats.started - stats.completed - stats.failed;
     const stageAtStop = `${stats.started} started, ${stats.verified} verified, ${stats.linked} got a link, ${stats.completed} completed`;
     e.log.phase = 'temporal down';
@@ -50,10 +54,19 @@ export const temporalRestart: Scenario = async (ctx) => {
     figures.unshift(
       ['flows started / completed / failed', `${stats.started} / ${stats.completed} / ${stats.failed}`],
       ['at the stop', `${fired ? '' : '(flows had finished) '}${stageAtStop}; ${inFlight} in flight`],
-      ['dev server down (stop requested -> answering again)', `${secs(tStart + startMs - tStop)} (stop took ${secs(stopMs)}${stopMs >= 5000 ? ': SIGTERM did not end it, SIGKILL after 5 s' : ''}, start took ${secs(startMs)})`],
+      [
+        'dev server down (stop requested -> answering again)',
+        `${secs(tStart + startMs - tStop)} (stop took ${secs(stopMs)}${stopMs >= 5000 ? ': SIGTERM did not end it, SIGKILL after 5 s' : ''}, start took ${secs(startMs)})`,
+      ],
       ['requests while down (hammer)', hammered],
       ['first 200 from GET /v1/recoveries/:id after restart', okMs === null ? 'none within 60 s' : secs(okMs)],
-      ['first flow step done after restart', (() => { const x = firstProgressAfter(stats, tStart + startMs); return x === null ? '-' : secs(x); })()],
+      [
+        'first flow step done after restart',
+        (() => {
+          const x = firstProgressAfter(stats, tStart + startMs);
+          return x === null ? '-' : secs(x);
+        })(),
+      ],
       ['transient retries by clients', results.reduce((n, r) => n + r.transientRetries, 0)],
     );
     invariants.unshift(inv('the restart happened while flows were in flight', fired && inFlight > 0, `${inFlight} in flight`));

@@ -22,7 +22,10 @@ after(async () => {
   await h?.close();
 });
 
-const FAST = { approvalDeadlineSeconds: 60, rules: { mfa_reset: { standard: { waitSeconds: 2 }, privileged: { waitSeconds: 4 } }, password_reset: { privileged: { waitSeconds: 2 } } } };
+const FAST = {
+  approvalDeadlineSeconds: 60,
+  rules: { mfa_reset: { standard: { waitSeconds: 2 }, privileged: { waitSeconds: 4 } }, password_reset: { privileged: { waitSeconds: 2 } } },
+};
 
 async function recovery(agentKey: string, id: string) {
   return (await h.api('GET', `/v1/recoveries/${id}`, { key: agentKey })).body;
@@ -59,7 +62,15 @@ const decide = (key: string, id: string, decision: 'approve' | 'deny' = 'approve
   h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision, comment: 'checked the ticket and called back' } });
 
 async function directUpdateRejected(workflowId: string, req: Partial<ApprovalRequest>, type: string) {
-  const full: ApprovalRequest = { principalId: 'prn_x', roles: ['approver'], tenantScope: ['*'], account: null, decision: 'approve', comment: 'direct', ...req };
+  const full: ApprovalRequest = {
+    principalId: 'prn_x',
+    roles: ['approver'],
+    tenantScope: ['*'],
+    account: null,
+    decision: 'approve',
+    comment: 'direct',
+    ...req,
+  };
   await assert.rejects(h.client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [full] }), (err: unknown) => {
     assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
     assert.equal((err.cause as { type?: string }).type, type);
@@ -103,13 +114,22 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
     await until('awaiting enrolment', async () => (await recovery(agent.key, id)).state === 'awaiting_completion');
 
     const factorsAfterReset = await factorsOf(h.db, acct.id);
-    assert.ok(factorsAfterReset.every((f) => f.removed_at !== null), 'the old factors are removed');
+    assert.ok(
+      factorsAfterReset.every((f) => f.removed_at !== null),
+      'the old factors are removed',
+    );
     assert.equal((await findAccount(h.db, tenantId, accountId))!.mfa_enrolment_required, true, 'enrolment required at the next login');
     const sessions = await sessionsOf(h.db, acct.id);
-    assert.ok(sessions.every((s) => s.revoked_at !== null), 'every session revoked');
+    assert.ok(
+      sessions.every((s) => s.revoked_at !== null),
+      'every session revoked',
+    );
 
     const enrolToken = tokenFrom(enrolMail);
-    const enrolled = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: enrolToken, tenantId, factor: { type: 'totp', label: 'new phone' } } });
+    const enrolled = await h.api('POST', '/v1/links/redeem', {
+      key: null,
+      body: { token: enrolToken, tenantId, factor: { type: 'totp', label: 'new phone' } },
+    });
     assert.equal(enrolled.status, 200, enrolled.text);
     assert.match(enrolled.body.totp.secret, /^[A-Z2-7]{32}$/);
     assert.match(enrolled.body.totp.otpauthUri, /^otpauth:\/\/totp\//);
@@ -127,10 +147,23 @@ describe('an MFA reset with two approvers, from request to re-enrolment', () => 
 
     const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
     const mine = audit.body.events.filter((e) => e.recovery_id === id);
-    const granted = mine.filter((e) => e.action === 'approval.granted').map((e) => e.actor).sort();
+    const granted = mine
+      .filter((e) => e.action === 'approval.granted')
+      .map((e) => e.actor)
+      .sort();
     assert.deepEqual(granted, [`principal:${a1.id}`, `principal:${a2.id}`].sort(), 'each approval is audited with its approver');
-    for (const a of ['verification.passed', 'approval.requested', 'recovery.waiting_period_started', 'recovery.applying', 'mfa.enrolled', 'recovery.completed']) {
-      assert.ok(mine.some((e) => e.action === a), `audit has ${a}`);
+    for (const a of [
+      'verification.passed',
+      'approval.requested',
+      'recovery.waiting_period_started',
+      'recovery.applying',
+      'mfa.enrolled',
+      'recovery.completed',
+    ]) {
+      assert.ok(
+        mine.some((e) => e.action === a),
+        `audit has ${a}`,
+      );
     }
     assert.equal((await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`)).body.valid, true);
 
@@ -199,7 +232,11 @@ describe('separation of duties', () => {
     const r = await decide(a1.key, id);
     assert.equal(r.status, 409, r.text);
     assert.equal(r.body.error.code, 'approval_closed');
-    await assert.rejects(h.client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ principalId: a1.id, roles: ['approver'], tenantScope: ['*'], account: null, decision: 'approve', comment: 'late' }] }));
+    await assert.rejects(
+      h.client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, {
+        args: [{ principalId: a1.id, roles: ['approver'], tenantScope: ['*'], account: null, decision: 'approve', comment: 'late' }],
+      }),
+    );
   });
 
   it('a deny ends the recovery and tells the requester', async () => {
@@ -229,7 +266,8 @@ describe('the waiting period can be stopped', () => {
     await seedLogin(h, agent.key, tenantId, accountId);
     const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
     const id = created.body.id;
-    for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }]) await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body });
+    for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }])
+      await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body });
     const confirm = await h.sink.waitFor((m) => m.subject.startsWith('Confirm your') && m.to[0].startsWith(accountId));
     await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(confirm), tenantId } });
     await until('awaiting approval', async () => (await recovery(agent.key, id)).state === 'awaiting_approval');
@@ -242,7 +280,10 @@ describe('the waiting period can be stopped', () => {
     const acct = (await findAccount(h.db, tenantId, accountId))!;
     const active = await activeFactorsOf(h.db, acct.id);
     assert.equal(active.length, 1, 'the factor is untouched');
-    assert.ok(!h.sink.list().some((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(accountId)), 'no enrolment link is ever sent');
+    assert.ok(
+      !h.sink.list().some((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(accountId)),
+      'no enrolment link is ever sent',
+    );
     const ev = await firstAuditEvent(h.db, { caseId: id, action: 'recovery.cancelled' });
     assert.equal(ev.actor, 'account_owner');
   });

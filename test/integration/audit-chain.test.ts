@@ -18,7 +18,14 @@ after(async () => {
   await h?.close();
 });
 
-const ev = (tenantId: string, eventKey: string, i: number) => ({ tenantId, eventKey, actor: 'system', action: 'test.appended', target: `tenant:${tenantId}`, details: { i, nested: { b: 2, a: 1 } } });
+const ev = (tenantId: string, eventKey: string, i: number) => ({
+  tenantId,
+  eventKey,
+  actor: 'system',
+  action: 'test.appended',
+  target: `tenant:${tenantId}`,
+  details: { i, nested: { b: 2, a: 1 } },
+});
 
 describe('audit chain on Postgres', () => {
   it('concurrent appends, with the same keys retried at the same time, give one gapless valid chain', async () => {
@@ -29,7 +36,10 @@ describe('audit chain on Postgres', () => {
     const results = await Promise.all(calls);
     for (let i = 0; i < keys.length; i++) {
       const same = results.slice(i * 3, i * 3 + 3);
-      assert.ok(same.every((r) => r.seq === same[0].seq && r.hash === same[0].hash), `key ${i}: one event for three appends`);
+      assert.ok(
+        same.every((r) => r.seq === same[0].seq && r.hash === same[0].hash),
+        `key ${i}: one event for three appends`,
+      );
     }
     const rows = await auditEvents(h.db, { tenantId });
     assert.deepEqual(
@@ -79,7 +89,11 @@ describe('an administrative change commits with its audit event, or not at all',
 
   it('principal creation (no principal, no key)', async () => {
     const tenantId = uniq('t');
-    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    assert.equal(
+      (await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } }))
+        .status,
+      201,
+    );
     const name = uniq('agent');
     await refused('principal.created', tenantId, () => h.api('POST', '/v1/admin/principals', { body: { name, roles: ['agent'], tenantScope: [tenantId] } }));
     assert.equal(await principalNamed(h.db, name), undefined);
@@ -87,7 +101,11 @@ describe('an administrative change commits with its audit event, or not at all',
 
   it('policy change (the old policy stays)', async () => {
     const tenantId = uniq('t');
-    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    assert.equal(
+      (await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } }))
+        .status,
+      201,
+    );
     await refused('policy.updated', tenantId, () => h.api('PUT', `/v1/admin/tenants/${tenantId}/policy`, { body: { maxFailedVerifications: 3 } }));
     const row = await tenantRow(h.db, tenantId);
     assert.equal(row.policy_override, null);
@@ -95,7 +113,11 @@ describe('an administrative change commits with its audit event, or not at all',
 
   it('account import (no account)', async () => {
     const tenantId = uniq('t');
-    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } })).status, 201);
+    assert.equal(
+      (await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'local', securityContacts: [`s@${tenantId}.test`] } }))
+        .status,
+      201,
+    );
     const accounts = [{ externalId: 'u-refused', emails: ['u-refused@example.test'], role: 'standard', authMethod: 'local' }];
     await refused('accounts.imported', tenantId, () => h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts } }));
     assert.deepEqual(await accountsOf(h.db, tenantId), []);

@@ -112,11 +112,13 @@ function assertErrorShape(req: Req, r: ApiResponse) {
 function problems(r: ApiResponse, exp: Expect): string[] {
   const out: string[] = [];
   if (!oneOf(exp.status).includes(r.status)) out.push(`status ${r.status}, expected ${oneOf(exp.status).join('|')}`);
-  if (exp.code !== undefined && !oneOf(exp.code).includes(r.body?.error?.code)) out.push(`error.code ${JSON.stringify(r.body?.error?.code)}, expected ${oneOf(exp.code).join('|')}`);
+  if (exp.code !== undefined && !oneOf(exp.code).includes(r.body?.error?.code))
+    out.push(`error.code ${JSON.stringify(r.body?.error?.code)}, expected ${oneOf(exp.code).join('|')}`);
   if (exp.field !== undefined) {
     const got = r.body?.error?.details?.field;
     if (!oneOf(exp.field).includes(got)) out.push(`details.field ${JSON.stringify(got)}, expected ${oneOf(exp.field).join('|')}`);
-    else if (typeof r.body?.error?.message === 'string' && !r.body.error.message.includes(String(got).split('.').pop()!)) out.push('error.message does not name the field');
+    else if (typeof r.body?.error?.message === 'string' && !r.body.error.message.includes(String(got).split('.').pop()!))
+      out.push('error.message does not name the field');
   }
   return out;
 }
@@ -150,23 +152,60 @@ const field = (name: string | string[]): Expect => ({ ...BAD, field: name });
 const LONG = (n: number) => 'a'.repeat(n);
 
 /** Generic body-level cases every JSON route must survive. */
-function bodyCases(method: string, path: (f: Fixture) => string, valid: (f: Fixture) => Record<string, unknown>, o: { key?: (f: Fixture) => string | null; idempotency?: boolean; bodyLimit?: number } = {}): Case[] {
+function bodyCases(
+  method: string,
+  path: (f: Fixture) => string,
+  valid: (f: Fixture) => Record<string, unknown>,
+  o: { key?: (f: Fixture) => string | null; idempotency?: boolean; bodyLimit?: number } = {},
+): Case[] {
   const k = (fx: Fixture) => (o.key ? o.key(fx) : undefined);
   const cases: Case[] = [
-    ['malformed JSON', (fx) => ({ method, path: path(fx), key: k(fx), raw: '{"id": "x",', headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
-    ['trailing garbage after JSON', (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)) + ' }', headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
-    ['empty body with a JSON content-type', (fx) => ({ method, path: path(fx), key: k(fx), raw: '', headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
+    [
+      'malformed JSON',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: '{"id": "x",', headers: json }),
+      { status: 400, code: 'malformed_body', field: 'body' },
+    ],
+    [
+      'trailing garbage after JSON',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)) + ' }', headers: json }),
+      { status: 400, code: 'malformed_body', field: 'body' },
+    ],
+    [
+      'empty body with a JSON content-type',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: '', headers: json }),
+      { status: 400, code: 'malformed_body', field: 'body' },
+    ],
     ['no body at all', (fx) => ({ method, path: path(fx), key: k(fx) }), field('body')],
     ['JSON null', (fx) => ({ method, path: path(fx), key: k(fx), raw: 'null', headers: json }), { status: 400, field: 'body' }],
     ['JSON array', (fx) => ({ method, path: path(fx), key: k(fx), body: [valid(fx)] }), field('body')],
     ['JSON string', (fx) => ({ method, path: path(fx), key: k(fx), body: 'hello' }), field('body')],
     ['JSON number', (fx) => ({ method, path: path(fx), key: k(fx), body: 42 }), field('body')],
-    ['prototype poisoning (__proto__ key)', (fx) => ({ method, path: path(fx), key: k(fx), raw: `{"__proto__":{"isAdmin":true},${JSON.stringify(valid(fx)).slice(1)}`, headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
+    [
+      'prototype poisoning (__proto__ key)',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: `{"__proto__":{"isAdmin":true},${JSON.stringify(valid(fx)).slice(1)}`, headers: json }),
+      { status: 400, code: 'malformed_body', field: 'body' },
+    ],
     ['unknown extra field', (fx) => ({ method, path: path(fx), key: k(fx), body: { ...valid(fx), extraField: 1 } }), field('extraField')],
-    ['content-type application/xml', (fx) => ({ method, path: path(fx), key: k(fx), raw: '<tenant/>', headers: { 'content-type': 'application/xml' } }), { status: 415, code: 'unsupported_media_type', field: 'content-type' }],
-    ['content-type form-urlencoded', (fx) => ({ method, path: path(fx), key: k(fx), raw: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), { status: 415, code: 'unsupported_media_type', field: 'content-type' }],
-    ['content-type text/plain carrying valid JSON', (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)), headers: { 'content-type': 'text/plain' } }), { status: [400, 415], field: ['body', 'content-type'] }],
-    ['garbage content-type', (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)), headers: { 'content-type': '%%%/;;;' } }), { status: [400, 415], field: ['body', 'content-type'] }],
+    [
+      'content-type application/xml',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: '<tenant/>', headers: { 'content-type': 'application/xml' } }),
+      { status: 415, code: 'unsupported_media_type', field: 'content-type' },
+    ],
+    [
+      'content-type form-urlencoded',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      { status: 415, code: 'unsupported_media_type', field: 'content-type' },
+    ],
+    [
+      'content-type text/plain carrying valid JSON',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)), headers: { 'content-type': 'text/plain' } }),
+      { status: [400, 415], field: ['body', 'content-type'] },
+    ],
+    [
+      'garbage content-type',
+      (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)), headers: { 'content-type': '%%%/;;;' } }),
+      { status: [400, 415], field: ['body', 'content-type'] },
+    ],
     [
       'body over the size limit',
       (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify({ ...valid(fx), pad: LONG((o.bodyLimit ?? 256 * 1024) + 1024) }), headers: json }),
@@ -221,8 +260,18 @@ const validPrincipal = (fx: Fixture) => ({ name: 'bad-input-agent', roles: ['age
 const validRecovery = (fx: Fixture) => recoveryBody(fx.tenantId, uniq('nobody'));
 const validLogin = (fx: Fixture) => ({ tenantId: fx.tenantId, accountId: fx.accountId, ip: '203.0.113.7', success: true });
 // Names an account that does not exist: should a bad case wrongly pass validation it gets a 404, not a grant.
-const validGrant = (fx: Fixture) => ({ tenantId: fx.bgTenantId, target: { accountId: uniq('nobody') }, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationMinutes: 15 });
-const validDirectory = (fx: Fixture) => ({ tenantId: fx.bgTenantId, accountId: fx.bgAccount, credential: `bgc_t1.${crypto.randomBytes(32).toString('base64url')}` });
+const validGrant = (fx: Fixture) => ({
+  tenantId: fx.bgTenantId,
+  target: { accountId: uniq('nobody') },
+  justification: 'prod database locked after failed migration',
+  ticketRef: 'INC-4242',
+  durationMinutes: 15,
+});
+const validDirectory = (fx: Fixture) => ({
+  tenantId: fx.bgTenantId,
+  accountId: fx.bgAccount,
+  credential: `bgc_t1.${crypto.randomBytes(32).toString('base64url')}`,
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -241,7 +290,15 @@ before(async () => {
   // Emergency access: a tenant with a designated break-glass account and two grants awaiting approval.
   f.bgAccount = uniq('bg-admin');
   f.bgTenantId = uniq('t');
-  const bgTenant = await h.api('POST', '/v1/admin/tenants', { body: { id: f.bgTenantId, name: `Tenant ${f.bgTenantId}`, authMode: 'local', securityContacts: [`security@${f.bgTenantId}.test`], breakGlassAccount: f.bgAccount } });
+  const bgTenant = await h.api('POST', '/v1/admin/tenants', {
+    body: {
+      id: f.bgTenantId,
+      name: `Tenant ${f.bgTenantId}`,
+      authMode: 'local',
+      securityContacts: [`security@${f.bgTenantId}.test`],
+      breakGlassAccount: f.bgAccount,
+    },
+  });
   assert.equal(bgTenant.status, 201, bgTenant.text);
   await seedAccount(h, f.bgTenantId, { externalId: f.bgAccount, role: 'admin' });
   const spareBgAccount = await seedAccount(h, f.bgTenantId, { role: 'admin' });
@@ -305,18 +362,28 @@ describe('POST /v1/admin/tenants', () => {
     ['missing authMode', post({ ...validTenant(), authMode: undefined }), field('authMode')],
     ['securityContacts not an array', post({ ...validTenant(), securityContacts: 'sec@bad.test' }), field('securityContacts')],
     ['securityContacts with a non-email', post({ ...validTenant(), securityContacts: ['not-an-email'] }), field('securityContacts.0')],
-    ['too many securityContacts', post({ ...validTenant(), securityContacts: Array.from({ length: 21 }, (_, i) => `s${i}@bad.test`) }), field('securityContacts')],
+    [
+      'too many securityContacts',
+      post({ ...validTenant(), securityContacts: Array.from({ length: 21 }, (_, i) => `s${i}@bad.test`) }),
+      field('securityContacts'),
+    ],
   ]);
 });
 
 describe('POST /v1/admin/tenants/:tenantId/accounts', () => {
   const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/accounts`;
-  const post = (accounts: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body: { accounts } });
+  const post =
+    (accounts: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body: { accounts } });
   runCases([
     ...authCases('POST', P, validImport),
     ...bodyCases('POST', P, validImport, { bodyLimit: 5 * 1024 * 1024 }),
     ['invalid tenantId path param', () => ({ method: 'POST', path: '/v1/admin/tenants/NOT_A_TENANT/accounts', body: validImport() }), field('params.tenantId')],
-    ['tenantId path param with an encoded slash', () => ({ method: 'POST', path: '/v1/admin/tenants/a%2Fb/accounts', body: validImport() }), field('params.tenantId')],
+    [
+      'tenantId path param with an encoded slash',
+      () => ({ method: 'POST', path: '/v1/admin/tenants/a%2Fb/accounts', body: validImport() }),
+      field('params.tenantId'),
+    ],
     ['missing accounts', (fx) => ({ method: 'POST', path: P(fx), body: {} }), field('accounts')],
     ['accounts not an array', post({ externalId: 'x' }), field('accounts')],
     ['empty accounts', post([]), field('accounts')],
@@ -328,7 +395,11 @@ describe('POST /v1/admin/tenants/:tenantId/accounts', () => {
     ['no emails', post([{ ...validAccount(), emails: [] }]), field('accounts.0.emails')],
     ['a non-email', post([{ ...validAccount(), emails: ['nope'] }]), field('accounts.0.emails.0')],
     ['knowledge answer of the wrong type', post([{ ...validAccount(), knowledge: { card_last4: 4242 } }]), field('accounts.0.knowledge.card_last4')],
-    ['knowledge with an invalid name', post([{ ...validAccount(), knowledge: { 'Card Last4': '4242' } }]), field(['accounts.0.knowledge.Card Last4', 'accounts.0.knowledge'])],
+    [
+      'knowledge with an invalid name',
+      post([{ ...validAccount(), knowledge: { 'Card Last4': '4242' } }]),
+      field(['accounts.0.knowledge.Card Last4', 'accounts.0.knowledge']),
+    ],
     ['password of the wrong type', post([{ ...validAccount(), password: 12345678 }]), field('accounts.0.password')],
     ['password too long', post([{ ...validAccount(), password: LONG(PASSWORD_MAX + 1) }]), field('accounts.0.password')],
     ['unknown MFA factor type', post([{ ...validAccount(), mfaFactors: [{ type: 'yubikey' }] }]), field('accounts.0.mfaFactors.0.type')],
@@ -340,7 +411,9 @@ describe('POST /v1/admin/tenants/:tenantId/accounts', () => {
 
 describe('POST /v1/admin/principals', () => {
   const P = () => '/v1/admin/principals';
-  const post = (over: Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), ...over } });
+  const post =
+    (over: Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), ...over } });
   runCases([
     ...authCases('POST', P, validPrincipal),
     ...bodyCases('POST', P, validPrincipal),
@@ -353,16 +426,26 @@ describe('POST /v1/admin/principals', () => {
     ['too many roles', post({ roles: ['agent', 'agent', 'agent', 'agent', 'agent', 'agent', 'agent'] }), field('roles')],
     ['empty tenantScope', post({ tenantScope: [] }), field('tenantScope')],
     ['invalid tenant id in tenantScope', post({ tenantScope: ['NOPE!'] }), field('tenantScope.0')],
-    ['"*" not alone in tenantScope', (fx) => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), tenantScope: ['*', fx.tenantId] } }), field('tenantScope')],
+    [
+      '"*" not alone in tenantScope',
+      (fx) => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), tenantScope: ['*', fx.tenantId] } }),
+      field('tenantScope'),
+    ],
     ['tenantScope naming a missing tenant', post({ tenantScope: ['no-such-tenant-xyz'] }), { status: 400, code: 'tenant_not_found', field: 'tenantScope' }],
-    ['account missing accountId', (fx) => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), account: { tenantId: fx.tenantId } } }), field('account.accountId')],
+    [
+      'account missing accountId',
+      (fx) => ({ method: 'POST', path: P(), body: { ...validPrincipal(fx), account: { tenantId: fx.tenantId } } }),
+      field('account.accountId'),
+    ],
     ['account of the wrong type', post({ account: 'me' }), field('account')],
   ]);
 });
 
 describe('PUT and GET /v1/admin/tenants/:tenantId/policy', () => {
   const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/policy`;
-  const put = (body: unknown) => (fx: Fixture): Req => ({ method: 'PUT', path: P(fx), body });
+  const put =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'PUT', path: P(fx), body });
   runCases([
     ...authCases('PUT', P, () => ({})).map(([n, r, e]): Case => [`PUT: ${n}`, r, e]),
     ...authCases('GET', P).map(([n, r, e]): Case => [`GET: ${n}`, r, e]),
@@ -381,7 +464,11 @@ describe('PUT and GET /v1/admin/tenants/:tenantId/policy', () => {
     ['PUT: rateLimits not an object', put({ rateLimits: 5 }), field('rateLimits')],
     ['PUT: approvals above 5', put({ rules: { password_reset: { standard: { approvals: 6 } } } }), field('rules.password_reset.standard.approvals')],
     ['PUT: negative waitSeconds', put({ rules: { mfa_reset: { privileged: { waitSeconds: -1 } } } }), field('rules.mfa_reset.privileged.waitSeconds')],
-    ['PUT: waitSeconds above 14 days', put({ rules: { mfa_reset: { privileged: { waitSeconds: 14 * 24 * 3600 + 1 } } } }), field('rules.mfa_reset.privileged.waitSeconds')],
+    [
+      'PUT: waitSeconds above 14 days',
+      put({ rules: { mfa_reset: { privileged: { waitSeconds: 14 * 24 * 3600 + 1 } } } }),
+      field('rules.mfa_reset.privileged.waitSeconds'),
+    ],
     ['PUT: unknown recovery kind in rules', put({ rules: { sso_bypass: {} } }), field('rules.sso_bypass')],
     ['PUT: unknown risk row in rules', put({ rules: { password_reset: { vip: {} } } }), field('rules.password_reset.vip')],
   ]);
@@ -389,7 +476,9 @@ describe('PUT and GET /v1/admin/tenants/:tenantId/policy', () => {
 
 describe('POST /v1/recoveries', () => {
   const P = () => '/v1/recoveries';
-  const post = (over: (fx: Fixture) => Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.agentKey, body: { ...validRecovery(fx), ...over(fx) } });
+  const post =
+    (over: (fx: Fixture) => Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.agentKey, body: { ...validRecovery(fx), ...over(fx) } });
   const ctx = (over: Record<string, unknown>) => post(() => ({ context: { ip: nextIp(), ...over } }));
   runCases([
     ...authCases('POST', P, validRecovery),
@@ -433,7 +522,9 @@ describe('POST /v1/recoveries', () => {
 });
 
 describe('GET /v1/recoveries/:id', () => {
-  const get = (id: string) => (fx: Fixture): Req => ({ method: 'GET', path: `/v1/recoveries/${id}`, key: fx.agentKey });
+  const get =
+    (id: string) =>
+    (fx: Fixture): Req => ({ method: 'GET', path: `/v1/recoveries/${id}`, key: fx.agentKey });
   runCases([
     ...authCases('GET', (fx) => `/v1/recoveries/${fx.recoveryId}`),
     ['id without the rec_ prefix', get('abcdefghijklmnop'), field('params.id')],
@@ -447,12 +538,17 @@ describe('GET /v1/recoveries/:id', () => {
     ['id with malformed percent-encoding', get('rec_abcdefghijklmn%E0%A4%A'), { status: 400, field: 'params.id' }],
   ]);
   it('a well-formed id that does not exist is a 404 naming the id', async () => {
-    await expectNoWrite({ method: 'GET', path: '/v1/recoveries/rec_AAAAAAAAAAAAAAAA', key: f.agentKey }, { status: 404, code: 'not_found', field: ['id', 'params.id'] });
+    await expectNoWrite(
+      { method: 'GET', path: '/v1/recoveries/rec_AAAAAAAAAAAAAAAA', key: f.agentKey },
+      { status: 404, code: 'not_found', field: ['id', 'params.id'] },
+    );
   });
 });
 
 describe('GET /v1/recoveries (list)', () => {
-  const get = (q: string) => (fx: Fixture): Req => ({ method: 'GET', path: `/v1/recoveries?${q.replace('$T', fx.tenantId)}`, key: fx.agentKey });
+  const get =
+    (q: string) =>
+    (fx: Fixture): Req => ({ method: 'GET', path: `/v1/recoveries?${q.replace('$T', fx.tenantId)}`, key: fx.agentKey });
   runCases([
     ...authCases('GET', (fx) => `/v1/recoveries?tenantId=${fx.tenantId}`),
     ['missing tenantId', get(''), field('query.tenantId')],
@@ -473,12 +569,18 @@ describe('GET /v1/recoveries (list)', () => {
 describe('POST /v1/recoveries/:id/verifications', () => {
   const P = (fx: Fixture) => `/v1/recoveries/${fx.recoveryId}/verifications`;
   const valid = () => ({ tier: 2 });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid, { key: (fx) => fx.agentKey }),
     ['invalid recovery id', (fx) => ({ method: 'POST', path: '/v1/recoveries/rec_short/verifications', key: fx.agentKey, body: valid() }), field('params.id')],
-    ['recovery id without prefix', (fx) => ({ method: 'POST', path: '/v1/recoveries/1234567890123456/verifications', key: fx.agentKey, body: valid() }), field('params.id')],
+    [
+      'recovery id without prefix',
+      (fx) => ({ method: 'POST', path: '/v1/recoveries/1234567890123456/verifications', key: fx.agentKey, body: valid() }),
+      field('params.id'),
+    ],
     ['missing tier', post({ answers: { card_last4: '4242' } }), field('tier')],
     ['unknown tier', post({ tier: 4 }), field('tier')],
     ['tier as a string', post({ tier: '1', answers: { card_last4: '4242' } }), field('tier')],
@@ -499,7 +601,9 @@ describe('POST /v1/recoveries/:id/verifications', () => {
 describe('POST /v1/recoveries/:id/cancel', () => {
   const P = (fx: Fixture) => `/v1/recoveries/${fx.spareRecoveryId}/cancel`;
   const valid = () => ({ reason: 'caller hung up' });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid, { key: (fx) => fx.agentKey }),
@@ -515,7 +619,9 @@ describe('POST /v1/recoveries/:id/cancel', () => {
 describe('POST /v1/recoveries/:id/approvals', () => {
   const P = (fx: Fixture) => `/v1/recoveries/${fx.recoveryId}/approvals`;
   const valid = () => ({ decision: 'approve', comment: 'caller verified on a video call' });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid),
@@ -533,10 +639,22 @@ describe('GET /v1/links/:token', () => {
   runCases([
     ['token over 200 characters', () => ({ method: 'GET', path: `/v1/links/${LONG(201)}`, key: null }), { status: [400, 414], field: 'params.token' }],
     ['invalid ?tenant=', (fx) => ({ method: 'GET', path: `/v1/links/${fx.token}?tenant=NOT_A_TENANT`, key: null }), field('query.tenant')],
-    ['?tenant= twice', (fx) => ({ method: 'GET', path: `/v1/links/${fx.token}?tenant=${fx.tenantId}&tenant=${fx.tenantId}`, key: null }), field('query.tenant')],
+    [
+      '?tenant= twice',
+      (fx) => ({ method: 'GET', path: `/v1/links/${fx.token}?tenant=${fx.tenantId}&tenant=${fx.tenantId}`, key: null }),
+      field('query.tenant'),
+    ],
     ['unknown query parameter', (fx) => ({ method: 'GET', path: `/v1/links/${fx.token}?utm_source=mail`, key: null }), field('query.utm_source')],
-    ['token with malformed percent-encoding', () => ({ method: 'GET', path: '/v1/links/t1.%E0%A4%A', key: null }), { status: [400, 404], code: ['invalid_field', 'link_invalid'] }],
-    ['token of 150 characters (within the schema, over the router limit)', () => ({ method: 'GET', path: `/v1/links/t1.${LONG(147)}`, key: null }), { status: [400, 404], code: ['invalid_field', 'link_invalid'] }],
+    [
+      'token with malformed percent-encoding',
+      () => ({ method: 'GET', path: '/v1/links/t1.%E0%A4%A', key: null }),
+      { status: [400, 404], code: ['invalid_field', 'link_invalid'] },
+    ],
+    [
+      'token of 150 characters (within the schema, over the router limit)',
+      () => ({ method: 'GET', path: `/v1/links/t1.${LONG(147)}`, key: null }),
+      { status: [400, 404], code: ['invalid_field', 'link_invalid'] },
+    ],
   ]);
   it('an odd ?tenant= on a live token is a 4xx with the shape, never a 500, and does not consume it', async () => {
     const failures: string[] = [];
@@ -558,7 +676,9 @@ describe('GET /v1/links/:token', () => {
 describe('POST /v1/links/redeem', () => {
   const P = () => '/v1/links/redeem';
   const valid = () => ({ token: 't1.' + 'A'.repeat(43), newPassword: STRONG_PASSWORD });
-  const post = (body: unknown): ((fx: Fixture) => Req) => () => ({ method: 'POST', path: P(), key: null, body });
+  const post =
+    (body: unknown): ((fx: Fixture) => Req) =>
+    () => ({ method: 'POST', path: P(), key: null, body });
   runCases([
     ...bodyCases('POST', P, valid, { key: () => null }),
     ['missing token', post({ newPassword: STRONG_PASSWORD }), field('token')],
@@ -594,13 +714,14 @@ describe('POST /v1/links/redeem', () => {
     const still = await h.api('GET', `/v1/links/${token}`, { key: null });
     assert.equal(still.status, 200, `the link must still be live: ${still.text}`);
   });
-
 });
 
 describe('POST /v1/links/cancel', () => {
   const P = () => '/v1/links/cancel';
   const valid = () => ({ token: 't1.' + 'A'.repeat(43) });
-  const post = (body: unknown): ((fx: Fixture) => Req) => () => ({ method: 'POST', path: P(), key: null, body });
+  const post =
+    (body: unknown): ((fx: Fixture) => Req) =>
+    () => ({ method: 'POST', path: P(), key: null, body });
   runCases([
     ...bodyCases('POST', P, valid, { key: () => null }),
     ['missing token', post({}), field('token')],
@@ -612,7 +733,9 @@ describe('POST /v1/links/cancel', () => {
 
 describe('POST /v1/events/login', () => {
   const P = () => '/v1/events/login';
-  const post = (over: Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validLogin(fx), ...over } });
+  const post =
+    (over: Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validLogin(fx), ...over } });
   runCases([
     ...authCases('POST', P, validLogin),
     ...bodyCases('POST', P, validLogin),
@@ -634,7 +757,9 @@ describe('POST /v1/events/login', () => {
 });
 
 describe('GET /v1/audit and /v1/audit/verify', () => {
-  const get = (p: string) => (fx: Fixture): Req => ({ method: 'GET', path: p.replace('$T', fx.tenantId) });
+  const get =
+    (p: string) =>
+    (fx: Fixture): Req => ({ method: 'GET', path: p.replace('$T', fx.tenantId) });
   runCases([
     ...authCases('GET', (fx) => `/v1/audit?tenantId=${fx.tenantId}`).map(([n, r, e]): Case => [`audit: ${n}`, r, e]),
     ...authCases('GET', (fx) => `/v1/audit/verify?tenantId=${fx.tenantId}`).map(([n, r, e]): Case => [`verify: ${n}`, r, e]),
@@ -659,7 +784,9 @@ describe('GET /v1/audit and /v1/audit/verify', () => {
 
 /** Bad grant ids in the path of /v1/break-glass/:id{suffix}. */
 function grantIdCases(method: string, suffix: string, key: (fx: Fixture) => string | undefined, body?: () => unknown): Case[] {
-  const req = (id: string) => (fx: Fixture): Req => ({ method, path: `/v1/break-glass/${id}${suffix}`, key: key(fx), body: body?.() });
+  const req =
+    (id: string) =>
+    (fx: Fixture): Req => ({ method, path: `/v1/break-glass/${id}${suffix}`, key: key(fx), body: body?.() });
   return [
     ['id without the bg_ prefix', req('abcdefghijklmnop'), field('params.id')],
     ['id of a recovery (rec_ prefix)', req('rec_abcdefghijklmnop'), field('params.id')],
@@ -682,7 +809,9 @@ const NOT_FOUND: Expect = { status: 404, code: 'not_found', field: ['id', 'param
 
 describe('POST /v1/break-glass', () => {
   const P = () => '/v1/break-glass';
-  const post = (over: (fx: Fixture) => Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.agentKey, body: { ...validGrant(fx), ...over(fx) } });
+  const post =
+    (over: (fx: Fixture) => Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.agentKey, body: { ...validGrant(fx), ...over(fx) } });
   const target = (t: unknown) => post(() => ({ target: t }));
   runCases([
     ...authCases('POST', P, validGrant),
@@ -700,7 +829,11 @@ describe('POST /v1/break-glass', () => {
     ['target designated false', target({ designated: false }), field(['target', 'target.designated'])],
     ['target designated as a string', target({ designated: 'true' }), field(['target', 'target.designated'])],
     ['target designated as 1', target({ designated: 1 }), field(['target', 'target.designated'])],
-    ['target with both accountId and designated', (fx) => ({ ...target({ accountId: fx.bgAccount, designated: true })(fx) }), field(['target', 'target.accountId', 'target.designated'])],
+    [
+      'target with both accountId and designated',
+      (fx) => ({ ...target({ accountId: fx.bgAccount, designated: true })(fx) }),
+      field(['target', 'target.accountId', 'target.designated']),
+    ],
     ['target with an unknown field', (fx) => ({ ...target({ accountId: fx.bgAccount, role: 'admin' })(fx) }), field(['target', 'target.role'])],
     ['target.accountId as a number', target({ accountId: 12345 }), field(['target', 'target.accountId'])],
     ['target.accountId empty', target({ accountId: '' }), field(['target', 'target.accountId'])],
@@ -709,12 +842,20 @@ describe('POST /v1/break-glass', () => {
     ['target.accountId with a NUL byte', target({ accountId: 'bg\u0000admin' }), field('target.accountId')],
     ['target.accountId with a lone surrogate', target({ accountId: 'bg\udc00admin' }), field('target.accountId')],
     ['target.accountId that does not exist', target({ accountId: 'no-such-account' }), { status: 404, code: 'account_not_found', field: 'target.accountId' }],
-    ['designated target on a tenant without one', post((fx) => ({ tenantId: fx.tenantId, target: { designated: true } })), { status: 400, code: 'no_designated_account', field: 'target' }],
+    [
+      'designated target on a tenant without one',
+      post((fx) => ({ tenantId: fx.tenantId, target: { designated: true } })),
+      { status: 400, code: 'no_designated_account', field: 'target' },
+    ],
     ['unknown kind', post(() => ({ kind: 'password_reset' })), field('kind')],
     ['kind in upper case', post(() => ({ kind: 'BREAK_GLASS' })), field('kind')],
     ['kind of the wrong type', post(() => ({ kind: 1 })), field('kind')],
     ['kind null', post(() => ({ kind: null })), field('kind')],
-    ['sso_bypass on a tenant that signs in locally', post(() => ({ kind: 'sso_bypass', target: { designated: true } })), { status: 409, code: 'sso_bypass_not_applicable', field: 'kind' }],
+    [
+      'sso_bypass on a tenant that signs in locally',
+      post(() => ({ kind: 'sso_bypass', target: { designated: true } })),
+      { status: 409, code: 'sso_bypass_not_applicable', field: 'kind' },
+    ],
     ['missing justification', post(() => ({ justification: undefined })), field('justification')],
     ['blank justification', post(() => ({ justification: ' \t\n ' })), field('justification')],
     ['justification too long', post(() => ({ justification: LONG(2001) })), field('justification')],
@@ -745,10 +886,7 @@ describe('POST /v1/break-glass', () => {
 });
 
 describe('GET /v1/break-glass/:id', () => {
-  runCases([
-    ...authCases('GET', (fx) => `/v1/break-glass/${fx.grantId}`),
-    ...grantIdCases('GET', '', () => undefined),
-  ]);
+  runCases([...authCases('GET', (fx) => `/v1/break-glass/${fx.grantId}`), ...grantIdCases('GET', '', () => undefined)]);
   it('a well-formed id that does not exist is a 404 naming the id', async () => {
     await expectNoWrite({ method: 'GET', path: `/v1/break-glass/${NO_GRANT}` }, NOT_FOUND);
   });
@@ -758,7 +896,9 @@ describe('POST /v1/break-glass/:id/approvals', () => {
   // The admin key: a body that wrongly passed would still be refused by the workflow (no break_glass_approver role).
   const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/approvals`;
   const valid = () => ({ decision: 'approve', comment: 'incident confirmed on the bridge' });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid),
@@ -784,13 +924,23 @@ describe('POST /v1/break-glass/:id/approvals', () => {
 describe('POST /v1/break-glass/:id/credential', () => {
   // No body; the requester's key, so a request that wrongly got through would reach the pickup itself.
   const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/credential`;
-  const post = (o: Partial<Req>) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, ...o });
+  const post =
+    (o: Partial<Req>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), key: fx.agentKey, ...o });
   runCases([
     ...authCases('POST', P),
     ...grantIdCases('POST', '/credential', (fx) => fx.agentKey),
     ['malformed JSON', post({ raw: '{"id": "x",', headers: json }), { status: 400, code: 'malformed_body', field: 'body' }],
-    ['content-type application/xml', post({ raw: '<grant/>', headers: { 'content-type': 'application/xml' } }), { status: 415, code: 'unsupported_media_type', field: 'content-type' }],
-    ['body over the size limit', post({ raw: JSON.stringify({ pad: LONG(256 * 1024 + 1024) }), headers: json }), { status: 413, code: 'body_too_large', field: 'body' }],
+    [
+      'content-type application/xml',
+      post({ raw: '<grant/>', headers: { 'content-type': 'application/xml' } }),
+      { status: 415, code: 'unsupported_media_type', field: 'content-type' },
+    ],
+    [
+      'body over the size limit',
+      post({ raw: JSON.stringify({ pad: LONG(256 * 1024 + 1024) }), headers: json }),
+      { status: 413, code: 'body_too_large', field: 'body' },
+    ],
     ...(
       [
         ['too short', 'abc'],
@@ -798,7 +948,11 @@ describe('POST /v1/break-glass/:id/credential', () => {
         ['too long', 'k'.repeat(129)],
         ['with a percent sign', 'key-%41%42-12345'],
       ] as const
-    ).map(([name, k]): Case => [`Idempotency-Key ${name}`, post({ headers: { 'idempotency-key': k } }), { status: 400, code: 'invalid_field', field: 'idempotency-key' }]),
+    ).map(([name, k]): Case => [
+      `Idempotency-Key ${name}`,
+      post({ headers: { 'idempotency-key': k } }),
+      { status: 400, code: 'invalid_field', field: 'idempotency-key' },
+    ]),
   ]);
   it('a well-formed id that does not exist is a 404 naming the id', async () => {
     await expectNoWrite({ method: 'POST', path: `/v1/break-glass/${NO_GRANT}/credential`, key: f.agentKey }, NOT_FOUND);
@@ -808,7 +962,9 @@ describe('POST /v1/break-glass/:id/credential', () => {
 describe('POST /v1/break-glass/:id/revoke', () => {
   const P = (fx: Fixture) => `/v1/break-glass/${fx.spareGrantId}/revoke`;
   const valid = () => ({ reason: 'incident closed' });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid),
@@ -830,7 +986,9 @@ describe('POST /v1/break-glass/:id/revoke', () => {
 describe('POST /v1/break-glass/:id/review', () => {
   const P = (fx: Fixture) => `/v1/break-glass/${fx.grantId}/review`;
   const valid = () => ({ outcome: 'appropriate', notes: 'access matched the incident timeline' });
-  const post = (body: unknown) => (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
+  const post =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(fx), body });
   runCases([
     ...authCases('POST', P, valid),
     ...bodyCases('POST', P, valid),
@@ -854,7 +1012,9 @@ describe('POST /v1/break-glass/:id/review', () => {
 
 describe('POST /v1/directory/sessions', () => {
   const P = () => '/v1/directory/sessions';
-  const post = (over: (fx: Fixture) => Record<string, unknown>) => (fx: Fixture): Req => ({ method: 'POST', path: P(), key: null, body: { ...validDirectory(fx), ...over(fx) } });
+  const post =
+    (over: (fx: Fixture) => Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: null, body: { ...validDirectory(fx), ...over(fx) } });
   const INVALID: Expect = { status: 401, code: 'invalid_credential' };
   runCases([
     ...bodyCases('POST', P, validDirectory, { key: () => null }),
@@ -911,7 +1071,11 @@ describe('a rejected admin import writes nothing', () => {
     const batches: [string, unknown, Expect][] = [
       ['the second account fails the schema', { accounts: [good(), { ...good(), role: 'root' }] }, field('accounts.1.role')],
       ['the same externalId twice', { accounts: [a, { ...good(), externalId: a.externalId }] }, field('accounts')],
-      ['the last account fails in the database (NUL byte)', { accounts: [good(), good(), { ...good(), displayName: 'x\u0000y' }] }, field('accounts.2.displayName')],
+      [
+        'the last account fails in the database (NUL byte)',
+        { accounts: [good(), good(), { ...good(), displayName: 'x\u0000y' }] },
+        field('accounts.2.displayName'),
+      ],
       ['the last account has a NUL in an email', { accounts: [good(), { ...good(), emails: ['a\u0000@bad.test'] }] }, field('accounts.1.emails.0')],
     ];
     const failures: string[] = [];
@@ -944,7 +1108,31 @@ const TIME_LIMIT_MS = 12_000;
 /** Strings that tend to break things downstream of validation. */
 const nasty = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('\u0000', 'a\u0000b', '\ud800', '\udfff x', '\u202e', '\ufeff', "'; drop table tenants; --", '${x}', '{{x}}', '../../etc/passwd', '%00', ' ', '', 'a'.repeat(2000), '1e309', '-0', 'NaN', 'null', 'true', '[]', '{}', '__proto__', 'constructor'),
+  fc.constantFrom(
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '\udfff x',
+    '\u202e',
+    '\ufeff',
+    "'; drop table tenants; --",
+    '${x}',
+    '{{x}}',
+    '../../etc/passwd',
+    '%00',
+    ' ',
+    '',
+    'a'.repeat(2000),
+    '1e309',
+    '-0',
+    'NaN',
+    'null',
+    'true',
+    '[]',
+    '{}',
+    '__proto__',
+    'constructor',
+  ),
 );
 const anyValue = fc.oneof(
   { weight: 3, arbitrary: nasty },
@@ -981,8 +1169,7 @@ function mutate(base: Record<string, unknown>, muts: Mutation[]): unknown {
       const cur = parent[last];
       if (typeof cur === 'string') own(parent, last, cur.slice(0, m.at % (cur.length + 1)) + m.char + cur.slice(m.at % (cur.length + 1)));
       else own(parent, last, m.char);
-    }
-    else if (m.op === 'delete') delete parent[m.path[m.path.length - 1]];
+    } else if (m.op === 'delete') delete parent[m.path[m.path.length - 1]];
     else own(parent, m.path[m.path.length - 1], m.value);
   }
   return out;
@@ -992,10 +1179,26 @@ function mutated(base: () => Record<string, unknown>, paths: Path[]) {
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     { weight: 1, arbitrary: fc.record({ path: fc.constantFrom(...paths), op: fc.constant('delete' as const) }) },
     { weight: 2, arbitrary: fc.record({ path: fc.constantFrom(...paths), op: fc.constant('set' as const), value: anyValue }) },
-    { weight: 1, arbitrary: fc.record({ path: fc.constantFrom([] as Path, ...paths), op: fc.constant('extra' as const), key: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'constructor', '')), value: anyValue }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        path: fc.constantFrom([] as Path, ...paths),
+        op: fc.constant('extra' as const),
+        key: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'constructor', '')),
+        value: anyValue,
+      }),
+    },
     // Most random bodies fail validation; splicing one character into a valid string keeps the
     // body valid often enough to reach the database and the workflow.
-    { weight: 3, arbitrary: fc.record({ path: fc.constantFrom(...paths), op: fc.constant('inject' as const), char: fc.oneof(fc.constantFrom('\u0000', '\ud800', '\udfff'), fc.constantFrom(...INJECT)), at: fc.nat(64) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        path: fc.constantFrom(...paths),
+        op: fc.constant('inject' as const),
+        char: fc.oneof(fc.constantFrom('\u0000', '\ud800', '\udfff'), fc.constantFrom(...INJECT)),
+        at: fc.nat(64),
+      }),
+    },
   );
   return fc.array(mutation, { minLength: 1, maxLength: 2 }).map((muts) => mutate(base(), muts));
 }
@@ -1010,37 +1213,49 @@ function bodies(base: () => Record<string, unknown>, paths: Path[]) {
   );
 }
 
-async function checkProperty(t: { diagnostic(msg: string): void }, method: string, path: () => string, key: () => string | null, arb: fc.Arbitrary<{ body?: unknown; raw?: string }>) {
+async function checkProperty(
+  t: { diagnostic(msg: string): void },
+  method: string,
+  path: () => string,
+  key: () => string | null,
+  arb: fc.Arbitrary<{ body?: unknown; raw?: string }>,
+) {
   const seen = new Map<number, number>();
   let slowest = { ms: 0, req: '', res: '' };
   const started = Date.now();
-  await fc.assert(
-    fc.asyncProperty(arb, async (input) => {
-      let req: Req;
-      if (input.raw !== undefined) {
-        req = { method, path: path(), key: key(), raw: input.raw, headers: json };
-      } else {
-        const text = JSON.stringify(input.body);
-        // JSON.stringify(undefined) is undefined: send no body at all.
-        req = text === undefined ? { method, path: path(), key: key() } : { method, path: path(), key: key(), raw: text, headers: json };
-      }
-      const t0 = Date.now();
-      const r = await send(req);
-      if (Date.now() - t0 > slowest.ms) slowest = { ms: Date.now() - t0, req: show(req), res: showRes(r) };
-      seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
-      assert.ok(r.status < 500, `server error\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
-      if (r.status >= 400) {
-        assertErrorShape(req, r);
-        if (r.status === 400 || r.status === 413 || r.status === 415) {
-          assert.equal(typeof r.body.error.details?.field, 'string', `a ${r.status} without details.field\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
+  await fc
+    .assert(
+      fc.asyncProperty(arb, async (input) => {
+        let req: Req;
+        if (input.raw !== undefined) {
+          req = { method, path: path(), key: key(), raw: input.raw, headers: json };
+        } else {
+          const text = JSON.stringify(input.body);
+          // JSON.stringify(undefined) is undefined: send no body at all.
+          req = text === undefined ? { method, path: path(), key: key() } : { method, path: path(), key: key(), raw: text, headers: json };
         }
-      }
-    }),
-    { numRuns: NUM_RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
-  ).finally(() => {
-    t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries([...seen].sort((a, b) => a[0] - b[0])))} in ${Date.now() - started} ms`);
-    t.diagnostic(`slowest: ${slowest.ms} ms: ${slowest.req.slice(0, 200)} -> ${slowest.res.slice(0, 200)}`);
-  });
+        const t0 = Date.now();
+        const r = await send(req);
+        if (Date.now() - t0 > slowest.ms) slowest = { ms: Date.now() - t0, req: show(req), res: showRes(r) };
+        seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+        assert.ok(r.status < 500, `server error\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
+        if (r.status >= 400) {
+          assertErrorShape(req, r);
+          if (r.status === 400 || r.status === 413 || r.status === 415) {
+            assert.equal(
+              typeof r.body.error.details?.field,
+              'string',
+              `a ${r.status} without details.field\n  request:  ${show(req)}\n  response: ${showRes(r)}`,
+            );
+          }
+        }
+      }),
+      { numRuns: NUM_RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
+    )
+    .finally(() => {
+      t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries([...seen].sort((a, b) => a[0] - b[0])))} in ${Date.now() - started} ms`);
+      t.diagnostic(`slowest: ${slowest.ms} ms: ${slowest.req.slice(0, 200)} -> ${slowest.res.slice(0, 200)}`);
+    });
   return seen;
 }
 
@@ -1053,14 +1268,37 @@ describe('property: random and mutated JSON never gets a 500 or a wrong shape', 
       () => f.agentKey,
       bodies(
         () => recoveryBody(f.tenantId, uniq('prop')),
-        [['tenantId'], ['accountId'], ['kind'], ['reason'], ['ticketRef'], ['context'], ['context', 'ip'], ['context', 'userAgent'], ['context', 'deviceId'], ['context', 'geo'], ['context', 'geo', 'country'], ['context', 'geo', 'lat'], ['context', 'geo', 'lon'], ['context', 'geo', 'asn'], ['errorSource'], ['urgency']],
+        [
+          ['tenantId'],
+          ['accountId'],
+          ['kind'],
+          ['reason'],
+          ['ticketRef'],
+          ['context'],
+          ['context', 'ip'],
+          ['context', 'userAgent'],
+          ['context', 'deviceId'],
+          ['context', 'geo'],
+          ['context', 'geo', 'country'],
+          ['context', 'geo', 'lat'],
+          ['context', 'geo', 'lon'],
+          ['context', 'geo', 'asn'],
+          ['errorSource'],
+          ['urgency'],
+        ],
       ),
     );
     assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
   });
 
   it('POST /v1/admin/tenants', async (t) => {
-    const seen = await checkProperty(t, 'POST', () => '/v1/admin/tenants', () => h.adminKey, bodies(validTenant, [['id'], ['name'], ['authMode'], ['securityContacts'], ['securityContacts', '0']]));
+    const seen = await checkProperty(
+      t,
+      'POST',
+      () => '/v1/admin/tenants',
+      () => h.adminKey,
+      bodies(validTenant, [['id'], ['name'], ['authMode'], ['securityContacts'], ['securityContacts', '0']]),
+    );
     assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
   });
 
@@ -1070,7 +1308,10 @@ describe('property: random and mutated JSON never gets a 500 or a wrong shape', 
       'POST',
       () => '/v1/links/redeem',
       () => null,
-      bodies(() => ({ token: `t1.${crypto.randomBytes(32).toString('base64url')}`, tenantId: f.tenantId, newPassword: STRONG_PASSWORD }), [['token'], ['tenantId'], ['newPassword']]),
+      bodies(
+        () => ({ token: `t1.${crypto.randomBytes(32).toString('base64url')}`, tenantId: f.tenantId, newPassword: STRONG_PASSWORD }),
+        [['token'], ['tenantId'], ['newPassword']],
+      ),
     );
     assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
   });
@@ -1105,8 +1346,25 @@ describe('property: random and mutated JSON never gets a 500 or a wrong shape', 
       () => '/v1/break-glass',
       () => f.agentKey,
       bodies(
-        () => ({ tenantId: f.bgTenantId, kind: 'break_glass', target: { designated: true }, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationMinutes: 15 }),
-        [['tenantId'], ['kind'], ['target'], ['target', 'designated'], ['target', 'accountId'], ['justification'], ['ticketRef'], ['durationMinutes'], ['durationSeconds']],
+        () => ({
+          tenantId: f.bgTenantId,
+          kind: 'break_glass',
+          target: { designated: true },
+          justification: 'prod database locked after failed migration',
+          ticketRef: 'INC-4242',
+          durationMinutes: 15,
+        }),
+        [
+          ['tenantId'],
+          ['kind'],
+          ['target'],
+          ['target', 'designated'],
+          ['target', 'accountId'],
+          ['justification'],
+          ['ticketRef'],
+          ['durationMinutes'],
+          ['durationSeconds'],
+        ],
       ),
     );
     assert.ok((seen.get(400) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
@@ -1137,7 +1395,11 @@ describe('runs last: bad input that would consume a link or record a decision', 
       }
       if (r.status < 300) {
         // It was accepted: let that recovery finish so its writes do not land in later tests.
-        await until('the accepted recovery to end', async () => ['completed', 'failed'].includes((await h.api('GET', `/v1/recoveries/${id}`, { key: f.agentKey })).body.state), 30_000);
+        await until(
+          'the accepted recovery to end',
+          async () => ['completed', 'failed'].includes((await h.api('GET', `/v1/recoveries/${id}`, { key: f.agentKey })).body.state),
+          30_000,
+        );
         failures.push(`${bad.join('; ')} (the link was consumed)\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
         break;
       }
@@ -1161,7 +1423,10 @@ describe('runs last: bad input that would consume a link or record a decision', 
     assert.equal(v.status, 200, v.text);
     await until('awaiting approval', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key })).body.state === 'awaiting_approval');
     for (const decision of ['deny', 'approve']) {
-      await expectNoWrite({ method: 'POST', path: `/v1/recoveries/${id}/approvals`, key: approver.key, body: { decision, comment: 'called\u0000back' } }, field('comment'));
+      await expectNoWrite(
+        { method: 'POST', path: `/v1/recoveries/${id}/approvals`, key: approver.key, body: { decision, comment: 'called\u0000back' } },
+        field('comment'),
+      );
     }
     const after = await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key });
     assert.equal(after.body.state, 'awaiting_approval', `no decision was recorded: ${after.text}`);

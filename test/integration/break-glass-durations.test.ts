@@ -16,12 +16,16 @@ after(async () => {
 
 async function activeGrant(durationMinutes: number) {
   const { tenantId, bgAccount: bg, requester, p1, p2, reviewer } = await seedBreakGlassTeam(h);
-  const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'outage', ticketRef: 'INC-1', durationMinutes } });
+  const r = await h.api('POST', '/v1/break-glass', {
+    key: requester.key,
+    body: { tenantId, target: { designated: true }, justification: 'outage', ticketRef: 'INC-1', durationMinutes },
+  });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;
   const state = async () => (await h.api('GET', `/v1/break-glass/${id}`, { key: requester.key })).body;
   await until('awaiting approval', async () => (await state()).state === 'awaiting_approval');
-  for (const p of [p1, p2]) assert.equal((await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: p.key, body: { decision: 'approve', comment: 'ok' } })).status, 200);
+  for (const p of [p1, p2])
+    assert.equal((await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: p.key, body: { decision: 'approve', comment: 'ok' } })).status, 200);
   await until('active', async () => (await state()).state === 'active');
   const credential = (await h.api('POST', `/v1/break-glass/${id}/credential`, { key: requester.key })).body.credential as string;
   const signIn = () => h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId, accountId: bg, credential } });
@@ -48,7 +52,8 @@ describe('the post-action review', () => {
     await h.testEnv!.sleep('16 minutes');
     await until('awaiting review', async () => (await g.state()).state === 'awaiting_review');
     const reminders = () => h.sink.list().filter((m) => m.subject.startsWith('[review reminder]') && m.text.includes(g.id)).length;
-    const escalations = () => h.sink.list().filter((m) => m.subject.startsWith('[security]') && m.subject.includes('24 h without review') && m.text.includes(g.id)).length;
+    const escalations = () =>
+      h.sink.list().filter((m) => m.subject.startsWith('[security]') && m.subject.includes('24 h without review') && m.text.includes(g.id)).length;
     for (let i = 1; i <= 5; i++) {
       await h.testEnv!.sleep('4 hours');
       await until(`reminder ${i}`, async () => reminders() === i);

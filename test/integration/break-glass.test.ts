@@ -29,13 +29,26 @@ type Team = Awaited<ReturnType<typeof team>>;
 const grant = async (key: string, id: string) => (await h.api('GET', `/v1/break-glass/${id}`, { key })).body;
 /** Requests a grant; a break-glass request is returned once it is open for decisions. */
 async function request(t: Team, over: Record<string, unknown> = {}, key = t.requester.key) {
-  const r = await h.api('POST', '/v1/break-glass', { key, body: { tenantId: t.tenantId, target: { designated: true }, justification: 'prod database locked after failed migration', ticketRef: 'INC-4242', durationSeconds: 4, ...over } });
-  if (r.status === 202 && r.body.kind === 'break_glass') await until('awaiting approval', async () => (await grant(key, r.body.id)).state === 'awaiting_approval');
+  const r = await h.api('POST', '/v1/break-glass', {
+    key,
+    body: {
+      tenantId: t.tenantId,
+      target: { designated: true },
+      justification: 'prod database locked after failed migration',
+      ticketRef: 'INC-4242',
+      durationSeconds: 4,
+      ...over,
+    },
+  });
+  if (r.status === 202 && r.body.kind === 'break_glass')
+    await until('awaiting approval', async () => (await grant(key, r.body.id)).state === 'awaiting_approval');
   return r;
 }
-const approve = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'incident confirmed on the bridge' } });
+const approve = (key: string, id: string, decision = 'approve') =>
+  h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'incident confirmed on the bridge' } });
 const fetchCredential = (key: string, id: string) => h.api('POST', `/v1/break-glass/${id}/credential`, { key });
-const signIn = (t: Team, credential: string, accountId = t.bgAccount) => h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId: t.tenantId, accountId, credential } });
+const signIn = (t: Team, credential: string, accountId = t.bgAccount) =>
+  h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId: t.tenantId, accountId, credential } });
 const workflowIdOf = async (id: string) => (await grantRow(h.db, id)).workflow_id;
 
 async function active(t: Team, over: Record<string, unknown> = {}) {
@@ -102,7 +115,10 @@ describe('break-glass from request to review', () => {
       const bad = await h.api('POST', `/v1/break-glass/${id}/review`, { key: who.key, body: { outcome: 'appropriate', notes: 'self review' } });
       assert.equal(bad.status, 403, bad.text);
     }
-    const review = await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'used to unlock the migration; ticket INC-4242 closed' } });
+    const review = await h.api('POST', `/v1/break-glass/${id}/review`, {
+      key: t.reviewer.key,
+      body: { outcome: 'appropriate', notes: 'used to unlock the migration; ticket INC-4242 closed' },
+    });
     assert.equal(review.status, 200, review.text);
     await until('completed', async () => (await grant(t.requester.key, id)).state === 'completed');
     // The status query can be a moment ahead of the activity that records the end.
@@ -110,7 +126,18 @@ describe('break-glass from request to review', () => {
 
     const events = (await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${t.tenantId}`)).body.events.filter((e) => e.recovery_id === id);
     const actions = events.map((e) => e.action);
-    for (const a of ['access.requested', 'approval.granted', 'access.credential_issued', 'credential.fetched', 'credential.fetch_refused', 'access.credential_used', 'access.credential_expired', 'access.rotation_started', 'access.review_requested', 'access.reviewed']) {
+    for (const a of [
+      'access.requested',
+      'approval.granted',
+      'access.credential_issued',
+      'credential.fetched',
+      'credential.fetch_refused',
+      'access.credential_used',
+      'access.credential_expired',
+      'access.rotation_started',
+      'access.review_requested',
+      'access.reviewed',
+    ]) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
     const requested = events.find((e) => e.action === 'access.requested');
@@ -170,7 +197,11 @@ describe('attacks on the emergency path fail', () => {
     assert.equal((await fetchCredential(t.requester.key, id)).status, 200);
     assert.equal((await fetchCredential(t.requester.key, id)).status, 409);
     const audited = await auditEvents(h.db, { caseId: id, action: ['credential.fetch_denied', 'credential.fetch_refused'] });
-    assert.equal(audited.filter((a) => a.action === 'credential.fetch_denied').length, 1, 'the other agent (the approver lacks the role to reach the route at all)');
+    assert.equal(
+      audited.filter((a) => a.action === 'credential.fetch_denied').length,
+      1,
+      'the other agent (the approver lacks the role to reach the route at all)',
+    );
     assert.equal(audited.filter((a) => a.action === 'credential.fetch_refused').length, 1);
   });
 
@@ -223,7 +254,11 @@ describe('attacks on the emergency path fail', () => {
     const credential = (await fetchCredential(t.requester.key, id)).body.credential;
     const elsewhere = await h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId: other.tenantId, accountId: other.bgAccount, credential } });
     assert.equal(elsewhere.status, 401, 'a credential works only for its own tenant and account');
-    assert.equal((await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: other.p1.key, body: { decision: 'approve', comment: 'x' } })).status, 409, 'decisions are closed anyway');
+    assert.equal(
+      (await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: other.p1.key, body: { decision: 'approve', comment: 'x' } })).status,
+      409,
+      'decisions are closed anyway',
+    );
   });
 });
 
@@ -256,7 +291,10 @@ describe('SSO bypass while the IdP is down', () => {
     assert.equal(tenant.auth_mode, 'sso_enforced', 'SSO stays enforced');
     const refused = await h.api('POST', '/v1/recoveries', { key: t.requester.key, body: recoveryBody(t.tenantId, t.bgAccount) });
     assert.equal(refused.body.status, 'refused', 'a password reset is still refused afterwards');
-    assert.equal((await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'IdP outage INC-9' } })).status, 200);
+    assert.equal(
+      (await h.api('POST', `/v1/break-glass/${id}/review`, { key: t.reviewer.key, body: { outcome: 'appropriate', notes: 'IdP outage INC-9' } })).status,
+      200,
+    );
     await until('completed', async () => (await grant(t.requester.key, id)).state === 'completed');
   });
 
@@ -281,8 +319,12 @@ describe('reviews are independent', () => {
     assert.equal(bad.status, 403);
     assert.equal(bad.body.error.code, 'reviewer_not_independent');
     await assert.rejects(
-      h.client.workflow.getHandle(await workflowIdOf(id)).executeUpdate(accessReviewUpdate, { args: [{ principalId: both.id, roles: ['reviewer'], tenantScope: ['*'], outcome: 'appropriate', notes: 'x' }] }),
-      (err: unknown) => (err as WorkflowUpdateFailedError).cause instanceof Error && ((err as WorkflowUpdateFailedError).cause as { type?: string }).type === 'reviewer_not_independent',
+      h.client.workflow
+        .getHandle(await workflowIdOf(id))
+        .executeUpdate(accessReviewUpdate, { args: [{ principalId: both.id, roles: ['reviewer'], tenantScope: ['*'], outcome: 'appropriate', notes: 'x' }] }),
+      (err: unknown) =>
+        (err as WorkflowUpdateFailedError).cause instanceof Error &&
+        ((err as WorkflowUpdateFailedError).cause as { type?: string }).type === 'reviewer_not_independent',
     );
     assert.equal((await grant(t.requester.key, id)).state, 'awaiting_review', 'still open until an independent review');
   });

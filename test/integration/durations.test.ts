@@ -19,7 +19,8 @@ after(async () => {
 });
 
 const state = async (key: string, id: string) => (await h.api('GET', `/v1/recoveries/${id}`, { key })).body;
-const decide = (key: string, id: string) => h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision: 'approve', comment: 'verified by callback' } });
+const decide = (key: string, id: string) =>
+  h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision: 'approve', comment: 'verified by callback' } });
 const hours = (n: number) => h.testEnv!.sleep(`${n} hours`);
 
 async function adminMfaResetAtApproval() {
@@ -43,7 +44,8 @@ async function adminMfaResetAtApproval() {
   return { tenantId, accountId, agent, a1, a2, id };
 }
 
-const enrolmentMails = (accountId: string) => h.sink.list().filter((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(`${accountId}@`));
+const enrolmentMails = (accountId: string) =>
+  h.sink.list().filter((m) => m.subject.startsWith('Enrol a new sign-in factor') && m.to[0].startsWith(`${accountId}@`));
 
 describe('waiting periods at production length', () => {
   it('a 48 h admin MFA reset completes only after 48 h', async () => {
@@ -78,7 +80,10 @@ describe('waiting periods at production length', () => {
     const reminder = await h.sink.waitFor((m) => m.subject.startsWith('Reminder:') && m.to.includes(`${accountId}@${tenantId}.test`));
     assert.ok(reminder, 'a reminder went out before the end');
     const audited = await auditEvents(h.db, { caseId: id });
-    assert.ok(audited.some((e) => e.action === 'link.reminder_sent'), 'the reminder is audited');
+    assert.ok(
+      audited.some((e) => e.action === 'link.reminder_sent'),
+      'the reminder is audited',
+    );
     const r = await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(notice), tenantId } });
     assert.equal(r.status, 200, r.text);
     await until('cancelled', async () => (await state(agent.key, id)).state === 'cancelled');
@@ -87,7 +92,11 @@ describe('waiting periods at production length', () => {
     assert.equal(enrolmentMails(accountId).length, 0, 'no reset or enrolment link was ever sent');
     const acct = (await findAccount(h.db, tenantId, accountId))!;
     assert.equal((await activeFactorsOf(h.db, acct.id)).length, 1, 'the factor is untouched');
-    assert.equal((await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(reminder), tenantId } })).status, 404, 'the reminder link is dead too');
+    assert.equal(
+      (await h.api('POST', '/v1/links/cancel', { key: null, body: { token: tokenFrom(reminder), tenantId } })).status,
+      404,
+      'the reminder link is dead too',
+    );
   });
 
   it('an approval arriving after 24 h is refused, and the recovery expires', async () => {

@@ -73,7 +73,10 @@ describe('mail delivery faults', () => {
       );
       assert.match(deliveries[0].error ?? '', /550|mailbox unavailable/);
       const actions = await auditActions(id);
-      assert.ok(actions.indexOf('link.delivery_failed') >= 0 && actions.indexOf('link.delivery_failed') < actions.indexOf('recovery.delivery_failed'), actions.join(', '));
+      assert.ok(
+        actions.indexOf('link.delivery_failed') >= 0 && actions.indexOf('link.delivery_failed') < actions.indexOf('recovery.delivery_failed'),
+        actions.join(', '),
+      );
       assert.ok(!actions.includes('link.sent'), actions.join(', '));
       const row = await recoveryRow(h.db, id);
       assert.equal(row.state, 'failed');
@@ -121,7 +124,10 @@ describe('mail delivery faults', () => {
       );
       assert.equal((await auditActions(id)).filter((a) => a === 'link.sent').length, 1);
 
-      const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' } });
+      const ok = await h.api('POST', '/v1/links/redeem', {
+        key: null,
+        body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' },
+      });
       assert.equal(ok.status, 200, ok.text);
       await until('completed', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: s.agent.key })).body.state === 'completed');
       assert.equal(h.sink.list().filter((m) => m.to.includes(s.primary) && m.subject.includes('Reset your')).length, 1, 'one link mail');
@@ -142,7 +148,10 @@ describe('mail delivery faults', () => {
       return { code: 554, message: '5.7.1 rejected' };
     };
     try {
-      const ok = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' } });
+      const ok = await h.api('POST', '/v1/links/redeem', {
+        key: null,
+        body: { token: tokenFrom(mail), tenantId: s.tenantId, newPassword: 'lantern-otter-carries-42-maps' },
+      });
       assert.equal(ok.status, 200, ok.text);
       await until('the end is recorded', async () => (await auditActions(id)).includes('recovery.completed'));
       assert.equal(refused, 1, 'a 5xx notice is not retried');
@@ -151,7 +160,10 @@ describe('mail delivery faults', () => {
       assert.equal(notice.status, 'failed');
       assert.match(notice.error ?? '', /554|rejected/);
       const actions = await auditActions(id);
-      assert.ok(actions.indexOf('email.delivery_failed') >= 0 && actions.indexOf('email.delivery_failed') < actions.indexOf('recovery.completed'), actions.join(', '));
+      assert.ok(
+        actions.indexOf('email.delivery_failed') >= 0 && actions.indexOf('email.delivery_failed') < actions.indexOf('recovery.completed'),
+        actions.join(', '),
+      );
     } finally {
       h.smtpFaults.plan = undefined;
     }
@@ -262,14 +274,19 @@ describe('SSO bypass: the confirmation link is refused for good', () => {
   it('ends the grant as failed with the token invalidated and the failure recorded; nothing is granted', async () => {
     const tenantId = uniq('t');
     const bg = uniq('bg');
-    const r = await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode: 'sso_enforced', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } });
+    const r = await h.api('POST', '/v1/admin/tenants', {
+      body: { id: tenantId, name: tenantId, authMode: 'sso_enforced', securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg },
+    });
     assert.equal(r.status, 201, r.text);
     await seedAccount(h, tenantId, { externalId: bg, role: 'admin', authMethod: 'sso', password: null });
     const requester = await seedPrincipal(h, ['agent'], [tenantId]);
     let attempts = 0;
     h.smtpFaults.plan = (_n, rcpt) => (rcpt.includes(`sec@${tenantId}.test`) ? (attempts++, { code: 550, message: '5.1.1 no such user' }) : null);
     try {
-      const started = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, kind: 'sso_bypass', target: { accountId: bg }, justification: 'IdP outage', ticketRef: 'INC-9', durationMinutes: 15 } });
+      const started = await h.api('POST', '/v1/break-glass', {
+        key: requester.key,
+        body: { tenantId, kind: 'sso_bypass', target: { accountId: bg }, justification: 'IdP outage', ticketRef: 'INC-9', durationMinutes: 15 },
+      });
       assert.equal(started.status, 202, started.text);
       const id = started.body.id as string;
       const ended = await until('the grant ends', async () => {

@@ -54,7 +54,8 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
     const approver = await seedPrincipal(h, ['approver'], [tenantId]);
     await seedLogin(h, agent.key, tenantId, accountId);
     const r = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
-    for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }]) await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body });
+    for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }])
+      await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body });
     const confirm = await h.sink.waitFor((m) => m.subject.startsWith('Confirm your') && m.to[0].startsWith(accountId));
     await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(confirm), tenantId } });
     await until('awaiting approval', async () => (await h.api('GET', `/v1/recoveries/${r.body.id}`, { key: agent.key })).body.state === 'awaiting_approval');
@@ -67,7 +68,14 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
     const accepted = history.events!.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'decide')!;
     const encrypted = accepted.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.args!.payloads![0];
-    const body = { payloads: [{ metadata: Object.fromEntries(Object.entries(encrypted.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(encrypted.data!).toString('base64') }] };
+    const body = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(encrypted.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(encrypted.data!).toString('base64'),
+        },
+      ],
+    };
     assert.equal((await h.api('POST', '/codec/decode', { key: null, body })).status, 401);
     assert.equal((await h.api('POST', '/codec/decode', { key: agent.key, body })).status, 403);
     const auditor = await seedPrincipal(h, ['auditor'], [tenantId]);
@@ -75,7 +83,10 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
     assert.equal(decoded.status, 200, decoded.text);
     assert.equal(decoded.headers.get('access-control-allow-origin'), 'http://localhost:8233');
     assert.ok(Buffer.from(decoded.body.payloads[0].data, 'base64').toString('utf8').includes('Dana Whitfield'));
-    const preflight = await fetch(`${h.baseUrl}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${h.baseUrl}/codec/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.headers.get('access-control-allow-origin'), null, 'other origins get no CORS grant');
     const tampered = structuredClone(body);
     tampered.payloads[0].data = Buffer.from(Buffer.from(body.payloads[0].data, 'base64').map((b, i) => (i === 20 ? b ^ 1 : b))).toString('base64');

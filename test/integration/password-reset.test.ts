@@ -96,7 +96,10 @@ describe('a standard user resets their password end to end', () => {
     assert.equal(await checkPassword(h.db, tenantId, accountId, OLD_PASSWORD), false, 'old password no longer works');
     const sessions = await sessionsOf(h.db, acct.id);
     assert.equal(sessions.length, 2);
-    assert.ok(sessions.every((s) => s.revoked_at !== null), 'every session revoked');
+    assert.ok(
+      sessions.every((s) => s.revoked_at !== null),
+      'every session revoked',
+    );
 
     const notice = await h.sink.waitFor((m) => m.subject.includes('password was changed'));
     assert.deepEqual([...notice.to].sort(), [`${accountId}.home@example.test`, `${accountId}@${tenantId}.test`].sort(), 'every registered address notified');
@@ -106,7 +109,15 @@ describe('a standard user resets their password end to end', () => {
     assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body));
     const audit = await h.api<{ events: AuditEventJson[] }>('GET', `/v1/audit?tenantId=${tenantId}`);
     const actions = audit.body.events.filter((e) => e.recovery_id === id).map((e) => e.action);
-    for (const a of ['recovery.requested', 'recovery.triaged', 'verification.passed', 'recovery.link_issued', 'link.redeemed', 'recovery.link_redeemed', 'recovery.completed']) {
+    for (const a of [
+      'recovery.requested',
+      'recovery.triaged',
+      'verification.passed',
+      'recovery.link_issued',
+      'link.redeemed',
+      'recovery.link_redeemed',
+      'recovery.completed',
+    ]) {
       assert.ok(actions.includes(a), `audit has ${a}: ${actions.join(', ')}`);
     }
 
@@ -145,7 +156,10 @@ describe('links are single use and bound to their tenant', () => {
     assert.equal(cross.status, 404);
     assert.equal(cross.body.error.code, 'link_invalid');
     const events = await auditEvents(h.db, { tenantId, caseId: id });
-    assert.ok(events.some((e) => e.action === 'link.rejected_tenant_mismatch'), 'the cross-tenant attempt is audited');
+    assert.ok(
+      events.some((e) => e.action === 'link.rejected_tenant_mismatch'),
+      'the cross-tenant attempt is audited',
+    );
 
     const [kid, body] = token.split('.');
     const flipped = `${kid}.${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}`;
@@ -206,7 +220,8 @@ describe('the workflow trusts Postgres, not the redemption signal', () => {
       const scheduled = new Map<string, string>();
       for (const e of history.events ?? []) {
         if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-        if (e.activityTaskCompletedEventAttributes && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === 'confirmRedemption') return true;
+        if (e.activityTaskCompletedEventAttributes && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === 'confirmRedemption')
+          return true;
       }
       return false;
     });
@@ -265,7 +280,10 @@ describe('public endpoints do not tell which tokens or accounts exist', () => {
     const posts = await Promise.all(candidates.map((t) => h.api('POST', '/v1/links/redeem', { key: null, body: { token: t, newPassword: NEW_PASSWORD } })));
     const cancels = await Promise.all(candidates.map((t) => h.api('POST', '/v1/links/cancel', { key: null, body: { token: t } })));
     for (const group of [gets, posts, cancels]) {
-      assert.ok(group.every((r) => r.status === group[0].status && r.text === group[0].text), group.map((r) => `${r.status} ${r.text}`).join(' | '));
+      assert.ok(
+        group.every((r) => r.status === group[0].status && r.text === group[0].text),
+        group.map((r) => `${r.status} ${r.text}`).join(' | '),
+      );
       assert.equal(group[0].status, 404);
     }
   });
@@ -371,7 +389,9 @@ describe('one active recovery per account and kind; retries are safe', () => {
     const tenantId = await seedTenant(h, 'local');
     const accountId = await seedAccount(h, tenantId);
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => startReset(agent.key, tenantId, accountId, { context: { ip: `198.51.100.${100 + i}` } })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => startReset(agent.key, tenantId, accountId, { context: { ip: `198.51.100.${100 + i}` } })),
+    );
     const accepted = answers.filter((r) => r.status === 202);
     assert.equal(accepted.length, 1, answers.map((r) => r.status).join(','));
     for (const r of answers.filter((x) => x.status !== 202)) {
@@ -381,9 +401,15 @@ describe('one active recovery per account and kind; retries are safe', () => {
       assert.ok(r.body.error.details.id === accepted[0].body.id || r.body.error.details.id === null, r.text);
     }
     const rows = await recoveriesOf(h.db, tenantId, accountId);
-    assert.deepEqual(rows.map((x) => x.id), [accepted[0].body.id]);
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      [accepted[0].body.id],
+    );
     const requested = await auditEvents(h.db, { tenantId, action: 'recovery.requested' });
-    assert.deepEqual(requested.map((x) => x.recovery_id), [accepted[0].body.id]);
+    assert.deepEqual(
+      requested.map((x) => x.recovery_id),
+      [accepted[0].body.id],
+    );
   });
 
   it('a start Temporal refuses closes the row as start_failed, audits it, answers 503, and frees the account', async () => {
@@ -392,7 +418,12 @@ describe('one active recovery per account and kind; retries are safe', () => {
     const lost = new Client({ connection: h.client.connection, namespace: 'no-such-namespace', dataConverter: h.client.options.dataConverter });
     const app = await buildApp({ db: h.db, temporal: lost, config: h.config, taskQueue: h.taskQueue, searchAttributes: true, logger: false });
     try {
-      const r = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: { authorization: `Bearer ${agent.key}` }, payload: recoveryBody(tenantId, accountId) });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/recoveries',
+        headers: { authorization: `Bearer ${agent.key}` },
+        payload: recoveryBody(tenantId, accountId),
+      });
       assert.equal(r.statusCode, 503, r.body);
       assert.equal(r.json().error.code, 'unavailable');
       assert.ok(r.headers['retry-after']);
@@ -405,7 +436,10 @@ describe('one active recovery per account and kind; retries are safe', () => {
     assert.ok(rows[0].ended_at);
     assert.match(JSON.stringify(rows[0].reasons), /start_failed/);
     const events = await auditEvents(h.db, { tenantId });
-    assert.deepEqual(events.filter((e) => e.recovery_id === rows[0].id).map((e) => e.action), ['recovery.requested', 'recovery.start_failed']);
+    assert.deepEqual(
+      events.filter((e) => e.recovery_id === rows[0].id).map((e) => e.action),
+      ['recovery.requested', 'recovery.start_failed'],
+    );
     const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
     assert.equal(verdict.body.valid, true, verdict.text);
     // Nothing active is left behind: the next request for the account starts.
@@ -533,7 +567,16 @@ describe('no secret ever enters workflow history', () => {
     const tokens = h.sink.list().flatMap((m) => [...m.text.matchAll(/#([A-Za-z0-9_-]{1,32}\.([A-Za-z0-9_-]{43}))/g)].map((x) => x[2]));
     assert.ok(tokens.length >= 5, `the suite emailed links (${tokens.length})`);
     const stored = await storedSecretHashes(h.db);
-    const secrets = [...tokens, ...stored.tokens, ...stored.passwords, ...stored.answers, NEW_PASSWORD, OLD_PASSWORD, KNOWLEDGE.postcode, 'another-fine-passphrase-9'];
+    const secrets = [
+      ...tokens,
+      ...stored.tokens,
+      ...stored.passwords,
+      ...stored.answers,
+      NEW_PASSWORD,
+      OLD_PASSWORD,
+      KNOWLEDGE.postcode,
+      'another-fine-passphrase-9',
+    ];
     const runs = await recoveryRuns(h.db);
     assert.ok(runs.length >= 10, `checked ${runs.length} workflows`);
     for (const run of runs) {
@@ -563,4 +606,3 @@ describe('ops can find recoveries in the Temporal UI', () => {
     assert.equal((status as { state: string }).state, 'verifying');
   });
 });
-

@@ -26,12 +26,7 @@ after(async () => {
 
 type Who = 'a1' | 'a2' | 'requester' | 'owner' | 'outsider';
 type Cmd =
-  | { t: 'approve'; who: Who }
-  | { t: 'deny'; who: 'a1' | 'a2' }
-  | { t: 'cancel' }
-  | { t: 'ownerCancel' }
-  | { t: 'redeem' }
-  | { t: 'sleep'; hours: number };
+  { t: 'approve'; who: Who } | { t: 'deny'; who: 'a1' | 'a2' } | { t: 'cancel' } | { t: 'ownerCancel' } | { t: 'redeem' } | { t: 'sleep'; hours: number };
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('approve' as const), who: fc.constantFrom<Who>('a1', 'a2', 'requester', 'owner', 'outsider') }) },
@@ -56,7 +51,8 @@ async function scenario(kind: 'password_reset' | 'mfa_reset', cmds: Cmd[]) {
   const created = await h.api('POST', '/v1/recoveries', { key: requester.key, body: recoveryBody(tenantId, accountId, { kind }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
-  const tiers = kind === 'mfa_reset' ? [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }] : [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }];
+  const tiers =
+    kind === 'mfa_reset' ? [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }] : [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }];
   for (const body of tiers) await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: requester.key, body });
   if (kind === 'mfa_reset') {
     const m = await h.sink.waitFor((x) => x.subject.startsWith('Confirm your') && x.to[0].startsWith(`${accountId}@`));
@@ -82,7 +78,10 @@ async function scenario(kind: 'password_reset' | 'mfa_reset', cmds: Cmd[]) {
     } else if (c.t === 'redeem') {
       const m = mailsFor(completionPrefix).pop();
       if (m) {
-        const body = kind === 'mfa_reset' ? { token: tokenFrom(m), tenantId, factor: { type: 'totp' } } : { token: tokenFrom(m), tenantId, newPassword: 'property-based-passphrase-7' };
+        const body =
+          kind === 'mfa_reset'
+            ? { token: tokenFrom(m), tenantId, factor: { type: 'totp' } }
+            : { token: tokenFrom(m), tenantId, newPassword: 'property-based-passphrase-7' };
         status = (await h.api('POST', '/v1/links/redeem', { key: null, body })).status;
       }
     } else {
@@ -106,36 +105,40 @@ async function scenario(kind: 'password_reset' | 'mfa_reset', cmds: Cmd[]) {
 describe('recovery invariants under random sequences of events', () => {
   it('one completion at most, never without approvals and the full wait, nothing after the end', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<'password_reset' | 'mfa_reset'>('password_reset', 'mfa_reset'), fc.array(cmd, { minLength: 1, maxLength: 6 }), async (kind, cmds) => {
-        const r = await scenario(kind, cmds);
-        const events = await auditEvents(h.db, { caseId: r.id });
-        const transitions = events.filter((e) => e.action.startsWith('recovery.') && e.details.workflowTime);
-        const completions = events.filter((e) => e.action === 'recovery.completed');
-        assert.ok(completions.length <= 1, 'never more than one completion');
+      fc.asyncProperty(
+        fc.constantFrom<'password_reset' | 'mfa_reset'>('password_reset', 'mfa_reset'),
+        fc.array(cmd, { minLength: 1, maxLength: 6 }),
+        async (kind, cmds) => {
+          const r = await scenario(kind, cmds);
+          const events = await auditEvents(h.db, { caseId: r.id });
+          const transitions = events.filter((e) => e.action.startsWith('recovery.') && e.details.workflowTime);
+          const completions = events.filter((e) => e.action === 'recovery.completed');
+          assert.ok(completions.length <= 1, 'never more than one completion');
 
-        // The terminal transition is the last one: no step of the workflow after its end.
-        const terminalIdx = transitions.findIndex((e) => isTerminalState(e.details.state as string));
-        assert.ok(terminalIdx >= 0, 'the recovery ended');
-        assert.equal(terminalIdx, transitions.length - 1, `no transition after the end: ${transitions.map((e) => e.action).join(', ')}`);
-        // Any command sent once the recovery had ended was refused.
-        for (const x of r.rejectedAfterEnd) assert.ok(!x.endsWith(':200'), `accepted after the end: ${x}`);
+          // The terminal transition is the last one: no step of the workflow after its end.
+          const terminalIdx = transitions.findIndex((e) => isTerminalState(e.details.state as string));
+          assert.ok(terminalIdx >= 0, 'the recovery ended');
+          assert.equal(terminalIdx, transitions.length - 1, `no transition after the end: ${transitions.map((e) => e.action).join(', ')}`);
+          // Any command sent once the recovery had ended was refused.
+          for (const x of r.rejectedAfterEnd) assert.ok(!x.endsWith(':200'), `accepted after the end: ${x}`);
 
-        const granted = events.filter((e) => e.action === 'approval.granted').map((e) => e.actor);
-        for (const bad of [r.requester.id, r.owner.id]) assert.ok(!granted.includes(`principal:${bad}`), 'no approval by the requester or the owner');
-        assert.equal(new Set(granted).size, granted.length, 'no approver counted twice');
+          const granted = events.filter((e) => e.action === 'approval.granted').map((e) => e.actor);
+          for (const bad of [r.requester.id, r.owner.id]) assert.ok(!granted.includes(`principal:${bad}`), 'no approval by the requester or the owner');
+          assert.equal(new Set(granted).size, granted.length, 'no approver counted twice');
 
-        if (r.final.state === 'completed') {
-          const required = r.kind === 'mfa_reset' ? 2 : 1;
-          assert.ok(granted.length >= required, `completed with ${granted.length} of ${required} approvals`);
-          const t = (action: string) => Date.parse(transitions.find((e) => e.action === action)!.details.workflowTime as string);
-          const waitStarted = t('recovery.waiting_period_started');
-          const applied = r.kind === 'mfa_reset' ? t('recovery.applying') : t('recovery.link_issued');
-          const waitMs = (r.kind === 'mfa_reset' ? 48 : 24) * 3600_000;
-          assert.ok(applied - waitStarted >= waitMs, `applied ${(applied - waitStarted) / 3600_000} h after the wait began`);
-          const denials = events.filter((e) => e.action === 'approval.denied');
-          assert.equal(denials.length, 0, 'never completed after a deny');
-        }
-      }),
+          if (r.final.state === 'completed') {
+            const required = r.kind === 'mfa_reset' ? 2 : 1;
+            assert.ok(granted.length >= required, `completed with ${granted.length} of ${required} approvals`);
+            const t = (action: string) => Date.parse(transitions.find((e) => e.action === action)!.details.workflowTime as string);
+            const waitStarted = t('recovery.waiting_period_started');
+            const applied = r.kind === 'mfa_reset' ? t('recovery.applying') : t('recovery.link_issued');
+            const waitMs = (r.kind === 'mfa_reset' ? 48 : 24) * 3600_000;
+            assert.ok(applied - waitStarted >= waitMs, `applied ${(applied - waitStarted) / 3600_000} h after the wait began`);
+            const denials = events.filter((e) => e.action === 'approval.denied');
+            assert.equal(denials.length, 0, 'never completed after a deny');
+          }
+        },
+      ),
       { numRuns: 12, endOnFailure: true },
     );
   });

@@ -15,8 +15,15 @@ const DIR = path.join(ROOT, 'test', 'fixtures', 'histories');
 // One folder per workflow code version that has histories in the wild: v1 published a state
 // before recording it; v2 (patch `record-transition-before-publishing`) records first; v3 (patch
 // `local-bookkeeping`) runs triage facts, transitions and redemption checks as local activities.
-const VERSIONS = fs.readdirSync(DIR).filter((d) => fs.statSync(path.join(DIR, d)).isDirectory()).sort();
-const filesOf = (v: string) => fs.readdirSync(path.join(DIR, v)).filter((f) => f.endsWith('.binpb')).sort();
+const VERSIONS = fs
+  .readdirSync(DIR)
+  .filter((d) => fs.statSync(path.join(DIR, d)).isDirectory())
+  .sort();
+const filesOf = (v: string) =>
+  fs
+    .readdirSync(path.join(DIR, v))
+    .filter((f) => f.endsWith('.binpb'))
+    .sort();
 const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
 
 describe('recorded histories replay without non-determinism', () => {
@@ -27,7 +34,10 @@ describe('recorded histories replay without non-determinism', () => {
       assert.ok(filesOf(v).filter((f) => f.startsWith('access-')).length >= 6, `${v}: emergency-access paths`);
     }
     // Every path recorded before a patch is recorded after it too.
-    for (const [older, newer] of [['v1', 'v2'], ['v2', 'v3']]) {
+    for (const [older, newer] of [
+      ['v1', 'v2'],
+      ['v2', 'v3'],
+    ]) {
       for (const f of filesOf(older)) assert.ok(filesOf(newer).includes(f), `${newer} has ${f}`);
     }
   });

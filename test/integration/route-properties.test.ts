@@ -21,8 +21,15 @@ after(async () => {
   await h?.close();
 });
 
-const segment = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('rec_AAAAAAAAAAAAAAAA', 'bg_AAAAAAAAAAAAAAAA', 'acme', 't1.' + 'A'.repeat(43), '%00', '..', '%E0%A4%A'));
-const query = fc.dictionary(fc.constantFrom('tenantId', 'status', 'accountId', 'limit', 'before', 'format', 'from', 'to', 'tenant', 'x'), fc.string({ maxLength: 30 }), { maxKeys: 4 });
+const segment = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom('rec_AAAAAAAAAAAAAAAA', 'bg_AAAAAAAAAAAAAAAA', 'acme', 't1.' + 'A'.repeat(43), '%00', '..', '%E0%A4%A'),
+);
+const query = fc.dictionary(
+  fc.constantFrom('tenantId', 'status', 'accountId', 'limit', 'before', 'format', 'from', 'to', 'tenant', 'x'),
+  fc.string({ maxLength: 30 }),
+  { maxKeys: 4 },
+);
 
 describe('no route answers 5xx to random input', () => {
   it('covers every documented route', () => {
@@ -33,25 +40,31 @@ describe('no route answers 5xx to random input', () => {
     for (const route of routes) {
       if (route.path === '/readyz') continue; // its 503 is the point of it, with its own shape
       await fc.assert(
-        fc.asyncProperty(fc.array(segment, { minLength: 3, maxLength: 3 }), query, fc.option(fc.jsonValue(), { nil: undefined }), fc.boolean(), async (params, q, body, authed) => {
-          let i = 0;
-          const url =
-            route.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++] ?? 'x').replace(/%25/g, '%')) +
-            (Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '');
-          const res = await h.app.inject({
-            method: route.method as 'GET',
-            url,
-            headers: { ...(authed ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-            payload: body === undefined ? undefined : JSON.stringify(body),
-          });
-          assert.ok(res.statusCode < 500, `${route.method} ${url} ${JSON.stringify(body)?.slice(0, 200)} -> ${res.statusCode} ${res.body.slice(0, 300)}`);
-          if (res.statusCode >= 400) {
-            const e = res.json().error;
-            assert.equal(typeof e?.code, 'string', `${route.method} ${url}: ${res.body}`);
-            assert.equal(typeof e?.message, 'string');
-            assert.ok(!/\n\s+at /.test(res.body), 'no stack trace');
-          }
-        }),
+        fc.asyncProperty(
+          fc.array(segment, { minLength: 3, maxLength: 3 }),
+          query,
+          fc.option(fc.jsonValue(), { nil: undefined }),
+          fc.boolean(),
+          async (params, q, body, authed) => {
+            let i = 0;
+            const url =
+              route.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++] ?? 'x').replace(/%25/g, '%')) +
+              (Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '');
+            const res = await h.app.inject({
+              method: route.method as 'GET',
+              url,
+              headers: { ...(authed ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+              payload: body === undefined ? undefined : JSON.stringify(body),
+            });
+            assert.ok(res.statusCode < 500, `${route.method} ${url} ${JSON.stringify(body)?.slice(0, 200)} -> ${res.statusCode} ${res.body.slice(0, 300)}`);
+            if (res.statusCode >= 400) {
+              const e = res.json().error;
+              assert.equal(typeof e?.code, 'string', `${route.method} ${url}: ${res.body}`);
+              assert.equal(typeof e?.message, 'string');
+              assert.ok(!/\n\s+at /.test(res.body), 'no stack trace');
+            }
+          },
+        ),
         { numRuns: 40 },
       );
     }

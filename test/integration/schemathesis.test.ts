@@ -32,7 +32,9 @@ describe('schemathesis against /openapi.json', () => {
   it('finds no server error and no response outside its documented schema', async () => {
     assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
     // A principal holding every role, so every operation is reachable; real data to find.
-    const t = await h.api('POST', '/v1/admin/tenants', { body: { id: 'fuzz', name: 'Fuzz Co', authMode: 'mixed', securityContacts: ['sec@fuzz.test'], breakGlassAccount: 'u-1' } });
+    const t = await h.api('POST', '/v1/admin/tenants', {
+      body: { id: 'fuzz', name: 'Fuzz Co', authMode: 'mixed', securityContacts: ['sec@fuzz.test'], breakGlassAccount: 'u-1' },
+    });
     assert.equal(t.status, 201, t.text);
     await seedAccount(h, 'fuzz', { externalId: 'u-1' });
     const all = await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*']);

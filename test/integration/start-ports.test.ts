@@ -80,7 +80,10 @@ describe('npm start refuses a data folder another engine is using', () => {
     fs.writeFileSync(path.join(dataDir, 'engine.pid'), `${process.pid}\n`);
     const r = await start({ ...Object.fromEntries(VARIABLES.map((v) => [v, String(p[v])])), DATA_DIR: dataDir });
     assert.equal(r.exit, 'exit code 1', r.output);
-    assert.equal(r.output.trim(), `config error: DATA_DIR ${dataDir} is in use by another engine (pid ${process.pid}): stop it, or set DATA_DIR to another folder`);
+    assert.equal(
+      r.output.trim(),
+      `config error: DATA_DIR ${dataDir} is in use by another engine (pid ${process.pid}): stop it, or set DATA_DIR to another folder`,
+    );
     assert.equal(fs.readFileSync(path.join(dataDir, 'engine.pid'), 'utf8').trim(), String(process.pid), 'the other engine keeps its lock');
   });
 });

@@ -32,7 +32,10 @@ const kill = (child: Child) => child.kill();
 
 async function grantAwaitingApproval() {
   const { tenantId, requester, p1, p2, reviewer } = await seedBreakGlassTeam(h);
-  const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body: { tenantId, target: { designated: true }, justification: 'crash test', ticketRef: 'INC-7', durationSeconds: 2 } });
+  const r = await h.api('POST', '/v1/break-glass', {
+    key: requester.key,
+    body: { tenantId, target: { designated: true }, justification: 'crash test', ticketRef: 'INC-7', durationSeconds: 2 },
+  });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;
   const state = async () => (await h.api('GET', `/v1/break-glass/${id}`, { key: requester.key })).body;
@@ -48,7 +51,10 @@ async function finishAndCount(g: Awaited<ReturnType<typeof grantAwaitingApproval
   const fetched = await h.api('POST', `/v1/break-glass/${g.id}/credential`, { key: g.requester.key });
   assert.ok(fetched.status === 200 || fetched.body.error?.code === 'credential_revoked', fetched.text);
   await until('awaiting review', async () => (await g.state()).state === 'awaiting_review', 60_000);
-  assert.equal((await h.api('POST', `/v1/break-glass/${g.id}/review`, { key: g.reviewer.key, body: { outcome: 'appropriate', notes: 'crash drill' } })).status, 200);
+  assert.equal(
+    (await h.api('POST', `/v1/break-glass/${g.id}/review`, { key: g.reviewer.key, body: { outcome: 'appropriate', notes: 'crash drill' } })).status,
+    200,
+  );
   await until('completed', async () => (await g.state()).state === 'completed', 30_000);
   assert.equal((await credentialsOf(h.db, g.id)).length, 1, 'still exactly one credential');
   const issued = await auditEvents(h.db, { caseId: g.id, action: 'access.credential_issued' });
@@ -77,10 +83,14 @@ describe('no worker polling: the API answers within its deadlines', () => {
     const worker = await startWorker();
     try {
       const state = async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key })).body.state as string;
-      const moved = await until('triage ran once a worker polled', async () => {
-        const s = await state();
-        return s !== 'received' && s;
-      }, 30_000);
+      const moved = await until(
+        'triage ran once a worker polled',
+        async () => {
+          const s = await state();
+          return s !== 'received' && s;
+        },
+        30_000,
+      );
       // The 503 said the update "may still take effect": the server may have kept it for the worker.
       if (moved === 'verifying') {
         const again = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });

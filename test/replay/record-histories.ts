@@ -48,7 +48,8 @@ const mail = (c: Ctx, prefix: string) => h.sink.waitFor((m) => m.subject.startsW
 const verify = async (c: Ctx, id: string, bodies: object[]) => {
   for (const body of bodies) await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: c.agent.key, body });
 };
-const decide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
+const decide = (key: string, id: string, decision = 'approve') =>
+  h.api('POST', `/v1/recoveries/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
 
 async function save(name: string, id: string) {
   const row = await recoveryRow(h.db, id);
@@ -78,8 +79,15 @@ async function mfaToApproval(c: Ctx) {
 async function accessTeam(authMode: 'local' | 'sso_enforced') {
   const tenantId = `t-${Math.random().toString(36).slice(2, 8)}`;
   const bg = `bg-${Math.random().toString(36).slice(2, 8)}`;
-  await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: tenantId, authMode, securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg } });
-  await seedAccount(h, tenantId, { externalId: bg, role: 'admin', authMethod: authMode === 'local' ? 'local' : 'sso', password: authMode === 'local' ? undefined : null });
+  await h.api('POST', '/v1/admin/tenants', {
+    body: { id: tenantId, name: tenantId, authMode, securityContacts: [`sec@${tenantId}.test`], breakGlassAccount: bg },
+  });
+  await seedAccount(h, tenantId, {
+    externalId: bg,
+    role: 'admin',
+    authMethod: authMode === 'local' ? 'local' : 'sso',
+    password: authMode === 'local' ? undefined : null,
+  });
   return {
     tenantId,
     bg,
@@ -92,13 +100,17 @@ async function accessTeam(authMode: 'local' | 'sso_enforced') {
 type AccessTeam = Awaited<ReturnType<typeof accessTeam>>;
 
 async function accessRequest(t: AccessTeam, kind = 'break_glass') {
-  const r = await h.api('POST', '/v1/break-glass', { key: t.requester.key, body: { tenantId: t.tenantId, kind, target: { accountId: t.bg }, justification: 'recorded path', ticketRef: 'INC-1', durationMinutes: 15 } });
+  const r = await h.api('POST', '/v1/break-glass', {
+    key: t.requester.key,
+    body: { tenantId: t.tenantId, kind, target: { accountId: t.bg }, justification: 'recorded path', ticketRef: 'INC-1', durationMinutes: 15 },
+  });
   assert.equal(r.status, 202, r.text);
   return r.body.id as string;
 }
 const accessState = async (t: AccessTeam, id: string) => (await h.api('GET', `/v1/break-glass/${id}`, { key: t.requester.key })).body.state as string;
 const accessWait = (t: AccessTeam, id: string, s: string) => until(s, async () => (await accessState(t, id)) === s);
-const accessDecide = (key: string, id: string, decision = 'approve') => h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
+const accessDecide = (key: string, id: string, decision = 'approve') =>
+  h.api('POST', `/v1/break-glass/${id}/approvals`, { key, body: { decision, comment: 'recorded path' } });
 
 async function saveAccess(name: string, id: string) {
   const row = await grantRow(h.db, id);
@@ -259,7 +271,10 @@ it('records every path', async () => {
     const c = await setup('local', 'standard');
     const id = await start(c, 'password_reset');
     await verify(c, id, [{ tier: 1, answers: KNOWLEDGE }]);
-    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-1' } });
+    await h.api('POST', '/v1/links/redeem', {
+      key: null,
+      body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-1' },
+    });
     await waitFor(c, id, 'completed');
     await save('password-reset-completed', id);
   }
@@ -306,7 +321,10 @@ it('records every path', async () => {
     await waitFor(c, id, 'waiting_period');
     // Just past the 24 h wait: the reset link then lives its own 15 minutes.
     await h.testEnv!.sleep('1441 minutes');
-    const r = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-2' } });
+    const r = await h.api('POST', '/v1/links/redeem', {
+      key: null,
+      body: { token: tokenFrom(await mail(c, 'Reset your')), tenantId: c.tenantId, newPassword: 'recorded-path-passphrase-2' },
+    });
     assert.equal(r.status, 200, r.text);
     await waitFor(c, id, 'completed');
     await save('password-reset-approved-after-wait', id);
@@ -318,7 +336,10 @@ it('records every path', async () => {
     await decide(c.a2.key, id);
     await waitFor(c, id, 'waiting_period');
     await h.testEnv!.sleep('2881 minutes');
-    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(await mail(c, 'Enrol a new')), tenantId: c.tenantId, factor: { type: 'totp' } } });
+    await h.api('POST', '/v1/links/redeem', {
+      key: null,
+      body: { token: tokenFrom(await mail(c, 'Enrol a new')), tenantId: c.tenantId, factor: { type: 'totp' } },
+    });
     await waitFor(c, id, 'completed');
     await save('mfa-reset-completed', id);
   }

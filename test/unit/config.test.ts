@@ -148,7 +148,13 @@ describe('Dev mode: missing keys are generated into DATA_DIR and reused', () => 
   it('keys given in the environment win over generated ones and nothing is written', () => {
     const dir = tmpDir();
     const kk = b64(32);
-    const c = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, TOKEN_HMAC_KEYS: `mine:${b64(32)}`, KNOWLEDGE_HMAC_KEY: kk, PAYLOAD_CODEC_KEYS: `mine:${b64(32)}` });
+    const c = loadConfig({
+      NODE_ENV: 'development',
+      DATA_DIR: dir,
+      TOKEN_HMAC_KEYS: `mine:${b64(32)}`,
+      KNOWLEDGE_HMAC_KEY: kk,
+      PAYLOAD_CODEC_KEYS: `mine:${b64(32)}`,
+    });
     assert.equal(c.tokenKeys[0].id, 'mine');
     assert.ok(c.knowledgeKey.equals(Buffer.from(kk, 'base64')));
     assert.equal(fs.existsSync(path.join(dir, 'dev-secrets.json')), false);

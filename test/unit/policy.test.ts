@@ -71,7 +71,10 @@ describe('DEFAULT_POLICY matches the SPEC defaults table', () => {
     for (const kind of RECOVERY_KINDS) {
       for (const row of ['standard', 'privileged', 'elevated'] as const) {
         const t = DEFAULT_POLICY.rules[kind][row].tiers;
-        assert.ok(t.all.some((x) => x !== 1), `${kind}.${row} requires a tier other than 1`);
+        assert.ok(
+          t.all.some((x) => x !== 1),
+          `${kind}.${row} requires a tier other than 1`,
+        );
       }
     }
   });

@@ -224,7 +224,10 @@ describe('Risk signal: MFA factor added within 60 s of login', () => {
   it('60 s exactly is within the window; 0 s too', () => {
     for (const secs of [0, 60]) {
       const s = riskSignals(assessment(), { ...baseOpts, factorAddedSecondsAfterLogin: secs });
-      assert.ok(s.some((x) => x.code === 'recent_factor_enrolment'), `${secs}`);
+      assert.ok(
+        s.some((x) => x.code === 'recent_factor_enrolment'),
+        `${secs}`,
+      );
     }
   });
 

@@ -65,7 +65,10 @@ describe('every table has one owner: store/', () => {
 
   it('the check sees query-builder calls, sql templates and statements in strings (it would catch a stray query)', () => {
     const stray = path.join(ROOT, 'api', '__stray_sql_probe.ts');
-    fs.writeFileSync(stray, "db.selectFrom('tenants');\nawait sql`select 1`.execute(db);\nawait client.query('select 1');\nawait adminQuery(url, `drop database ${name}`);\n");
+    fs.writeFileSync(
+      stray,
+      "db.selectFrom('tenants');\nawait sql`select 1`.execute(db);\nawait client.query('select 1');\nawait adminQuery(url, `drop database ${name}`);\n",
+    );
     try {
       assert.equal(sqlOutsideStore(['api']).filter((l) => l.startsWith('api/__stray_sql_probe.ts')).length, 4);
     } finally {

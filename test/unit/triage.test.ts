@@ -293,7 +293,10 @@ describe('Explainability: every decision has at least one reason', () => {
                 for (const urgency of URGENCIES)
                   for (const signals of [[], [signal('new_device_new_country')], [signal('impossible_travel')]])
                     for (const consecutiveFailures of [0, 100]) {
-                      const d = triage(facts({ kind, tenantAuthMode, errorSource, urgency, signals, account: { role, authMethod, active, consecutiveFailures } }), DEFAULT_POLICY);
+                      const d = triage(
+                        facts({ kind, tenantAuthMode, errorSource, urgency, signals, account: { role, authMethod, active, consecutiveFailures } }),
+                        DEFAULT_POLICY,
+                      );
                       assert.ok(d.reasons.length >= 1);
                       for (const r of d.reasons) {
                         assert.ok(r.code.length > 0 && r.detail.length > 0, JSON.stringify(r));
