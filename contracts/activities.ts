@@ -26,15 +26,18 @@ export interface Recipients {
   recipients: number;
 }
 
-/** Every activity that writes an audit event is idempotent by its id plus `step`. */
-export interface RecoveryTransition {
-  recoveryId: string;
+/** A recorded move of a case to a new state, audited once: idempotent by the case id plus `step`. */
+interface Transition {
   tenantId: string;
   step: string;
   state: string;
   action: string;
   actor: string;
   details: Record<string, unknown>;
+}
+
+export interface RecoveryTransition extends Transition {
+  recoveryId: string;
   riskTier: string | null;
   route: string | null;
   reasons: Reason[];
@@ -104,14 +107,8 @@ export interface RecoveryActivities {
   notifyAccount: (i: { recoveryId: string; step: string; template: NoticeTemplate }) => Promise<Recipients>;
 }
 
-export interface GrantTransition {
+export interface GrantTransition extends Transition {
   grantId: string;
-  tenantId: string;
-  step: string;
-  state: string;
-  action: string;
-  actor: string;
-  details: Record<string, unknown>;
 }
 
 export interface TargetRotation {
