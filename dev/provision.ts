@@ -1,15 +1,16 @@
 // Where the dev and test tooling finds what scripts/provision/ builds once and caches outside the
 // repo: the Temporal CLI, the time-skipping test server, Postgres.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** Path of the Temporal CLI: TEMPORAL_CLI_PATH, or the project's cached source build. */
+/**
+ * Path of the Temporal CLI: TEMPORAL_CLI_PATH, or the project's cached source build with a server
+ * outside the range of CVE-2025-14986. Always through the script, which refuses a preset binary
+ * whose embedded server is older than the fixed one (issue 11 item 16).
+ */
 export function temporalCliPath(): string {
-  const preset = process.env.TEMPORAL_CLI_PATH;
-  if (preset && fs.existsSync(preset)) return preset;
   return provision('temporal-cli.sh');
 }
 

@@ -38,7 +38,7 @@ function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs
 
 export async function startTemporalOnPostgres(ctx: BenchContext): Promise<TemporalServer> {
   const s = await getShared();
-  const version = process.env.TEMPORAL_SERVER_VERSION ?? '1.29.1';
+  const version = process.env.TEMPORAL_SERVER_VERSION ?? '1.29.2';
   const db = `bench_tsrv_${crypto.randomBytes(3).toString('hex')}`;
   const vdb = `${db}_vis`;
   for (const name of [db, vdb]) {

@@ -5,7 +5,8 @@
 # date. Prints the folder holding `temporal-server` and `temporal-sql-tool` (one line, stdout).
 # Idempotent; progress goes to stderr.
 #
-#   TEMPORAL_SERVER_VERSION        default 1.29.1 (the server the dev server and docker-compose run)
+#   TEMPORAL_SERVER_VERSION        default 1.29.2 (the server the dev server and docker-compose run;
+#                                  the first 1.29 patch outside the range of CVE-2025-14986)
 #   TEMPORAL_SQL_DATABASE          default temporal
 #   TEMPORAL_SQL_VISIBILITY_DATABASE  default temporal_visibility
 #   TEMPORAL_SQL_SKIP_SCHEMA=1     only build
@@ -14,7 +15,7 @@
 # role (or by the user in TEST_DATABASE_URL). No cgo: the schemas are embedded in the tool.
 set -euo pipefail
 
-VERSION="${TEMPORAL_SERVER_VERSION:-1.29.1}"
+VERSION="${TEMPORAL_SERVER_VERSION:-1.29.2}"
 CACHE="${RECOVERY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/recovery-engine}"
 DIR="$CACHE/temporal-server-$VERSION"
 HERE="$(cd "$(dirname "$0")" && pwd)"
