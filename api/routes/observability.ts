@@ -20,9 +20,18 @@ const B64 = z
   .string()
   .max(4 * 1024 * 1024)
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+// The remote codec protocol: a Payloads message as JSON. Go's CLI leaves out empty fields, so an
+// empty list arrives as `{}` and a payload may come without `data`.
 const CodecBody = z
-  .object({ payloads: z.array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict()).max(1000) })
+  .object({
+    payloads: z
+      .array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict())
+      .max(1000)
+      .default([]),
+  })
   .strict();
+/** The CLI and the Web UI name the namespace whose payloads they send. */
+const CodecHeaders = z.looseObject({ 'x-namespace': z.string().max(1000).optional() });
 
 const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -131,6 +140,7 @@ function codecRoutes(r: Router, { auth, config }: AppDeps) {
         .header('access-control-allow-credentials', 'true')
         .header('access-control-allow-headers', 'authorization, content-type, x-namespace')
         .header('access-control-allow-methods', 'POST, OPTIONS')
+        .header('access-control-max-age', '600')
         .header('vary', 'origin');
     }
   };
@@ -144,9 +154,18 @@ function codecRoutes(r: Router, { auth, config }: AppDeps) {
       {
         onRequest: [async (req, reply) => cors(req, reply), requireGlobalRole(auth, 'auditor', 'admin')],
         bodyLimit: 8 * 1024 * 1024,
-        schema: { summary: `${op} Temporal payloads (for the Web UI's data encoder)`, tags: ['ops'], body: CodecBody, response: { 200: CodecOut } },
+        schema: {
+          summary: `${op} Temporal payloads (the remote codec protocol of the Temporal CLI and Web UI)`,
+          tags: ['ops'],
+          headers: CodecHeaders,
+          body: CodecBody,
+          response: { 200: CodecOut },
+        },
       },
       async (req) => {
+        const ns = req.headers['x-namespace'];
+        if (ns !== undefined && ns !== config.temporal.namespace)
+          throw new ApiError(400, 'invalid_field', `x-namespace: this codec serves the namespace ${config.temporal.namespace} only`, { field: 'x-namespace' });
         try {
           const out = op === 'encode' ? await codec.encode(req.body.payloads.map(toPayload)) : await codec.decode(req.body.payloads.map(toPayload));
           return { payloads: out.map(fromPayload) };
