@@ -7,7 +7,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { builtinDirectories } from '../store/builtin-directory';
 import { createAuth } from './auth';
 import type { AppDeps, AppOptions } from './deps';
-import { ApiError, errorHandler, findBadString } from './errors';
+import { ApiError, errorHandler } from './errors';
+import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
@@ -31,15 +32,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  // Before any schema runs: no field anywhere may carry NUL or a lone surrogate.
+  // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
+  // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {
     for (const [where, value] of [
       ['query', req.query],
       ['params', req.params],
       ['body', req.body],
     ] as const) {
-      const field = findBadString(value, where === 'body' ? '' : where);
-      if (field !== null) throw new ApiError(400, 'invalid_field', `${field || 'body'}: contains a NUL or an unpaired surrogate`, { field: field || 'body' });
+      const problem = inputProblem(value, where === 'body' ? '' : where);
+      if (problem?.kind === 'too_deep') throw new ApiError(400, 'nesting_too_deep', `${where}: nested deeper than ${MAX_INPUT_DEPTH} levels`, { field: where });
+      if (problem) {
+        const field = problem.field || 'body';
+        throw new ApiError(400, 'invalid_field', `${field}: contains a NUL or an unpaired surrogate`, { field });
+      }
     }
   });
   app.setNotFoundHandler((req, reply) => {

@@ -129,19 +129,3 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
     .headers(e.headers)
     .send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
 }
-
-/** NUL and unpaired UTF-16 surrogates: Postgres rejects the first and silently mangles the second. */
-const BAD_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** The path of the first string in `value` that holds a character no field may hold, or null. */
-export function findBadString(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return BAD_CHARS.test(value) ? path : null;
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (BAD_CHARS.test(k)) return path ? `${path}.${k}` : k;
-      const hit = findBadString(v, path ? `${path}.${k}` : k);
-      if (hit) return hit;
-    }
-  }
-  return null;
-}

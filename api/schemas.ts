@@ -14,7 +14,15 @@ import { PASSWORD_MAX } from '../domain/password';
 import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
 
 export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters');
-export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, '1-128 characters of A-Z a-z 0-9 . _ @ + -');
+/**
+ * An identity source's stable account id. Account ids sit in clear in workflow ids and the
+ * AccountId search attribute, outside the payload codec's reach, so an email address (personal
+ * data) is refused here rather than written into Temporal visibility.
+ */
+export const AccountId = z
+  .string()
+  .refine((s) => !/[@\uff20\ufe6b]|%40|\(at\)|\[at\]/i.test(s), 'a stable account id, not an email address (account ids are visible in Temporal)')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, '1-128 characters of A-Z a-z 0-9 . _ + -');
 export const RecoveryId = z.string().regex(/^rec_[A-Za-z0-9_-]{16}$/, 'a recovery id (rec_...)');
 const Email = z.email().max(254);
 const Ip = z.union([z.ipv4(), z.ipv6()]);

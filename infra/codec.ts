@@ -1,5 +1,5 @@
 // Payload encryption for everything the engine sends through Temporal. Workflow inputs hold
-// personal data (account ids that may be emails, justifications, comments); the server and its
+// personal data (justifications, comments); the server and its
 // database only ever see ciphertext. AES-256-GCM, keys with ids so they rotate. Payloads
 // without our encoding pass through, so histories recorded before encryption still decode.
 import crypto from 'node:crypto';

@@ -99,8 +99,8 @@ function banner(config: Config, s: { engine: Engine; resolved: Config; uiUrl: st
   say(`  Database        ${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${path.join(config.dataDir, 'pglite')}`}`);
   say(`  Mail            ${s.outboxDir ? `dev outbox: ${api}/dev/outbox (files in ${s.outboxDir}), SMTP ${resolved.smtpUrl}` : 'SMTP_URL'}`);
   say(`  Emailed links   ${config.publicBaseUrl}`);
-  say(`  Metrics         ${api}/metrics (worker SDK metrics also on http://${resolved.workerMetricsAddress}/metrics)`);
-  say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs an auditor or admin API key)`);
+  say(`  Metrics         ${api}/metrics (a "*" metrics or admin API key; worker SDK metrics also on http://${resolved.workerMetricsAddress}/metrics)`);
+  say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs a "*" auditor or admin API key)`);
   if (engine.admin.apiKey) {
     say('');
     say(`  Admin API key (shown once, store it now): ${engine.admin.apiKey}`);

@@ -1,5 +1,5 @@
-// What ops see: Prometheus metrics, and the codec endpoint the Temporal Web UI calls to show
-// encrypted payloads to authorised people (an API key with the auditor or admin role).
+// What ops see: Prometheus metrics (for a `*`-scoped scraper or admin key), and the codec endpoint
+// the Temporal Web UI and CLI call to show encrypted payloads to `*`-scoped auditors and admins.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -8,6 +8,9 @@ import { EncryptionCodec } from '../../infra/codec';
 import type { Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
+import type { Auth } from '../auth';
+import type { PrincipalRole } from '../../domain/types';
+import { coversAllTenants } from '../../domain/scope';
 import { CodecOut } from '../schemas';
 import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
@@ -17,9 +20,18 @@ const B64 = z
   .string()
   .max(4 * 1024 * 1024)
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+// The remote codec protocol: a Payloads message as JSON. Go's CLI leaves out empty fields, so an
+// empty list arrives as `{}` and a payload may come without `data`.
 const CodecBody = z
-  .object({ payloads: z.array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict()).max(1000) })
+  .object({
+    payloads: z
+      .array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict())
+      .max(1000)
+      .default([]),
+  })
   .strict();
+/** The CLI and the Web UI name the namespace whose payloads they send. */
+const CodecHeaders = z.looseObject({ 'x-namespace': z.string().max(1000).optional() });
 
 const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -85,13 +97,26 @@ function readModelGauges(registry: Registry, db: Db) {
   });
 }
 
-function metricsRoute(r: Router, { db, config }: AppDeps) {
+/**
+ * One of the roles, held with `*` scope: metrics count every tenant, and the codec decrypts the
+ * payloads of every tenant (payload keys are not per tenant), so a tenant-scoped key gets neither.
+ */
+function requireGlobalRole(auth: Auth, ...roles: PrincipalRole[]) {
+  const hasRole = auth.requireRole(...roles);
+  return async (req: FastifyRequest) => {
+    await hasRole(req);
+    if (!coversAllTenants(req.principal!.tenantScope))
+      throw new ApiError(403, 'scope_too_narrow', `this endpoint serves every tenant: it needs one of the roles ${roles.join(', ')} with tenant scope "*"`);
+  };
+}
+
+function metricsRoute(r: Router, { db, config, auth }: AppDeps) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
   latencyHistogram(r, registry);
   readModelGauges(registry, db);
 
-  r.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  r.get('/metrics', { schema: { hide: true }, onRequest: requireGlobalRole(auth, 'metrics', 'admin') }, async (_req, reply) => {
     let body = await registry.metrics();
     if (config.workerMetricsAddress) {
       // In `npm start` the worker shares this process; its SDK metrics are served on their own port.
@@ -115,6 +140,7 @@ function codecRoutes(r: Router, { auth, config }: AppDeps) {
         .header('access-control-allow-credentials', 'true')
         .header('access-control-allow-headers', 'authorization, content-type, x-namespace')
         .header('access-control-allow-methods', 'POST, OPTIONS')
+        .header('access-control-max-age', '600')
         .header('vary', 'origin');
     }
   };
@@ -126,11 +152,20 @@ function codecRoutes(r: Router, { auth, config }: AppDeps) {
     r.post(
       `/codec/${op}`,
       {
-        onRequest: [async (req, reply) => cors(req, reply), auth.requireRole('auditor', 'admin')],
+        onRequest: [async (req, reply) => cors(req, reply), requireGlobalRole(auth, 'auditor', 'admin')],
         bodyLimit: 8 * 1024 * 1024,
-        schema: { summary: `${op} Temporal payloads (for the Web UI's data encoder)`, tags: ['ops'], body: CodecBody, response: { 200: CodecOut } },
+        schema: {
+          summary: `${op} Temporal payloads (the remote codec protocol of the Temporal CLI and Web UI)`,
+          tags: ['ops'],
+          headers: CodecHeaders,
+          body: CodecBody,
+          response: { 200: CodecOut },
+        },
       },
       async (req) => {
+        const ns = req.headers['x-namespace'];
+        if (ns !== undefined && ns !== config.temporal.namespace)
+          throw new ApiError(400, 'invalid_field', `x-namespace: this codec serves the namespace ${config.temporal.namespace} only`, { field: 'x-namespace' });
         try {
           const out = op === 'encode' ? await codec.encode(req.body.payloads.map(toPayload)) : await codec.decode(req.body.payloads.map(toPayload));
           return { payloads: out.map(fromPayload) };

@@ -46,7 +46,7 @@ describe('a full flow leaves no secret in the logs', () => {
 });
 
 describe('payloads are encrypted, and authorised ops can read them', () => {
-  it('the server stores ciphertext; the codec endpoint decodes it for an auditor only', async () => {
+  it('the server stores ciphertext; the codec endpoint decodes it for a `*`-scoped auditor only', async () => {
     const tenantId = await seedTenant(h, 'local');
     await setPolicy(h, tenantId, { rules: { mfa_reset: { standard: { waitSeconds: 1 } } } });
     const accountId = await seedAccount(h, tenantId, { mfa: true });
@@ -78,7 +78,8 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
     };
     assert.equal((await h.api('POST', '/codec/decode', { key: null, body })).status, 401);
     assert.equal((await h.api('POST', '/codec/decode', { key: agent.key, body })).status, 403);
-    const auditor = await seedPrincipal(h, ['auditor'], [tenantId]);
+    assert.equal((await h.api('POST', '/codec/decode', { key: (await seedPrincipal(h, ['auditor'], [tenantId])).key, body })).status, 403);
+    const auditor = await seedPrincipal(h, ['auditor'], ['*']);
     const decoded = await h.api('POST', '/codec/decode', { key: auditor.key, body, headers: { origin: 'http://localhost:8233' } });
     assert.equal(decoded.status, 200, decoded.text);
     assert.equal(decoded.headers.get('access-control-allow-origin'), 'http://localhost:8233');
@@ -98,7 +99,8 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
 
 describe('Prometheus metrics', () => {
   it('expose route latency, outcomes by kind and state, pending stages, and email delivery outcomes', async () => {
-    const r = await fetch(`${h.baseUrl}/metrics`);
+    const scraper = await seedPrincipal(h, ['metrics'], ['*']);
+    const r = await fetch(`${h.baseUrl}/metrics`, { headers: { authorization: `Bearer ${scraper.key}` } });
     assert.equal(r.status, 200);
     const text = await r.text();
     assert.match(text, /recovery_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/recoveries"/);
