@@ -3,6 +3,7 @@
 // the benchmarks (setup, never measured).
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
+import type { MailSink } from '../dev/mail-sink';
 import type { Db } from '../store/db';
 import { expectStatus, type ApiClient } from './http';
 import { mapLimit } from './load';
@@ -11,6 +12,8 @@ import { mapLimit } from './load';
 export interface SeedTarget {
   http: ApiClient;
   adminKey: string;
+  /** The engine's mail sink, where the principals' verification mails arrive. */
+  sink?: MailSink;
 }
 
 export const OLD_PASSWORD = 'previous-passphrase-77';
@@ -98,9 +101,15 @@ export async function seedAccount(t: SeedTarget, tenantId: string, o: Partial<Ac
   return externalId;
 }
 
-export async function seedPrincipal(t: SeedTarget, roles: string[], tenantScope: string[], account?: { tenantId: string; accountId: string }) {
+export async function seedPrincipal(
+  t: SeedTarget,
+  roles: string[],
+  tenantScope: string[],
+  account?: { tenantId: string; accountId: string },
+  o: { email?: string } = {},
+) {
   const name = uniq('p');
-  const email = `${name}@staff.test`;
+  const email = o.email ?? `${name}@staff.test`;
   const r = expectStatus(
     await t.http.call('POST', '/v1/admin/principals', { key: t.adminKey, body: { name, roles, tenantScope, email, ...(account ? { account } : {}) } }),
     201,
