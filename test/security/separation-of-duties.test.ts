@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedLogin, seedPrincipal, seedTenant, setPolicy, uniq } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
@@ -162,6 +163,44 @@ describe('people are compared, not keys', () => {
   });
 });
 
+describe('a person is verified from their own mailbox', () => {
+  it('the person link works once; used, unknown and malformed tokens answer alike', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const name = uniq('p');
+    const email = `${name}@staff.test`;
+    const created = await h.api('POST', '/v1/admin/principals', { body: { name, roles: ['reviewer'], tenantScope: [tenantId], email } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.personConfirmed, false);
+    const mail = await h.sink.waitFor((m) => m.to.includes(email) && m.text.includes(created.body.id));
+    const verify = (token: string) => h.api('POST', '/v1/persons/verify', { key: null, body: { token } });
+    const first = await verify(tokenFrom(mail));
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.principalId, created.body.id);
+    const answers = [await verify(tokenFrom(mail)), await verify(`t1.${'A'.repeat(43)}`), await verify('not-a-token')];
+    for (const a of answers) {
+      assert.equal(a.status, 404, a.text);
+      assert.equal(a.text, answers[0].text);
+    }
+  });
+
+  it('a rotated approver key decides only once its person confirms again: the admin who saw the key cannot use it', async () => {
+    const { tenantId, id } = await recoveryAtApproval();
+    const approver = await seedPrincipal(h, ['approver'], [tenantId]);
+    const rotated = await h.api('POST', `/v1/admin/principals/${approver.id}/rotate-key`);
+    assert.equal(rotated.status, 200, rotated.text);
+    const r = await decide(rotated.body.apiKey, id);
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.body.error.code, 'person_unverified');
+  });
+
+  it('a deciding role without an email address is refused at creation', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const r = await h.api('POST', '/v1/admin/principals', { body: { name: uniq('p'), roles: ['approver'], tenantScope: [tenantId] } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error.details.field, 'email');
+  });
+});
+
 describe('approver roles are visible to the tenant', () => {
   it("creating a principal with an approver role tells the tenant's security contacts", async () => {
     const tenantId = await seedTenant(h, 'local');
@@ -169,5 +208,18 @@ describe('approver roles are visible to the tenant', () => {
     const notice = await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.text.includes(p.id), 5_000);
     assert.match(notice.subject, /^\[security\]/);
     assert.match(notice.text, /break_glass_approver/);
+    assert.equal((await h.api('POST', `/v1/admin/principals/${p.id}/rotate-key`)).status, 200);
+    await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.includes('API key rotated') && m.text.includes(p.id), 5_000);
+    const audited = await auditEvents(h.db, { tenantId, action: 'security.approver_change_notified' });
+    assert.deepEqual(
+      audited.map((e) => e.details.change),
+      ['created', 'key_rotated'],
+    );
+  });
+
+  it('a principal without a deciding role is not announced', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    await seedPrincipal(h, ['agent'], [tenantId]);
+    assert.equal((await auditEvents(h.db, { tenantId, action: 'security.approver_change_notified' })).length, 0);
   });
 });
