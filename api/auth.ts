@@ -16,6 +16,10 @@ export interface Principal {
   roles: PrincipalRole[];
   tenantScope: string[];
   account: { tenantId: string; accountId: string } | null;
+  /** The person behind the key (one per verified email), or null when it has no address. */
+  personId: string | null;
+  /** Whether the key's holder confirmed the person through the emailed link; only then may it decide or review. */
+  personConfirmed: boolean;
 }
 
 declare module 'fastify' {
@@ -51,6 +55,8 @@ export function createAuth(db: Db) {
       roles: row.roles as PrincipalRole[],
       tenantScope: row.tenant_scope,
       account: row.account_tenant_id && row.account_external_id ? { tenantId: row.account_tenant_id, accountId: row.account_external_id } : null,
+      personId: row.person_id,
+      personConfirmed: row.person_id !== null && row.person_confirmed_at !== null,
     };
     req.principal = p;
     return p;

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
+import type { Mailer } from '../infra/mailer';
 import type { Db } from '../store/db';
 import type { DirectoryFor } from '../domain/directory';
 import type { Auth } from './auth';
@@ -17,6 +18,8 @@ export interface AppOptions {
   /** Whether the Temporal server has the custom search attributes registered. */
   searchAttributes: boolean;
   logger: Logger | false;
+  /** Mail the API sends itself: principals' verification links and approver-change notices. */
+  mailer: Mailer;
   /** Dev outbox folder served at /dev/outbox (npm start without SMTP_URL). */
   outboxDir?: string;
   /** The identity system of each tenant; the built-in directory by default. */

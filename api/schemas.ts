@@ -106,6 +106,9 @@ export const CreatePrincipal = z
   })
   .strict();
 
+export const PrincipalParams = z.object({ id: z.string().regex(/^prn_[A-Za-z0-9_-]{1,32}$/, 'a principal id (prn_...)') }).strict();
+export const DisablePrincipal = z.object({ reason: Text(1000) }).strict();
+
 export const Decision = z.object({ decision: z.enum(['approve', 'deny']), comment: Text(1000) }).strict();
 
 export const CreateRecovery = z
@@ -169,6 +172,7 @@ export const RedeemBody = z
   .strict();
 export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
 export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
+export const PersonVerifyBody = z.object({ token: LinkToken }).strict();
 
 export const LoginEvent = z
   .object({
@@ -223,8 +227,21 @@ const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
 export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
 export const ImportOut = out(z.looseObject({ created: z.number(), updated: z.number() }));
 export const PrincipalOut = out(
-  z.looseObject({ id: z.string(), name: z.string(), roles: z.array(z.string()), tenantScope: z.array(z.string()), apiKey: z.string() }),
+  z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(z.string()),
+    tenantScope: z.array(z.string()),
+    email: z.string().nullable(),
+    personId: z.string().nullable(),
+    personConfirmed: z.boolean(),
+    apiKey: z.string(),
+  }),
 );
+export const PrincipalDisabledOut = out(z.looseObject({ id: z.string(), disabledAt: z.string() }));
+export const PrincipalKeyOut = out(z.looseObject({ id: z.string(), apiKey: z.string(), personConfirmed: z.boolean() }));
+export const PersonLinkOut = out(z.looseObject({ id: z.string(), sent: z.boolean(), expiresInHours: z.number() }));
+export const PersonVerifiedOut = out(z.looseObject({ status: z.literal('verified'), principalId: z.string(), message: z.string() }));
 export const PolicyOut = out(z.looseObject({ tenantId: z.string(), override: z.unknown(), effective: z.looseObject({}) }));
 export const RecoveryAccepted = out(z.looseObject({ id: z.string(), status: z.string(), next: z.unknown() }));
 export const RecoveryRefused = out(z.looseObject({ id: z.string(), status: z.literal('refused'), route: z.string(), reasons: z.array(ReasonOut) }));

@@ -96,7 +96,9 @@ async function main() {
       .send({ id: 'rec_floor', status: 'verifying', riskTier: 'low', manualReview: false, next: { action: 'submit_verification', allOf: [], oneOf: [1, 2] } });
   });
   await floor.listen({ host: '127.0.0.1', port: 0 });
-  const app = await buildApp({ db, temporal: stubTemporal(), config, taskQueue: 'stub', searchAttributes: true, logger: false });
+  // No SMTP here: the benchmark measures recovery requests, and its principals never verify a person.
+  const noMail = { send: async () => undefined, close: () => undefined };
+  const app = await buildApp({ db, temporal: stubTemporal(), config, taskQueue: 'stub', searchAttributes: true, logger: false, mailer: noMail });
   await app.listen({ host: '127.0.0.1', port: 0 });
 
   const port = (s: typeof bare) => (s.server.address() as { port: number }).port;

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../store/principals';
 import type { Config } from '../infra/config';
+import type { Mailer } from '../infra/mailer';
 import type { Db } from '../store/db';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { migrateToLatest } from '../migrations';
@@ -39,6 +40,7 @@ export async function startApi(o: {
   client: Client;
   searchAttributes: boolean;
   logger: Logger | false;
+  mailer: Mailer;
   taskQueue?: string;
   outboxDir?: string;
 }): Promise<RunningApi> {
@@ -49,6 +51,7 @@ export async function startApi(o: {
     taskQueue: o.taskQueue ?? o.config.temporal.taskQueue,
     searchAttributes: o.searchAttributes,
     logger: o.logger,
+    mailer: o.mailer,
     outboxDir: o.outboxDir,
   });
   try {

@@ -55,7 +55,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     if (!o.temporal) stops.unshift(() => client.connection.close());
     const worker = o.worker === false ? null : await startWorker({ config, db, mailer, connection: o.temporal?.connection });
     if (worker) stops.unshift(() => worker.stop());
-    const api = await startApi({ config, db, client, searchAttributes, logger: o.logger, outboxDir: o.outboxDir });
+    const api = await startApi({ config, db, client, searchAttributes, logger: o.logger, mailer, outboxDir: o.outboxDir });
     stops.unshift(() => api.stop());
     return { db, mailer, client, searchAttributes, worker, api, applied, admin, stop: once(() => runStops(stops)) };
   } catch (err) {

@@ -1,5 +1,6 @@
-// One zod schema for the process environment, parsed once at start and frozen. In production
-// a missing or weak secret stops the process with a message naming the variable.
+// One zod schema for the process environment, parsed once at start and frozen. The mode is never
+// guessed: without NODE_ENV nothing starts. In production a missing or weak secret, an http link
+// origin or a plaintext transport stops the process with a message naming the variable.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -10,7 +11,7 @@ const boolish = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) =
 const port = z.coerce.number().int().min(1).max(65535);
 
 const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  NODE_ENV: z.enum(['development', 'test', 'production']),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_BASE_URL: z.string().url().optional(),
@@ -22,6 +23,8 @@ const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('recovery'),
   TEMPORAL_API_KEY: z.string().optional(),
   TEMPORAL_TLS: boolish.default(false),
+  /** `sidecar`: production may talk plaintext to Temporal and SMTP (a sidecar or mesh encrypts); logged at start. */
+  ALLOW_PLAINTEXT_TRANSPORT: z.enum(['sidecar']).optional(),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default('Account Recovery <no-reply@recovery.localhost>'),
   /** Comma-separated `kid:base64key` pairs; the first is used for new tokens. */
@@ -73,11 +76,57 @@ export interface Config {
   knowledgeKey: Buffer;
   bootstrapAdminKey?: string;
   policyMode: 'production' | 'dev';
+  /** Production transports left in plaintext by ALLOW_PLAINTEXT_TRANSPORT=sidecar, to be logged at start. */
+  plaintextTransports: PlaintextTransport[];
   logLevel: string;
   trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
+
+export type PlaintextTransport = 'temporal' | 'smtp' | 'links';
+
+/** SMTP over TLS: implicit (smtps://) or STARTTLS required (`?requireTLS=true`), never with TLS checks off. */
+function smtpEncrypted(raw: string): boolean {
+  const u = new URL(raw);
+  const q = u.searchParams;
+  if (q.get('ignoreTLS') === 'true' || q.get('tls.rejectUnauthorized') === 'false') return false;
+  return u.protocol === 'smtps:' || q.get('requireTLS') === 'true';
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Production transports: https links, TLS to Temporal and SMTP. ALLOW_PLAINTEXT_TRANSPORT=sidecar
+ * accepts plaintext Temporal and SMTP (and http links to a loopback host) and returns what is
+ * plaintext, for the process to log.
+ */
+function productionTransports(e: z.infer<typeof EnvSchema>): PlaintextTransport[] {
+  const optOut = e.ALLOW_PLAINTEXT_TRANSPORT === 'sidecar';
+  const hint = ' (or ALLOW_PLAINTEXT_TRANSPORT=sidecar when a sidecar or mesh encrypts it)';
+  const out: PlaintextTransport[] = [];
+  if (!e.TEMPORAL_TLS && !e.TEMPORAL_API_KEY) {
+    if (!optOut) throw new ConfigError(`TEMPORAL_TLS=true is required in production${hint}`);
+    out.push('temporal');
+  }
+  if (!smtpEncrypted(e.SMTP_URL!)) {
+    if (!optOut) throw new ConfigError(`SMTP_URL must use TLS in production: smtps://... or smtp://...?requireTLS=true${hint}`);
+    out.push('smtp');
+  }
+  const links = new URL(e.PUBLIC_BASE_URL!);
+  if (links.protocol !== 'https:') {
+    if (!optOut || !LOOPBACK.has(links.hostname)) throw new ConfigError('PUBLIC_BASE_URL must be https in production (emailed links carry tokens)');
+    out.push('links');
+  }
+  return out;
+}
+
+/** The start-up warnings of a configuration: one line per plaintext transport it accepts. */
+export function transportWarnings(c: Pick<Config, 'plaintextTransports'>): string[] {
+  return c.plaintextTransports.map(
+    (t) => `ALLOW_PLAINTEXT_TRANSPORT=sidecar: ${t === 'links' ? 'emailed links use http' : `${t} traffic is not encrypted by this process`}`,
+  );
+}
 
 const MIN_KEY_BYTES = 32;
 
@@ -126,6 +175,8 @@ function devSecrets(dataDir: string): DevSecrets {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  // Guessing the mode meant dev secrets and second-scale policy wherever NODE_ENV was forgotten.
+  if (!env.NODE_ENV) throw new ConfigError('NODE_ENV is required: development, test or production (npm start sets development)');
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -138,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   let tokenKeysRaw = e.TOKEN_HMAC_KEYS;
   let knowledgeRaw = e.KNOWLEDGE_HMAC_KEY;
   let payloadRaw = e.PAYLOAD_CODEC_KEYS;
+  let plaintextTransports: PlaintextTransport[] = [];
   if (production) {
     if (!tokenKeysRaw) throw new ConfigError('TOKEN_HMAC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
     if (!payloadRaw) throw new ConfigError('PAYLOAD_CODEC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
@@ -150,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: use rk_ followed by >= 43 base64url characters (256 bits)');
     }
     if (e.POLICY_MODE === 'dev') throw new ConfigError('POLICY_MODE=dev is not allowed in production');
+    plaintextTransports = productionTransports(e);
   } else if (!tokenKeysRaw || !knowledgeRaw || !payloadRaw) {
     const dev = devSecrets(dataDir);
     tokenKeysRaw ??= dev.tokenKeys;
@@ -190,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     knowledgeKey: parseSecret(knowledgeRaw, 'KNOWLEDGE_HMAC_KEY'),
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
+    plaintextTransports,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
   });

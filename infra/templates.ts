@@ -148,3 +148,36 @@ export function accessConfirmationEmail(v: Omit<AccessMailFacts, 'kind' | 'grant
     'If not, ignore it: nothing happens without your confirmation.\n';
   return { subject: `Confirm SSO-bypass access for ${v.tenantName}`, text };
 }
+
+/** A principal's binding to its person: the holder confirms the address from the mailbox itself. */
+export function personVerificationEmail(v: { principalId: string; name: string; roles: string[]; createdBy: string; url: string; ttlHours: number }): Mail {
+  return mail(
+    'Confirm your email address for your recovery-engine API key',
+    [
+      `An API key "${v.name}" (${v.principalId}, roles: ${v.roles.join(', ')}) was issued to this address by ${v.createdBy}.`,
+      'If you hold this key, confirm with this link. Until you do, the key cannot approve, deny or review anything:',
+      '{link}',
+      `The link works once and expires in ${v.ttlHours} hours. If you do not hold this key, ignore this email and tell your security team.`,
+    ],
+    v.url,
+  );
+}
+
+/** The tenant's security contacts see every grant or change of a role that decides or reviews. */
+export function approverChangeEmail(v: {
+  tenantName: string;
+  change: 'created' | 'key_rotated' | 'disabled';
+  principalId: string;
+  name: string;
+  email: string | null;
+  roles: string[];
+  tenantScope: string[];
+  actor: string;
+}): Mail {
+  const what = { created: 'was created', key_rotated: 'had its API key rotated', disabled: 'was disabled' }[v.change];
+  return mail(`[security] A principal with an approver role ${what} (${v.tenantName})`, [
+    `The principal "${v.name}" (${v.principalId}) ${what} by ${v.actor}.`,
+    `Roles: ${v.roles.join(', ')}\nTenant scope: ${v.tenantScope.join(', ')}\nEmail: ${v.email ?? 'none'}`,
+    'Its holders can approve, deny or review recoveries and emergency access in your tenant. If this change is unexpected, tell your administrator now.',
+  ]);
+}

@@ -112,6 +112,8 @@ function banner(config: Config, s: { engine: Engine; resolved: Config; uiUrl: st
 }
 
 runMain(async () => {
+  // npm start is the development entry point: it names its mode, the engine never guesses one.
+  process.env.NODE_ENV ||= 'development';
   const config = loadConfig();
   await ensurePortsFree(portClaims(config));
   fs.mkdirSync(config.dataDir, { recursive: true });

@@ -93,6 +93,31 @@ export interface PrincipalsTable {
   created_at: Generated<Date>;
   disabled_at: Timestamp | null;
   email: string | null;
+  person_id: string | null;
+  person_confirmed_at: Timestamp | null;
+}
+export interface PersonsTable {
+  id: string;
+  email: string;
+  verified_at: Timestamp | null;
+  created_at: Generated<Date>;
+}
+export interface PersonVerificationsTable {
+  id: Generated<string>;
+  person_id: string;
+  principal_id: string;
+  key_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  invalidated_at: Timestamp | null;
+}
+export interface DecisionClaimsTable {
+  case_id: string;
+  person_id: string;
+  principal_id: string;
+  created_at: Generated<Date>;
 }
 export interface RecoveriesTable {
   id: string;
@@ -233,6 +258,9 @@ export interface Database {
   sessions: SessionsTable;
   login_events: LoginEventsTable;
   principals: PrincipalsTable;
+  persons: PersonsTable;
+  person_verifications: PersonVerificationsTable;
+  decision_claims: DecisionClaimsTable;
   recoveries: RecoveriesTable;
   one_time_tokens: OneTimeTokensTable;
   staged_credentials: StagedCredentialsTable;

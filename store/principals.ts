@@ -1,5 +1,5 @@
-// Principals: API keys (stored as SHA-256) with roles, a tenant scope and a contact address. The
-// only owner of `principals`, including the bootstrap admin of a first start.
+// Principals: API keys (stored as SHA-256) with roles, a tenant scope, a contact address and the
+// person behind them. The only owner of `principals`, including the bootstrap admin of a first start.
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { apiKeyHash, newApiKey } from '../infra/secrets';
@@ -25,6 +25,8 @@ export interface NewPrincipal {
   account: { tenantId: string; accountId: string } | null;
   createdBy: string;
   email: string | null;
+  /** The person of `email`; the binding is unconfirmed until its holder uses the emailed link. */
+  personId: string | null;
 }
 
 export async function insertPrincipal(trx: Trx, p: NewPrincipal): Promise<void> {
@@ -40,8 +42,65 @@ export async function insertPrincipal(trx: Trx, p: NewPrincipal): Promise<void> 
       account_external_id: p.account?.accountId ?? null,
       created_by: p.createdBy,
       email: p.email,
+      person_id: p.personId,
     })
     .execute();
+}
+
+export function principalById(db: Db, id: string) {
+  return db.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** What separation of duties compares: the principal's creator and its person (with the person's address). */
+export function principalWithPerson(db: Db, id: string) {
+  return db
+    .selectFrom('principals')
+    .leftJoin('persons', 'persons.id', 'principals.person_id')
+    .select(['principals.id', 'principals.created_by', 'principals.person_id', 'principals.person_confirmed_at', 'persons.email as person_email'])
+    .where('principals.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The holder used the link mailed to the person's address: the binding is confirmed. */
+export async function confirmPerson(trx: Trx, principalId: string, personId: string): Promise<boolean> {
+  const row = await trx
+    .updateTable('principals')
+    .set({ person_confirmed_at: new Date() })
+    .where('id', '=', principalId)
+    .where('person_id', '=', personId)
+    .where('disabled_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return !!row;
+}
+
+/** Disables a principal (its key answers 401 from now on); returns when it was disabled. */
+export async function disablePrincipal(trx: Trx, id: string): Promise<{ disabledAt: Date; now: boolean }> {
+  const row = await trx
+    .updateTable('principals')
+    .set({ disabled_at: new Date() })
+    .where('id', '=', id)
+    .where('disabled_at', 'is', null)
+    .returning('disabled_at')
+    .executeTakeFirst();
+  if (row?.disabled_at) return { disabledAt: row.disabled_at, now: true };
+  const was = await trx.selectFrom('principals').select('disabled_at').where('id', '=', id).executeTakeFirstOrThrow();
+  return { disabledAt: was.disabled_at!, now: false };
+}
+
+/**
+ * Replaces an enabled principal's key. The person binding must be confirmed again: whoever
+ * rotated the key has seen it, and only the person's mailbox proves who holds it now.
+ */
+export async function rotatePrincipalKey(trx: Trx, id: string, keyHash: string): Promise<boolean> {
+  const row = await trx
+    .updateTable('principals')
+    .set({ key_hash: keyHash, person_confirmed_at: null })
+    .where('id', '=', id)
+    .where('disabled_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return !!row;
 }
 
 /** Enabled principals with an address, holding `role`, whose scope covers the tenant. */

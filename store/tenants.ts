@@ -56,3 +56,10 @@ export async function securityContacts(db: Db, id: string): Promise<{ name: stri
   const t = await db.selectFrom('tenants').select(['name', 'security_contacts']).where('id', '=', id).executeTakeFirstOrThrow();
   return { name: t.name, contacts: t.security_contacts };
 }
+
+/** The security contacts of every tenant a scope covers ('*': all of them), tenant by tenant. */
+export async function securityContactsInScope(db: Db, scope: readonly string[]): Promise<{ id: string; name: string; contacts: string[] }[]> {
+  let q = db.selectFrom('tenants').select(['id', 'name', 'security_contacts']).orderBy('id');
+  if (!scope.includes('*')) q = q.where('id', 'in', scope.length ? [...scope] : ['-']);
+  return (await q.execute()).map((t) => ({ id: t.id, name: t.name, contacts: t.security_contacts }));
+}

@@ -15,6 +15,7 @@ import { installWorkerRuntime, quietWorkerLogger } from '../boot/worker';
 import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { dataConverterFor } from '../infra/codec';
 import { loadConfig, type Config } from '../infra/config';
+import type { Mailer } from '../infra/mailer';
 import type { Db } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
@@ -28,6 +29,8 @@ export interface Harness {
   config: Config;
   client: Client;
   sink: MailSink;
+  /** The engine's mailer (the API's own mails go through it too). */
+  mailer: Mailer;
   /** Fault injection at the sink's DATA: set `plan` to refuse messages (e.g. 451 or 550), unset it to stop. */
   smtpFaults: { plan?: MailSinkOptions['failPlan'] };
   baseUrl: string;
@@ -104,6 +107,7 @@ export async function startHarness(
     config,
     client: engine.client,
     sink,
+    mailer: engine.mailer,
     smtpFaults,
     baseUrl,
     adminKey,

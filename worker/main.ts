@@ -1,5 +1,5 @@
 // Worker process: `npm run worker` (production, docker-compose). Needs DATABASE_URL and SMTP_URL.
-import { ConfigError, loadConfig } from '../infra/config';
+import { ConfigError, loadConfig, transportWarnings } from '../infra/config';
 import { createDb } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { createMailer } from '../infra/mailer';
@@ -9,6 +9,7 @@ import { installWorkerRuntime, startWorker } from '../boot/worker';
 runMain(async () => {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
+  for (const w of transportWarnings(config)) log.warn(w);
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for a standalone worker (npm start runs an embedded database)');
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL is required for a standalone worker (npm start runs a dev outbox)');
   if (config.workerMetricsAddress) {

@@ -33,6 +33,7 @@ import {
 } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 import { accessRequestRoute } from './access-request';
+import { assertSeparation } from '../separation';
 
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
 
@@ -118,6 +119,7 @@ function approvalRoute(r: Router, deps: AppDeps) {
     async (req) => {
       const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
+      await assertSeparation(deps, req, { act: 'grant_approval', id: g.id, tenantId: g.tenant_id, accountId: g.account_id, requestedBy: g.requested_by });
       // The validator judges role, scope and separation of duties, here and for direct Updates alike.
       const s = await update(deps, req, g, 'access.approval', () =>
         handleOf(deps, g).executeUpdate(accessDecideUpdate, {
@@ -205,6 +207,7 @@ function reviewRoute(r: Router, deps: AppDeps) {
     async (req) => {
       const g = await grantOr404(deps, req.params.id);
       const p = req.principal!;
+      await assertSeparation(deps, req, { act: 'grant_review', id: g.id, tenantId: g.tenant_id, accountId: g.account_id, requestedBy: g.requested_by });
       const s = await update(deps, req, g, 'access.review', () =>
         handleOf(deps, g).executeUpdate(accessReviewUpdate, {
           args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }],

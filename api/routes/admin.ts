@@ -3,13 +3,17 @@
 import type { FastifyInstance } from 'fastify';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { coversAllTenants, firstOutside } from '../../domain/scope';
+import { DECIDING_ROLES, holdsDecidingRole } from '../../domain/person';
 import { appendAuditTx } from '../../store/audit';
 import { importAccounts } from '../../store/directory';
 import { insertPrincipal } from '../../store/principals';
+import { personForEmail } from '../../store/persons';
 import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '../../store/tenants';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
+import { issuePersonLink, notifyApproverChange } from '../principal-mail';
+import { principalRoutes } from './principals';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
 async function tenantOr404({ db }: AppDeps, tenantId: string) {
@@ -98,6 +102,10 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
       const p = req.principal!;
       if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1)
         throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
+      if (holdsDecidingRole(b.roles) && !b.email)
+        throw new ApiError(400, 'invalid_field', `email: required with the roles ${DECIDING_ROLES.join(', ')}: only a verified person decides`, {
+          field: 'email',
+        });
       const outside = firstOutside(p.tenantScope, b.tenantScope);
       if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
       const named = b.tenantScope.filter((t) => t !== '*');
@@ -108,7 +116,10 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
       }
       const id = newId('prn');
       const apiKey = newApiKey();
-      await db.transaction().execute(async (trx) => {
+      const facts = { id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, email: b.email ?? null };
+      const { personId, mailLink } = await db.transaction().execute(async (trx) => {
+        // Principals sharing an address share a person; the holder confirms the binding by mail.
+        const personId = b.email ? await personForEmail(trx, b.email) : null;
         await insertPrincipal(trx, {
           id,
           name: b.name,
@@ -118,6 +129,7 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
           account: b.account ?? null,
           createdBy: p.id,
           email: b.email ?? null,
+          personId,
         });
         // Tenants in a fixed order: two creations never wait for each other's audit heads crosswise.
         for (const t of named.length ? [...named].sort() : ['_system']) {
@@ -127,11 +139,15 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
             actor: `principal:${p.id}`,
             action: 'principal.created',
             target: `principal:${id}`,
-            details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope },
+            details: { name: b.name, roles: b.roles, tenantScope: b.tenantScope, personId },
           });
         }
+        const mailLink = personId ? await issuePersonLink(deps, trx, { ...facts, personId, createdBy: `principal:${p.id}` }) : null;
+        return { personId, mailLink };
       });
-      return reply.code(201).send({ id, name: b.name, roles: b.roles, tenantScope: b.tenantScope, email: b.email ?? null, apiKey });
+      await mailLink?.();
+      await notifyApproverChange(deps, facts, 'created', { actor: `principal:${p.id}`, eventKey: `principal-created:${id}` });
+      return reply.code(201).send({ ...facts, personId, personConfirmed: false, apiKey });
     },
   );
 }
@@ -191,5 +207,6 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   createTenantRoute(r, deps);
   importRoute(r, deps);
   createPrincipalRoute(r, deps);
+  principalRoutes(r, deps);
   policyRoutes(r, deps);
 }

@@ -1,4 +1,4 @@
-// Two small pages for people: the page an emailed link opens (it reads the token from the URL
+// Small pages for people: the pages emailed links open (they read the token from the URL
 // fragment, which browsers never send to servers or proxies), and in dev the mail outbox.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,7 +37,26 @@ f.addEventListener('submit',function(e){e.preventDefault();
  req.then(function(x){if(!x.ok){say(x.b.error.message);return}f.hidden=true;say(x.b.message+(x.b.totp?' Secret: '+x.b.totp.secret+'  ('+x.b.totp.otpauthUri+')':''))})});
 })();`;
 
+const VERIFY_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Confirm your email address</title>
+<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width">
+<style>body{font:16px system-ui;max-width:32em;margin:3em auto;padding:0 1em}button{font:inherit;padding:.4em;width:100%}</style></head>
+<body><h1>Confirm your email address</h1><p id="msg">If you hold the API key this email was about, confirm below. The link works once.</p>
+<button id="go">I hold this key: confirm</button><script src="/verify-email.js"></script></body></html>`;
+
+// Nothing happens on load (mail scanners open links): only the button posts the token.
+const VERIFY_JS = `(function(){
+var token=decodeURIComponent(location.hash.slice(1));history.replaceState(null,'',location.pathname);
+var msg=document.getElementById('msg'),btn=document.getElementById('go');
+if(!token){msg.textContent='This link is incomplete.';btn.hidden=true;return}
+btn.addEventListener('click',function(){btn.disabled=true;fetch('/v1/persons/verify',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:token})})
+ .then(function(r){return r.json()}).then(function(b){msg.textContent=b.message||(b.error&&b.error.message)||'Done.';btn.hidden=true})});
+})();`;
+
 export function pageRoutes(app: FastifyInstance, deps: AppDeps) {
+  app.get('/verify-email', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-store').send(VERIFY_HTML),
+  );
+  app.get('/verify-email.js', { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(VERIFY_JS));
   app.get('/recover', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-store').send(RECOVER_HTML),
   );

@@ -23,6 +23,7 @@ import {
 } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 import { recoveryStartRoute } from './recovery-start';
+import { assertSeparation } from '../separation';
 
 /** A recovery of the caller's tenants; another tenant's answers like a missing one (and is audited). */
 async function loadInScope({ db, auth }: AppDeps, req: FastifyRequest, id: string, action: string) {
@@ -149,8 +150,15 @@ function approvalRoute(r: Router, deps: AppDeps) {
       const row = await getRecovery(db, req.params.id);
       if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
       const p = req.principal!;
-      // Every rule of separation of duties is the workflow validator's; it sees the same facts
-      // whether the decision comes through here or straight to Temporal.
+      await assertSeparation(deps, req, {
+        act: 'recovery_approval',
+        id: row.id,
+        tenantId: row.tenant_id,
+        accountId: row.account_id,
+        requestedBy: row.requested_by,
+      });
+      // The rules on keys (role, scope, requester, account binding) are the workflow validator's; it
+      // sees the same facts whether the decision comes through here or straight to Temporal.
       try {
         const result = await withTemporalDeadline(temporal, 'update', () =>
           handleOf(deps, row).executeUpdate(decideUpdate, {

@@ -416,7 +416,7 @@ describe('one active recovery per account and kind; retries are safe', () => {
     const { tenantId, accountId, agent } = await seedLocalAccount(h);
     // The same engine, but its Temporal client points at a namespace the server does not have.
     const lost = new Client({ connection: h.client.connection, namespace: 'no-such-namespace', dataConverter: h.client.options.dataConverter });
-    const app = await buildApp({ db: h.db, temporal: lost, config: h.config, taskQueue: h.taskQueue, searchAttributes: true, logger: false });
+    const app = await buildApp({ db: h.db, temporal: lost, config: h.config, taskQueue: h.taskQueue, searchAttributes: true, logger: false, mailer: h.mailer });
     try {
       const r = await app.inject({
         method: 'POST',

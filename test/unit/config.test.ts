@@ -28,7 +28,8 @@ function prodEnv(dataDir: string): NodeJS.ProcessEnv {
     PAYLOAD_CODEC_KEYS: `p1:${b64(32)}`,
     DATABASE_URL: 'postgres://recovery:secret@db.internal:5432/recovery',
     TEMPORAL_ADDRESS: 'temporal.internal:7233',
-    SMTP_URL: 'smtp://mail.internal:25',
+    TEMPORAL_TLS: 'true',
+    SMTP_URL: 'smtps://mail.internal:465',
     PUBLIC_BASE_URL: 'https://recovery.example.com',
   };
 }
