@@ -49,7 +49,7 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
     },
     async (req, reply) => {
       const q = req.query;
-      await auth.requireTenant(req, q.tenantId, 'audit.export');
+      await auth.requireChain(req, q.tenantId, 'audit.export');
       const rows = (await listAuditEvents(db, q)).map((e) => ({
         seq: Number(e.seq),
         at: new Date(e.at).toISOString(),
@@ -74,10 +74,15 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
     '/v1/audit/verify',
     {
       onRequest: auth.requireRole('auditor', 'admin'),
-      schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery, response: { 200: ChainOut } },
+      schema: {
+        summary: "Verify a tenant's audit hash chain (or _system's, for a *-scoped auditor)",
+        tags: ['audit'],
+        querystring: AuditVerifyQuery,
+        response: { 200: ChainOut },
+      },
     },
     async (req) => {
-      await auth.requireTenant(req, req.query.tenantId, 'audit.verify');
+      await auth.requireChain(req, req.query.tenantId, 'audit.verify');
       return verifyAuditChain(db, req.query.tenantId);
     },
   );

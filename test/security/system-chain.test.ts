@@ -39,7 +39,7 @@ describe('the _system chain', () => {
       for (const path of ['/v1/audit?tenantId=_system', '/v1/audit/verify?tenantId=_system']) {
         const r = await h.api('GET', path, { key });
         assert.equal(r.status, 403, `${path}: ${r.text}`);
-        assert.equal(r.body.code, 'system_chain_forbidden', r.text);
+        assert.equal(r.body.error.code, 'system_chain_forbidden', r.text);
       }
     }
     // Their own tenants' chains stay theirs.
