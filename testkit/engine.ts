@@ -15,7 +15,7 @@ import { installWorkerRuntime, quietWorkerLogger } from '../boot/worker';
 import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { dataConverterFor } from '../infra/codec';
 import { loadConfig, type Config } from '../infra/config';
-import type { Db } from '../store/db';
+import { createDb, type Db } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
 import { newAdminKey, testEngineEnv } from './env';
@@ -24,7 +24,10 @@ import { ApiClient, type ApiResponse, type CallOptions, type Json } from './http
 export type { ApiResponse };
 
 export interface Harness {
+  /** The engine's own connection (the runtime role). */
   db: Db;
+  /** A connection as the role that owns the schema (runs the migrations): what tests tamper with. */
+  ownerDb: Db;
   config: Config;
   client: Client;
   sink: MailSink;
@@ -96,11 +99,13 @@ export async function startHarness(
     // The time-skipping server has no custom search attributes.
     temporal: testEnv ? { client: testEnv.client, connection: testEnv.nativeConnection, searchAttributes: false } : undefined,
   });
+  const ownerDb = createDb(database.url, 2);
   const baseUrl = `http://127.0.0.1:${engine.api.port}`;
   const http = new ApiClient(baseUrl, { key: adminKey });
 
   return {
     db: engine.db,
+    ownerDb,
     config,
     client: engine.client,
     sink,
@@ -115,6 +120,7 @@ export async function startHarness(
     api: (method, p, o) => http.call(method, p, o),
     async close() {
       await engine.stop();
+      await ownerDb.destroy();
       if (testEnv) await testEnv.teardown();
       await sink.close();
       await database.drop();

@@ -60,7 +60,7 @@ describe('audit chain on Postgres', () => {
     for (let i = 0; i < 3; i++) await appendAudit(h.db, ev(tenantId, `${tenantId}:k${i}`, i));
     await assert.rejects(updateAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory'), /append-only/);
     // Even a superuser bypassing the trigger is caught by the chain.
-    await tamperWithAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory');
+    await tamperWithAuditEvent(h.ownerDb, { tenantId, seq: 2 }, 'mallory');
     const verdict = await verifyAuditChain(h.db, tenantId);
     assert.equal(verdict.valid, false);
     assert.equal(verdict.firstBrokenSeq, 2);
