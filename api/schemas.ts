@@ -256,6 +256,10 @@ export const ChainOut = out(
     headHash: z.string(),
     firstBrokenSeq: z.number().nullable(),
     problem: z.string().nullable(),
+    /** Events from before the chain was keyed (AUDIT_HMAC_KEYS): a prefix, anchored by an exported head. */
+    unkeyedEvents: z.number(),
+    /** The latest signed head exported outside the database that the chain was checked against. */
+    exportedHead: z.looseObject({ seq: z.number(), at: Iso }).nullable(),
   }),
 );
 export const HealthOut = out(z.looseObject({ status: z.string() }));

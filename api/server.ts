@@ -11,7 +11,7 @@ runMain(async () => {
   const log = createLogger(config.logLevel, 'api');
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for a standalone API (npm start runs an embedded database)');
   await ensurePortsFree([{ host: config.host, port: config.port, variable: 'PORT', what: 'the API' }]);
-  const db = createDb(config.databaseUrl, config.databasePoolMax);
+  const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
   const { admin } = await prepareDatabase(db, config);
   if (admin.apiKey) process.stdout.write(`\nBootstrap admin API key (shown once, store it now): ${admin.apiKey}\n\n`);
   const { client, searchAttributes } = await connectTemporal(config);

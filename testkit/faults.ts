@@ -113,8 +113,9 @@ export async function rewindAuditChain(ownerDb: Db, tenantId: string, seq: numbe
 /**
  * Rewrites event `seq`'s actor and recomputes every hash from there to the head with the log's
  * unkeyed SHA-256 (store/audit.ts eventHash), head included: a chain that links and hashes.
+ * `unkeyed`: the events are also relabelled as written before the chain was keyed (key_id null).
  */
-export async function recomputeAuditChain(ownerDb: Db, at: AuditEventRef, actor: string): Promise<void> {
+export async function recomputeAuditChain(ownerDb: Db, at: AuditEventRef, actor: string, o: { unkeyed?: boolean } = {}): Promise<void> {
   await withoutAuditTriggers(ownerDb, async (trx) => {
     const rows = await trx.selectFrom('audit_events').selectAll().where('tenant_id', '=', at.tenantId).orderBy('seq').execute();
     let prev = rows.find((r) => Number(r.seq) === at.seq - 1)?.hash ?? '0'.repeat(64);
@@ -132,7 +133,8 @@ export async function recomputeAuditChain(ownerDb: Db, at: AuditEventRef, actor:
         details: r.details,
         prevHash: prev,
       });
-      await sql`update audit_events set actor = ${newActor}, prev_hash = ${prev}, hash = ${hash} where id = ${r.id}`.execute(trx);
+      await sql`update audit_events set actor = ${newActor}, prev_hash = ${prev}, hash = ${hash},
+                 key_id = ${o.unkeyed ? null : r.key_id} where id = ${r.id}`.execute(trx);
       prev = hash;
     }
     await sql`update audit_heads set hash = ${prev} where tenant_id = ${at.tenantId}`.execute(trx);
@@ -162,4 +164,48 @@ export async function ageIdempotencyKey(db: Db, key: string, seconds: number, st
     .where('key', '=', key)
     .set({ status_code: statusCode, response: null, created_at: new Date(Date.now() - seconds * 1000) })
     .execute();
+}
+
+/**
+ * Appends `n` events as the log held them before it was keyed (migrations/0008): unkeyed SHA-256
+ * hashes, no key id. Written as the owner, through the same head lock and head trigger.
+ */
+export async function appendUnkeyedAuditEvents(ownerDb: Db, tenantId: string, n: number): Promise<void> {
+  await ownerDb.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ head_seq: number; head_hash: string }>`select * from audit_head_for_append(${tenantId})`.execute(trx);
+    let { head_seq: seq, head_hash: prev } = rows[0];
+    for (let i = 0; i < n; i++) {
+      seq = Number(seq) + 1;
+      const at = new Date();
+      const e = {
+        tenantId,
+        seq,
+        at: at.toISOString(),
+        actor: 'system',
+        action: 'legacy.appended',
+        target: `tenant:${tenantId}`,
+        recoveryId: null,
+        details: { i },
+      };
+      const hash = eventHash({ ...e, prevHash: prev });
+      await trx
+        .insertInto('audit_events')
+        .values({
+          tenant_id: tenantId,
+          seq,
+          event_key: `${tenantId}:legacy:${seq}`,
+          at,
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          recovery_id: null,
+          details: JSON.stringify(e.details),
+          prev_hash: prev,
+          hash,
+          key_id: null,
+        })
+        .execute();
+      prev = hash;
+    }
+  });
 }

@@ -1,5 +1,6 @@
 // Login events (feeding risk), audit export and verification, health. One function per concern.
 import type { FastifyInstance } from 'fastify';
+import { exportedHeads } from '../../infra/audit-heads';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
@@ -7,7 +8,7 @@ import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
 
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash', 'key_id'] as const;
 const csvCell = (v: unknown) => {
   const s = typeof v === 'string' ? v : JSON.stringify(v ?? '');
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -40,7 +41,7 @@ function loginEventRoute(r: Router, { db, auth }: AppDeps) {
   );
 }
 
-function auditRoutes(r: Router, { db, auth }: AppDeps) {
+function auditRoutes(r: Router, { db, auth, config }: AppDeps) {
   r.get(
     '/v1/audit',
     {
@@ -60,6 +61,7 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
         details: e.details,
         prev_hash: e.prev_hash,
         hash: e.hash,
+        key_id: e.key_id,
       }));
       if (q.format === 'jsonl') return reply.type('application/x-ndjson').send(rows.map((x) => JSON.stringify(x)).join('\n') + (rows.length ? '\n' : ''));
       if (q.format === 'csv') {
@@ -83,7 +85,9 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
     },
     async (req) => {
       await auth.requireChain(req, req.query.tenantId, 'audit.verify');
-      return verifyAuditChain(db, req.query.tenantId);
+      // Checked against the latest head exported outside the database, under keys it never held.
+      const exportedHead = (await exportedHeads(config.auditHeadExport.file, config.auditKeys)).get(req.query.tenantId) ?? null;
+      return verifyAuditChain(db, req.query.tenantId, { keys: config.auditKeys, exportedHead });
     },
   );
 }

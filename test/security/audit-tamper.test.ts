@@ -3,9 +3,10 @@
 // the head back, recompute the whole chain with the unkeyed hash) is found by GET /v1/audit/verify.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendAudit } from '../../store/audit';
+import { appendAudit, auditLogRewritableBy } from '../../store/audit';
 import { startHarness, type Harness } from '../../testkit/engine';
 import {
+  appendUnkeyedAuditEvents,
   deleteAuditEvent,
   deleteAuditEventPlainly,
   moveAuditHead,
@@ -67,6 +68,11 @@ describe("the engine's own database role cannot rewrite the audit log", () => {
     assert.equal(v.events, 3);
   });
 
+  it("the engine's role is the runtime role: nothing in it could rewrite the log (production refuses to start otherwise)", async () => {
+    assert.deepEqual(await auditLogRewritableBy(h.db), []);
+    assert.ok((await auditLogRewritableBy(h.ownerDb)).some((p) => p.includes('owns the audit tables')));
+  });
+
   it('the owner cannot TRUNCATE the log by accident either', async () => {
     await chain(1);
     await assert.rejects(truncateAuditTable(h.ownerDb, 'audit_events'), /append-only/);
@@ -117,5 +123,47 @@ describe('what the owner role does to a chain is found by GET /v1/audit/verify',
     await until('the head of the chain exported', async () => (await verdict(tenantId)).exportedHead?.seq === 5, 20_000, 250);
     await rewindAuditChain(h.ownerDb, tenantId, 3);
     await assertBroken(tenantId, 'a rewound chain');
+  });
+});
+
+describe('events from before the chain was keyed', () => {
+  const exported = async (tenantId: string, seq: number) =>
+    until(`head ${seq} of ${tenantId} exported`, async () => (await verdict(tenantId)).exportedHead?.seq === seq, 20_000, 250);
+
+  it('verify once an exported head covers them, and keyed events follow them', async () => {
+    const tenantId = uniq('t');
+    await appendUnkeyedAuditEvents(h.ownerDb, tenantId, 3);
+    await exported(tenantId, 3);
+    for (let i = 1; i <= 2; i++) {
+      await appendAudit(h.db, {
+        tenantId,
+        eventKey: `${tenantId}:k${i}`,
+        actor: 'system',
+        action: 'test.appended',
+        target: `tenant:${tenantId}`,
+        details: { i },
+      });
+    }
+    const v = await verdict(tenantId);
+    assert.equal(v.valid, true, JSON.stringify(v));
+    assert.equal(v.events, 5);
+    assert.equal(v.unkeyedEvents, 3);
+  });
+
+  it('a keyed chain relabelled as unkeyed and recomputed is found, before and after its head is exported', async () => {
+    const early = await chain();
+    await recomputeAuditChain(h.ownerDb, { tenantId: early, seq: 1 }, 'mallory', { unkeyed: true });
+    await assertBroken(early, 'an unkeyed rewrite of a chain whose head was not exported yet');
+
+    const late = await chain();
+    await exported(late, 5);
+    await recomputeAuditChain(h.ownerDb, { tenantId: late, seq: 1 }, 'mallory', { unkeyed: true });
+    await assertBroken(late, 'an unkeyed rewrite of an exported chain', 5);
+  });
+
+  it('an unkeyed event after keyed ones is found', async () => {
+    const tenantId = await chain(2);
+    await appendUnkeyedAuditEvents(h.ownerDb, tenantId, 1);
+    await assertBroken(tenantId, 'an unkeyed event appended to a keyed chain', 3);
   });
 });
