@@ -26,6 +26,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute(db);
 
   await sql`alter table audit_events add column key_id text`.execute(db);
+  // Events already there stay unkeyed; every new one names its key, so nobody without the key
+  // (the runtime role included) can extend a chain with unkeyed events.
+  await sql`alter table audit_events add constraint audit_events_keyed check (key_id is not null) not valid`.execute(db);
 
   await sql.raw(`grant usage on schema public to ${RUNTIME}`).execute(db);
   await sql.raw(`grant select, insert, update, delete on all tables in schema public to ${RUNTIME}`).execute(db);
@@ -80,5 +83,6 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql.raw(`revoke all on all tables in schema public from ${RUNTIME}`).execute(db);
   await sql.raw(`revoke all on all sequences in schema public from ${RUNTIME}`).execute(db);
   await sql.raw(`revoke usage on schema public from ${RUNTIME}`).execute(db);
+  await sql`alter table audit_events drop constraint if exists audit_events_keyed`.execute(db);
   await sql`alter table audit_events drop column key_id`.execute(db);
 }

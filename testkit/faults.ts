@@ -117,6 +117,8 @@ export async function rewindAuditChain(ownerDb: Db, tenantId: string, seq: numbe
  */
 export async function recomputeAuditChain(ownerDb: Db, at: AuditEventRef, actor: string, o: { unkeyed?: boolean } = {}): Promise<void> {
   await withoutAuditTriggers(ownerDb, async (trx) => {
+    // The owner may lift the constraint that new events be keyed, and put it back (NOT VALID) after.
+    if (o.unkeyed) await sql`alter table audit_events drop constraint audit_events_keyed`.execute(trx);
     const rows = await trx.selectFrom('audit_events').selectAll().where('tenant_id', '=', at.tenantId).orderBy('seq').execute();
     let prev = rows.find((r) => Number(r.seq) === at.seq - 1)?.hash ?? '0'.repeat(64);
     for (const r of rows.filter((x) => Number(x.seq) >= at.seq)) {
@@ -138,6 +140,7 @@ export async function recomputeAuditChain(ownerDb: Db, at: AuditEventRef, actor:
       prev = hash;
     }
     await sql`update audit_heads set hash = ${prev} where tenant_id = ${at.tenantId}`.execute(trx);
+    if (o.unkeyed) await sql`alter table audit_events add constraint audit_events_keyed check (key_id is not null) not valid`.execute(trx);
   });
 }
 
@@ -166,46 +169,59 @@ export async function ageIdempotencyKey(db: Db, key: string, seconds: number, st
     .execute();
 }
 
+/** Appends `n` unkeyed events (SHA-256, no key id) that link to the chain's head, under its lock. */
+async function insertUnkeyed(trx: Transaction<Database>, tenantId: string, n: number): Promise<void> {
+  const { rows } = await sql<{ head_seq: number; head_hash: string }>`select * from audit_head_for_append(${tenantId})`.execute(trx);
+  let { head_seq: seq, head_hash: prev } = rows[0];
+  for (let i = 0; i < n; i++) {
+    seq = Number(seq) + 1;
+    const at = new Date();
+    const e = {
+      tenantId,
+      seq,
+      at: at.toISOString(),
+      actor: 'system',
+      action: 'legacy.appended',
+      target: `tenant:${tenantId}`,
+      recoveryId: null,
+      details: { i },
+    };
+    const hash = eventHash({ ...e, prevHash: prev });
+    await trx
+      .insertInto('audit_events')
+      .values({
+        tenant_id: tenantId,
+        seq,
+        event_key: `${tenantId}:unkeyed:${seq}`,
+        at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        recovery_id: null,
+        details: JSON.stringify(e.details),
+        prev_hash: prev,
+        hash,
+        key_id: null,
+      })
+      .execute();
+    prev = hash;
+  }
+}
+
 /**
  * Appends `n` events as the log held them before it was keyed (migrations/0008): unkeyed SHA-256
- * hashes, no key id. Written as the owner, through the same head lock and head trigger.
+ * hashes, no key id. Written as the owner, through the same head lock and head trigger, with the
+ * constraint that new events be keyed lifted meanwhile (as it was before 0008).
  */
 export async function appendUnkeyedAuditEvents(ownerDb: Db, tenantId: string, n: number): Promise<void> {
   await ownerDb.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ head_seq: number; head_hash: string }>`select * from audit_head_for_append(${tenantId})`.execute(trx);
-    let { head_seq: seq, head_hash: prev } = rows[0];
-    for (let i = 0; i < n; i++) {
-      seq = Number(seq) + 1;
-      const at = new Date();
-      const e = {
-        tenantId,
-        seq,
-        at: at.toISOString(),
-        actor: 'system',
-        action: 'legacy.appended',
-        target: `tenant:${tenantId}`,
-        recoveryId: null,
-        details: { i },
-      };
-      const hash = eventHash({ ...e, prevHash: prev });
-      await trx
-        .insertInto('audit_events')
-        .values({
-          tenant_id: tenantId,
-          seq,
-          event_key: `${tenantId}:legacy:${seq}`,
-          at,
-          actor: e.actor,
-          action: e.action,
-          target: e.target,
-          recovery_id: null,
-          details: JSON.stringify(e.details),
-          prev_hash: prev,
-          hash,
-          key_id: null,
-        })
-        .execute();
-      prev = hash;
-    }
+    await sql`alter table audit_events drop constraint audit_events_keyed`.execute(trx);
+    await insertUnkeyed(trx, tenantId, n);
+    await sql`alter table audit_events add constraint audit_events_keyed check (key_id is not null) not valid`.execute(trx);
   });
+}
+
+/** Extends a chain with one unkeyed event that links to its head: what someone without the key could append. */
+export async function appendUnkeyedAuditEvent(db: Db, tenantId: string): Promise<void> {
+  await db.transaction().execute((trx) => insertUnkeyed(trx, tenantId, 1));
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendAudit, auditLogRewritableBy } from '../../store/audit';
 import { startHarness, type Harness } from '../../testkit/engine';
 import {
+  appendUnkeyedAuditEvent,
   appendUnkeyedAuditEvents,
   deleteAuditEvent,
   deleteAuditEventPlainly,
@@ -62,6 +63,7 @@ describe("the engine's own database role cannot rewrite the audit log", () => {
     await assert.rejects(truncateAuditTable(h.db, 'audit_heads'), /permission denied|append-only/);
     await assert.rejects(switchOffAuditTriggers(h.db), /must be owner|permission denied/);
     await assert.rejects(moveAuditHead(h.db, tenantId, 1), /permission denied/);
+    await assert.rejects(appendUnkeyedAuditEvent(h.db, tenantId), /audit_events_keyed/);
     assert.equal(await countAuditEvents(h.db, { tenantId }), 3);
     const v = await verdict(tenantId);
     assert.equal(v.valid, true, JSON.stringify(v));
