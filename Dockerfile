@@ -32,6 +32,10 @@ RUN npm ci --omit=dev && npm cache clean --force
 # as; in production nothing is written under /app.
 COPY . .
 
+# Where the API appends the signed audit heads (AUDIT_HEAD_EXPORT_FILE); a fresh volume mounted
+# here takes this ownership.
+RUN mkdir -p /var/lib/recovery/audit && chown node:node /var/lib/recovery/audit
+
 USER node
 EXPOSE 3000
 CMD ["tsx", "api/server.ts"]

@@ -6,7 +6,7 @@ import { appendAudit } from '../store/audit';
 import { principalByKeyHash } from '../store/principals';
 import { tenantExists } from '../store/tenants';
 import type { PrincipalRole } from '../domain/types';
-import { coversTenant } from '../domain/scope';
+import { SYSTEM_CHAIN, coversTenant, mayReadChain } from '../domain/scope';
 import { ApiError } from './errors';
 
 export interface Principal {
@@ -96,6 +96,25 @@ export function createAuth(db: Db) {
     throw record?.notFound ?? new ApiError(403, 'tenant_out_of_scope', `tenantId: outside this principal's tenant scope`, { field: 'tenantId' });
   }
 
-  return { authenticate, requireRole, requireTenant };
+  /**
+   * An audit chain the principal may read: a tenant's as requireTenant decides; the `_system`
+   * chain only as a `*`-scoped auditor (domain/scope.ts), anyone else is refused and audited.
+   */
+  async function requireChain(req: FastifyRequest, chain: string, action: string): Promise<void> {
+    if (chain !== SYSTEM_CHAIN) return requireTenant(req, chain, action);
+    const p = req.principal!;
+    if (mayReadChain(p, chain)) return;
+    await appendAudit(db, {
+      tenantId: SYSTEM_CHAIN,
+      eventKey: `scope-violation:${req.id}:${Date.now()}`,
+      actor: `principal:${p.id}`,
+      action: 'access.denied_out_of_scope',
+      target: `chain:${SYSTEM_CHAIN}`,
+      details: { attempted: action, scope: p.tenantScope, roles: p.roles },
+    });
+    throw new ApiError(403, 'system_chain_forbidden', `tenantId: the ${SYSTEM_CHAIN} chain is read by auditors scoped to "*" only`, { field: 'tenantId' });
+  }
+
+  return { authenticate, requireRole, requireTenant, requireChain };
 }
 export type Auth = ReturnType<typeof createAuth>;

@@ -186,16 +186,18 @@ export const LoginEvent = z
   })
   .strict();
 
+/** A tenant's audit chain, or `_system`: the chain of what `*`-scoped principals do. */
+const AuditChainId = z.string().regex(/^(_system|[a-z0-9][a-z0-9-]{1,62})$/, 'a tenant id (lowercase letters, digits and dashes, 2-63 characters) or _system');
 export const AuditQuery = z
   .object({
-    tenantId: TenantId,
+    tenantId: AuditChainId,
     from: z.iso.datetime().optional(),
     to: z.iso.datetime().optional(),
     format: z.enum(['json', 'jsonl', 'csv']).default('json'),
     limit: z.coerce.number().int().min(1).max(10000).default(1000),
   })
   .strict();
-export const AuditVerifyQuery = z.object({ tenantId: TenantId }).strict();
+export const AuditVerifyQuery = z.object({ tenantId: AuditChainId }).strict();
 
 export const AccessId = z.string().regex(/^bg_[A-Za-z0-9_-]{16}$/, 'a grant id (bg_...)');
 export const AccessParams = z.object({ id: AccessId }).strict();
@@ -279,6 +281,10 @@ export const ChainOut = out(
     headHash: z.string(),
     firstBrokenSeq: z.number().nullable(),
     problem: z.string().nullable(),
+    /** Events from before the chain was keyed (AUDIT_HMAC_KEYS): a prefix, anchored by an exported head. */
+    unkeyedEvents: z.number(),
+    /** The latest signed head exported outside the database that the chain was checked against. */
+    exportedHead: z.looseObject({ seq: z.number(), at: Iso }).nullable(),
   }),
 );
 export const HealthOut = out(z.looseObject({ status: z.string() }));

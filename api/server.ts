@@ -14,7 +14,7 @@ runMain(async () => {
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for a standalone API (npm start runs an embedded database)');
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL is required for a standalone API: it mails verification links and approver-change notices');
   await ensurePortsFree([{ host: config.host, port: config.port, variable: 'PORT', what: 'the API' }]);
-  const db = createDb(config.databaseUrl, config.databasePoolMax);
+  const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
   const { admin } = await prepareDatabase(db, config);
   if (admin.apiKey) process.stdout.write(`\nBootstrap admin API key (shown once, store it now): ${admin.apiKey}\n\n`);
   const { client, searchAttributes } = await connectTemporal(config);

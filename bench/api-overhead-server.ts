@@ -82,7 +82,7 @@ async function main() {
   });
   await bare.listen({ host: '127.0.0.1', port: 0 });
 
-  const db = createDb(config.databaseUrl, config.databasePoolMax);
+  const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
   await ensureBootstrapAdmin(db, config.bootstrapAdminKey);
 
   // The commit floor: a bare route that makes one durable write (one INSERT, autocommit) on the

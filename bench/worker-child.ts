@@ -18,7 +18,7 @@ runMain(async () => {
   });
   const config = loadConfig();
   if (!config.databaseUrl || !config.smtpUrl) throw new Error('DATABASE_URL and SMTP_URL are required');
-  const db = createDb(config.databaseUrl, config.databasePoolMax);
+  const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
   const mailer = createMailer(config.smtpUrl, config.mailFrom);
   const started = await startWorker({ config, db, mailer });
   const { worker, running } = started;

@@ -1,22 +1,57 @@
-// The API half of the wiring: the database made ready (migrations, the first admin), the Temporal
-// client with its search attributes, and the Fastify app listening on its configured port.
+// The API half of the wiring: the database made ready (migrations as the schema's owner, the
+// runtime role checked, the first admin), the Temporal client with its search attributes, and the
+// Fastify app listening on its configured port, exporting the audit heads on a schedule.
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
 import { ensureBootstrapAdmin } from '../store/principals';
-import type { Config } from '../infra/config';
 import type { Mailer } from '../infra/mailer';
-import type { Db } from '../store/db';
+import { ConfigError, type Config } from '../infra/config';
+import { auditLogRewritableBy } from '../store/audit';
+import { createDb, type Db } from '../store/db';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { migrateToLatest } from '../migrations';
+import { startAuditHeadExport } from './audit-export';
 import { asPortError } from './ports';
 
-/** Applies pending migrations and makes sure an admin principal exists (its key is returned once when generated). */
-export async function prepareDatabase(db: Db, config: Pick<Config, 'bootstrapAdminKey'>, o: { migrate?: boolean } = {}) {
-  const applied = o.migrate === false ? [] : await migrateToLatest(db);
+type DatabaseConfig = Pick<Config, 'production' | 'databaseUrl' | 'migrationDatabaseUrl'>;
+
+/**
+ * Applies pending migrations as the schema's owner: over MIGRATION_DATABASE_URL on a connection of
+ * their own, or over `db` itself when that is the same role (development's default, and the
+ * embedded database, which has one). In production without MIGRATION_DATABASE_URL the API does
+ * not migrate: `npm run migrate` does, with the owner's credentials the API never holds.
+ */
+async function migrateAsOwner(db: Db, config: DatabaseConfig): Promise<string[]> {
+  const url = config.migrationDatabaseUrl;
+  if (!url) return config.production ? [] : migrateToLatest(db);
+  if (url === config.databaseUrl) return migrateToLatest(db);
+  const owner = createDb(url, 1);
+  try {
+    return await migrateToLatest(owner);
+  } finally {
+    await owner.destroy();
+  }
+}
+
+/**
+ * In production the engine's role must not be able to rewrite the audit log (migrations/0008);
+ * elsewhere the answer is returned, for npm start to say which mode it runs in.
+ */
+export async function checkRuntimeRole(db: Db, config: Pick<Config, 'production'>): Promise<string[]> {
+  const problems = await auditLogRewritableBy(db);
+  if (config.production && problems.length)
+    throw new ConfigError(`DATABASE_URL: connect as the runtime role (recovery_runtime), not the schema's owner: ${problems.join('; ')}`);
+  return problems;
+}
+
+/** Migrates, checks the runtime role and makes sure an admin principal exists (its key is returned once when generated). */
+export async function prepareDatabase(db: Db, config: DatabaseConfig & Pick<Config, 'bootstrapAdminKey'>, o: { migrate?: boolean } = {}) {
+  const applied = o.migrate === false ? [] : await migrateAsOwner(db, config);
+  const auditLogRewritable = await checkRuntimeRole(db, config);
   const admin = await ensureBootstrapAdmin(db, config.bootstrapAdminKey);
-  return { applied, admin };
+  return { applied, admin, auditLogRewritable };
 }
 
 /** The Temporal client, and whether the custom search attributes are registered (false: workflows run without them). */
@@ -60,10 +95,11 @@ export async function startApi(o: {
     await app.close();
     throw asPortError(err, { host: o.config.host, port: o.config.port, variable: 'PORT', what: 'the API' });
   }
+  const heads = startAuditHeadExport({ db: o.db, config: o.config, log: o.logger });
   let closing: Promise<void> | null = null;
   return {
     app,
     port: (app.server.address() as { port: number }).port,
-    stop: () => (closing ??= app.close().then(() => undefined)),
+    stop: () => (closing ??= app.close().then(() => heads.stop())),
   };
 }

@@ -36,6 +36,8 @@ export interface Engine {
   /** Migrations applied at this start, and the admin key when one was generated (shown once). */
   applied: string[];
   admin: { created: boolean; apiKey?: string };
+  /** How this engine's database role could rewrite the audit log (empty: it cannot; see boot/api.ts). */
+  auditLogRewritable: string[];
   /** API first (no new requests), then the worker's drain, then connections, mailer and pool. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,9 +48,9 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL is required');
   const stops: Stop[] = [];
   try {
-    const db = createDb(config.databaseUrl, config.databasePoolMax);
+    const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
     stops.unshift(() => db.destroy());
-    const { applied, admin } = await prepareDatabase(db, config, { migrate: o.migrate });
+    const { applied, admin, auditLogRewritable } = await prepareDatabase(db, config, { migrate: o.migrate });
     const mailer = createMailer(config.smtpUrl, config.mailFrom);
     stops.unshift(() => mailer.close());
     const { client, searchAttributes } = o.temporal ?? (await connectTemporal(config));
@@ -57,7 +59,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     if (worker) stops.unshift(() => worker.stop());
     const api = await startApi({ config, db, client, searchAttributes, logger: o.logger, mailer, outboxDir: o.outboxDir });
     stops.unshift(() => api.stop());
-    return { db, mailer, client, searchAttributes, worker, api, applied, admin, stop: once(() => runStops(stops)) };
+    return { db, mailer, client, searchAttributes, worker, api, applied, admin, auditLogRewritable, stop: once(() => runStops(stops)) };
   } catch (err) {
     await runStops(stops).catch(() => undefined);
     throw err;

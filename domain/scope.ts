@@ -4,6 +4,9 @@
 /** The scope entry that stands for every tenant. */
 export const ALL_TENANTS = '*';
 
+/** The audit chain of what `*`-scoped principals do (no tenant id can take this name). */
+export const SYSTEM_CHAIN = '_system';
+
 /** Whether a principal with this scope may act on this tenant. */
 export function coversTenant(scope: readonly string[], tenantId: string): boolean {
   return scope.includes(ALL_TENANTS) || scope.includes(tenantId);
@@ -21,4 +24,14 @@ export function coversAllTenants(scope: readonly string[]): boolean {
  */
 export function firstOutside(outer: readonly string[], inner: readonly string[]): string | null {
   return inner.find((t) => !coversTenant(outer, t)) ?? null;
+}
+
+/**
+ * Whether a principal may read (export, verify) this audit chain: a tenant's chain within its
+ * scope; the `_system` chain only as a `*`-scoped auditor, since it records what `*`-scoped
+ * admins did and they should not be the ones auditing it.
+ */
+export function mayReadChain(p: { roles: readonly string[]; tenantScope: readonly string[] }, chain: string): boolean {
+  if (chain === SYSTEM_CHAIN) return p.roles.includes('auditor') && coversAllTenants(p.tenantScope);
+  return coversTenant(p.tenantScope, chain);
 }

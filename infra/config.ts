@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().url().optional(),
+  /** The role that owns the schema and applies migrations; DATABASE_URL is then the runtime role. */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -41,6 +43,11 @@ const EnvSchema = z.object({
   DEV_SMTP_PORT: port.default(1025),
   /** npm start's worker metrics port when WORKER_METRICS_ADDRESS is not set. */
   WORKER_METRICS_PORT: port.default(9464),
+  /** Comma-separated `kid:base64key` pairs keying the audit chain's HMACs; the first signs, all verify. */
+  AUDIT_HMAC_KEYS: z.string().optional(),
+  /** Append-only JSONL file the API writes each chain's signed head to (outside the database). */
+  AUDIT_HEAD_EXPORT_FILE: z.string().optional(),
+  AUDIT_HEAD_EXPORT_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   /** Key for Tier 1 knowledge-factor hashes. */
   KNOWLEDGE_HMAC_KEY: z.string().optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
@@ -63,6 +70,8 @@ export interface Config {
   publicBaseUrl: string;
   dataDir: string;
   databaseUrl?: string;
+  /** Where migrations run (the schema's owner). Outside production it defaults to DATABASE_URL. */
+  migrationDatabaseUrl?: string;
   databasePoolMax: number;
   temporal: { address: string; namespace: string; taskQueue: string; apiKey?: string; tls: boolean };
   smtpUrl?: string;
@@ -74,6 +83,10 @@ export interface Config {
   /** Ports of npm start's embedded parts (TEMPORAL_DEV_PORT, TEMPORAL_UI_PORT, DEV_SMTP_PORT, WORKER_METRICS_PORT). */
   devPorts: { temporal: number; temporalUi: number; smtp: number; workerMetrics: number };
   knowledgeKey: Buffer;
+  /** HMAC keys of the audit chain (first signs), never stored in the database. */
+  auditKeys: HmacKey[];
+  /** The signed chain heads the API exports on a schedule, and verification compares against. */
+  auditHeadExport: { file: string; intervalSeconds: number };
   bootstrapAdminKey?: string;
   policyMode: 'production' | 'dev';
   /** Production transports left in plaintext by ALLOW_PLAINTEXT_TRANSPORT=sidecar, to be logged at start. */
@@ -150,20 +163,21 @@ function parseSecret(raw: string, variable: string): Buffer {
 }
 
 /** Dev secrets are generated at first start under the data dir (git-ignored), never committed. */
-type DevSecrets = { tokenKeys: string; knowledgeKey: string; payloadKeys: string };
+type DevSecrets = { tokenKeys: string; knowledgeKey: string; payloadKeys: string; auditKeys: string };
 
 function devSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
-  const fresh = () => ({
+  const fresh = (): DevSecrets => ({
     tokenKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
     knowledgeKey: crypto.randomBytes(32).toString('base64'),
     payloadKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
+    auditKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
   });
   try {
-    const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets;
-    if (existing.payloadKeys) return existing;
-    // A data dir from before payload encryption: keep its keys, add the missing one.
-    const s = { ...existing, payloadKeys: fresh().payloadKeys };
+    const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    if (existing.payloadKeys && existing.auditKeys) return existing as DevSecrets;
+    // A data dir from before payload encryption or the keyed audit chain: keep its keys, add the missing ones.
+    const s = { ...fresh(), ...existing };
     fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
     return s;
   } catch {
@@ -190,7 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   let knowledgeRaw = e.KNOWLEDGE_HMAC_KEY;
   let payloadRaw = e.PAYLOAD_CODEC_KEYS;
   let plaintextTransports: PlaintextTransport[] = [];
+  let auditRaw = e.AUDIT_HMAC_KEYS;
   if (production) {
+    if (!auditRaw) throw new ConfigError('AUDIT_HMAC_KEYS is required in production (kid:base64 of >= 32 random bytes; never stored in the database)');
+    if (!e.AUDIT_HEAD_EXPORT_FILE)
+      throw new ConfigError('AUDIT_HEAD_EXPORT_FILE is required in production (an append-only file outside the database for the signed audit heads)');
     if (!tokenKeysRaw) throw new ConfigError('TOKEN_HMAC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
     if (!payloadRaw) throw new ConfigError('PAYLOAD_CODEC_KEYS is required in production (kid:base64 of >= 32 random bytes)');
     if (!knowledgeRaw) throw new ConfigError('KNOWLEDGE_HMAC_KEY is required in production (base64 of >= 32 random bytes)');
@@ -203,11 +221,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }
     if (e.POLICY_MODE === 'dev') throw new ConfigError('POLICY_MODE=dev is not allowed in production');
     plaintextTransports = productionTransports(e);
-  } else if (!tokenKeysRaw || !knowledgeRaw || !payloadRaw) {
+  } else if (!tokenKeysRaw || !knowledgeRaw || !payloadRaw || !auditRaw) {
     const dev = devSecrets(dataDir);
     tokenKeysRaw ??= dev.tokenKeys;
     knowledgeRaw ??= dev.knowledgeKey;
     payloadRaw ??= dev.payloadKeys;
+    auditRaw ??= dev.auditKeys;
   }
   if (e.BOOTSTRAP_ADMIN_KEY !== undefined && e.BOOTSTRAP_ADMIN_KEY.length < 24) {
     throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: at least 24 characters required');
@@ -222,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     dataDir,
     databaseUrl: e.DATABASE_URL,
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? (production ? undefined : e.DATABASE_URL),
     databasePoolMax: e.DATABASE_POOL_MAX,
     temporal: {
       address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
@@ -241,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     devPorts: { temporal: e.TEMPORAL_DEV_PORT, temporalUi: e.TEMPORAL_UI_PORT, smtp: e.DEV_SMTP_PORT, workerMetrics: e.WORKER_METRICS_PORT },
     knowledgeKey: parseSecret(knowledgeRaw, 'KNOWLEDGE_HMAC_KEY'),
+    auditKeys: parseKeys(auditRaw, 'AUDIT_HMAC_KEYS'),
+    auditHeadExport: {
+      file: path.resolve(e.AUDIT_HEAD_EXPORT_FILE ?? path.join(dataDir, 'audit-heads.jsonl')),
+      intervalSeconds: e.AUDIT_HEAD_EXPORT_SECONDS,
+    },
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
     plaintextTransports,

@@ -6,6 +6,7 @@ import * as m0002 from './0002_approvals_mfa';
 import * as m0003 from './0003_break_glass';
 import * as m0004 from './0004_asn_bigint';
 import * as m0006 from './0006_persons';
+import * as m0008 from './0008_audit_roles';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_break_glass': m0003,
   '0004_asn_bigint': m0004,
   '0006_persons': m0006,
+  '0008_audit_roles': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

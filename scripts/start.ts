@@ -101,6 +101,9 @@ function banner(config: Config, s: { engine: Engine; resolved: Config; uiUrl: st
   say(`  Emailed links   ${config.publicBaseUrl}`);
   say(`  Metrics         ${api}/metrics (a "*" metrics or admin API key; worker SDK metrics also on http://${resolved.workerMetricsAddress}/metrics)`);
   say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs a "*" auditor or admin API key)`);
+  say(`  Audit heads     ${config.auditHeadExport.file} (signed, every ${config.auditHeadExport.intervalSeconds} s)`);
+  // The embedded database has one role; on Postgres the engine should connect as recovery_runtime.
+  if (engine.auditLogRewritable.length) say(`  Database role   single role: it could rewrite the audit log (${engine.auditLogRewritable[0]})`);
   if (engine.admin.apiKey) {
     say('');
     say(`  Admin API key (shown once, store it now): ${engine.admin.apiKey}`);

@@ -1,8 +1,9 @@
 // The database: its tables as Kysely types, and the connection (Kysely over node-postgres, one code
 // path for real Postgres and for PGlite behind its socket). store/ is its only user with SQL.
-import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, type ColumnType, type Generated, type KyselyPlugin } from 'kysely';
 import pg from 'pg';
 import type { Reason } from '../domain/types';
+import type { HmacKey } from '../infra/config';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
@@ -189,6 +190,8 @@ export interface AuditEventsTable {
   details: Json<Record<string, unknown>>;
   prev_hash: string;
   hash: string;
+  /** The AUDIT_HMAC_KEYS key id of `hash`; null: an unkeyed SHA-256 event from before 0008. */
+  key_id: string | null;
 }
 export interface AuditHeadsTable {
   tenant_id: string;
@@ -276,14 +279,34 @@ export type Db = Kysely<Database>;
 // bigint columns come back as strings by default; our counters fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function createDb(url: string, poolMax = 10): Db {
+/**
+ * Carries the audit chain's HMAC keys with a connection and every transaction opened on it (a
+ * Kysely plugin travels with its executor), so each of the many places that append an event signs
+ * with its process's key without handing the key down. It changes no query.
+ */
+class AuditKeys implements KyselyPlugin {
+  constructor(readonly keys: readonly HmacKey[]) {}
+  transformQuery: KyselyPlugin['transformQuery'] = (args) => args.node;
+  transformResult: KyselyPlugin['transformResult'] = (args) => Promise.resolve(args.result);
+}
+
+/** The audit keys this connection (or transaction) was opened with; empty when none were given. */
+export function auditKeysOf(db: Pick<Kysely<Database>, 'getExecutor'>): readonly HmacKey[] {
+  return db
+    .getExecutor()
+    .plugins.filter((p): p is AuditKeys => p instanceof AuditKeys)
+    .flatMap((p) => p.keys);
+}
+
+/** `auditKeys`: what appends to the audit chain sign with (the first); without them appends fail. */
+export function createDb(url: string, poolMax = 10, o: { auditKeys?: readonly HmacKey[] } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5000 });
   // A client's error (e.g. Postgres restarting) must not crash the process: the pool's own
   // listener covers idle clients only, and a checked-out client emitting 'error' with no
   // listener throws. The query in flight still fails and is answered 503 or retried.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: o.auditKeys?.length ? [new AuditKeys(o.auditKeys)] : [] });
 }
 
 export const json = (v: unknown): string => JSON.stringify(v);

@@ -4,6 +4,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { apiKeyHash, newApiKey } from '../infra/secrets';
 import { appendAudit } from './audit';
+import { SYSTEM_CHAIN } from '../domain/scope';
 
 type Trx = Transaction<Database>;
 
@@ -136,7 +137,7 @@ export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<
       .onConflict((oc) => oc.column('id').doUpdateSet({ key_hash: hash, disabled_at: null }))
       .execute();
     await appendAudit(db, {
-      tenantId: '_system',
+      tenantId: SYSTEM_CHAIN,
       eventKey: `bootstrap-admin:${hash.slice(0, 16)}`,
       actor: 'system',
       action: 'principal.bootstrapped',
@@ -154,7 +155,7 @@ export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   await appendAudit(db, {
-    tenantId: '_system',
+    tenantId: SYSTEM_CHAIN,
     eventKey: 'bootstrap-admin:generated',
     actor: 'system',
     action: 'principal.bootstrapped',

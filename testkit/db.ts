@@ -1,6 +1,8 @@
 // Databases of a run on a Postgres cluster: a template migrated once per run, and a clone of it
 // per test file, benchmark or drill (CREATE DATABASE ... TEMPLATE takes a moment, migrating takes
 // seconds). Everything here is cluster administration; the tables' data goes through the API.
+// The admin URL's role owns the databases and migrates them; the engines under test connect as
+// the runtime role (migrations/0008), as in production.
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { provision } from '../dev/provision';
@@ -12,6 +14,21 @@ import { sleep } from './wait';
 /** The superuser URL of the local Postgres: TEST_DATABASE_URL, or what scripts/provision/postgres.sh prints. */
 export function adminUrlFromEnv(): string {
   return process.env.TEST_DATABASE_URL ?? provision('postgres.sh');
+}
+
+/** The runtime role's name and password that scripts/provision/postgres.sh creates. */
+const RUNTIME_ROLE = 'recovery_runtime';
+
+/**
+ * The engine's URL of a database: the same server as the admin URL, as the runtime role
+ * (TEST_RUNTIME_DATABASE_URL's user and password when set, else recovery_runtime's).
+ */
+export function runtimeUrlOf(adminUrl: string, name: string): string {
+  const u = new URL(withDb(adminUrl, name));
+  const given = process.env.TEST_RUNTIME_DATABASE_URL ? new URL(process.env.TEST_RUNTIME_DATABASE_URL) : null;
+  u.username = given?.username ?? RUNTIME_ROLE;
+  u.password = given?.password ?? RUNTIME_ROLE;
+  return u.toString();
 }
 
 /** The same server and credentials, another database. */
@@ -68,7 +85,10 @@ export async function createTemplate(adminUrl: string, prefix: string): Promise<
 
 export interface ClonedDatabase {
   name: string;
+  /** As the owner (the admin URL's role): migrations, and what tests tamper with. */
   url: string;
+  /** As the runtime role: what the engine connects with. */
+  runtimeUrl: string;
   /** Drops it (and its registered cleanup). */
   drop(): Promise<void>;
 }
@@ -83,5 +103,5 @@ export async function cloneDatabase(adminUrl: string, template: string, prefix: 
   const cleanup = onCleanup(`drop database ${name}`, async () => {
     if (!o.dropWhen || o.dropWhen()) await dropDatabase(adminUrl, name);
   });
-  return { name, url: withDb(adminUrl, name), drop: () => cleanup.run() };
+  return { name, url: withDb(adminUrl, name), runtimeUrl: runtimeUrlOf(adminUrl, name), drop: () => cleanup.run() };
 }

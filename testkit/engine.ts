@@ -16,7 +16,7 @@ import { MailSink, type MailSinkOptions } from '../dev/mail-sink';
 import { dataConverterFor } from '../infra/codec';
 import { loadConfig, type Config } from '../infra/config';
 import type { Mailer } from '../infra/mailer';
-import type { Db } from '../store/db';
+import { createDb, type Db } from '../store/db';
 import { createLogger } from '../infra/logger';
 import { cloneDatabase } from './db';
 import { newAdminKey, testEngineEnv } from './env';
@@ -25,7 +25,10 @@ import { ApiClient, type ApiResponse, type CallOptions, type Json } from './http
 export type { ApiResponse };
 
 export interface Harness {
+  /** The engine's own connection (the runtime role). */
   db: Db;
+  /** A connection as the role that owns the schema (runs the migrations): what tests tamper with. */
+  ownerDb: Db;
   config: Config;
   client: Client;
   sink: MailSink;
@@ -74,7 +77,8 @@ export async function startHarness(
     ...testEngineEnv({ dataDir, adminKey }),
     LOG_LEVEL: 'silent',
     PORT: '0',
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.runtimeUrl,
+    MIGRATION_DATABASE_URL: database.url,
     DATABASE_POOL_MAX: '5',
     SMTP_URL: sink.url,
     TEMPORAL_ADDRESS: opts.timeSkipping ? '' : required('TEMPORAL_TEST_ADDRESS'),
@@ -99,11 +103,13 @@ export async function startHarness(
     // The time-skipping server has no custom search attributes.
     temporal: testEnv ? { client: testEnv.client, connection: testEnv.nativeConnection, searchAttributes: false } : undefined,
   });
+  const ownerDb = createDb(database.url, 2);
   const baseUrl = `http://127.0.0.1:${engine.api.port}`;
   const http = new ApiClient(baseUrl, { key: adminKey });
 
   return {
     db: engine.db,
+    ownerDb,
     config,
     client: engine.client,
     sink,
@@ -119,6 +125,7 @@ export async function startHarness(
     api: (method, p, o) => http.call(method, p, o),
     async close() {
       await engine.stop();
+      await ownerDb.destroy();
       if (testEnv) await testEnv.teardown();
       await sink.close();
       await database.drop();

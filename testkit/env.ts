@@ -14,6 +14,7 @@ export function testEngineEnv(o: { dataDir: string; adminKey: string }): Record<
     TOKEN_HMAC_KEYS: `t1:${crypto.randomBytes(32).toString('base64')}`,
     KNOWLEDGE_HMAC_KEY: crypto.randomBytes(32).toString('base64'),
     PAYLOAD_CODEC_KEYS: `p1:${crypto.randomBytes(32).toString('base64')}`,
+    AUDIT_HMAC_KEYS: `a1:${crypto.randomBytes(32).toString('base64')}`,
     PUBLIC_BASE_URL: 'http://recovery.test',
     POLICY_MODE: 'dev',
     BOOTSTRAP_ADMIN_KEY: o.adminKey,

@@ -16,6 +16,8 @@ export interface AuditEventJson {
   details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
+  /** The audit key id of `hash` (null: an unkeyed event from before the chain was keyed). */
+  key_id: string | null;
 }
 
 /** Which events: every condition given must hold. */

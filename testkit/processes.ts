@@ -97,7 +97,8 @@ export async function startProcessEngine<W = void>(o: ProcessEngineOptions<W>): 
   const env: Record<string, string> = {
     ...testEngineEnv({ dataDir: dir, adminKey }),
     PORT: String(port),
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.runtimeUrl,
+    MIGRATION_DATABASE_URL: database.url,
     SMTP_URL: sink.url,
     TEMPORAL_ADDRESS: o.temporalAddress,
     TEMPORAL_NAMESPACE: 'default',

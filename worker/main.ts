@@ -5,6 +5,7 @@ import { createLogger } from '../infra/logger';
 import { createMailer } from '../infra/mailer';
 import { once, runMain, runStops, stopOnSignals } from '../boot/process';
 import { installWorkerRuntime, startWorker } from '../boot/worker';
+import { checkRuntimeRole } from '../boot/api';
 
 runMain(async () => {
   const config = loadConfig();
@@ -16,7 +17,8 @@ runMain(async () => {
     // The SDK's own runtime metrics (task latencies, slots, cache), served for Prometheus.
     await installWorkerRuntime({ metrics: { address: config.workerMetricsAddress, variable: 'WORKER_METRICS_ADDRESS' } });
   }
-  const db = createDb(config.databaseUrl, config.databasePoolMax);
+  const db = createDb(config.databaseUrl, config.databasePoolMax, { auditKeys: config.auditKeys });
+  await checkRuntimeRole(db, config);
   const mailer = createMailer(config.smtpUrl, config.mailFrom);
   const worker = await startWorker({ config, db, mailer });
   log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');

@@ -2,7 +2,7 @@
 // function per route (the two policy routes together); every change commits with its audit event.
 import type { FastifyInstance } from 'fastify';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
-import { coversAllTenants, firstOutside } from '../../domain/scope';
+import { SYSTEM_CHAIN, coversAllTenants, firstOutside } from '../../domain/scope';
 import { DECIDING_ROLES, holdsDecidingRole } from '../../domain/person';
 import { appendAuditTx } from '../../store/audit';
 import { importAccounts } from '../../store/directory';
@@ -132,7 +132,7 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
           personId,
         });
         // Tenants in a fixed order: two creations never wait for each other's audit heads crosswise.
-        for (const t of named.length ? [...named].sort() : ['_system']) {
+        for (const t of named.length ? [...named].sort() : [SYSTEM_CHAIN]) {
           await appendAuditTx(trx, {
             tenantId: t,
             eventKey: `principal-created:${id}:${t}`,

@@ -1,5 +1,6 @@
 // Login events (feeding risk), audit export and verification, health. One function per concern.
 import type { FastifyInstance } from 'fastify';
+import { exportedHeads } from '../../infra/audit-heads';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
@@ -7,7 +8,7 @@ import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
 
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash', 'key_id'] as const;
 const csvCell = (v: unknown) => {
   const s = typeof v === 'string' ? v : JSON.stringify(v ?? '');
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -40,7 +41,7 @@ function loginEventRoute(r: Router, { db, auth }: AppDeps) {
   );
 }
 
-function auditRoutes(r: Router, { db, auth }: AppDeps) {
+function auditRoutes(r: Router, { db, auth, config }: AppDeps) {
   r.get(
     '/v1/audit',
     {
@@ -49,7 +50,7 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
     },
     async (req, reply) => {
       const q = req.query;
-      await auth.requireTenant(req, q.tenantId, 'audit.export');
+      await auth.requireChain(req, q.tenantId, 'audit.export');
       const rows = (await listAuditEvents(db, q)).map((e) => ({
         seq: Number(e.seq),
         at: new Date(e.at).toISOString(),
@@ -60,6 +61,7 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
         details: e.details,
         prev_hash: e.prev_hash,
         hash: e.hash,
+        key_id: e.key_id,
       }));
       if (q.format === 'jsonl') return reply.type('application/x-ndjson').send(rows.map((x) => JSON.stringify(x)).join('\n') + (rows.length ? '\n' : ''));
       if (q.format === 'csv') {
@@ -74,11 +76,18 @@ function auditRoutes(r: Router, { db, auth }: AppDeps) {
     '/v1/audit/verify',
     {
       onRequest: auth.requireRole('auditor', 'admin'),
-      schema: { summary: "Verify the tenant's audit hash chain", tags: ['audit'], querystring: AuditVerifyQuery, response: { 200: ChainOut } },
+      schema: {
+        summary: "Verify a tenant's audit hash chain (or _system's, for a *-scoped auditor)",
+        tags: ['audit'],
+        querystring: AuditVerifyQuery,
+        response: { 200: ChainOut },
+      },
     },
     async (req) => {
-      await auth.requireTenant(req, req.query.tenantId, 'audit.verify');
-      return verifyAuditChain(db, req.query.tenantId);
+      await auth.requireChain(req, req.query.tenantId, 'audit.verify');
+      // Checked against the latest head exported outside the database, under keys it never held.
+      const exportedHead = (await exportedHeads(config.auditHeadExport.file, config.auditKeys)).get(req.query.tenantId) ?? null;
+      return verifyAuditChain(db, req.query.tenantId, { keys: config.auditKeys, exportedHead });
     },
   );
 }

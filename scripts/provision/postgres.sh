@@ -5,14 +5,19 @@
 #   1. TEST_DATABASE_URL set and reachable          -> print it.
 #   2. Otherwise ensure a local server on 127.0.0.1:5432 (reuse whatever answers there; else
 #      start the Debian cluster, creating it, and installing the 'postgresql' package when
-#      running as root), with role and database 'recovery' (password 'recovery', CREATEDB)
+#      running as root), with role and database 'recovery' (password 'recovery', CREATEDB), the
+#      owner that creates and migrates the test databases, and the role 'recovery_runtime'
+#      (password 'recovery_runtime', no other attribute) the engines under test connect as
+#      (migrations/0008 grants it what the product needs; roles are cluster-wide, made once)
 #      -> print postgres://recovery:recovery@127.0.0.1:5432/recovery
 set -euo pipefail
 
 HOST=127.0.0.1
 PORT=5432
 NAME=recovery # role, password and database
+RUNTIME=recovery_runtime # role and password of the engine's connections
 URL="postgres://$NAME:$NAME@$HOST:$PORT/$NAME"
+RUNTIME_URL="postgres://$RUNTIME:$RUNTIME@$HOST:$PORT/$NAME"
 WAIT_SECONDS="${POSTGRES_WAIT_SECONDS:-30}"
 
 log() { echo "postgres: $*" >&2; }
@@ -34,7 +39,8 @@ url_works() {
   fi
 }
 
-# Is the recovery role/database already fully set up (login works, CREATEDB, owns the DB)?
+# Are the recovery role/database fully set up (login works, CREATEDB, owns the DB), and can the
+# runtime role log in without being able to create databases or roles?
 recovery_ready() {
   have psql || return 1
   local out
@@ -42,6 +48,9 @@ recovery_ready() {
     "select r.rolcreatedb and r.rolcanlogin and d.datdba = r.oid
        from pg_roles r, pg_database d
       where r.rolname = current_user and d.datname = current_database()" 2>/dev/null) || return 1
+  [ "$out" = t ] || return 1
+  out=$(psql -X -q -At -d "$RUNTIME_URL" -c \
+    "select not (rolsuper or rolcreatedb or rolcreaterole) from pg_roles where rolname = current_user" 2>/dev/null) || return 1
   [ "$out" = t ]
 }
 
@@ -180,10 +189,12 @@ as_postgres_psql() {
   fi
 }
 
-log "ensuring role and database '$NAME'..."
+log "ensuring roles '$NAME' and '$RUNTIME' and database '$NAME'..."
 sql=$(cat <<SQL
 SELECT 'CREATE ROLE $NAME' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$NAME') \gexec
 ALTER ROLE $NAME WITH LOGIN CREATEDB PASSWORD '$NAME';
+SELECT 'CREATE ROLE $RUNTIME' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$RUNTIME') \gexec
+ALTER ROLE $RUNTIME WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$RUNTIME';
 SELECT 'CREATE DATABASE $NAME OWNER $NAME' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$NAME') \gexec
 ALTER DATABASE $NAME OWNER TO $NAME;
 SQL
@@ -193,13 +204,13 @@ as_postgres_psql <<<"$sql" >&2
 rc=$?
 set -e
 if [ "$rc" -eq 127 ]; then
-  die "cannot act as the 'postgres' superuser (not root). Create role/database '$NAME' (password '$NAME', LOGIN CREATEDB) yourself, re-run as root, or set TEST_DATABASE_URL."
+  die "cannot act as the 'postgres' superuser (not root). Create role/database '$NAME' (password '$NAME', LOGIN CREATEDB) and role '$RUNTIME' (password '$RUNTIME', LOGIN) yourself, re-run as root, or set TEST_DATABASE_URL."
 elif [ "$rc" -ne 0 ]; then
   die "creating role/database '$NAME' as the postgres user failed (is the server on $HOST:$PORT a local Debian cluster with its socket in /var/run/postgresql?)."
 fi
 
 if ! recovery_ready; then
-  die "role/database '$NAME' were created but $URL still does not work (check pg_hba.conf allows password auth from $HOST)."
+  die "roles '$NAME' and '$RUNTIME' were created but $URL or $RUNTIME_URL still does not work (check pg_hba.conf allows password auth from $HOST)."
 fi
 
 echo "$URL"

@@ -58,9 +58,9 @@ describe('audit chain on Postgres', () => {
   it('a tampered event breaks verification at that event, and the log refuses updates', async () => {
     const tenantId = uniq('t');
     for (let i = 0; i < 3; i++) await appendAudit(h.db, ev(tenantId, `${tenantId}:k${i}`, i));
-    await assert.rejects(updateAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory'), /append-only/);
+    await assert.rejects(updateAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory'), /permission denied|append-only/);
     // Even a superuser bypassing the trigger is caught by the chain.
-    await tamperWithAuditEvent(h.db, { tenantId, seq: 2 }, 'mallory');
+    await tamperWithAuditEvent(h.ownerDb, { tenantId, seq: 2 }, 'mallory');
     const verdict = await verifyAuditChain(h.db, tenantId);
     assert.equal(verdict.valid, false);
     assert.equal(verdict.firstBrokenSeq, 2);

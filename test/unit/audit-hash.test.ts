@@ -1,8 +1,9 @@
-// The audit chain's hashing and the secrets' primitives: canonical JSON, event hashes, tokens, keys.
+// The audit chain's hashing and the secrets' primitives: canonical JSON, event hashes (unkeyed and keyed), signed heads, tokens, keys.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { GENESIS_HASH, canonicalJson, eventHash } from '../../store/audit';
+import { GENESIS_HASH, canonicalJson, eventHash, keyedEventHash } from '../../store/audit';
+import { signHead } from '../../infra/audit-heads';
 import { constantTimeEqualHex, hmacHex, knowledgeHash, newToken, tokenHash } from '../../infra/secrets';
 import type { HmacKey } from '../../infra/config';
 
@@ -88,6 +89,49 @@ describe('eventHash: any change to an event changes its hash', () => {
 
   it('the genesis hash is 64 zeros', () => {
     assert.equal(GENESIS_HASH, '0'.repeat(64));
+  });
+});
+
+describe('keyedEventHash: the chain is an HMAC that only the key holder can compute', () => {
+  const e = {
+    tenantId: 't_1',
+    seq: 1,
+    at: '2025-06-01T12:00:00.000Z',
+    actor: 'system',
+    action: 'tenant.created',
+    target: 'tenant:t_1',
+    recoveryId: null,
+    details: { a: 1 },
+    prevHash: GENESIS_HASH,
+  };
+  const k = key('a1');
+
+  it('differs from the unkeyed SHA-256 of the same event', () => {
+    assert.notEqual(keyedEventHash(k, e), eventHash(e));
+    assert.match(keyedEventHash(k, e), /^[0-9a-f]{64}$/);
+  });
+
+  it('depends on the key and on its id', () => {
+    assert.equal(keyedEventHash(k, e), keyedEventHash({ ...k }, e));
+    assert.notEqual(keyedEventHash(k, e), keyedEventHash(key('a1'), e));
+    assert.notEqual(keyedEventHash(k, e), keyedEventHash({ id: 'a2', key: k.key }, e));
+  });
+
+  it('changes with any field of the event', () => {
+    assert.notEqual(keyedEventHash(k, e), keyedEventHash(k, { ...e, actor: 'mallory' }));
+    assert.notEqual(keyedEventHash(k, e), keyedEventHash(k, { ...e, prevHash: 'f'.repeat(64) }));
+  });
+});
+
+describe('signHead: an exported head is signed with the active key', () => {
+  it('names the key and signs tenant, seq, hash and time', () => {
+    const keys = [key('a2'), key('a1')];
+    const at = new Date('2025-06-01T12:00:00Z');
+    const l = signHead(keys, { tenantId: 't_1', seq: 3, hash: 'ab'.repeat(32) }, at);
+    assert.equal(l.kid, 'a2');
+    assert.match(l.mac, /^[0-9a-f]{64}$/);
+    assert.notEqual(signHead(keys, { tenantId: 't_1', seq: 2, hash: 'ab'.repeat(32) }, at).mac, l.mac);
+    assert.notEqual(signHead([key('a2')], { tenantId: 't_1', seq: 3, hash: 'ab'.repeat(32) }, at).mac, l.mac);
   });
 });
 

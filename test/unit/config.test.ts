@@ -26,6 +26,8 @@ function prodEnv(dataDir: string): NodeJS.ProcessEnv {
     TOKEN_HMAC_KEYS: `k2:${b64(32)},k1:${b64(32)}`,
     KNOWLEDGE_HMAC_KEY: b64(32),
     PAYLOAD_CODEC_KEYS: `p1:${b64(32)}`,
+    AUDIT_HMAC_KEYS: `a1:${b64(32)}`,
+    AUDIT_HEAD_EXPORT_FILE: path.join(dataDir, 'audit-heads.jsonl'),
     DATABASE_URL: 'postgres://recovery:secret@db.internal:5432/recovery',
     TEMPORAL_ADDRESS: 'temporal.internal:7233',
     TEMPORAL_TLS: 'true',
@@ -67,7 +69,17 @@ describe('Production mode: a valid environment loads', () => {
 });
 
 describe('Production mode: a missing required variable throws a ConfigError naming it', () => {
-  for (const variable of ['TOKEN_HMAC_KEYS', 'KNOWLEDGE_HMAC_KEY', 'PAYLOAD_CODEC_KEYS', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'PUBLIC_BASE_URL']) {
+  for (const variable of [
+    'TOKEN_HMAC_KEYS',
+    'KNOWLEDGE_HMAC_KEY',
+    'PAYLOAD_CODEC_KEYS',
+    'AUDIT_HMAC_KEYS',
+    'AUDIT_HEAD_EXPORT_FILE',
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'SMTP_URL',
+    'PUBLIC_BASE_URL',
+  ]) {
     it(`missing ${variable} throws a ConfigError naming ${variable}`, () => {
       const env = prodEnv(tmpDir());
       delete env[variable];
@@ -155,10 +167,28 @@ describe('Dev mode: missing keys are generated into DATA_DIR and reused', () => 
       TOKEN_HMAC_KEYS: `mine:${b64(32)}`,
       KNOWLEDGE_HMAC_KEY: kk,
       PAYLOAD_CODEC_KEYS: `mine:${b64(32)}`,
+      AUDIT_HMAC_KEYS: `mine:${b64(32)}`,
     });
     assert.equal(c.tokenKeys[0].id, 'mine');
+    assert.equal(c.auditKeys[0].id, 'mine');
     assert.ok(c.knowledgeKey.equals(Buffer.from(kk, 'base64')));
     assert.equal(fs.existsSync(path.join(dir, 'dev-secrets.json')), false);
+  });
+
+  it('a data dir from before the keyed audit chain keeps its keys and gains an audit key', () => {
+    const dir = tmpDir();
+    const old = { tokenKeys: `dev1:${b64(32)}`, knowledgeKey: b64(32), payloadKeys: `dev1:${b64(32)}` };
+    fs.writeFileSync(path.join(dir, 'dev-secrets.json'), JSON.stringify(old));
+    const c = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+    assert.ok(c.tokenKeys[0].key.equals(Buffer.from(old.tokenKeys.slice(5), 'base64')));
+    assert.equal(c.auditKeys.length, 1);
+    assert.ok(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }).auditKeys[0].key.equals(c.auditKeys[0].key));
+  });
+
+  it('migrations default to DATABASE_URL outside production only', () => {
+    const url = 'postgres://recovery_runtime:x@db.internal:5432/recovery';
+    assert.equal(loadConfig({ NODE_ENV: 'development', DATA_DIR: tmpDir(), DATABASE_URL: url }).migrationDatabaseUrl, url);
+    assert.equal(loadConfig({ ...prodEnv(tmpDir()), DATABASE_URL: url }).migrationDatabaseUrl, undefined);
   });
 
   it('dev mode needs no DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL or PUBLIC_BASE_URL', () => {
