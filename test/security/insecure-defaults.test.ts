@@ -22,6 +22,8 @@ const prod = (over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv 
   TOKEN_HMAC_KEYS: `k1:${b64(32)}`,
   KNOWLEDGE_HMAC_KEY: b64(32),
   PAYLOAD_CODEC_KEYS: `p1:${b64(32)}`,
+  AUDIT_HMAC_KEYS: `a1:${b64(32)}`,
+  AUDIT_HEAD_EXPORT_FILE: path.join(dataDir, 'audit-heads.jsonl'),
   DATABASE_URL: 'postgres://recovery:secret@db.internal:5432/recovery',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
   TEMPORAL_TLS: 'true',
