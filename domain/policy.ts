@@ -26,6 +26,8 @@ export interface Policy {
   maxConsecutiveAccountFailures: number;
   /** Knowledge factors Tier 1 requires, all of them; null: every factor the account enrolled. */
   knowledgeFactors: string[] | null;
+  /** Tier 3 possession links one recovery may mail; each new one ends the earlier ones. */
+  maxPossessionLinks: number;
   manualReviewApprovals: number;
   rateLimits: { perIpPerHour: number; perAccountPer24h: number };
   rules: Record<RecoveryKind, { standard: RecoveryRule; privileged: RecoveryRule; elevated: RecoveryRule }>;
@@ -49,6 +51,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
   maxFailedVerifications: 5,
   maxConsecutiveAccountFailures: 100,
   knowledgeFactors: null,
+  maxPossessionLinks: 3,
   manualReviewApprovals: 2,
   rateLimits: { perIpPerHour: 5, perAccountPer24h: 3 },
   rules: {
@@ -121,6 +124,7 @@ export function policyOverrideSchema(mode: PolicyMode) {
         .max(72 * HOUR)
         .optional(),
       maxFailedVerifications: z.number().int().min(1).max(10).optional(),
+      maxPossessionLinks: z.number().int().min(1).max(10).optional(),
       // Names as Tier 1 answers carry them; an account that lacks a named factor cannot pass Tier 1.
       knowledgeFactors: z
         .array(z.string().regex(/^[a-z0-9_]{1,64}$/))

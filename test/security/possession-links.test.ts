@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { SinkMessage } from '../../dev/mail-sink';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
+import { tokensOf } from '../../testkit/inspect';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 import { sleep, until } from '../../testkit/wait';
@@ -78,6 +79,15 @@ describe('Tier 3 possession links are capped per recovery', () => {
     const used = await r.redeem(tokens[2]);
     assert.equal(used.status, 200, used.text);
     await until('tier 3 passed', async () => (await r.recovery()).tiers.passed.includes(3));
+  });
+
+  it('five concurrent submissions mail at most 3 links, and exactly one of them is live', async () => {
+    const r = await mfaReset();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => r.submit()));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 429, 429], answers.map((a) => a.text).join('\n'));
+    await until('3 mails', async () => r.confirmMails().length === 3);
+    const tokens = await tokensOf(h.db, r.id, 'verify_possession');
+    assert.equal(tokens.filter((t) => t.used_at === null && t.invalidated_at === null).length, 1, 'one live possession link');
   });
 
   it("the cap is the tenant policy's maxPossessionLinks", async () => {
