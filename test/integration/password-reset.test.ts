@@ -155,10 +155,9 @@ describe('links are single use and bound to their tenant', () => {
     const cross = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId: otherTenant, newPassword: NEW_PASSWORD } });
     assert.equal(cross.status, 404);
     assert.equal(cross.body.error.code, 'link_invalid');
-    const events = await auditEvents(h.db, { tenantId, caseId: id });
-    assert.ok(
-      events.some((e) => e.action === 'link.rejected_tenant_mismatch'),
-      'the cross-tenant attempt is audited',
+    // Written once the answer is out (issue 11 item 17): wait for it.
+    await until('the cross-tenant attempt is audited', async () =>
+      (await auditEvents(h.db, { tenantId, caseId: id })).some((e) => e.action === 'link.rejected_tenant_mismatch'),
     );
 
     const [kid, body] = token.split('.');

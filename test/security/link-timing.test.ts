@@ -1,8 +1,9 @@
 // Issue 11 item 17: the public link routes must not tell a live token from an unknown one by how
 // long they take. Answers are identical in status and body; this checks their timing too: many
-// tries per category, interleaved in random order (load on the machine hits both alike), a rank
-// test and a gap threshold on the medians. Failing needs both: a gap above 1 ms that the rank
-// test finds significant. And the event the wrong-tenant path owes the audit log is still written.
+// tries per category, interleaved in random order (load on the machine hits both alike), sent
+// from a worker thread (a client outside the server's event loop), a rank test and a gap
+// threshold on the medians. Failing needs both: a gap above 1 ms that the rank test finds
+// significant. And the event the wrong-tenant path owes the audit log is still written.
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { tokenFrom } from '../../testkit/mail';
 import { countAuditEvents } from '../../testkit/inspect-audit';
 import { KNOWLEDGE, recoveryBody, seedLocalAccount, seedTenant } from '../../testkit/seed';
 import { mannWhitney, median } from '../../testkit/stats';
+import { timeRequests, type TimedRequest } from '../../testkit/timing-client';
 import { until } from '../../testkit/wait';
 
 const TRIES = 200; // per route and category
@@ -41,18 +43,13 @@ async function liveLink() {
 /** A well-formed token under the engine's key id that no link has: it reaches the hash lookup. */
 const unknownToken = () => `${h.config.tokenKeys[0].id}.${crypto.randomBytes(32).toString('base64url')}`;
 
-type Route = '/v1/links/redeem' | '/v1/links/cancel' | 'GET /v1/links/:token';
+type Route = 'POST /v1/links/redeem' | 'POST /v1/links/cancel' | 'GET /v1/links/:token';
 type Category = 'unknown' | 'live_wrong_tenant';
 
-/** One call on a keep-alive connection, timed from send to the last byte of the answer. */
-async function timed(route: Route, body: { token: string; tenantId: string }): Promise<{ ms: number; status: number; text: string }> {
-  const t0 = performance.now();
-  const r =
-    route === 'GET /v1/links/:token'
-      ? await fetch(`${h.baseUrl}/v1/links/${body.token}?tenant=${body.tenantId}`)
-      : await fetch(`${h.baseUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await r.text();
-  return { ms: performance.now() - t0, status: r.status, text };
+/** The request of one try: a fresh unknown token each time, or the live token in the other tenant. */
+function requestFor(route: Route, token: string, tenantId: string): TimedRequest {
+  if (route === 'GET /v1/links/:token') return { method: 'GET', path: `/v1/links/${token}?tenant=${tenantId}` };
+  return { method: 'POST', path: route.slice('POST '.length), body: { token, tenantId } };
 }
 
 function shuffled<T>(xs: T[]): T[] {
@@ -66,22 +63,25 @@ function shuffled<T>(xs: T[]): T[] {
 describe('public link routes take as long for a live token in the wrong tenant as for an unknown one', () => {
   it('redeem, cancel and describe: no significant median gap above 1 ms, identical answers, and every wrong-tenant try audited', async (t) => {
     const link = await liveLink();
-    const routes: Route[] = ['/v1/links/redeem', '/v1/links/cancel', 'GET /v1/links/:token'];
+    const routes: Route[] = ['POST /v1/links/redeem', 'POST /v1/links/cancel', 'GET /v1/links/:token'];
     const categories: Category[] = ['unknown', 'live_wrong_tenant'];
-    const bodyOf = (c: Category) => ({ token: c === 'unknown' ? unknownToken() : link.token, tenantId: link.otherTenant });
-    const plan = shuffled(routes.flatMap((route) => categories.flatMap((category) => Array.from({ length: TRIES }, () => ({ route, category })))));
-    const warmUp = shuffled(routes.flatMap((route) => categories.flatMap((category) => Array.from({ length: WARM_UP / 6 }, () => ({ route, category })))));
+    const tries = (n: number) => shuffled(routes.flatMap((route) => categories.flatMap((category) => Array.from({ length: n }, () => ({ route, category })))));
+    const warmUp = tries(WARM_UP / (routes.length * categories.length));
+    const plan = tries(TRIES);
+    const requests = [...warmUp, ...plan].map(({ route, category }) =>
+      requestFor(route, category === 'unknown' ? unknownToken() : link.token, link.otherTenant),
+    );
+    const timed = (await timeRequests(h.baseUrl, requests)).slice(warmUp.length);
 
-    for (const { route, category } of warmUp) await timed(route, bodyOf(category));
     const samples = new Map<string, number[]>();
     const answers = new Map<Route, Set<string>>(routes.map((r) => [r, new Set<string>()]));
-    for (const { route, category } of plan) {
-      const r = await timed(route, bodyOf(category));
+    plan.forEach(({ route, category }, i) => {
+      const r = timed[i];
       assert.equal(r.status, 404, r.text);
       answers.get(route)!.add(r.text);
       const key = `${route} ${category}`;
       samples.set(key, [...(samples.get(key) ?? []), r.ms]);
-    }
+    });
 
     const report: string[] = [];
     const leaks: string[] = [];
