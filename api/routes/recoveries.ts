@@ -93,7 +93,7 @@ function readRoutes(r: Router, deps: AppDeps) {
 /** The tenant's policy in effect (defaults with its overrides). */
 async function tenantPolicy({ db }: AppDeps, tenantId: string) {
   const tenant = await getTenant(db, tenantId);
-  return resolvePolicy((tenant?.policy_override ?? null) as PolicyOverride | null);
+  return resolvePolicy(tenant?.policy_override as PolicyOverride | null);
 }
 
 /**
