@@ -202,7 +202,9 @@ function credentialLifecycle({ db, config, directoryFor }: Deps) {
       const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
       const out = await issueCredentialOnce(db, { grantId: g.id, tenantId: g.tenant_id, accountId: g.account_id, expiresAt }, () => {
         const cred = newAccessCredential(config.tokenKeys);
-        return { keyId: cred.keyId, hash: cred.hash, sealed: sealSecret(config.tokenKeys[0].key, `pickup:${g.id}`, cred.value) };
+        // Sealed under the key the credential names; its id is stored with the copy for the pickup.
+        const key = config.tokenKeys.find((k) => k.id === cred.keyId)!;
+        return { keyId: cred.keyId, hash: cred.hash, sealed: sealSecret(key.key, `pickup:${g.id}`, cred.value) };
       });
       return { credentialId: out.credentialId, expiresAt: out.expiresAt.toISOString() };
     },

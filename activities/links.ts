@@ -3,10 +3,39 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { linkEmail } from '../infra/templates';
 import type { IssuedLink, LinkRequest } from '../contracts/activities';
-import { tenantName } from '../store/tenants';
-import { invalidateUnusedToken, settlePriorTokens, tokenUsedFor } from '../store/tokens';
+import { resolvePolicy, type PolicyOverride } from '../domain/policy';
+import { appendAudit } from '../store/audit';
+import type { Db } from '../store/db';
+import { getTenant, tenantName } from '../store/tenants';
+import { insertReplacingToken, insertToken, invalidateUnusedToken, settlePriorTokens, tokenUsedFor, type NewTokenRow } from '../store/tokens';
 import { loadRecovery, requireAccount, type Deps } from './deps';
 import { createLinkToken, mailLink, recordLinkSent } from './mail';
+
+type RecoveryRow = Awaited<ReturnType<typeof loadRecovery>>;
+
+/**
+ * How a link's token is stored. A Tier 3 possession link is mailed again on each submission: the
+ * newest replaces the earlier ones (one live link per recovery), and past the policy's cap
+ * nothing is sent and the refusal is audited (`possession_link_limit`, non-retryable).
+ */
+async function tokenInsert(db: Db, r: RecoveryRow, purpose: string, issueKey: string): Promise<(row: NewTokenRow) => Promise<string>> {
+  if (purpose !== 'verify_possession') return (row) => insertToken(db, row);
+  const cap = resolvePolicy((await getTenant(db, r.tenant_id))?.policy_override as PolicyOverride | null).maxPossessionLinks;
+  return async (row) => {
+    const id = await insertReplacingToken(db, row, cap);
+    if (id !== null) return id;
+    await appendAudit(db, {
+      tenantId: r.tenant_id,
+      eventKey: `${issueKey}:resend_refused`,
+      actor: 'system',
+      action: 'link.resend_refused',
+      target: `account:${r.account_id}`,
+      recoveryId: r.id,
+      details: { purpose, cap },
+    });
+    throw ApplicationFailure.nonRetryable(`at most ${cap} possession links per recovery: the last one sent still works`, 'possession_link_limit');
+  };
+}
 
 export function createLinkActivities({ db, mailer, config, directoryFor }: Deps) {
   return {
@@ -14,7 +43,8 @@ export function createLinkActivities({ db, mailer, config, directoryFor }: Deps)
      * Creates a single-use token bound to tenant, account, recovery and purpose, stores only its
      * HMAC, and emails the link to the account's registered addresses (the primary one, or all).
      * A retry after the mail went out returns the same token id; a retry before it invalidates
-     * the unsent token and issues a fresh one, so every token is emailed at most once.
+     * the unsent token and issues a fresh one, so every token is emailed at most once. A new
+     * possession link ends the earlier ones, up to a cap (see tokenInsert).
      */
     async issueLink(i: LinkRequest): Promise<IssuedLink> {
       const r = await loadRecovery(db, i.recoveryId);
@@ -42,16 +72,22 @@ export function createLinkActivities({ db, mailer, config, directoryFor }: Deps)
         await recordLinkSent(db, { ...mail(sent.id), expiresAt });
         return { tokenId: sent.id, expiresAt: expiresAt.toISOString(), recipients: to.length };
       }
+      const insert = await tokenInsert(db, r, i.purpose, issueKey);
       const out = await mailLink(db, mailer, { mail, what: 'the link', to }, async () => {
-        const { tokenId, expiresAt, url } = await createLinkToken(db, config, {
-          tenantId: r.tenant_id,
-          accountId: r.account_id,
-          caseId: r.id,
-          workflowId: r.workflow_id,
-          purpose: i.purpose,
-          issueKey,
-          ttlSeconds: i.ttlSeconds,
-        });
+        const { tokenId, expiresAt, url } = await createLinkToken(
+          db,
+          config,
+          {
+            tenantId: r.tenant_id,
+            accountId: r.account_id,
+            caseId: r.id,
+            workflowId: r.workflow_id,
+            purpose: i.purpose,
+            issueKey,
+            ttlSeconds: i.ttlSeconds,
+          },
+          insert,
+        );
         const message = linkEmail(i.purpose, {
           tenantName: await tenantName(db, r.tenant_id),
           url,

@@ -6,7 +6,7 @@ import type { Db } from '../store/db';
 import { isPermanentMailError, MailDeferredError, messageIdFor, type Mailer, type OutgoingMail } from '../infra/mailer';
 import { appendAuditTx } from '../store/audit';
 import { claimNotice, markNoticeFailed, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';
-import { insertToken, invalidateUndelivered, markTokenMailed } from '../store/tokens';
+import { insertToken, invalidateUndelivered, markTokenMailed, type NewTokenRow } from '../store/tokens';
 import type { HmacKey } from '../infra/config';
 import { newToken } from '../infra/secrets';
 
@@ -139,17 +139,19 @@ export async function mailLink(
 }
 
 /**
- * A new single-use token for a case's link: only its HMAC is stored; the value leaves this
- * function inside the link's URL, which goes into the mail and nowhere else.
+ * A new single-use token for a case's link: only its HMAC is stored (by `insert`, a plain insert
+ * unless the link replaces earlier ones); the value leaves this function inside the link's URL,
+ * which goes into the mail and nowhere else.
  */
 export async function createLinkToken(
   db: Db,
   config: { tokenKeys: readonly HmacKey[]; publicBaseUrl: string },
   t: { tenantId: string; accountId: string; caseId: string; workflowId: string; purpose: string; issueKey: string; ttlSeconds: number },
+  insert: (row: NewTokenRow) => Promise<string> = (row) => insertToken(db, row),
 ): Promise<{ tokenId: string; expiresAt: Date; url: string }> {
   const token = newToken(config.tokenKeys);
   const expiresAt = new Date(Date.now() + t.ttlSeconds * 1000);
-  const tokenId = await insertToken(db, {
+  const tokenId = await insert({
     tenantId: t.tenantId,
     accountId: t.accountId,
     recoveryId: t.caseId,

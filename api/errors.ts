@@ -10,8 +10,8 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { WORKFLOW_REJECTIONS } from '../contracts/rejections';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ACTIVITY_REFUSALS, WORKFLOW_REJECTIONS } from '../contracts/rejections';
 
 export class ApiError extends Error {
   constructor(
@@ -72,6 +72,12 @@ export function toApiError(err: unknown, url = ''): ApiError {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const type = err.cause.type ?? 'rejected';
     return new ApiError(WORKFLOW_FAILURES[type] ?? 409, type, err.cause.message);
+  }
+  // Only the refusals listed: any other activity failure stays an internal error.
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure) {
+    const refusal = err.cause.cause;
+    const status = refusal.type ? ACTIVITY_REFUSALS[refusal.type] : undefined;
+    if (status) return new ApiError(status, refusal.type!, refusal.message);
   }
   // The row said active but the workflow has just closed: a state conflict, not a missing id.
   if (err instanceof WorkflowNotFoundError) return new ApiError(409, 'invalid_state', 'the recovery has already ended');

@@ -30,5 +30,10 @@ export const ACCESS_REJECTIONS = {
   not_revocable: 409,
 } as const;
 
+/** Refusals an activity raises inside an update handler (the update fails with them as cause). */
+export const ACTIVITY_REFUSALS: Record<string, number> = {
+  possession_link_limit: 429,
+};
+
 export const WORKFLOW_REJECTIONS = { ...RECOVERY_REJECTIONS, ...APPROVAL_REJECTIONS, ...ACCESS_REJECTIONS } as const;
 export type Rejection = keyof typeof WORKFLOW_REJECTIONS;

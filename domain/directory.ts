@@ -26,13 +26,23 @@ export interface Change {
   by: string;
 }
 
+/** Tier 1's outcome; `missing` names required factors left unanswered (then nothing was compared). */
+export interface KnowledgeCheck {
+  passed: boolean;
+  factorsChecked: number;
+  missing: string[];
+}
+
 export interface Directory {
   /** Existence, role, auth method; null when the account does not exist. */
   lookup(ref: AccountRef): Promise<DirectoryAccount | null>;
   /** Registered, verified addresses, primary first. Links go only here. */
   addresses(ref: AccountRef): Promise<string[]>;
-  /** Tier 1: every submitted factor must exist and match. */
-  checkKnowledge(ref: AccountRef, answers: Record<string, string>): Promise<{ passed: boolean; factorsChecked: number }>;
+  /**
+   * Tier 1: every required factor (null: every enrolled one) must be answered, and every answer
+   * must be of an enrolled factor and match. Answers are compared only when none is missing.
+   */
+  checkKnowledge(ref: AccountRef, answers: Record<string, string>, required: readonly string[] | null): Promise<KnowledgeCheck>;
   setPassword(ref: AccountRef, password: NewPassword, change: Change): Promise<void>;
   /** Removes every active MFA factor except those enrolled by `change.by`, and requires enrolment. */
   removeMfaFactors(ref: AccountRef, change: Change): Promise<{ removed: number }>;

@@ -24,6 +24,10 @@ export interface Policy {
   approvalDeadlineSeconds: number;
   maxFailedVerifications: number;
   maxConsecutiveAccountFailures: number;
+  /** Knowledge factors Tier 1 requires, all of them; null: every factor the account enrolled. */
+  knowledgeFactors: string[] | null;
+  /** Tier 3 possession links one recovery may mail; each new one ends the earlier ones. */
+  maxPossessionLinks: number;
   manualReviewApprovals: number;
   rateLimits: { perIpPerHour: number; perAccountPer24h: number };
   rules: Record<RecoveryKind, { standard: RecoveryRule; privileged: RecoveryRule; elevated: RecoveryRule }>;
@@ -46,6 +50,8 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
   approvalDeadlineSeconds: 24 * HOUR,
   maxFailedVerifications: 5,
   maxConsecutiveAccountFailures: 100,
+  knowledgeFactors: null,
+  maxPossessionLinks: 3,
   manualReviewApprovals: 2,
   rateLimits: { perIpPerHour: 5, perAccountPer24h: 3 },
   rules: {
@@ -118,6 +124,14 @@ export function policyOverrideSchema(mode: PolicyMode) {
         .max(72 * HOUR)
         .optional(),
       maxFailedVerifications: z.number().int().min(1).max(10).optional(),
+      maxPossessionLinks: z.number().int().min(1).max(10).optional(),
+      // Names as Tier 1 answers carry them; an account that lacks a named factor cannot pass Tier 1.
+      knowledgeFactors: z
+        .array(z.string().regex(/^[a-z0-9_]{1,64}$/))
+        .min(1)
+        .max(10)
+        .refine((names) => new Set(names).size === names.length, 'each factor once')
+        .optional(),
       rateLimits: z
         .object({
           perIpPerHour: z.number().int().min(1).max(100).optional(),

@@ -97,6 +97,23 @@ export function openSecret(masterKey: Buffer, purpose: string, sealed: string): 
   return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
 }
 
+/**
+ * Opens a value sealed under one of a key set: the key named `keyId`, or, for a value sealed
+ * before key ids were recorded, each key in turn (GCM's tag refuses a wrong key). Null when no
+ * configured key opens it (its key was retired too early).
+ */
+export function openSealedWith(keys: readonly HmacKey[], keyId: string | null, purpose: string, sealed: string): string | null {
+  const candidates = keyId === null ? keys : keys.filter((k) => k.id === keyId);
+  for (const k of candidates) {
+    try {
+      return openSecret(k.key, purpose, sealed);
+    } catch {
+      // Not this key: try the next one.
+    }
+  }
+  return null;
+}
+
 // OWASP's argon2id baseline (m=19 MiB, t=2, p=1).
 const ARGON2 = { algorithm: 2 /* Argon2id */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 

@@ -55,7 +55,7 @@ export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory 
       return id ? (await registeredAddresses(db, id)).map((a) => a.email) : [];
     },
 
-    checkKnowledge: (ref, answers) => checkKnowledge(db, knowledgeKey, ref.tenantId, ref.accountId, answers),
+    checkKnowledge: (ref, answers, required) => checkKnowledge(db, knowledgeKey, ref, answers, required),
 
     async setPassword(ref, password: NewPassword, change: Change) {
       const id = await requireUuid(db, ref);

@@ -245,6 +245,8 @@ export interface AccessCredentialsTable {
 export interface CredentialPickupsTable {
   grant_id: string;
   sealed: string;
+  /** The token key that sealed it; null for copies sealed before key ids were kept (0009). */
+  key_id: string | null;
   created_at: Generated<Date>;
 }
 

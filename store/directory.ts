@@ -4,7 +4,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
-import { accessSessionSource, type AccountRef } from '../domain/directory';
+import { accessSessionSource, type AccountRef, type KnowledgeCheck } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
 
 export interface ImportedAccount {
@@ -99,18 +99,33 @@ export async function registeredAddresses(db: Db, accountUuid: string): Promise<
   return rows.map((r) => ({ email: r.email, isPrimary: r.is_primary }));
 }
 
-/** Tier 1: every submitted factor must exist and match; comparison in constant time. */
-export async function checkKnowledge(db: Db, knowledgeKey: Buffer, tenantId: string, externalId: string, answers: Record<string, string>) {
+/**
+ * Tier 1: every required factor (null: every enrolled one) answered, every answer of an enrolled
+ * factor and matching; comparison in constant time. A subset of the factors never passes.
+ */
+export async function checkKnowledge(
+  db: Db,
+  knowledgeKey: Buffer,
+  ref: AccountRef,
+  answers: Record<string, string>,
+  required: readonly string[] | null,
+): Promise<KnowledgeCheck> {
+  const { tenantId, accountId: externalId } = ref;
   const acct = await findAccount(db, tenantId, externalId);
   const stored = acct ? await db.selectFrom('knowledge_factors').select(['name', 'answer_hash']).where('account_id', '=', acct.id).execute() : [];
   const byName = new Map(stored.map((s) => [s.name, s.answer_hash]));
-  let allMatch = Object.keys(answers).length > 0;
+  const needed = required ?? [...byName.keys()];
+  const missing = needed.filter((name) => !Object.hasOwn(answers, name)).sort();
+  // Refused before any comparison: a partial submission learns nothing about the answers it holds.
+  if (missing.length) return { passed: false, factorsChecked: 0, missing };
+  // No factor required (none enrolled) never passes.
+  let allMatch = needed.length > 0 && Object.keys(answers).length > 0;
   for (const [name, answer] of Object.entries(answers)) {
     const expected = byName.get(name) ?? '0'.repeat(64);
     const ok = constantTimeEqualHex(knowledgeHash(knowledgeKey, tenantId, externalId, name, answer), expected);
     allMatch = allMatch && ok && byName.has(name);
   }
-  return { passed: allMatch, factorsChecked: Object.keys(answers).length };
+  return { passed: allMatch, factorsChecked: Object.keys(answers).length, missing: [] };
 }
 
 export async function recordLogin(

@@ -95,7 +95,7 @@ export function issueCredentialOnce(
       .values({ grant_id: g.grantId, tenant_id: g.tenantId, account_id: g.accountId, key_id: cred.keyId, credential_hash: cred.hash, expires_at: g.expiresAt })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await trx.insertInto('credential_pickups').values({ grant_id: g.grantId, sealed: cred.sealed }).execute();
+    await trx.insertInto('credential_pickups').values({ grant_id: g.grantId, sealed: cred.sealed, key_id: cred.keyId }).execute();
     return { credentialId: row.id, expiresAt: g.expiresAt };
   });
 }
@@ -113,9 +113,12 @@ export async function revokeCredential(db: Db, grantId: string, reason: string):
   });
 }
 
-/** The one pickup: deletes the sealed copy and marks the live credential fetched, or null. */
-export async function pickUpCredential(trx: Trx, grantId: string): Promise<{ sealed: string; expiresAt: Date } | null> {
-  const pickup = await trx.deleteFrom('credential_pickups').where('grant_id', '=', grantId).returning('sealed').executeTakeFirst();
+/**
+ * The one pickup: deletes the sealed copy and marks the live credential fetched, or null. The
+ * caller opens the copy before its transaction commits, so a copy it cannot open is kept.
+ */
+export async function pickUpCredential(trx: Trx, grantId: string): Promise<{ sealed: string; keyId: string | null; expiresAt: Date } | null> {
+  const pickup = await trx.deleteFrom('credential_pickups').where('grant_id', '=', grantId).returning(['sealed', 'key_id']).executeTakeFirst();
   if (!pickup) return null;
   const cred = await trx
     .updateTable('access_credentials')
@@ -127,7 +130,7 @@ export async function pickUpCredential(trx: Trx, grantId: string): Promise<{ sea
     .returning(['expires_at'])
     .executeTakeFirst();
   if (!cred) return null;
-  return { sealed: pickup.sealed, expiresAt: new Date(cred.expires_at) };
+  return { sealed: pickup.sealed, keyId: pickup.key_id, expiresAt: new Date(cred.expires_at) };
 }
 
 export function credentialState(db: Db, grantId: string) {

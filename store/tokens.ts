@@ -46,23 +46,52 @@ export interface NewTokenRow {
   expiresAt: Date;
 }
 
+const tokenValues = (t: NewTokenRow) => ({
+  tenant_id: t.tenantId,
+  account_id: t.accountId,
+  recovery_id: t.recoveryId,
+  workflow_id: t.workflowId,
+  purpose: t.purpose,
+  issue_key: t.issueKey,
+  key_id: t.keyId,
+  token_hash: t.tokenHash,
+  expires_at: t.expiresAt,
+});
+
 export async function insertToken(db: Db, t: NewTokenRow): Promise<string> {
-  const row = await db
-    .insertInto('one_time_tokens')
-    .values({
-      tenant_id: t.tenantId,
-      account_id: t.accountId,
-      recovery_id: t.recoveryId,
-      workflow_id: t.workflowId,
-      purpose: t.purpose,
-      issue_key: t.issueKey,
-      key_id: t.keyId,
-      token_hash: t.tokenHash,
-      expires_at: t.expiresAt,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const row = await db.insertInto('one_time_tokens').values(tokenValues(t)).returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * Inserts a link that replaces the earlier links of its purpose for the case, at most `cap` of
+ * them (issues are counted by issue key, so a retry of one issue counts once). Under a per-case
+ * lock: null past the cap (nothing changes), otherwise every earlier unused link of the purpose
+ * ends, then the new one is inserted. The row updates race a redemption safely: the click either
+ * used its link first or finds it invalidated.
+ */
+export async function insertReplacingToken(db: Db, t: NewTokenRow, cap: number): Promise<string | null> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${`links:${t.recoveryId}:${t.purpose}`}))`.execute(trx);
+    const issued = await trx
+      .selectFrom('one_time_tokens')
+      .select(sql<string>`count(distinct issue_key)`.as('n'))
+      .where('recovery_id', '=', t.recoveryId)
+      .where('purpose', '=', t.purpose)
+      .where('issue_key', '!=', t.issueKey)
+      .executeTakeFirstOrThrow();
+    if (Number(issued.n) >= cap) return null;
+    await trx
+      .updateTable('one_time_tokens')
+      .set({ invalidated_at: new Date(), invalidated_reason: 'superseded' })
+      .where('recovery_id', '=', t.recoveryId)
+      .where('purpose', '=', t.purpose)
+      .where('invalidated_at', 'is', null)
+      .where('used_at', 'is', null)
+      .execute();
+    const row = await trx.insertInto('one_time_tokens').values(tokenValues(t)).returning('id').executeTakeFirstOrThrow();
+    return row.id;
+  });
 }
 
 export async function markTokenMailed(trx: Trx, tokenId: string): Promise<void> {

@@ -16,7 +16,7 @@ import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, openAccessSession } from '../../store/directory';
 import { credentialByHash, credentialState, getGrant, pickUpCredential, type GrantRow } from '../../store/grants';
 import { grantView } from '../views/grant';
-import { constantTimeEqualHex, hmacHex, openSecret } from '../../infra/secrets';
+import { constantTimeEqualHex, hmacHex, openSealedWith } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import {
@@ -131,8 +131,45 @@ function approvalRoute(r: Router, deps: AppDeps) {
   );
 }
 
+class PickupKeyUnavailable extends Error {
+  constructor(readonly keyId: string | null) {
+    super('no configured token key opens the sealed credential');
+  }
+}
+
+/**
+ * The pickup in one transaction: the sealed copy is deleted, opened and audited, and only then
+ * committed. A copy no configured key opens (its key retired too early) rolls back and stays,
+ * since it is the only one: 503 until the key is configured again. Null: nothing to pick up.
+ */
+async function openPickup(deps: AppDeps, g: GrantRow, actor: string, reqId: string) {
+  const { db, config } = deps;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const picked = await pickUpCredential(trx, g.id);
+      if (!picked) return null;
+      const credential = openSealedWith(config.tokenKeys, picked.keyId, `pickup:${g.id}`, picked.sealed);
+      if (credential === null) throw new PickupKeyUnavailable(picked.keyId);
+      // Recorded with the pickup: a credential is never handed out without its audit event.
+      await appendAuditTx(trx, auditEvent(g, actor, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, reqId));
+      return { credential, expiresAt: picked.expiresAt };
+    });
+  } catch (err) {
+    if (!(err instanceof PickupKeyUnavailable)) throw err;
+    deps.log.error({ grantId: g.id, keyId: err.keyId }, 'credential pickup: the sealing token key is not configured');
+    await audit(deps, g, actor, 'credential.fetch_failed', { code: 'credential_key_unavailable', keyId: err.keyId }, reqId);
+    throw new ApiError(
+      503,
+      'credential_key_unavailable',
+      'the token key that sealed the credential is not configured; the credential is kept: retry once the key is back',
+      undefined,
+      { 'retry-after': '60' },
+    );
+  }
+}
+
 function credentialRoute(r: Router, deps: AppDeps) {
-  const { db, temporal, config } = deps;
+  const { db, temporal } = deps;
   r.post(
     '/v1/break-glass/:id/credential',
     {
@@ -147,13 +184,7 @@ function credentialRoute(r: Router, deps: AppDeps) {
         await audit(deps, g, `principal:${p.id}`, 'credential.fetch_denied', { reason: 'not the requester' }, req.id);
         throw new ApiError(403, 'not_requester', 'only the requester can pick the credential up');
       }
-      const picked = await db.transaction().execute(async (trx) => {
-        const picked = await pickUpCredential(trx, g.id);
-        if (!picked) return null;
-        // Recorded with the pickup: a credential is never handed out without its audit event.
-        await appendAuditTx(trx, auditEvent(g, `principal:${p.id}`, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, req.id));
-        return picked;
-      });
+      const picked = await openPickup(deps, g, `principal:${p.id}`, req.id);
       if (!picked) {
         const cred = await credentialState(db, g.id);
         const code = !cred ? 'credential_not_issued' : cred.fetched_at ? 'credential_already_fetched' : 'credential_revoked';
@@ -172,7 +203,7 @@ function credentialRoute(r: Router, deps: AppDeps) {
       return reply.header('cache-control', 'no-store').send({
         id: g.id,
         accountId: g.account_id,
-        credential: openSecret(config.tokenKeys[0].key, `pickup:${g.id}`, picked.sealed),
+        credential: picked.credential,
         expiresAt: picked.expiresAt.toISOString(),
         note: 'Shown once. It stops working at expiresAt or when revoked, and every session opened with it ends then.',
       });

@@ -1,7 +1,7 @@
 // Public endpoints for account owners. A GET never consumes (mail scanners prefetch links); a
-// POST consumes with one atomic UPDATE. Every failure answers the same status and body, so a
-// caller learns nothing about which tokens, tenants or accounts exist (invariant 6).
-import type { FastifyInstance } from 'fastify';
+// POST consumes with one atomic UPDATE. Every failure answers the same status and body, in the
+// same time, so a caller learns nothing about which tokens, tenants or accounts exist (invariant 6).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { linkRedeemedSignal, cancelUpdate } from '../../contracts/recovery';
@@ -17,6 +17,7 @@ import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
+import { afterResponse } from '../after-response';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
 
@@ -30,21 +31,27 @@ async function findLiveToken(db: Db, keys: AppDeps['config']['tokenKeys'], prese
   return row;
 }
 
-/** The live token presented, or null; one presented in another tenant's context is audited. */
-async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: string | undefined, req: { id: string }) {
+/**
+ * The live token presented, or null; one presented in another tenant's context is audited, after
+ * the answer is sent: that failure then costs what an unknown token costs, so timing does not
+ * tell a live token from a made-up one.
+ */
+async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: string | undefined, req: FastifyRequest, reply: FastifyReply) {
   const row = await findLiveToken(db, config.tokenKeys, token);
   if (!row) return null;
   if (tenantId !== undefined && tenantId !== row.tenant_id) {
     // Invariant 4: a token presented in another tenant's context is rejected and audited.
-    await appendAudit(db, {
-      tenantId: row.tenant_id,
-      eventKey: `link-tenant-mismatch:${req.id}:${Date.now()}`,
-      actor: 'public',
-      action: 'link.rejected_tenant_mismatch',
-      target: `account:${row.account_id}`,
-      recoveryId: row.recovery_id,
-      details: { tokenId: row.id, presentedTenant: tenantId },
-    });
+    afterResponse(req, reply, 'the tenant-mismatch audit event', () =>
+      appendAudit(db, {
+        tenantId: row.tenant_id,
+        eventKey: `link-tenant-mismatch:${req.id}:${Date.now()}`,
+        actor: 'public',
+        action: 'link.rejected_tenant_mismatch',
+        target: `account:${row.account_id}`,
+        recoveryId: row.recovery_id,
+        details: { tokenId: row.id, presentedTenant: tenantId },
+      }),
+    );
     return null;
   }
   return row.live ? row : null;
@@ -95,8 +102,8 @@ function describeRoute(r: Router, deps: AppDeps) {
   r.get(
     '/v1/links/:token',
     { schema: { summary: 'Describe a link without using it', tags: ['public'], params: LinkParams, querystring: LinkQuery, response: { 200: LinkOut } } },
-    async (req) => {
-      const row = await liveTokenFor(deps, req.params.token, req.query.tenant, req);
+    async (req, reply) => {
+      const row = await liveTokenFor(deps, req.params.token, req.query.tenant, req, reply);
       if (!row) throw LINK_INVALID();
       return {
         valid: true,
@@ -174,9 +181,9 @@ function redeemRoute(r: Router, deps: AppDeps) {
         response: { 200: LinkUsedOut },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { token, tenantId, newPassword, factor } = req.body;
-      const row = await liveTokenFor(deps, token, tenantId, req);
+      const row = await liveTokenFor(deps, token, tenantId, req, reply);
       if (!row || row.purpose === 'cancel') throw LINK_INVALID();
       if (row.purpose === 'password_reset') return resetPassword(deps, row, newPassword);
       if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') return confirmPossession(deps, row);
@@ -191,9 +198,9 @@ function cancelRoute(r: Router, deps: AppDeps) {
   r.post(
     '/v1/links/cancel',
     { schema: { summary: '"This wasn\'t me": cancel a pending recovery', tags: ['public'], body: LinkCancelBody, response: { 200: LinkUsedOut } } },
-    async (req) => {
+    async (req, reply) => {
       const { token, tenantId } = req.body;
-      const row = await liveTokenFor(deps, token, tenantId, req);
+      const row = await liveTokenFor(deps, token, tenantId, req, reply);
       if (!row || row.purpose !== 'cancel') throw LINK_INVALID();
       // Waits only until the workflow accepted the cancel (its validator passed): the cancel's own
       // activities need database connections this transaction may be holding.

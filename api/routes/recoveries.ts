@@ -4,7 +4,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cancelUpdate, decideUpdate, statusQuery, submitVerificationUpdate, type RecoveryStatus } from '../../contracts/recovery';
 import { isTerminal, type RecoveryState } from '../../domain/types';
+import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { appendAudit } from '../../store/audit';
+import { getTenant } from '../../store/tenants';
 import { typed, type AppDeps, type Router } from '../deps';
 import { getRecovery, listRecoveries, type RecoveryRow } from '../../store/recoveries';
 import { nextStep, recoveryView } from '../views/recovery';
@@ -89,6 +91,21 @@ function readRoutes(r: Router, deps: AppDeps) {
   );
 }
 
+/** The tenant's policy in effect (defaults with its overrides). */
+async function tenantPolicy({ db }: AppDeps, tenantId: string) {
+  const tenant = await getTenant(db, tenantId);
+  return resolvePolicy(tenant?.policy_override as PolicyOverride | null);
+}
+
+/**
+ * Tier 1 with a required factor unanswered is refused, not failed: nothing was compared, so there
+ * is no guess to count, and an incomplete form must not use up the caller's attempts.
+ */
+function factorsMissing(missing: string[]) {
+  const fields = missing.map((name) => `answers.${name}`);
+  return new ApiError(400, 'knowledge_factors_missing', `${fields[0]}: required by the tenant's Tier 1 policy`, { field: fields[0], missing: fields });
+}
+
 function verificationRoute(r: Router, deps: AppDeps) {
   const { temporal, auth, directoryFor } = deps;
   r.post(
@@ -105,7 +122,9 @@ function verificationRoute(r: Router, deps: AppDeps) {
       let submission;
       if (body.tier === 1) {
         // Answers are checked here and dropped: only the outcome reaches the workflow.
-        const k = await (await directoryFor(row.tenant_id)).checkKnowledge({ tenantId: row.tenant_id, accountId: row.account_id }, body.answers);
+        const required = (await tenantPolicy(deps, row.tenant_id)).knowledgeFactors;
+        const k = await (await directoryFor(row.tenant_id)).checkKnowledge({ tenantId: row.tenant_id, accountId: row.account_id }, body.answers, required);
+        if (k.missing.length) throw factorsMissing(k.missing);
         submission = { tier: 1 as const, actor, passed: k.passed, factorsChecked: k.factorsChecked };
       } else if (body.tier === 2) {
         submission = { tier: 2 as const, actor };

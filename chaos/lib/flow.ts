@@ -218,7 +218,7 @@ export async function runFlow(e: DrillEngine, s: Seeded, account: string, stats:
       check('verifying');
       const r = await e.http.call('POST', `/v1/recoveries/${res.recoveryId}/verifications`, {
         key,
-        body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } },
+        body: { tier: 1, answers: KNOWLEDGE },
         timeoutMs: 90_000,
       });
       if (r.status === 200) {

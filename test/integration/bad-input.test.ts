@@ -333,7 +333,7 @@ async function recoveryWithLink(accountId: string): Promise<{ id: string; token:
   const created = await h.api('POST', '/v1/recoveries', { key: f.agentKey, body: recoveryBody(f.tenantId, accountId) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
-  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: f.agentKey, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } } });
+  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: f.agentKey, body: { tier: 1, answers: KNOWLEDGE } });
   assert.equal(v.status, 200, v.text);
   const mail = await h.sink.waitFor((m) => m.subject.includes('Reset your') && m.to.includes(`${accountId}@${f.tenantId}.test`));
   await until('awaiting completion', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: f.agentKey })).body.state === 'awaiting_completion');

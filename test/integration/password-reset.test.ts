@@ -39,7 +39,7 @@ async function resetToLink(agentKey: string, tenantId: string, accountId: string
   const created = await startReset(agentKey, tenantId, accountId);
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
-  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agentKey, body: { tier: 1, answers: { card_last4: KNOWLEDGE.card_last4 } } });
+  const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agentKey, body: { tier: 1, answers: KNOWLEDGE } });
   assert.equal(v.status, 200, v.text);
   assert.equal(v.body.passed, true);
   const mail = await h.sink.waitFor((m) => m.subject.includes('Reset your') && m.to.includes(`${accountId}@${tenantId}.test`));
@@ -155,10 +155,9 @@ describe('links are single use and bound to their tenant', () => {
     const cross = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId: otherTenant, newPassword: NEW_PASSWORD } });
     assert.equal(cross.status, 404);
     assert.equal(cross.body.error.code, 'link_invalid');
-    const events = await auditEvents(h.db, { tenantId, caseId: id });
-    assert.ok(
-      events.some((e) => e.action === 'link.rejected_tenant_mismatch'),
-      'the cross-tenant attempt is audited',
+    // Written once the answer is out (issue 11 item 17): wait for it.
+    await until('the cross-tenant attempt is audited', async () =>
+      (await auditEvents(h.db, { tenantId, caseId: id })).some((e) => e.action === 'link.rejected_tenant_mismatch'),
     );
 
     const [kid, body] = token.split('.');
@@ -516,7 +515,10 @@ describe('verification', () => {
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const r = await startReset(agent.key, tenantId, accountId);
     for (let i = 0; i < 5; i++) {
-      const v = await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body: { tier: 1, answers: { card_last4: '0000' } } });
+      const v = await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, {
+        key: agent.key,
+        body: { tier: 1, answers: { ...KNOWLEDGE, card_last4: '0000' } },
+      });
       assert.equal(v.status, 200, v.text);
       assert.equal(v.body.passed, false);
       assert.equal(v.body.attemptsLeft, 4 - i);

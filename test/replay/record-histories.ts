@@ -291,7 +291,7 @@ it('records every path', async () => {
   {
     const c = await setup('local', 'standard');
     const id = await start(c, 'password_reset');
-    for (let i = 0; i < 5; i++) await verify(c, id, [{ tier: 1, answers: { card_last4: '0000' } }]);
+    for (let i = 0; i < 5; i++) await verify(c, id, [{ tier: 1, answers: { ...KNOWLEDGE, card_last4: '0000' } }]);
     await waitFor(c, id, 'failed');
     await save('verification-failed', id);
   }

@@ -1,8 +1,9 @@
 // How failures of the backing services map to HTTP: unavailable means 503 with Retry-After,
-// never a 500, whatever shape the driver's error has.
+// never a 500, whatever shape the driver's error has; and which activity refusals keep their code.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NamespaceNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { NamespaceNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { toApiError } from '../../api/errors';
 
 const is503 = (err: unknown) => {
@@ -35,5 +36,23 @@ describe('toApiError: a backing service that is down', () => {
     assert.equal(e.status, 500);
     assert.equal(e.code, 'internal');
     assert.equal(e.message, 'internal error');
+  });
+});
+
+describe('toApiError: an activity refusal inside an update handler (issue 11 item 10)', () => {
+  const failed = (type: string) =>
+    new WorkflowUpdateFailedError(
+      'update failed',
+      new ActivityFailure('activity failed', 'issueLink', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', ApplicationFailure.nonRetryable('at most 3', type)),
+    );
+  it('a listed refusal keeps its type and status: possession_link_limit is 429', () => {
+    const e = toApiError(failed('possession_link_limit'));
+    assert.equal(e.status, 429);
+    assert.equal(e.code, 'possession_link_limit');
+  });
+  it('any other activity failure stays a 500 internal', () => {
+    const e = toApiError(failed('no_registered_address'));
+    assert.equal(e.status, 500);
+    assert.equal(e.code, 'internal');
   });
 });

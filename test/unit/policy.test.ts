@@ -239,6 +239,15 @@ describe("policyOverrideSchema('production') bounds every value", () => {
     assert.equal(prod.safeParse({}).success, true);
   });
 
+  it('knowledgeFactors: 1 to 10 factor names, each once, or absent (every enrolled factor)', () => {
+    assert.equal(prod.safeParse({ knowledgeFactors: ['card_last4', 'postcode'] }).success, true);
+    assert.equal(prod.safeParse({ knowledgeFactors: [] }).success, false);
+    assert.equal(prod.safeParse({ knowledgeFactors: ['postcode', 'postcode'] }).success, false);
+    assert.equal(prod.safeParse({ knowledgeFactors: ['Post Code'] }).success, false);
+    assert.equal(prod.safeParse({ knowledgeFactors: Array.from({ length: 11 }, (_, i) => `q${i}`) }).success, false);
+    assert.equal(resolvePolicy(null).knowledgeFactors, null);
+  });
+
   it('names the offending field in the error', () => {
     const r = prod.safeParse(withWait(60));
     assert.equal(r.success, false);
