@@ -88,7 +88,12 @@ export const ImportAccounts = z
 export const CreatePrincipal = z
   .object({
     name: Text(200),
-    roles: z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
+    // The ingestion key (the product's own backend) reports login history: no person's role with it.
+    roles: z
+      .array(z.enum(PRINCIPAL_ROLES))
+      .min(1)
+      .max(PRINCIPAL_ROLES.length)
+      .refine((r) => !r.includes('ingestion') || r.length === 1, 'ingestion is a role of its own; it cannot be combined with another'),
     tenantScope: z
       .array(z.union([TenantId, z.literal('*')]))
       .min(1)
@@ -166,6 +171,7 @@ export const LoginEvent = z
   .object({
     tenantId: TenantId,
     accountId: AccountId,
+    // Not checked here against the clock: the route refuses more than 60 s ahead of it, naming `at`.
     at: z.iso.datetime().optional(),
     ip: Ip,
     deviceId: z.string().min(1).max(128).optional(),

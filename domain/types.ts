@@ -16,7 +16,7 @@ export type TenantAuthMode = (typeof TENANT_AUTH_MODES)[number];
 export const ACCOUNT_AUTH_METHODS = ['sso', 'local'] as const;
 export type AccountAuthMethod = (typeof ACCOUNT_AUTH_METHODS)[number];
 
-export const PRINCIPAL_ROLES = ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'] as const;
+export const PRINCIPAL_ROLES = ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin', 'ingestion'] as const;
 export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
 
 export const ERROR_SOURCES = ['idp', 'local', 'unsupported_idp', 'unknown'] as const;

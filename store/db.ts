@@ -80,6 +80,8 @@ export interface LoginEventsTable {
   lat: number | null;
   lon: number | null;
   success: boolean;
+  /** Who reported it: `principal:<id>` of an ingestion principal (`unrecorded` before 0007). */
+  source: string;
 }
 export interface PrincipalsTable {
   id: string;

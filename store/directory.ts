@@ -113,10 +113,11 @@ export async function checkKnowledge(db: Db, knowledgeKey: Buffer, tenantId: str
   return { passed: allMatch, factorsChecked: Object.keys(answers).length };
 }
 
+/** Records one login event; `source` names who reported it (`principal:<id>` of an ingestion key). */
 export async function recordLogin(
   db: Db,
   accountUuid: string,
-  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean },
+  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean; source: string },
 ) {
   await db
     .insertInto('login_events')
@@ -130,6 +131,7 @@ export async function recordLogin(
       lat: e.lat ?? null,
       lon: e.lon ?? null,
       success: e.success,
+      source: e.source,
     })
     .execute();
   if (e.success) {

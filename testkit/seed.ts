@@ -1,6 +1,6 @@
 // Test data as an operator creates it, through the real admin API (tenants, accounts, principals,
-// policy, login events), and the one seed written straight to Postgres: bulk login history for
-// the benchmarks (setup, never measured).
+// policy, login events from an ingestion principal), and the one seed written straight to
+// Postgres: bulk login history for the benchmarks (setup, never measured).
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db';
@@ -109,18 +109,23 @@ export async function seedPrincipal(t: SeedTarget, roles: string[], tenantScope:
   return { id: r.body.id as string, key: r.body.apiKey as string, email };
 }
 
-/** A successful login from the seeded context, reported by an agent. */
-export async function seedLogin(t: SeedTarget, agentKey: string, tenantId: string, accountId: string) {
+/** The product's own backend: an `ingestion` principal, the only role that reports logins. */
+export function seedIngestion(t: SeedTarget, tenantScope: string[]) {
+  return seedPrincipal(t, ['ingestion'], tenantScope);
+}
+
+/** A successful login from the seeded context, reported by an ingestion principal. */
+export async function seedLogin(t: SeedTarget, ingestionKey: string, tenantId: string, accountId: string) {
   expectStatus(
-    await t.http.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } }),
+    await t.http.call('POST', '/v1/events/login', { key: ingestionKey, body: { tenantId, accountId, ...CONTEXT, success: true } }),
     202,
     `login event of ${accountId}`,
   );
 }
 
 /** seedLogin for many accounts, `lanes` at a time. */
-export async function seedLogins(t: SeedTarget, agentKey: string, tenantId: string, accountIds: string[], lanes = 8) {
-  await mapLimit(accountIds, lanes, (id) => seedLogin(t, agentKey, tenantId, id));
+export async function seedLogins(t: SeedTarget, ingestionKey: string, tenantId: string, accountIds: string[], lanes = 8) {
+  await mapLimit(accountIds, lanes, (id) => seedLogin(t, ingestionKey, tenantId, id));
 }
 
 /** A local tenant, a standard account with a login history, and an agent scoped to the tenant. */
@@ -128,7 +133,7 @@ export async function seedLocalAccount(t: SeedTarget) {
   const tenantId = await seedTenant(t, 'local');
   const accountId = await seedAccount(t, tenantId);
   const agent = await seedPrincipal(t, ['agent'], [tenantId]);
-  await seedLogin(t, agent.key, tenantId, accountId);
+  await seedLogin(t, (await seedIngestion(t, [tenantId])).key, tenantId, accountId);
   return { tenantId, accountId, agent };
 }
 
@@ -159,8 +164,8 @@ export async function seedBreakGlassTeam(t: SeedTarget, authMode: 'local' | 'sso
  */
 export async function seedLoginHistorySql(db: Db, tenantId: string, prefix: string) {
   await sql`
-    insert into login_events (account_id, at, ip, device_id, country, asn, success)
-    select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true
+    insert into login_events (account_id, at, ip, device_id, country, asn, success, source)
+    select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true, 'seed:benchmark'
       from accounts where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
   await sql`update accounts set last_login_at = now() - interval '1 day' where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
 }

@@ -26,6 +26,8 @@ interface Fixture {
   tenantId: string;
   accountId: string;
   agentKey: string;
+  /** The product's backend: the only key that reports login events. */
+  ingestKey: string;
   /** A live recovery in awaiting_completion, and its live emailed link token. */
   recoveryId: string;
   token: string;
@@ -281,6 +283,7 @@ before(async () => {
   f.accountId = await seedAccount(h, f.tenantId);
   const spareAccount = await seedAccount(h, f.tenantId);
   f.agentKey = (await seedPrincipal(h, ['agent'], ['*'])).key;
+  f.ingestKey = (await seedPrincipal(h, ['ingestion'], ['*'])).key;
   const link = await recoveryWithLink(f.accountId);
   f.recoveryId = link.id;
   f.token = link.token;
@@ -735,10 +738,10 @@ describe('POST /v1/events/login', () => {
   const P = () => '/v1/events/login';
   const post =
     (over: Record<string, unknown>) =>
-    (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validLogin(fx), ...over } });
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.ingestKey, body: { ...validLogin(fx), ...over } });
   runCases([
     ...authCases('POST', P, validLogin),
-    ...bodyCases('POST', P, validLogin),
+    ...bodyCases('POST', P, validLogin, { key: (fx) => fx.ingestKey }),
     ['missing tenantId', post({ tenantId: undefined }), field('tenantId')],
     ['empty accountId', post({ accountId: '' }), field('accountId')],
     ['missing ip', post({ ip: undefined }), field('ip')],
@@ -748,6 +751,7 @@ describe('POST /v1/events/login', () => {
     ['at not a datetime', post({ at: 'now' }), field('at')],
     ['at an impossible date', post({ at: '2024-02-30T00:00:00Z' }), field('at')],
     ['at as epoch millis', post({ at: 1700000000000 }), field('at')],
+    ['at an hour in the future', post({ at: new Date(Date.now() + 3_600_000).toISOString() }), field('at')],
     ['empty deviceId', post({ deviceId: '' }), field('deviceId')],
     ['deviceId with a NUL byte', post({ deviceId: 'lap\u0000top' }), field('deviceId')],
     ['geo.lat of the wrong type', post({ geo: { lat: '51.5' } }), field('geo.lat')],
