@@ -1,7 +1,9 @@
-// Issue 11 items 3-5: login events name their source (the ingesting principal).
+// Issue 11 items 3-5: sessions carry their emergency credential's expiry; login events name their
+// source (the ingesting principal).
 import { Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('sessions').addColumn('expires_at', 'timestamptz').execute();
   // Events recorded before sources were kept say so; every new insert must name its source.
   await db.schema
     .alterTable('login_events')
@@ -11,5 +13,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('sessions').dropColumn('expires_at').execute();
   await db.schema.alterTable('login_events').dropColumn('source').execute();
 }

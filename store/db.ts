@@ -68,6 +68,8 @@ export interface SessionsTable {
   created_at: Generated<Date>;
   revoked_at: Timestamp | null;
   revoke_reason: string | null;
+  /** Emergency access: the credential's expiry, past which the session is refused. Null: none. */
+  expires_at: Timestamp | null;
 }
 export interface LoginEventsTable {
   id: Generated<string>;

@@ -1,10 +1,10 @@
 // The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
-// credentials, sessions and login history, all in Postgres. The only owner of those tables;
-// store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
+// credentials and login history, all in Postgres (sessions: store/sessions.ts). The only owner of
+// those tables; store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
-import { accessSessionSource, type AccountRef } from '../domain/directory';
+import type { AccountRef } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
 
 export interface ImportedAccount {
@@ -147,21 +147,6 @@ export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
   return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
 }
 
-export async function openSession(db: Db, accountUuid: string, source = 'password'): Promise<string> {
-  const row = await db.insertInto('sessions').values({ account_id: accountUuid, source }).returning('id').executeTakeFirstOrThrow();
-  return row.id;
-}
-
-export async function revokeAllSessions(db: Db, accountUuid: string, reason: string): Promise<number> {
-  const r = await db
-    .updateTable('sessions')
-    .set({ revoked_at: new Date(), revoke_reason: reason })
-    .where('account_id', '=', accountUuid)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
-
 /** The directory's credential check, so tests and connectors can prove a change took effect. */
 export async function checkPassword(db: Db, tenantId: string, externalId: string, password: string): Promise<boolean> {
   const acct = await findAccount(db, tenantId, externalId);
@@ -173,11 +158,6 @@ export async function checkPassword(db: Db, tenantId: string, externalId: string
 export async function accountUuid(db: Db, ref: AccountRef): Promise<string | null> {
   const a = await findAccount(db, ref.tenantId, ref.accountId);
   return a?.id ?? null;
-}
-
-/** Sessions opened with an emergency credential carry its grant as their source. */
-export function openAccessSession(db: Db, accountUuid: string, grantId: string): Promise<string> {
-  return openSession(db, accountUuid, accessSessionSource(grantId));
 }
 
 /** A factor enrolled through a recovery link: the enrolment requirement ends with it. */
@@ -217,17 +197,6 @@ export async function removeFactorsRequireEnrolment(db: Db, accountUuid: string,
     await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', accountUuid).execute();
     return Number(res.numUpdatedRows);
   });
-}
-
-/** Revokes the sessions opened with one emergency credential. */
-export async function revokeAccessSessions(db: Db, grantId: string, reason: string): Promise<number> {
-  const r = await db
-    .updateTable('sessions')
-    .set({ revoked_at: new Date(), revoke_reason: reason })
-    .where('source', '=', accessSessionSource(grantId))
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 /** The account's recent login history (newest first), by tenant and external id. */
