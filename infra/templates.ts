@@ -148,3 +148,11 @@ export function accessConfirmationEmail(v: Omit<AccessMailFacts, 'kind' | 'grant
     'If not, ignore it: nothing happens without your confirmation.\n';
   return { subject: `Confirm SSO-bypass access for ${v.tenantName}`, text };
 }
+
+/** To every address an account had before an admin change and has after it. */
+export function accountChangedEmail(v: { tenantName: string; changeId: string; changed: string[] }): Mail {
+  return mail(`Your ${v.tenantName} account was changed`, [
+    `An administrator changed your ${v.tenantName} account (${v.changed.join(', ')}; change ${v.changeId}). This email goes to every address the account had before the change and has after it.`,
+    'If you did not expect this, contact your security team now: a changed address is how an account is taken over.',
+  ]);
+}

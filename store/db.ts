@@ -224,6 +224,21 @@ export interface CredentialPickupsTable {
   created_at: Generated<Date>;
 }
 
+export interface AccountChangesTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  requested_by: string;
+  reason: string;
+  change: Json<unknown>;
+  state: string;
+  /** The addresses the account had when the change was applied. */
+  addresses_before: Json<unknown> | null;
+  workflow_id: string;
+  created_at: Generated<Date>;
+  applied_at: Timestamp | null;
+  notified_at: Timestamp | null;
+}
 export interface Database {
   access_grants: AccessGrantsTable;
   access_credentials: AccessCredentialsTable;
@@ -235,6 +250,7 @@ export interface Database {
   mfa_factors: MfaFactorsTable;
   password_credentials: PasswordCredentialsTable;
   sessions: SessionsTable;
+  account_changes: AccountChangesTable;
   login_events: LoginEventsTable;
   principals: PrincipalsTable;
   recoveries: RecoveriesTable;

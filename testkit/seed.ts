@@ -71,7 +71,10 @@ export function accountEntry(tenantId: string, a: AccountSpec) {
   };
 }
 
-/** Imports accounts in batches (at most 1000, the API's limit), `concurrency` batches at a time. */
+/**
+ * Imports new accounts in batches (at most 1000, the API's limit), `concurrency` batches at a
+ * time. Import only creates: an id that exists already fails the seed (it would stay unchanged).
+ */
 export async function importAccounts(
   t: SeedTarget,
   tenantId: string,
@@ -83,18 +86,24 @@ export async function importAccounts(
   for (let i = 0; i < accounts.length; i += size) batches.push(accounts.slice(i, i + size));
   await mapLimit(batches, o.concurrency ?? 1, async (batch) => {
     const body = { accounts: batch.map((a) => accountEntry(tenantId, a)) };
-    expectStatus(
+    const r = expectStatus(
       await t.http.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { key: t.adminKey, body, timeoutMs: o.timeoutMs }),
       200,
       `import accounts into ${tenantId}`,
     );
+    const existing = (r.body as { existing: string[] }).existing;
+    if (existing.length) throw new Error(`import into ${tenantId}: ${existing.length} accounts exist already (${existing.slice(0, 5).join(', ')})`);
   });
 }
 
-/** One standard local account (with the default password unless `password: null`); returns its external id. */
+/**
+ * One standard account, local unless said otherwise; a local one gets the default password unless
+ * `password: null` (an SSO-managed one has none); returns its external id.
+ */
 export async function seedAccount(t: SeedTarget, tenantId: string, o: Partial<AccountSpec> = {}): Promise<string> {
   const externalId = o.externalId ?? uniq('u');
-  await importAccounts(t, tenantId, [{ ...o, externalId, password: o.password === null ? null : (o.password ?? OLD_PASSWORD) }]);
+  const password = o.password === null || (o.password === undefined && o.authMethod === 'sso') ? null : (o.password ?? OLD_PASSWORD);
+  await importAccounts(t, tenantId, [{ ...o, externalId, password }]);
   return externalId;
 }
 

@@ -1,5 +1,6 @@
-// Admin: tenants, bulk account import, principals (API keys shown once) and tenant policy. One
-// function per route (the two policy routes together); every change commits with its audit event.
+// Admin: tenants, bulk account import (creates only; changes: account-change.ts), principals (API
+// keys shown once) and tenant policy. One function per route (the two policy routes together);
+// every change commits with its audit event.
 import type { FastifyInstance } from 'fastify';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { coversAllTenants, firstOutside } from '../../domain/scope';
@@ -9,6 +10,7 @@ import { insertPrincipal } from '../../store/principals';
 import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '../../store/tenants';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
+import { accountChangeRoute } from './account-change';
 import { ApiError } from '../errors';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
@@ -61,7 +63,13 @@ function importRoute(r: Router, deps: AppDeps) {
     {
       onRequest: auth.requireRole('admin'),
       bodyLimit: 5 * 1024 * 1024,
-      schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } },
+      schema: {
+        summary: 'Import new accounts; an externalId that exists already is listed in `existing` and left unchanged',
+        tags: ['admin'],
+        params: TenantParams,
+        body: ImportAccounts,
+        response: { 200: ImportOut },
+      },
     },
     async (req) => {
       const { tenantId } = req.params;
@@ -77,7 +85,8 @@ function importRoute(r: Router, deps: AppDeps) {
           actor: `principal:${req.principal!.id}`,
           action: 'accounts.imported',
           target: `tenant:${tenantId}`,
-          details: { ...result, externalIds: ids.slice(0, 100) },
+          // `existing`: the ids refused because they exist (import never changes an account).
+          details: { created: result.created, existing: result.existing.slice(0, 100), externalIds: ids.slice(0, 100) },
         }),
       );
     },
@@ -190,6 +199,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   const r = typed(app);
   createTenantRoute(r, deps);
   importRoute(r, deps);
+  accountChangeRoute(r, deps);
   createPrincipalRoute(r, deps);
   policyRoutes(r, deps);
 }

@@ -414,6 +414,41 @@ describe('POST /v1/admin/tenants/:tenantId/accounts', () => {
   ]);
 });
 
+describe('PATCH /v1/admin/tenants/:tenantId/accounts/:accountId', () => {
+  const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/accounts/${fx.accountId}`;
+  const valid = () => ({ reason: 'HR ticket 12', role: 'standard' });
+  const patch =
+    (over: Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'PATCH', path: P(fx), body: { ...valid(), ...over } });
+  runCases([
+    ...authCases('PATCH', P, valid),
+    ...bodyCases('PATCH', P, valid),
+    [
+      'invalid accountId path param',
+      (fx) => ({ method: 'PATCH', path: `/v1/admin/tenants/${fx.tenantId}/accounts/has%20space`, body: valid() }),
+      field('params.accountId'),
+    ],
+    ['missing reason', patch({ reason: undefined }), field('reason')],
+    ['blank reason', patch({ reason: '   ' }), field('reason')],
+    ['nothing to change', (fx) => ({ method: 'PATCH', path: P(fx), body: { reason: 'nothing' } }), field('emails')],
+    ['a password', patch({ password: STRONG_PASSWORD }), field('password')],
+    ['a sign-in method', patch({ authMethod: 'local' }), field('authMethod')],
+    ['MFA factors', patch({ mfaFactors: [{ type: 'totp' }] }), field('mfaFactors')],
+    ['no emails', patch({ emails: [] }), field('emails')],
+    ['a non-email', patch({ emails: ['nope'] }), field('emails.0')],
+    ['an address twice', patch({ emails: ['a@bad.test', 'A@bad.test'] }), field('emails')],
+    ['unknown role', patch({ role: 'god' }), field('role')],
+    ['knowledge answer of the wrong type', patch({ knowledge: { card_last4: 4242 } }), field('knowledge.card_last4')],
+  ]);
+  it('an account that does not exist is a 404 naming accountId', async () => {
+    await expectNoWrite(((fx) => ({ method: 'PATCH', path: `/v1/admin/tenants/${fx.tenantId}/accounts/no-such-account`, body: valid() }))(f), {
+      status: 404,
+      code: 'account_not_found',
+      field: 'accountId',
+    });
+  });
+});
+
 describe('POST /v1/admin/principals', () => {
   const P = () => '/v1/admin/principals';
   const post =
