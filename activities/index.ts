@@ -3,6 +3,7 @@
 // none returns a secret: tokens and password hashes stay in Postgres and these functions.
 import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
+import { createAccountChangeActivities } from './account-change';
 import { createAccountActivities } from './account';
 import { withDefaults, type ActivityDeps } from './deps';
 import { createLinkActivities } from './links';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNoticeActivities(all),
     ...createAccountActivities(all),
     ...createAccessActivities(all),
+    ...createAccountChangeActivities(all),
   } satisfies WorkflowActivities;
 }
 

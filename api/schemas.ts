@@ -64,6 +64,14 @@ export const CreateTenant = z
   })
   .strict();
 
+const Emails = z
+  .array(Email)
+  .min(1)
+  .max(10)
+  .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice');
+const Knowledge = z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256));
+
+/** Import creates accounts only: an externalId that exists already is listed in `existing`, unchanged. */
 export const ImportAccounts = z
   .object({
     accounts: z
@@ -74,19 +82,20 @@ export const ImportAccounts = z
             displayName: z.string().max(200).optional(),
             role: z.enum(ACCOUNT_ROLES).default('standard'),
             authMethod: z.enum(ACCOUNT_AUTH_METHODS),
-            emails: z
-              .array(Email)
-              .min(1)
-              .max(10)
-              .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice'),
-            knowledge: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256)).optional(),
+            emails: Emails,
+            knowledge: Knowledge.optional(),
             password: z.string().min(1).max(PASSWORD_MAX).optional(),
             mfaFactors: z
               .array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict())
               .max(10)
               .optional(),
           })
-          .strict(),
+          .strict()
+          // Invariant 5: no local password is ever created for an SSO-managed account.
+          .refine((a) => !(a.authMethod === 'sso' && a.password !== undefined), {
+            message: 'an SSO-managed account has no local password',
+            path: ['password'],
+          }),
       )
       .min(1)
       .max(1000),
@@ -96,7 +105,12 @@ export const ImportAccounts = z
 export const CreatePrincipal = z
   .object({
     name: Text(200),
-    roles: z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
+    // The ingestion key (the product's own backend) reports login history: no person's role with it.
+    roles: z
+      .array(z.enum(PRINCIPAL_ROLES))
+      .min(1)
+      .max(PRINCIPAL_ROLES.length)
+      .refine((r) => !r.includes('ingestion') || r.length === 1, 'ingestion is a role of its own; it cannot be combined with another'),
     tenantScope: z
       .array(z.union([TenantId, z.literal('*')]))
       .min(1)
@@ -151,6 +165,26 @@ export const ListRecoveriesQuery = z
 
 export const IdParams = z.object({ id: RecoveryId }).strict();
 export const TenantParams = z.object({ tenantId: TenantId }).strict();
+export const AccountParams = z.object({ tenantId: TenantId, accountId: AccountId }).strict();
+
+/**
+ * An audited admin change of an existing account: addresses, knowledge answers (replaced as a
+ * set), role, display name. Never a password, MFA factor or sign-in method: those change through
+ * a recovery. Every old and new address is told.
+ */
+export const AccountChange = z
+  .object({
+    reason: Text(1000),
+    emails: Emails.optional(),
+    knowledge: Knowledge.optional(),
+    role: z.enum(ACCOUNT_ROLES).optional(),
+    displayName: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((c) => c.emails || c.knowledge || c.role || c.displayName !== undefined, {
+    message: 'name at least one of emails, knowledge, role, displayName',
+    path: ['emails'],
+  });
 
 export const LinkToken = z.string().min(1).max(200);
 export const LinkParams = z.object({ token: LinkToken }).strict();
@@ -178,6 +212,7 @@ export const LoginEvent = z
   .object({
     tenantId: TenantId,
     accountId: AccountId,
+    // Not checked here against the clock: the route refuses more than 60 s ahead of it, naming `at`.
     at: z.iso.datetime().optional(),
     ip: Ip,
     deviceId: z.string().min(1).max(128).optional(),
@@ -227,7 +262,8 @@ const Iso = z.string();
 const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<any>;
 const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
 export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
-export const ImportOut = out(z.looseObject({ created: z.number(), updated: z.number() }));
+export const ImportOut = out(z.looseObject({ created: z.number(), existing: z.array(z.string()) }));
+export const AccountChangeOut = out(z.looseObject({ id: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
 export const PrincipalOut = out(
   z.looseObject({
     id: z.string(),

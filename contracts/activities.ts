@@ -130,5 +130,11 @@ export interface AccessActivities {
   rotateTargetCredential: (i: { grantId: string }) => Promise<TargetRotation>;
 }
 
-/** Everything the worker registers: both workflows' activities. */
-export type WorkflowActivities = RecoveryActivities & AccessActivities;
+/** An admin change of an existing account: applied once, then every old and new address told. */
+export interface AccountChangeActivities {
+  applyAccountChange: (i: { changeId: string }) => Promise<{ applied: boolean }>;
+  notifyAccountChange: (i: { changeId: string }) => Promise<Recipients>;
+}
+
+/** Everything the worker registers: every workflow's activities. */
+export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities;

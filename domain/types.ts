@@ -16,8 +16,8 @@ export type TenantAuthMode = (typeof TENANT_AUTH_MODES)[number];
 export const ACCOUNT_AUTH_METHODS = ['sso', 'local'] as const;
 export type AccountAuthMethod = (typeof ACCOUNT_AUTH_METHODS)[number];
 
-/** `metrics`: a Prometheus scraper's key; it reads GET /metrics (with `*` scope) and nothing else. */
-export const PRINCIPAL_ROLES = ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin', 'metrics'] as const;
+/** `metrics`: a Prometheus scraper's key; it reads GET /metrics (with `*` scope) and nothing else. `ingestion`: the product's own backend, the only reporter of login events. */
+export const PRINCIPAL_ROLES = ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin', 'metrics', 'ingestion'] as const;
 export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
 
 export const ERROR_SOURCES = ['idp', 'local', 'unsupported_idp', 'unknown'] as const;

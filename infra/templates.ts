@@ -181,3 +181,11 @@ export function approverChangeEmail(v: {
     'Its holders can approve, deny or review recoveries and emergency access in your tenant. If this change is unexpected, tell your administrator now.',
   ]);
 }
+
+/** To every address an account had before an admin change and has after it. */
+export function accountChangedEmail(v: { tenantName: string; changeId: string; changed: string[] }): Mail {
+  return mail(`Your ${v.tenantName} account was changed`, [
+    `An administrator changed your ${v.tenantName} account (${v.changed.join(', ')}; change ${v.changeId}). This email goes to every address the account had before the change and has after it.`,
+    'If you did not expect this, contact your security team now: a changed address is how an account is taken over.',
+  ]);
+}

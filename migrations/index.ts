@@ -8,6 +8,7 @@ import * as m0004 from './0004_asn_bigint';
 import * as m0006 from './0006_persons';
 import * as m0008 from './0008_audit_roles';
 import * as m0009 from './0009_pickup_key_id';
+import * as m0007 from './0007_accounts_sessions_ingestion';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_persons': m0006,
   '0008_audit_roles': m0008,
   '0009_pickup_key_id': m0009,
+  '0007_accounts_sessions_ingestion': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -5,17 +5,8 @@ import crypto from 'node:crypto';
 import type { AccountRef, Change, Directory, DirectoryFor, NewPassword } from '../domain/directory';
 import { hashPassword } from '../infra/secrets';
 import type { Db } from './db';
-import {
-  accountUuid,
-  checkKnowledge,
-  findAccount,
-  passwordChangedBy,
-  registeredAddresses,
-  removeFactorsRequireEnrolment,
-  revokeAccessSessions,
-  revokeAllSessions,
-  setPasswordHash,
-} from './directory';
+import { accountUuid, checkKnowledge, findAccount, passwordChangedBy, registeredAddresses, removeFactorsRequireEnrolment, setPasswordHash } from './directory';
+import { revokeAccessSessions, revokeAllSessions } from './sessions';
 
 async function requireUuid(db: Db, ref: AccountRef): Promise<string> {
   const id = await accountUuid(db, ref);

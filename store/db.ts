@@ -69,6 +69,8 @@ export interface SessionsTable {
   created_at: Generated<Date>;
   revoked_at: Timestamp | null;
   revoke_reason: string | null;
+  /** Emergency access: the credential's expiry, past which the session is refused. Null: none. */
+  expires_at: Timestamp | null;
 }
 export interface LoginEventsTable {
   id: Generated<string>;
@@ -81,6 +83,8 @@ export interface LoginEventsTable {
   lat: number | null;
   lon: number | null;
   success: boolean;
+  /** Who reported it: `principal:<id>` of an ingestion principal (`unrecorded` before 0007). */
+  source: string;
 }
 export interface PrincipalsTable {
   id: string;
@@ -250,6 +254,21 @@ export interface CredentialPickupsTable {
   created_at: Generated<Date>;
 }
 
+export interface AccountChangesTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  requested_by: string;
+  reason: string;
+  change: Json<unknown>;
+  state: string;
+  /** The addresses the account had when the change was applied. */
+  addresses_before: Json<unknown> | null;
+  workflow_id: string;
+  created_at: Generated<Date>;
+  applied_at: Timestamp | null;
+  notified_at: Timestamp | null;
+}
 export interface Database {
   access_grants: AccessGrantsTable;
   access_credentials: AccessCredentialsTable;
@@ -261,6 +280,7 @@ export interface Database {
   mfa_factors: MfaFactorsTable;
   password_credentials: PasswordCredentialsTable;
   sessions: SessionsTable;
+  account_changes: AccountChangesTable;
   login_events: LoginEventsTable;
   principals: PrincipalsTable;
   persons: PersonsTable;

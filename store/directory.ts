@@ -1,10 +1,10 @@
 // The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
-// credentials, sessions and login history, all in Postgres. The only owner of those tables;
-// store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
+// credentials and login history, all in Postgres (sessions: store/sessions.ts). The only owner of
+// those tables; store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
-import { accessSessionSource, type AccountRef, type KnowledgeCheck } from '../domain/directory';
+import type { AccountRef, KnowledgeCheck } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
 
 export interface ImportedAccount {
@@ -23,57 +23,43 @@ export async function findAccount(db: Db, tenantId: string, externalId: string) 
 }
 
 /**
- * Upserts accounts by external id. Plain knowledge answers and passwords are hashed here and
- * dropped. `record` runs inside the import's transaction (the audit event of the import).
+ * Creates accounts; never changes one. An external id that exists already (or is created by a
+ * concurrent import first) is skipped and listed in `existing`: an import is no way to replace an
+ * account's addresses, answers or password. Plain knowledge answers and passwords are hashed here
+ * and dropped. `record` runs inside the import's transaction (the audit event of the import).
  */
 export async function importAccounts(
   db: Db,
   knowledgeKey: Buffer,
   tenantId: string,
   accounts: ImportedAccount[],
-  record?: (trx: Transaction<Database>, result: { created: number; updated: number }) => Promise<unknown>,
+  record?: (trx: Transaction<Database>, result: { created: number; existing: string[] }) => Promise<unknown>,
 ) {
   // Hash outside the transaction: argon2 is slow and must not hold a connection.
   const prepared = await Promise.all(accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })));
   return db.transaction().execute(async (trx) => {
     let created = 0;
-    let updated = 0;
+    const existing: string[] = [];
     for (const { a, passwordHash } of prepared) {
       const row = await trx
         .insertInto('accounts')
         .values({ tenant_id: tenantId, external_id: a.externalId, display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod })
-        .onConflict((oc) =>
-          oc
-            .columns(['tenant_id', 'external_id'])
-            .doUpdateSet({ display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod, updated_at: new Date() }),
-        )
-        .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
-        .executeTakeFirstOrThrow();
-      if (row.inserted) created++;
-      else updated++;
-      await trx.deleteFrom('account_addresses').where('account_id', '=', row.id).execute();
+        .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) {
+        existing.push(a.externalId);
+        continue;
+      }
+      created++;
       await trx
         .insertInto('account_addresses')
         .values(a.emails.map((email, i) => ({ account_id: row.id, email, is_primary: i === 0 })))
         .execute();
-      if (a.knowledge) {
-        await trx.deleteFrom('knowledge_factors').where('account_id', '=', row.id).execute();
-        const entries = Object.entries(a.knowledge);
-        if (entries.length) {
-          await trx
-            .insertInto('knowledge_factors')
-            .values(
-              entries.map(([name, answer]) => ({ account_id: row.id, name, answer_hash: knowledgeHash(knowledgeKey, tenantId, a.externalId, name, answer) })),
-            )
-            .execute();
-        }
-      }
-      if (passwordHash) {
-        await trx
-          .insertInto('password_credentials')
-          .values({ account_id: row.id, password_hash: passwordHash, changed_by: 'import' })
-          .onConflict((oc) => oc.column('account_id').doUpdateSet({ password_hash: passwordHash, changed_at: new Date(), changed_by: 'import' }))
-          .execute();
+      if (a.knowledge) await replaceKnowledge(trx, row.id, knowledgeHashes(knowledgeKey, { tenantId, accountId: a.externalId }, a.knowledge));
+      // The schema refuses a password for an SSO-managed account; checked again where it is written.
+      if (passwordHash && a.authMethod === 'local') {
+        await trx.insertInto('password_credentials').values({ account_id: row.id, password_hash: passwordHash, changed_by: 'import' }).execute();
       }
       if (a.mfaFactors?.length) {
         await trx
@@ -82,9 +68,72 @@ export async function importAccounts(
           .execute();
       }
     }
-    if (record) await record(trx, { created, updated });
-    return { created, updated };
+    if (record) await record(trx, { created, existing });
+    return { created, existing };
   });
+}
+
+/** Replaces the account's knowledge factors with these answer hashes (by factor name). */
+async function replaceKnowledge(trx: Transaction<Database>, accountUuid: string, hashes: Record<string, string>) {
+  await trx.deleteFrom('knowledge_factors').where('account_id', '=', accountUuid).execute();
+  const entries = Object.entries(hashes);
+  if (!entries.length) return;
+  await trx
+    .insertInto('knowledge_factors')
+    .values(entries.map(([name, answer_hash]) => ({ account_id: accountUuid, name, answer_hash })))
+    .execute();
+}
+
+/** Knowledge answers hashed as they are stored: keyed, bound to the tenant, account and factor. */
+export function knowledgeHashes(knowledgeKey: Buffer, ref: AccountRef, answers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(answers).map(([name, answer]) => [name, knowledgeHash(knowledgeKey, ref.tenantId, ref.accountId, name, answer)]));
+}
+
+/** What an admin may change on an existing account (never a password, factor or sign-in method). */
+export interface AccountChangeSet {
+  emails?: string[];
+  /** Knowledge answers as stored (see knowledgeHashes): they replace the whole set. */
+  knowledgeHashes?: Record<string, string>;
+  role?: AccountRole;
+  displayName?: string;
+}
+
+/**
+ * Applies an admin change under the account's row lock and returns the addresses it had before
+ * (null: no such account). Runs in the caller's transaction, with the change's own bookkeeping.
+ */
+export async function changeAccount(trx: Transaction<Database>, ref: AccountRef, c: AccountChangeSet): Promise<{ before: string[] } | null> {
+  const acct = await trx
+    .selectFrom('accounts')
+    .select('id')
+    .where('tenant_id', '=', ref.tenantId)
+    .where('external_id', '=', ref.accountId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!acct) return null;
+  const before = (await trx.selectFrom('account_addresses').select('email').where('account_id', '=', acct.id).orderBy('created_at').execute()).map(
+    (r) => r.email,
+  );
+  if (c.emails) {
+    await trx.deleteFrom('account_addresses').where('account_id', '=', acct.id).execute();
+    await trx
+      .insertInto('account_addresses')
+      .values(c.emails.map((email, i) => ({ account_id: acct.id, email, is_primary: i === 0 })))
+      .execute();
+  }
+  if (c.knowledgeHashes) await replaceKnowledge(trx, acct.id, c.knowledgeHashes);
+  if (c.role !== undefined || c.displayName !== undefined) {
+    await trx
+      .updateTable('accounts')
+      .set({
+        ...(c.role !== undefined ? { role: c.role } : {}),
+        ...(c.displayName !== undefined ? { display_name: c.displayName } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', acct.id)
+      .execute();
+  }
+  return { before };
 }
 
 export async function registeredAddresses(db: Db, accountUuid: string): Promise<{ email: string; isPrimary: boolean }[]> {
@@ -128,10 +177,11 @@ export async function checkKnowledge(
   return { passed: allMatch, factorsChecked: Object.keys(answers).length, missing: [] };
 }
 
+/** Records one login event; `source` names who reported it (`principal:<id>` of an ingestion key). */
 export async function recordLogin(
   db: Db,
   accountUuid: string,
-  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean },
+  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean; source: string },
 ) {
   await db
     .insertInto('login_events')
@@ -145,6 +195,7 @@ export async function recordLogin(
       lat: e.lat ?? null,
       lon: e.lon ?? null,
       success: e.success,
+      source: e.source,
     })
     .execute();
   if (e.success) {
@@ -160,21 +211,6 @@ export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
   return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
 }
 
-export async function openSession(db: Db, accountUuid: string, source = 'password'): Promise<string> {
-  const row = await db.insertInto('sessions').values({ account_id: accountUuid, source }).returning('id').executeTakeFirstOrThrow();
-  return row.id;
-}
-
-export async function revokeAllSessions(db: Db, accountUuid: string, reason: string): Promise<number> {
-  const r = await db
-    .updateTable('sessions')
-    .set({ revoked_at: new Date(), revoke_reason: reason })
-    .where('account_id', '=', accountUuid)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
-
 /** The directory's credential check, so tests and connectors can prove a change took effect. */
 export async function checkPassword(db: Db, tenantId: string, externalId: string, password: string): Promise<boolean> {
   const acct = await findAccount(db, tenantId, externalId);
@@ -186,11 +222,6 @@ export async function checkPassword(db: Db, tenantId: string, externalId: string
 export async function accountUuid(db: Db, ref: AccountRef): Promise<string | null> {
   const a = await findAccount(db, ref.tenantId, ref.accountId);
   return a?.id ?? null;
-}
-
-/** Sessions opened with an emergency credential carry its grant as their source. */
-export function openAccessSession(db: Db, accountUuid: string, grantId: string): Promise<string> {
-  return openSession(db, accountUuid, accessSessionSource(grantId));
 }
 
 /** A factor enrolled through a recovery link: the enrolment requirement ends with it. */
@@ -230,17 +261,6 @@ export async function removeFactorsRequireEnrolment(db: Db, accountUuid: string,
     await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', accountUuid).execute();
     return Number(res.numUpdatedRows);
   });
-}
-
-/** Revokes the sessions opened with one emergency credential. */
-export async function revokeAccessSessions(db: Db, grantId: string, reason: string): Promise<number> {
-  const r = await db
-    .updateTable('sessions')
-    .set({ revoked_at: new Date(), revoke_reason: reason })
-    .where('source', '=', accessSessionSource(grantId))
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 /** The account's recent login history (newest first), by tenant and external id. */

@@ -1,7 +1,8 @@
 // Faults the tests inject straight into Postgres, each with its undo where it leaves something
 // behind: an audit append refused, an audit event tampered with, a redemption whose COMMIT fails,
-// an idempotency key aged as if its request had died long ago. What needs more than the engine's
-// own role (DDL, rewriting the audit log) runs as the schema's owner (`ownerDb`).
+// an idempotency key aged as if its request had died long ago, session inserts slowed to widen a
+// race, a session revocation lost. What needs more than the engine's own role (DDL, rewriting the
+// audit log) runs as the schema's owner (`ownerDb`).
 import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { eventHash } from '../store/audit';
@@ -224,4 +225,33 @@ export async function appendUnkeyedAuditEvents(ownerDb: Db, tenantId: string, n:
 /** Extends a chain with one unkeyed event that links to its head: what someone without the key could append. */
 export async function appendUnkeyedAuditEvent(db: Db, tenantId: string): Promise<void> {
   await db.transaction().execute((trx) => insertUnkeyed(trx, tenantId, 1));
+}
+
+/**
+ * Makes every insert into `sessions` dawdle for `seconds` (a loaded database), so a sign-in is
+ * still inserting when a revoke lands. Returns the undo.
+ */
+export async function slowSessionInserts(h: { ownerDb: Db }, seconds: number): Promise<() => Promise<void>> {
+  const fn = `slow_sessions_${crypto.randomBytes(4).toString('hex')}`;
+  await h.ownerDb.executeQuery(
+    sql.raw(`create function ${fn}() returns trigger language plpgsql as $$ begin perform pg_sleep(${Number(seconds)}); return new; end $$`).compile(h.ownerDb),
+  );
+  await h.ownerDb.executeQuery(sql.raw(`create trigger ${fn} before insert on sessions for each row execute function ${fn}()`).compile(h.ownerDb));
+  return async () => {
+    await h.ownerDb.executeQuery(sql.raw(`drop trigger ${fn} on sessions; drop function ${fn}()`).compile(h.ownerDb));
+  };
+}
+
+/** How many statements inserting into `sessions` other connections of this database are running now. */
+export async function sessionInsertsInFlight(db: Db): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and state = 'active'
+      and query ilike '%insert into%sessions%'`.execute(db);
+  return rows[0].n;
+}
+
+/** Clears a session's revocation, as if it had been lost (a race, an operator's mistake). */
+export async function loseSessionRevocation(db: Db, sessionId: string): Promise<void> {
+  await sql`update sessions set revoked_at = null, revoke_reason = null where id = ${sessionId}`.execute(db);
 }

@@ -187,6 +187,7 @@ const WRITABLE_TABLES = [
   'access_grants',
   'access_credentials',
   'credential_pickups',
+  'account_changes',
 ] as const;
 
 /**

@@ -1,6 +1,6 @@
 // Test data as an operator creates it, through the real admin API (tenants, accounts, principals,
-// policy, login events), and the one seed written straight to Postgres: bulk login history for
-// the benchmarks (setup, never measured).
+// policy, login events from an ingestion principal), and the one seed written straight to
+// Postgres: bulk login history for the benchmarks (setup, never measured).
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { MailSink } from '../dev/mail-sink';
@@ -75,7 +75,10 @@ export function accountEntry(tenantId: string, a: AccountSpec) {
   };
 }
 
-/** Imports accounts in batches (at most 1000, the API's limit), `concurrency` batches at a time. */
+/**
+ * Imports new accounts in batches (at most 1000, the API's limit), `concurrency` batches at a
+ * time. Import only creates: an id that exists already fails the seed (it would stay unchanged).
+ */
 export async function importAccounts(
   t: SeedTarget,
   tenantId: string,
@@ -87,18 +90,24 @@ export async function importAccounts(
   for (let i = 0; i < accounts.length; i += size) batches.push(accounts.slice(i, i + size));
   await mapLimit(batches, o.concurrency ?? 1, async (batch) => {
     const body = { accounts: batch.map((a) => accountEntry(tenantId, a)) };
-    expectStatus(
+    const r = expectStatus(
       await t.http.call('POST', `/v1/admin/tenants/${tenantId}/accounts`, { key: t.adminKey, body, timeoutMs: o.timeoutMs }),
       200,
       `import accounts into ${tenantId}`,
     );
+    const existing = (r.body as { existing: string[] }).existing;
+    if (existing.length) throw new Error(`import into ${tenantId}: ${existing.length} accounts exist already (${existing.slice(0, 5).join(', ')})`);
   });
 }
 
-/** One standard local account (with the default password unless `password: null`); returns its external id. */
+/**
+ * One standard account, local unless said otherwise; a local one gets the default password unless
+ * `password: null` (an SSO-managed one has none); returns its external id.
+ */
 export async function seedAccount(t: SeedTarget, tenantId: string, o: Partial<AccountSpec> = {}): Promise<string> {
   const externalId = o.externalId ?? uniq('u');
-  await importAccounts(t, tenantId, [{ ...o, externalId, password: o.password === null ? null : (o.password ?? OLD_PASSWORD) }]);
+  const password = o.password === null || (o.password === undefined && o.authMethod === 'sso') ? null : (o.password ?? OLD_PASSWORD);
+  await importAccounts(t, tenantId, [{ ...o, externalId, password }]);
   return externalId;
 }
 
@@ -133,18 +142,23 @@ export async function seedPrincipal(
   return { id, key: r.body.apiKey as string, email };
 }
 
-/** A successful login from the seeded context, reported by an agent. */
-export async function seedLogin(t: SeedTarget, agentKey: string, tenantId: string, accountId: string) {
+/** The product's own backend: an `ingestion` principal, the only role that reports logins. */
+export function seedIngestion(t: SeedTarget, tenantScope: string[]) {
+  return seedPrincipal(t, ['ingestion'], tenantScope);
+}
+
+/** A successful login from the seeded context, reported by an ingestion principal. */
+export async function seedLogin(t: SeedTarget, ingestionKey: string, tenantId: string, accountId: string) {
   expectStatus(
-    await t.http.call('POST', '/v1/events/login', { key: agentKey, body: { tenantId, accountId, ...CONTEXT, success: true } }),
+    await t.http.call('POST', '/v1/events/login', { key: ingestionKey, body: { tenantId, accountId, ...CONTEXT, success: true } }),
     202,
     `login event of ${accountId}`,
   );
 }
 
 /** seedLogin for many accounts, `lanes` at a time. */
-export async function seedLogins(t: SeedTarget, agentKey: string, tenantId: string, accountIds: string[], lanes = 8) {
-  await mapLimit(accountIds, lanes, (id) => seedLogin(t, agentKey, tenantId, id));
+export async function seedLogins(t: SeedTarget, ingestionKey: string, tenantId: string, accountIds: string[], lanes = 8) {
+  await mapLimit(accountIds, lanes, (id) => seedLogin(t, ingestionKey, tenantId, id));
 }
 
 /** A local tenant, a standard account with a login history, and an agent scoped to the tenant. */
@@ -152,7 +166,7 @@ export async function seedLocalAccount(t: SeedTarget) {
   const tenantId = await seedTenant(t, 'local');
   const accountId = await seedAccount(t, tenantId);
   const agent = await seedPrincipal(t, ['agent'], [tenantId]);
-  await seedLogin(t, agent.key, tenantId, accountId);
+  await seedLogin(t, (await seedIngestion(t, [tenantId])).key, tenantId, accountId);
   return { tenantId, accountId, agent };
 }
 
@@ -183,8 +197,8 @@ export async function seedBreakGlassTeam(t: SeedTarget, authMode: 'local' | 'sso
  */
 export async function seedLoginHistorySql(db: Db, tenantId: string, prefix: string) {
   await sql`
-    insert into login_events (account_id, at, ip, device_id, country, asn, success)
-    select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true
+    insert into login_events (account_id, at, ip, device_id, country, asn, success, source)
+    select id, now() - interval '1 day', ${CONTEXT.ip}, ${CONTEXT.deviceId}, ${CONTEXT.geo.country}, ${CONTEXT.geo.asn}, true, 'seed:benchmark'
       from accounts where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
   await sql`update accounts set last_login_at = now() - interval '1 day' where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
 }

@@ -1,3 +1,4 @@
 // What the worker bundles. Keep it small and explicit.
 export { recoveryWorkflow } from './recovery';
 export { accessGrantWorkflow } from './access';
+export { accountChangeWorkflow } from './account-change';

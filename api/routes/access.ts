@@ -13,7 +13,7 @@ import {
 } from '../../contracts/access';
 import { isAccessTerminal } from '../../domain/access';
 import { appendAudit, appendAuditTx } from '../../store/audit';
-import { accountUuid, openAccessSession } from '../../store/directory';
+import { openCredentialSession, takeSignInSlots } from '../../store/sessions';
 import { credentialByHash, credentialState, getGrant, pickUpCredential, type GrantRow } from '../../store/grants';
 import { grantView } from '../views/grant';
 import { constantTimeEqualHex, hmacHex, openSealedWith } from '../../infra/secrets';
@@ -249,6 +249,12 @@ function reviewRoute(r: Router, deps: AppDeps) {
   );
 }
 
+/**
+ * The public sign-in's limits (README, security): every attempt counts, valid or not, whether or
+ * not the account exists, so the answer says nothing about which accounts exist.
+ */
+const SIGN_IN_LIMITS = { perIp: 20, perAccount: 10, windowSeconds: 600 } as const;
+
 // The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
 function directorySessionRoute(r: Router, deps: AppDeps) {
   const { db, config } = deps;
@@ -256,7 +262,7 @@ function directorySessionRoute(r: Router, deps: AppDeps) {
     '/v1/directory/sessions',
     {
       schema: {
-        summary: 'Sign in to the built-in directory with an emergency credential',
+        summary: 'Sign in to the built-in directory with an emergency credential (rate-limited per IP and per account)',
         tags: ['directory'],
         body: DirectorySession,
         response: { 201: SessionOut },
@@ -268,26 +274,38 @@ function directorySessionRoute(r: Router, deps: AppDeps) {
       const m = CREDENTIAL.exec(credential);
       const key = m && config.tokenKeys.find((k) => k.id === m[1]);
       const hash = key ? hmacHex(key.key, credential) : '0'.repeat(64);
-      const row = await credentialByHash(db, hash);
-      if (!key || !row || !constantTimeEqualHex(row.credential_hash, hash)) throw invalid();
-      const g = { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id };
-      // The credential row decides: issued only after approval, revoked at TTL or on demand.
-      if (row.tenant_id !== tenantId || row.account_id !== accountId || row.revoked_at || !row.unexpired) {
+      // Counted before the credential is looked at: every attempt costs the same and counts.
+      if (!(await takeSignInSlots(db, req.ip, `${tenantId}/${accountId}`, SIGN_IN_LIMITS))) {
+        const minutes = SIGN_IN_LIMITS.windowSeconds / 60;
+        throw new ApiError(
+          429,
+          'rate_limited',
+          `too many sign-in attempts from this address or for this account in ${minutes} minutes; try again later`,
+          undefined,
+          {
+            'retry-after': String(SIGN_IN_LIMITS.windowSeconds),
+          },
+        );
+      }
+      const session = await openCredentialSession(db, { tenantId, accountId, credentialHash: hash });
+      if (session) {
+        const g = { id: session.grantId, tenant_id: tenantId, account_id: accountId };
+        await audit(deps, g, 'credential_holder', 'access.credential_used', { sessionId: session.id }, req.id);
+        return reply.code(201).send({ sessionId: session.id, grantId: session.grantId });
+      }
+      // No session: a credential that exists but is foreign, revoked or expired is audited.
+      const row = key ? await credentialByHash(db, hash) : undefined;
+      if (row && constantTimeEqualHex(row.credential_hash, hash)) {
         await audit(
           deps,
-          g,
+          { id: row.grant_id, tenant_id: row.tenant_id, account_id: row.account_id },
           'credential_holder',
           'access.credential_rejected',
           { presentedFor: `${tenantId}/${accountId}`, revoked: !!row.revoked_at, expired: !row.unexpired },
           req.id,
         );
-        throw invalid();
       }
-      const acct = await accountUuid(db, { tenantId, accountId });
-      if (!acct) throw invalid();
-      const sessionId = await openAccessSession(db, acct, row.grant_id);
-      await audit(deps, g, 'credential_holder', 'access.credential_used', { sessionId }, req.id);
-      return reply.code(201).send({ sessionId, grantId: row.grant_id });
+      throw invalid();
     },
   );
 }

@@ -1,5 +1,6 @@
-// Admin: tenants, bulk account import, principals (API keys shown once) and tenant policy. One
-// function per route (the two policy routes together); every change commits with its audit event.
+// Admin: tenants, bulk account import (creates only; changes: account-change.ts), principals (API
+// keys shown once) and tenant policy. One function per route (the two policy routes together);
+// every change commits with its audit event.
 import type { FastifyInstance } from 'fastify';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { SYSTEM_CHAIN, coversAllTenants, firstOutside } from '../../domain/scope';
@@ -11,6 +12,7 @@ import { personForEmail } from '../../store/persons';
 import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '../../store/tenants';
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
+import { accountChangeRoute } from './account-change';
 import { ApiError } from '../errors';
 import { issuePersonLink, notifyApproverChange } from '../principal-mail';
 import { principalRoutes } from './principals';
@@ -65,7 +67,13 @@ function importRoute(r: Router, deps: AppDeps) {
     {
       onRequest: auth.requireRole('admin'),
       bodyLimit: 5 * 1024 * 1024,
-      schema: { summary: 'Import accounts (upsert by externalId)', tags: ['admin'], params: TenantParams, body: ImportAccounts, response: { 200: ImportOut } },
+      schema: {
+        summary: 'Import new accounts; an externalId that exists already is listed in `existing` and left unchanged',
+        tags: ['admin'],
+        params: TenantParams,
+        body: ImportAccounts,
+        response: { 200: ImportOut },
+      },
     },
     async (req) => {
       const { tenantId } = req.params;
@@ -81,7 +89,8 @@ function importRoute(r: Router, deps: AppDeps) {
           actor: `principal:${req.principal!.id}`,
           action: 'accounts.imported',
           target: `tenant:${tenantId}`,
-          details: { ...result, externalIds: ids.slice(0, 100) },
+          // `existing`: the ids refused because they exist (import never changes an account).
+          details: { created: result.created, existing: result.existing.slice(0, 100), externalIds: ids.slice(0, 100) },
         }),
       );
     },
@@ -206,6 +215,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   const r = typed(app);
   createTenantRoute(r, deps);
   importRoute(r, deps);
+  accountChangeRoute(r, deps);
   createPrincipalRoute(r, deps);
   principalRoutes(r, deps);
   policyRoutes(r, deps);

@@ -14,20 +14,35 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+/** How far ahead of this server's clock a reported login may be (the reporter's clock skew). */
+const LOGIN_CLOCK_SKEW_MS = 60_000;
+
+// Login history feeds Tier 2 and risk, so only the product's own backend (the dedicated
+// `ingestion` role) reports it: an agent or approver key could plant the device it then presents.
 function loginEventRoute(r: Router, { db, auth }: AppDeps) {
   r.post(
     '/v1/events/login',
     {
-      onRequest: auth.requireRole('agent', 'admin'),
-      schema: { summary: 'Record a login event (feeds risk and Tier 2)', tags: ['events'], body: LoginEvent, response: { 202: RecordedOut } },
+      onRequest: auth.requireRole('ingestion'),
+      schema: {
+        summary: 'Record a login event (feeds risk and Tier 2); ingestion role only',
+        tags: ['events'],
+        body: LoginEvent,
+        response: { 202: RecordedOut },
+      },
     },
     async (req, reply) => {
       const b = req.body;
       await auth.requireTenant(req, b.tenantId, 'events.login');
+      const now = Date.now();
+      const at = b.at ? new Date(b.at) : new Date(now);
+      if (at.getTime() > now + LOGIN_CLOCK_SKEW_MS)
+        throw new ApiError(400, 'invalid_field', `at: in the future (more than ${LOGIN_CLOCK_SKEW_MS / 1000} s ahead of the server clock)`, { field: 'at' });
       const acct = await findAccount(db, b.tenantId, b.accountId);
       if (!acct) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
       await recordLogin(db, acct.id, {
-        at: b.at ? new Date(b.at) : new Date(),
+        source: `principal:${req.principal!.id}`,
+        at,
         ip: b.ip,
         deviceId: b.deviceId,
         country: b.geo?.country,

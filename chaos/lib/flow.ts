@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { type ApiResponse } from '../../testkit/http';
 import { mapLimit } from '../../testkit/load';
 import { resetLinkMails, tokensIn } from '../../testkit/mail';
-import { importAccounts, KNOWLEDGE, recoveryBody, seedLogins, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { importAccounts, KNOWLEDGE, recoveryBody, seedIngestion, seedLogins, seedPrincipal, seedTenant } from '../../testkit/seed';
 import { sleep } from '../../testkit/wait';
 import type { DrillEngine } from './engine';
 
@@ -34,7 +34,7 @@ export async function seed(e: DrillEngine, n: number, o: { bounce?: number; labe
   }
   const specs = accounts.map((id) => ({ externalId: id, emails: [primary.get(id)!, `${id}.home@example.test`], password: null }));
   await importAccounts(e, tenantId, specs, { batchSize: 250 });
-  await seedLogins(e, agent.key, tenantId, accounts, 8);
+  await seedLogins(e, (await seedIngestion(e, [tenantId])).key, tenantId, accounts, 8);
   e.log.phase = 'normal';
   return { tenantId, agentKey: agent.key, accounts, primary };
 }

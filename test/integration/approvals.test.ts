@@ -5,14 +5,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { decideUpdate, type ApprovalRequest } from '../../contracts/recovery';
-import { findAccount, openSession } from '../../store/directory';
+import { findAccount } from '../../store/directory';
+import { openSession } from '../../store/sessions';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { activeFactorsOf, factorsOf, recoveryRow, sessionsOf } from '../../testkit/inspect';
 import { auditEvents, firstAuditEvent, type AuditEventJson } from '../../testkit/inspect-audit';
 import { until } from '../../testkit/wait';
 import { historyText } from '../../testkit/history';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {
@@ -39,7 +40,7 @@ async function atApproval(opts: { agentRoles?: string[] } = {}) {
   const agent = await seedPrincipal(h, opts.agentRoles ?? ['agent'], [tenantId]);
   const a1 = await seedPrincipal(h, ['approver'], [tenantId]);
   const a2 = await seedPrincipal(h, ['approver'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
@@ -263,7 +264,7 @@ describe('the waiting period can be stopped', () => {
     const accountId = await seedAccount(h, tenantId, { mfa: true });
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const a1 = await seedPrincipal(h, ['approver'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
     const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
     const id = created.body.id;
     for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }])

@@ -27,6 +27,8 @@ interface Fixture {
   tenantId: string;
   accountId: string;
   agentKey: string;
+  /** The product's backend: the only key that reports login events. */
+  ingestKey: string;
   /** A live recovery in awaiting_completion, and its live emailed link token. */
   recoveryId: string;
   token: string;
@@ -60,6 +62,8 @@ interface Expect {
   code?: string | string[];
   /** details.field; several allowed values when HTTP leaves a choice (e.g. 400 body vs 415 content-type). */
   field?: string | string[];
+  /** The attempt counts against a rate limit: its `rate_events` slots are the one write allowed. */
+  counted?: boolean;
 }
 
 const oneOf = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -136,7 +140,7 @@ async function expectNoWrite(req: Req, exp: Expect) {
   const r = await send(req);
   const afterCounts = await rowCounts(h.db);
   const bad = problems(r, exp);
-  const written = diff(before, afterCounts);
+  const written = diff(before, afterCounts).filter((w) => !(exp.counted && w.startsWith('rate_events ')));
   if (written.length) bad.push(`rows written: ${written.join(', ')}`);
   assert.deepEqual(bad, [], `${bad.join('; ')}\n  request:  ${show(req)}\n  response: ${showRes(r)}`);
   assertErrorShape(req, r);
@@ -282,6 +286,7 @@ before(async () => {
   f.accountId = await seedAccount(h, f.tenantId);
   const spareAccount = await seedAccount(h, f.tenantId);
   f.agentKey = (await seedPrincipal(h, ['agent'], ['*'])).key;
+  f.ingestKey = (await seedPrincipal(h, ['ingestion'], ['*'])).key;
   const link = await recoveryWithLink(f.accountId);
   f.recoveryId = link.id;
   f.token = link.token;
@@ -408,6 +413,41 @@ describe('POST /v1/admin/tenants/:tenantId/accounts', () => {
     ['second account invalid', post([validAccount(), { ...validAccount(), emails: 'x' }]), field('accounts.1.emails')],
     ['displayName with a NUL byte', post([{ ...validAccount(), displayName: 'Ev\u0000e' }]), field('accounts.0.displayName')],
   ]);
+});
+
+describe('PATCH /v1/admin/tenants/:tenantId/accounts/:accountId', () => {
+  const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/accounts/${fx.accountId}`;
+  const valid = () => ({ reason: 'HR ticket 12', role: 'standard' });
+  const patch =
+    (over: Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'PATCH', path: P(fx), body: { ...valid(), ...over } });
+  runCases([
+    ...authCases('PATCH', P, valid),
+    ...bodyCases('PATCH', P, valid),
+    [
+      'invalid accountId path param',
+      (fx) => ({ method: 'PATCH', path: `/v1/admin/tenants/${fx.tenantId}/accounts/has%20space`, body: valid() }),
+      field('params.accountId'),
+    ],
+    ['missing reason', patch({ reason: undefined }), field('reason')],
+    ['blank reason', patch({ reason: '   ' }), field('reason')],
+    ['nothing to change', (fx) => ({ method: 'PATCH', path: P(fx), body: { reason: 'nothing' } }), field('emails')],
+    ['a password', patch({ password: STRONG_PASSWORD }), field('password')],
+    ['a sign-in method', patch({ authMethod: 'local' }), field('authMethod')],
+    ['MFA factors', patch({ mfaFactors: [{ type: 'totp' }] }), field('mfaFactors')],
+    ['no emails', patch({ emails: [] }), field('emails')],
+    ['a non-email', patch({ emails: ['nope'] }), field('emails.0')],
+    ['an address twice', patch({ emails: ['a@bad.test', 'A@bad.test'] }), field('emails')],
+    ['unknown role', patch({ role: 'god' }), field('role')],
+    ['knowledge answer of the wrong type', patch({ knowledge: { card_last4: 4242 } }), field('knowledge.card_last4')],
+  ]);
+  it('an account that does not exist is a 404 naming accountId', async () => {
+    await expectNoWrite(((fx) => ({ method: 'PATCH', path: `/v1/admin/tenants/${fx.tenantId}/accounts/no-such-account`, body: valid() }))(f), {
+      status: 404,
+      code: 'account_not_found',
+      field: 'accountId',
+    });
+  });
 });
 
 describe('POST /v1/admin/principals', () => {
@@ -736,10 +776,10 @@ describe('POST /v1/events/login', () => {
   const P = () => '/v1/events/login';
   const post =
     (over: Record<string, unknown>) =>
-    (fx: Fixture): Req => ({ method: 'POST', path: P(), body: { ...validLogin(fx), ...over } });
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: fx.ingestKey, body: { ...validLogin(fx), ...over } });
   runCases([
     ...authCases('POST', P, validLogin),
-    ...bodyCases('POST', P, validLogin),
+    ...bodyCases('POST', P, validLogin, { key: (fx) => fx.ingestKey }),
     ['missing tenantId', post({ tenantId: undefined }), field('tenantId')],
     ['empty accountId', post({ accountId: '' }), field('accountId')],
     ['missing ip', post({ ip: undefined }), field('ip')],
@@ -749,6 +789,7 @@ describe('POST /v1/events/login', () => {
     ['at not a datetime', post({ at: 'now' }), field('at')],
     ['at an impossible date', post({ at: '2024-02-30T00:00:00Z' }), field('at')],
     ['at as epoch millis', post({ at: 1700000000000 }), field('at')],
+    ['at an hour in the future', post({ at: new Date(Date.now() + 3_600_000).toISOString() }), field('at')],
     ['empty deviceId', post({ deviceId: '' }), field('deviceId')],
     ['deviceId with a NUL byte', post({ deviceId: 'lap\u0000top' }), field('deviceId')],
     ['geo.lat of the wrong type', post({ geo: { lat: '51.5' } }), field('geo.lat')],
@@ -1016,7 +1057,8 @@ describe('POST /v1/directory/sessions', () => {
   const post =
     (over: (fx: Fixture) => Record<string, unknown>) =>
     (fx: Fixture): Req => ({ method: 'POST', path: P(), key: null, body: { ...validDirectory(fx), ...over(fx) } });
-  const INVALID: Expect = { status: 401, code: 'invalid_credential' };
+  // Every well-formed sign-in attempt takes its rate-limit slots (per IP and per account).
+  const INVALID: Expect = { status: 401, code: 'invalid_credential', counted: true };
   runCases([
     ...bodyCases('POST', P, validDirectory, { key: () => null }),
     ['missing tenantId', post(() => ({ tenantId: undefined })), field('tenantId')],

@@ -8,7 +8,7 @@ import { activeFactorsOf } from '../../testkit/inspect';
 import { auditEvents, firstAuditEvent } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {
@@ -29,7 +29,7 @@ async function adminMfaResetAtApproval() {
   const agent = await seedPrincipal(h, ['agent'], [tenantId]);
   const a1 = await seedPrincipal(h, ['approver'], [tenantId]);
   const a2 = await seedPrincipal(h, ['approver'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;

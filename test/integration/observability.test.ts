@@ -6,7 +6,7 @@ import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { historyText, rawHistoryText } from '../../testkit/history';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy, seedLocalAccount } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy, seedLocalAccount } from '../../testkit/seed';
 
 const logLines: string[] = [];
 let h: Harness;
@@ -52,7 +52,7 @@ describe('payloads are encrypted, and authorised ops can read them', () => {
     const accountId = await seedAccount(h, tenantId, { mfa: true });
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const approver = await seedPrincipal(h, ['approver'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
     const r = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
     for (const body of [{ tier: 1, answers: KNOWLEDGE }, { tier: 2 }, { tier: 3, channel: 'email' }])
       await h.api('POST', `/v1/recoveries/${r.body.id}/verifications`, { key: agent.key, body });

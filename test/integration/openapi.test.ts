@@ -15,6 +15,7 @@ after(async () => {
 const ROUTES = [
   'POST /v1/admin/tenants',
   'POST /v1/admin/tenants/{tenantId}/accounts',
+  'PATCH /v1/admin/tenants/{tenantId}/accounts/{accountId}',
   'POST /v1/admin/principals',
   'POST /v1/admin/principals/{id}/disable',
   'POST /v1/admin/principals/{id}/rotate-key',

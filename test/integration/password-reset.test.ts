@@ -3,12 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
-import { checkPassword, findAccount, openSession } from '../../store/directory';
+import { checkPassword, findAccount } from '../../store/directory';
+import { openSession } from '../../store/sessions';
 import { stagedPassword } from '../../store/tokens';
 import { ageIdempotencyKey, redeemInTransaction, refuseAuditEvents } from '../../testkit/faults';
 import { found, passwordCredentialOf, recoveriesOf, recoveryRow, recoveryRuns, sessionsOf, storedSecretHashes, tokensOf } from '../../testkit/inspect';
 import { auditActionsOf, auditEvents, type AuditEventJson } from '../../testkit/inspect-audit';
-import { KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
+import { KNOWLEDGE, OLD_PASSWORD, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, seedLocalAccount } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
@@ -149,7 +150,7 @@ describe('links are single use and bound to their tenant', () => {
     const otherTenant = await seedTenant(h, 'local');
     const accountId = await seedAccount(h, tenantId);
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, accountId);
+    await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
     const { id, token } = await resetToLink(agent.key, tenantId, accountId);
 
     const cross = await h.api('POST', '/v1/links/redeem', { key: null, body: { token, tenantId: otherTenant, newPassword: NEW_PASSWORD } });
@@ -533,8 +534,9 @@ describe('verification', () => {
     const known = await seedAccount(h, tenantId);
     const stranger = await seedAccount(h, tenantId);
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-    await seedLogin(h, agent.key, tenantId, known);
-    await seedLogin(h, agent.key, tenantId, stranger);
+    const ingest = await seedIngestion(h, [tenantId]);
+    await seedLogin(h, ingest.key, tenantId, known);
+    await seedLogin(h, ingest.key, tenantId, stranger);
     const a = await startReset(agent.key, tenantId, known);
     const va = await h.api('POST', `/v1/recoveries/${a.body.id}/verifications`, { key: agent.key, body: { tier: 2 } });
     assert.equal(va.body.passed, true, va.text);

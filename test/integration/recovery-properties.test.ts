@@ -10,7 +10,7 @@ import { startHarness, type Harness } from '../../testkit/engine';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
 let tenantId: string;
@@ -47,7 +47,7 @@ async function scenario(kind: 'password_reset' | 'mfa_reset', cmds: Cmd[]) {
   const a2 = await seedPrincipal(h, ['approver'], [tenantId]);
   const owner = await seedPrincipal(h, ['approver'], [tenantId], { tenantId, accountId });
   const keys: Record<Who, string> = { a1: a1.key, a2: a2.key, requester: requester.key, owner: owner.key, outsider: outsiderKey };
-  await seedLogin(h, requester.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   const created = await h.api('POST', '/v1/recoveries', { key: requester.key, body: recoveryBody(tenantId, accountId, { kind }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;

@@ -11,7 +11,7 @@ import { startHarness, type Harness } from '../../testkit/engine';
 import { grantRow, recoveryRow } from '../../testkit/inspect';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
 import { decodePayloadsInPlace, EncryptionCodec } from '../../infra/codec';
 import { workflowBundle } from '../../boot/worker';
 
@@ -32,7 +32,7 @@ async function setup(authMode: 'local' | 'sso_enforced', role: string, authMetho
   const agent = await seedPrincipal(h, ['agent'], [tenantId]);
   const a1 = await seedPrincipal(h, ['approver'], [tenantId]);
   const a2 = await seedPrincipal(h, ['approver'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   return { tenantId, accountId, agent, a1, a2 };
 }
 type Ctx = Awaited<ReturnType<typeof setup>>;

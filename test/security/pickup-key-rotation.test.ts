@@ -46,7 +46,15 @@ async function activeGrant(): Promise<{ t: Team; id: string }> {
 
 /** An API on the same database and Temporal, with another token key set (a rotation under way). */
 async function apiWithKeys(tokenKeys: HmacKey[]): Promise<FastifyInstance> {
-  return buildApp({ db: h.db, temporal: h.client, config: { ...h.config, tokenKeys }, taskQueue: h.taskQueue, searchAttributes: true, logger: false, mailer: h.mailer });
+  return buildApp({
+    db: h.db,
+    temporal: h.client,
+    config: { ...h.config, tokenKeys },
+    taskQueue: h.taskQueue,
+    searchAttributes: true,
+    logger: false,
+    mailer: h.mailer,
+  });
 }
 
 const pickUp = (app: FastifyInstance, key: string, id: string) =>
