@@ -116,7 +116,8 @@ function approvalRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } },
     },
     async (req) => {
-      const g = await grantOr404(deps, req.params.id);
+      // Scope first: another tenant's grant answers like a missing one, whatever its state.
+      const g = await grantInScope(deps, req, req.params.id, 'access.approve');
       const p = req.principal!;
       // The validator judges role, scope and separation of duties, here and for direct Updates alike.
       const s = await update(deps, req, g, 'access.approval', () =>
@@ -203,7 +204,7 @@ function reviewRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } },
     },
     async (req) => {
-      const g = await grantOr404(deps, req.params.id);
+      const g = await grantInScope(deps, req, req.params.id, 'access.review');
       const p = req.principal!;
       const s = await update(deps, req, g, 'access.review', () =>
         handleOf(deps, g).executeUpdate(accessReviewUpdate, {

@@ -146,8 +146,8 @@ function approvalRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } },
     },
     async (req) => {
-      const row = await getRecovery(db, req.params.id);
-      if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+      // Scope first: another tenant's recovery answers like a missing one, whatever its state.
+      const row = await loadInScope(deps, req, req.params.id, 'recovery.approve');
       const p = req.principal!;
       // Every rule of separation of duties is the workflow validator's; it sees the same facts
       // whether the decision comes through here or straight to Temporal.

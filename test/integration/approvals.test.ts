@@ -204,16 +204,16 @@ describe('separation of duties', () => {
     await directUpdateRejected(workflowId, { principalId: owner.id, account: { tenantId, accountId } }, 'owner_cannot_approve');
   });
 
-  it('an approver outside the tenant scope is refused, and the attempt audited', async () => {
+  it('an approver outside the tenant scope gets the answer of an unknown id, and the attempt is audited', async () => {
     const { tenantId, id, workflowId } = await atApproval();
     const elsewhere = await seedTenant(h, 'local');
     const outsider = await seedPrincipal(h, ['approver'], [elsewhere]);
     const r = await decide(outsider.key, id);
-    assert.equal(r.status, 403, r.text);
-    assert.equal(r.body.error.code, 'approver_out_of_scope');
+    assert.equal(r.status, 404, r.text);
+    assert.equal(r.body.error.code, 'not_found');
     await directUpdateRejected(workflowId, { principalId: outsider.id, tenantScope: [elsewhere] }, 'approver_out_of_scope');
-    const audited = await auditEvents(h.db, { tenantId, caseId: id, action: 'approval.rejected' });
-    assert.ok(audited.some((a) => a.details.code === 'approver_out_of_scope'));
+    const audited = await auditEvents(h.db, { tenantId, caseId: id, action: 'access.denied_out_of_scope' });
+    assert.ok(audited.some((a) => a.details.attempted === 'recovery.approve'));
   });
 
   it('a principal without the approver role cannot decide', async () => {
