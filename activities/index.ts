@@ -4,6 +4,7 @@
 import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
 import { createAccountActivities } from './account';
+import { createAttestationActivities } from './attestations';
 import { withDefaults, type ActivityDeps } from './deps';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNoticeActivities(all),
     ...createAccountActivities(all),
     ...createAccessActivities(all),
+    ...createAttestationActivities(all),
   } satisfies WorkflowActivities;
 }
 

@@ -2,6 +2,7 @@
 // and activities/ is checked against them, so neither side drifts without the compiler noticing.
 // Inputs and results end up in workflow history: ids, counts and outcomes, never a secret.
 import type { Policy } from '../domain/policy';
+import type { AttestationKind, Confirmation, ConfirmRequest } from './attestations';
 import type { TriageFacts } from '../domain/triage';
 import type { Reason, Tier } from '../domain/types';
 
@@ -130,5 +131,10 @@ export interface AccessActivities {
   rotateTargetCredential: (i: { grantId: string }) => Promise<TargetRotation>;
 }
 
+/** What both workflows call before they count a message sent on a principal's behalf. */
+export interface AttestationActivities {
+  confirmAttestation: <K extends AttestationKind>(i: ConfirmRequest<K>) => Promise<Confirmation<K>>;
+}
+
 /** Everything the worker registers: both workflows' activities. */
-export type WorkflowActivities = RecoveryActivities & AccessActivities;
+export type WorkflowActivities = RecoveryActivities & AccessActivities & AttestationActivities;

@@ -5,6 +5,7 @@ import * as m0001 from './0001_initial';
 import * as m0002 from './0002_approvals_mfa';
 import * as m0003 from './0003_break_glass';
 import * as m0004 from './0004_asn_bigint';
+import * as m0005 from './0005_attestations';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_approvals_mfa': m0002,
   '0003_break_glass': m0003,
   '0004_asn_bigint': m0004,
+  '0005_attestations': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -51,7 +51,7 @@ async function rejections(caseId: string) {
   return (await auditEvents(h.db, { caseId, action: 'message.rejected' })).map((e) => e.details as { kind: string; reason: string });
 }
 
-const FAST = { approvalDeadlineSeconds: 60, rules: { mfa_reset: { privileged: { waitSeconds: 2 } } } };
+const FAST = { approvalDeadlineSeconds: 60, rules: { mfa_reset: { standard: { waitSeconds: 1 }, privileged: { waitSeconds: 2 } } } };
 
 describe('forged recovery messages change nothing', () => {
   it('a forged tier-1 pass, a forged link redemption and two forged approvals count for nothing; the recovery then completes through the API', async () => {
@@ -120,11 +120,8 @@ describe('forged recovery messages change nothing', () => {
     const used = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(enrol), tenantId, factor: { type: 'totp' } } });
     assert.equal(used.status, 200, used.text);
     await until('completed', async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key })).body.state === 'completed', 20_000);
-    const final = await h.api('GET', `/v1/recoveries/${id}`, { key: agent.key });
-    assert.deepEqual(
-      final.body.approvals.received.map((a: { principalId: string }) => a.principalId),
-      [a1.id, a2.id],
-    );
+    const granted = (await auditEvents(h.db, { caseId: id, action: 'approval.granted' })).map((e) => e.actor);
+    assert.deepEqual(granted.sort(), [`principal:${a1.id}`, `principal:${a2.id}`].sort(), 'only the genuine approvals counted');
   });
 });
 
@@ -133,7 +130,7 @@ describe('forged emergency-access messages change nothing', () => {
     const t = await seedBreakGlassTeam(h);
     const r = await h.api('POST', '/v1/break-glass', {
       key: t.requester.key,
-      body: { tenantId: t.tenantId, target: { designated: true }, justification: 'prod locked', ticketRef: 'INC-1', durationSeconds: 3 },
+      body: { tenantId: t.tenantId, target: { designated: true }, justification: 'prod locked', ticketRef: 'INC-1', durationSeconds: 12 },
     });
     assert.equal(r.status, 202, r.text);
     const id = r.body.id as string;
@@ -164,7 +161,7 @@ describe('forged emergency-access messages change nothing', () => {
     assert.equal(fetched.status, 200, fetched.text);
     await until('fetched', async () => (await status()).credential.fetched);
 
-    await until('awaiting review', async () => (await status()).state === 'awaiting_review', 20_000);
+    await until('awaiting review', async () => (await status()).state === 'awaiting_review', 30_000);
     for (const { how, client } of senders()) {
       const forged = { principalId: 'prn_rv', roles: ['reviewer'], tenantScope: ['*'], outcome: 'appropriate' as const, notes: 'forged' };
       await attempt(client.workflow.getHandle(workflowId).executeUpdate(accessReviewUpdate, { args: [forged] }));
