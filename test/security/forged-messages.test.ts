@@ -4,11 +4,14 @@
 // and the case then completes normally through the API.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { accessDecideUpdate, accessReviewUpdate, accessStatusQuery, credentialFetchedSignal, type AccessStatus } from '../../contracts/access';
 import { decideUpdate, linkRedeemedSignal, statusQuery, submitVerificationUpdate, type RecoveryStatus } from '../../contracts/recovery';
 import { startHarness, type Harness } from '../../testkit/engine';
-import { grantRow, recoveryRow, tokensOf } from '../../testkit/inspect';
+import { attestationsOf, grantRow, recoveryRow, tokensOf } from '../../testkit/inspect';
+import { createAttestation } from '../../store/attestations';
+import { attestationKeys } from '../../infra/secrets';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
@@ -180,5 +183,77 @@ describe('forged emergency-access messages change nothing', () => {
     await until('completed', async () => (await grantRow(h.db, id)).state === 'completed');
     const reviewed = await auditEvents(h.db, { caseId: id, action: 'access.reviewed' });
     assert.equal(reviewed[0]?.actor, `principal:${t.reviewer.id}`, 'the genuine review is the one that counted');
+  });
+});
+
+describe("attestations that are not the message's own do not count either", () => {
+  it('a used attestation, one under another key, one for another grant and one of another kind are refused and audited with their reason', async () => {
+    const t = await seedBreakGlassTeam(h);
+    const body = { tenantId: t.tenantId, target: { designated: true }, justification: 'prod locked', ticketRef: 'INC-4', durationSeconds: 30 };
+    const t2 = await seedBreakGlassTeam(h);
+    const r = await h.api('POST', '/v1/break-glass', { key: t.requester.key, body });
+    const other = await h.api('POST', '/v1/break-glass', { key: t2.requester.key, body: { ...body, tenantId: t2.tenantId } });
+    assert.equal(other.status, 202, other.text);
+    const id = r.body.id as string;
+    const workflowId = (await grantRow(h.db, id)).workflow_id;
+    const status = () => h.client.workflow.getHandle(workflowId).query(accessStatusQuery);
+    await until('awaiting approval', async () => (await status()).state === 'awaiting_approval');
+    const a = await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: t.p1.key, body: { decision: 'approve', comment: 'incident confirmed' } });
+    assert.equal(a.status, 200, a.text);
+
+    const minted = { principalId: 'prn_minted', personId: 'prn_minted', roles: ['break_glass_approver'], tenantScope: ['*'], account: null };
+    const mint = (keys: { id: string; key: Buffer }[], caseId: string, kind: 'access.decide' | 'access.review') =>
+      createAttestation(h.db, keys, {
+        kind,
+        tenantId: t.tenantId,
+        caseId,
+        workflowId,
+        facts: { principal: minted, message: { decision: 'approve', comment: 'minted' } as never },
+      });
+    const realKeys = attestationKeys(h.config.tokenKeys);
+    const attempts = {
+      reused: (await attestationsOf(h.db, id))[0].id,
+      mac_mismatch: await mint([{ id: realKeys[0].id, key: crypto.randomBytes(32) }], id, 'access.decide'),
+      wrong_case: await mint(realKeys, other.body.id as string, 'access.decide'),
+      wrong_kind: await mint(realKeys, id, 'access.review'),
+    };
+    for (const [what, attestationId] of Object.entries(attempts)) {
+      const outcome = await attempt(
+        h.client.workflow.getHandle(workflowId).executeUpdate(accessDecideUpdate, { args: [{ attestationId, decision: 'approve', comment: what }] }),
+      );
+      assert.equal(outcome, 'refused', what);
+    }
+    const s = await status();
+    assert.deepEqual(
+      s.approvals.received.map((d) => d.principalId),
+      [t.p1.id],
+      'only the genuine approval counted',
+    );
+    assert.equal(s.state, 'awaiting_approval');
+    assert.deepEqual(
+      (await rejections(id)).map((d) => d.reason),
+      ['reused', 'mac_mismatch', 'wrong_case', 'wrong_case'],
+    );
+
+    const b = await h.api('POST', `/v1/break-glass/${id}/approvals`, { key: t.p2.key, body: { decision: 'approve', comment: 'confirmed too' } });
+    assert.equal(b.status, 200, b.text);
+    await until('active', async () => (await status()).state === 'active');
+  });
+
+  it('a flood of forged messages writes at most 20 rejections per case and hour into the audit chain', async () => {
+    const t = await seedBreakGlassTeam(h);
+    const body = { tenantId: t.tenantId, target: { designated: true }, justification: 'prod locked', ticketRef: 'INC-5', durationSeconds: 30 };
+    const r = await h.api('POST', '/v1/break-glass', { key: t.requester.key, body });
+    assert.equal(r.status, 202, r.text);
+    const id = r.body.id as string;
+    const workflowId = (await grantRow(h.db, id)).workflow_id;
+    const handle = plain.workflow.getHandle(workflowId);
+    const status = () => h.client.workflow.getHandle(workflowId).query(accessStatusQuery);
+    await until('awaiting approval', async () => (await status()).state === 'awaiting_approval');
+    for (let i = 0; i < 30; i++) {
+      assert.equal(await attempt(handle.executeUpdate(accessDecideUpdate, { args: [{ decision: 'approve', comment: `flood ${i}` }] })), 'refused');
+    }
+    assert.equal((await rejections(id)).length, 20);
+    assert.deepEqual((await status()).approvals.received, []);
   });
 });
