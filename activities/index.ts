@@ -5,6 +5,7 @@ import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
 import { createAccountChangeActivities } from './account-change';
 import { createAccountActivities } from './account';
+import { createAttestationActivities } from './attestations';
 import { withDefaults, type ActivityDeps } from './deps';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountActivities(all),
     ...createAccessActivities(all),
     ...createAccountChangeActivities(all),
+    ...createAttestationActivities(all),
   } satisfies WorkflowActivities;
 }
 

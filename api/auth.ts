@@ -4,6 +4,7 @@ import type { Db } from '../store/db';
 import { apiKeyHash } from '../infra/secrets';
 import { appendAudit } from '../store/audit';
 import { principalByKeyHash } from '../store/principals';
+import { takeRateSlot } from '../store/rate-limits';
 import { tenantExists } from '../store/tenants';
 import type { PrincipalRole } from '../domain/types';
 import { SYSTEM_CHAIN, coversTenant, mayReadChain } from '../domain/scope';
@@ -39,6 +40,12 @@ export interface ScopedRecord {
   notFound: ApiError;
 }
 
+/**
+ * Out-of-scope attempts audited per principal and tenant per hour. Past it they are only logged:
+ * another tenant's principal must not be able to write without limit into this tenant's chain.
+ */
+export const OUT_OF_SCOPE_AUDITS_PER_HOUR = 20;
+
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]{16,256}=*)$/;
 
 export function createAuth(db: Db) {
@@ -72,8 +79,12 @@ export function createAuth(db: Db) {
     };
   }
 
+  const auditSlot = (principalId: string, tenantId: string) =>
+    takeRateSlot(db, 'out_of_scope_audit', `${principalId}:${tenantId}`, OUT_OF_SCOPE_AUDITS_PER_HOUR, 3600);
+
   /**
-   * Invariant 4: a principal acts only inside its tenant scope; attempts outside are audited.
+   * Invariant 4: a principal acts only inside its tenant scope; attempts outside are audited (up
+   * to OUT_OF_SCOPE_AUDITS_PER_HOUR per principal and tenant, then logged only).
    * Asked about a tenant, it answers 403 tenant_out_of_scope. Asked about one `record` of a
    * tenant (a recovery, a grant), it audits against that record and answers with the record's
    * `notFound`: another tenant's records are not even confirmed to exist.
@@ -82,7 +93,8 @@ export function createAuth(db: Db) {
     const p = req.principal!;
     if (coversTenant(p.tenantScope, tenantId)) return;
     // A record's tenant exists; a tenant id from the request may name none, and is not audited then.
-    if (record || (await tenantExists(db, tenantId))) {
+    const known = !!record || (await tenantExists(db, tenantId));
+    if (known && (await auditSlot(p.id, tenantId))) {
       await appendAudit(db, {
         tenantId,
         eventKey: record?.eventKey ?? `scope-violation:${req.id}:${Date.now()}`,
@@ -92,6 +104,8 @@ export function createAuth(db: Db) {
         ...(record ? { recoveryId: record.recoveryId } : {}),
         details: { attempted: action, scope: p.tenantScope },
       });
+    } else if (known) {
+      req.log.warn({ principalId: p.id, tenantId, attempted: action }, 'out-of-scope attempt not audited: hourly limit for this principal and tenant reached');
     }
     throw record?.notFound ?? new ApiError(403, 'tenant_out_of_scope', `tenantId: outside this principal's tenant scope`, { field: 'tenantId' });
   }

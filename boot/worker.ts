@@ -30,7 +30,8 @@ export async function createRecoveryWorker(o: {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    dataConverter: dataConverterFor(o.deps.config.payloadKeys),
+    // A message that cannot be decoded must not fail workflow tasks for ever: it arrives as a stand-in.
+    dataConverter: dataConverterFor(o.deps.config.payloadKeys, 'stand-in'),
     workflowBundle: await workflowBundle(),
     activities: createActivities(o.deps),
   });

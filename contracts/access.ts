@@ -2,6 +2,7 @@
 // and outcomes only; the credential itself never travels through Temporal.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AccessKind, AccessState, AccessTimings } from '../domain/access';
+import type { Attested } from './attested';
 
 export interface AccessWorkflowInput {
   grantId: string;
@@ -24,6 +25,8 @@ export type AccessWorkflow = (input: AccessWorkflowInput) => Promise<AccessOutco
 
 export interface AccessDecisionRecord {
   principalId: string;
+  /** Who the principal is (runs before patch `attested-messages` kept principals only). */
+  personId?: string;
   decision: 'approve' | 'deny';
   comment: string;
   at: string;
@@ -46,21 +49,25 @@ export interface AccessStatus {
   escalated: { approvals: boolean; review: boolean };
 }
 
-/** A decider as the API read it from the principal's record; the validator checks it. */
-export interface AccessDecision {
-  principalId: string;
-  roles: string[];
-  tenantScope: string[];
+/**
+ * A decision. The workflow believes only the attestation it names; decision and comment are for
+ * display. The other fields are what runs started before patch `attested-messages` read.
+ */
+export interface AccessDecision extends Attested {
   decision: 'approve' | 'deny';
   comment: string;
+  principalId?: string;
+  roles?: string[];
+  tenantScope?: string[];
 }
 
-export interface AccessReview {
-  principalId: string;
-  roles: string[];
-  tenantScope: string[];
+/** A review: as for decisions, only the attestation is believed. */
+export interface AccessReview extends Attested {
   outcome: 'appropriate' | 'inappropriate';
   notes: string;
+  principalId?: string;
+  roles?: string[];
+  tenantScope?: string[];
 }
 
 export interface RevokeRequest {
@@ -68,11 +75,14 @@ export interface RevokeRequest {
   reason: string;
 }
 
+/** What the revoke Update carries: the attestation (old runs read the request itself). */
+export type RevokeMessage = Attested & Partial<RevokeRequest>;
+
 export const accessStatusQuery = defineQuery<AccessStatus>('status');
 export const accessDecideUpdate = defineUpdate<AccessStatus, [AccessDecision]>('decide');
 export const accessReviewUpdate = defineUpdate<AccessStatus, [AccessReview]>('review');
-export const accessRevokeUpdate = defineUpdate<AccessStatus, [RevokeRequest]>('revoke');
-/** The requester picked the credential up (status only; the pickup itself is the API's). */
-export const credentialFetchedSignal = defineSignal('credentialFetched');
+export const accessRevokeUpdate = defineUpdate<AccessStatus, [RevokeMessage]>('revoke');
+/** The requester picked the credential up (status only; the pickup itself is the API's). Old runs' signal had no argument. */
+export const credentialFetchedSignal = defineSignal<[Attested?]>('credentialFetched');
 /** Same name as the recovery signal: the links route signals whichever workflow owns the token. */
 export const accessLinkRedeemedSignal = defineSignal<[{ tokenId: string }]>('linkRedeemed');

@@ -2,6 +2,7 @@
 // and activities/ is checked against them, so neither side drifts without the compiler noticing.
 // Inputs and results end up in workflow history: ids, counts and outcomes, never a secret.
 import type { Policy } from '../domain/policy';
+import type { AttestationKind, Confirmation, ConfirmRequest } from './attestations';
 import type { TriageFacts } from '../domain/triage';
 import type { Reason, Tier } from '../domain/types';
 
@@ -136,5 +137,10 @@ export interface AccountChangeActivities {
   notifyAccountChange: (i: { changeId: string }) => Promise<Recipients>;
 }
 
+/** What both case workflows call before they count a message sent on a principal's behalf. */
+export interface AttestationActivities {
+  confirmAttestation: <K extends AttestationKind>(i: ConfirmRequest<K>) => Promise<Confirmation<K>>;
+}
+
 /** Everything the worker registers: every workflow's activities. */
-export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities;
+export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities & AttestationActivities;

@@ -2,6 +2,7 @@
 // up in workflow history: opaque ids and outcomes only, never a token, password or answer.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { TierRequirement } from '../domain/policy';
+import type { Attested } from './attested';
 import type { Reason, RecoveryKind, RecoveryState, RiskTier, Route, TerminalState, Tier } from '../domain/types';
 
 export interface RecoveryWorkflowInput {
@@ -25,6 +26,8 @@ export type RecoveryWorkflow = (input: RecoveryWorkflowInput) => Promise<Recover
 
 export interface ApprovalRecord {
   principalId: string;
+  /** Who the principal is (runs before patch `attested-messages` kept principals only). */
+  personId?: string;
   decision: 'approve' | 'deny';
   comment: string;
   at: string;
@@ -50,15 +53,19 @@ export interface RecoveryStatus {
   outcome: string | null;
 }
 
-/** Who is deciding, as the API read it from the principal's record. The workflow's validator checks it. */
-export interface ApprovalRequest {
-  principalId: string;
-  roles: string[];
-  tenantScope: string[];
-  /** The account this principal is, if any: an owner never approves their own recovery. */
-  account: { tenantId: string; accountId: string } | null;
+/**
+ * A decision. The workflow believes only the attestation it names (the API's MACed record of who
+ * decided, with roles and scope as loaded from Postgres); decision and comment are for display.
+ * The other fields are what runs started before patch `attested-messages` read; never believed since.
+ */
+export interface ApprovalRequest extends Attested {
   decision: 'approve' | 'deny';
   comment: string;
+  principalId?: string;
+  roles?: string[];
+  tenantScope?: string[];
+  /** The account this principal is, if any: an owner never approves their own recovery. */
+  account?: { tenantId: string; accountId: string } | null;
 }
 
 export interface ApprovalResult {
@@ -68,8 +75,12 @@ export interface ApprovalResult {
   state: RecoveryState;
 }
 
+/** A verification as the API established it (tier 1: the answers were checked and dropped there). */
 export type VerificationSubmission =
   { tier: 1; actor: string; passed: boolean; factorsChecked: number } | { tier: 2; actor: string } | { tier: 3; actor: string; channel: 'email' };
+
+/** What the verification Update carries: the attestation, and the tier for display and cheap checks. Old runs read the submission itself. */
+export type VerificationMessage = Attested & { tier: 1 | 2 | 3 } & Partial<{ actor: string; passed: boolean; factorsChecked: number; channel: 'email' }>;
 
 export interface VerificationResult {
   tier: Tier;
@@ -85,11 +96,14 @@ export interface CancelRequest {
   reason: string;
 }
 
+/** What the cancel Update carries: the attestation (old runs read the request itself). */
+export type CancelMessage = Attested & Partial<CancelRequest>;
+
 export const statusQuery = defineQuery<RecoveryStatus>('status');
 /** Resolves once triage has decided, so the API can answer the create call with the outcome. */
 export const triagedUpdate = defineUpdate<RecoveryStatus>('awaitTriage');
-export const submitVerificationUpdate = defineUpdate<VerificationResult, [VerificationSubmission]>('submitVerification');
-export const cancelUpdate = defineUpdate<RecoveryStatus, [CancelRequest]>('cancel');
+export const submitVerificationUpdate = defineUpdate<VerificationResult, [VerificationMessage]>('submitVerification');
+export const cancelUpdate = defineUpdate<RecoveryStatus, [CancelMessage]>('cancel');
 export const decideUpdate = defineUpdate<ApprovalResult, [ApprovalRequest]>('decide');
 /** The API consumed the link's token and staged the credential; only the token's id travels. */
 export const linkRedeemedSignal = defineSignal<[{ tokenId: string }]>('linkRedeemed');

@@ -35,5 +35,11 @@ export const ACTIVITY_REFUSALS: Record<string, number> = {
   possession_link_limit: 429,
 };
 
-export const WORKFLOW_REJECTIONS = { ...RECOVERY_REJECTIONS, ...APPROVAL_REJECTIONS, ...ACCESS_REJECTIONS } as const;
+/** A message the workflow does not believe: no valid attestation (sent around the API), or no shape at all. */
+export const MESSAGE_REJECTIONS = {
+  unattested: 403,
+  malformed_message: 400,
+} as const;
+
+export const WORKFLOW_REJECTIONS = { ...RECOVERY_REJECTIONS, ...APPROVAL_REJECTIONS, ...ACCESS_REJECTIONS, ...MESSAGE_REJECTIONS } as const;
 export type Rejection = keyof typeof WORKFLOW_REJECTIONS;

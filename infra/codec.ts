@@ -1,10 +1,12 @@
 // Payload encryption for everything the engine sends through Temporal. Workflow inputs hold
 // personal data (justifications, comments); the server and its
 // database only ever see ciphertext. AES-256-GCM, keys with ids so they rotate. Payloads
-// without our encoding pass through, so histories recorded before encryption still decode.
+// without our encoding pass through, so histories recorded before encryption still decode. In the
+// worker, a payload that cannot be decoded becomes a stand-in the handlers drop (see standIn).
 import crypto from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { UNDECODABLE } from '../contracts/attested';
 import type { HmacKey } from './config';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -12,11 +14,26 @@ const KEY_ID = 'encryption-key-id';
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null | undefined) => (b ? new TextDecoder().decode(b) : '');
 
+/** What decode does with a payload it cannot decode: fail (clients, the codec endpoint), or put a stand-in in its place (the worker). */
+export type Undecodable = 'throw' | 'stand-in';
+
+/** The encodings the default payload converter reads; anything else it would fail on. */
+const READABLE = new Set(['binary/null', 'binary/plain', 'json/plain']);
+
+/**
+ * A payload in place of one that cannot be decoded: a value handlers recognise and drop. In the
+ * worker a decode failure would fail the workflow task, and the server retries such a task for ever.
+ */
+export const standIn = (reason: string): Payload => ({ metadata: { encoding: enc('json/plain') }, data: enc(JSON.stringify({ [UNDECODABLE]: reason })) });
+
 export class EncryptionCodec implements PayloadCodec {
   private readonly keys: Map<string, Buffer>;
   private readonly active: HmacKey;
 
-  constructor(keys: readonly HmacKey[]) {
+  constructor(
+    keys: readonly HmacKey[],
+    private readonly undecodable: Undecodable = 'throw',
+  ) {
     if (!keys.length) throw new Error('EncryptionCodec needs at least one key');
     this.active = keys[0];
     this.keys = new Map(keys.map((k) => [k.id, k.key.subarray(0, 32)]));
@@ -33,22 +50,47 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
+    if (this.undecodable === 'throw') return payloads.map((p) => this.decodeOne(p));
     return payloads.map((p) => {
-      if (dec(p.metadata?.encoding) !== ENCRYPTED_ENCODING) return p;
-      const kid = dec(p.metadata?.[KEY_ID]);
-      const key = this.keys.get(kid);
-      if (!key) throw new Error(`payload encrypted under unknown key id '${kid}'`);
-      const data = Buffer.from(p.data ?? new Uint8Array());
-      const d = crypto.createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
-      d.setAuthTag(data.subarray(data.length - 16));
-      const plain = Buffer.concat([d.update(data.subarray(12, data.length - 16)), d.final()]);
-      return temporal.api.common.v1.Payload.decode(plain);
+      let out: Payload;
+      try {
+        out = this.decodeOne(p);
+      } catch (err) {
+        return standIn((err as Error).message.startsWith('payload encrypted under unknown key id') ? 'unknown_key_id' : 'not_authentic');
+      }
+      return readable(out);
     });
+  }
+
+  private decodeOne(p: Payload): Payload {
+    if (dec(p.metadata?.encoding) !== ENCRYPTED_ENCODING) return p;
+    const kid = dec(p.metadata?.[KEY_ID]);
+    const key = this.keys.get(kid);
+    if (!key) throw new Error(`payload encrypted under unknown key id '${kid}'`);
+    const data = Buffer.from(p.data ?? new Uint8Array());
+    if (data.length < 28) throw new Error('payload too short to be ours');
+    const d = crypto.createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
+    d.setAuthTag(data.subarray(data.length - 16));
+    const plain = Buffer.concat([d.update(data.subarray(12, data.length - 16)), d.final()]);
+    return temporal.api.common.v1.Payload.decode(plain);
   }
 }
 
-export function dataConverterFor(keys: readonly HmacKey[]) {
-  return { payloadCodecs: [new EncryptionCodec(keys)] };
+/** The payload if the payload converter can read it, else a stand-in. */
+function readable(p: Payload): Payload {
+  const encoding = dec(p.metadata?.encoding);
+  if (!READABLE.has(encoding)) return standIn('unknown_encoding');
+  if (encoding !== 'json/plain') return p;
+  try {
+    JSON.parse(dec(p.data));
+    return p;
+  } catch {
+    return standIn('not_json');
+  }
+}
+
+export function dataConverterFor(keys: readonly HmacKey[], undecodable: Undecodable = 'throw') {
+  return { payloadCodecs: [new EncryptionCodec(keys, undecodable)] };
 }
 
 /** Replaces every payload ({ metadata, data }) in a fetched history by its decoded form (tests, chaos, fixtures). */

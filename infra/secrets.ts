@@ -56,6 +56,19 @@ export function knowledgeHash(key: Buffer, tenantId: string, accountId: string, 
   return hmacHex(key, `${tenantId}\u0000${accountId}\u0000${factor}\u0000${normalised}`);
 }
 
+/**
+ * The keys that MAC attestations, one per token key and under its id (so they rotate with it):
+ * HKDF of the token key with a label of their own, so a MAC of one use never verifies for another.
+ */
+export function attestationKeys(tokenKeys: readonly HmacKey[]): HmacKey[] {
+  return tokenKeys.map((k) => ({ id: k.id, key: Buffer.from(crypto.hkdfSync('sha256', k.key, Buffer.alloc(0), 'recovery-engine:attestation', 32)) }));
+}
+
+/** An opaque id of 128 random bits. */
+export function newOpaqueId(prefix: string): string {
+  return `${prefix}_${crypto.randomBytes(16).toString('base64url')}`;
+}
+
 export function newId(prefix: string): string {
   return `${prefix}_${crypto.randomBytes(12).toString('base64url')}`;
 }

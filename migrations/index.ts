@@ -5,10 +5,11 @@ import * as m0001 from './0001_initial';
 import * as m0002 from './0002_approvals_mfa';
 import * as m0003 from './0003_break_glass';
 import * as m0004 from './0004_asn_bigint';
+import * as m0005 from './0005_attestations';
 import * as m0006 from './0006_persons';
+import * as m0007 from './0007_accounts_sessions_ingestion';
 import * as m0008 from './0008_audit_roles';
 import * as m0009 from './0009_pickup_key_id';
-import * as m0007 from './0007_accounts_sessions_ingestion';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,10 +17,11 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_approvals_mfa': m0002,
   '0003_break_glass': m0003,
   '0004_asn_bigint': m0004,
+  '0005_attestations': m0005,
   '0006_persons': m0006,
+  '0007_accounts_sessions_ingestion': m0007,
   '0008_audit_roles': m0008,
   '0009_pickup_key_id': m0009,
-  '0007_accounts_sessions_ingestion': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

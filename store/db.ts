@@ -217,6 +217,22 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 
+export interface AttestationsTable {
+  id: string;
+  kind: string;
+  tenant_id: string;
+  case_id: string;
+  workflow_id: string;
+  principal_id: string | null;
+  person_id: string | null;
+  facts: Json<Record<string, unknown>>;
+  key_id: string;
+  mac: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by: string | null;
+}
+
 export interface AccessGrantsTable {
   id: string;
   tenant_id: string;
@@ -294,6 +310,7 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   rate_events: RateEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  attestations: AttestationsTable;
 }
 
 export type Db = Kysely<Database>;

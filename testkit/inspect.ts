@@ -48,6 +48,11 @@ export function credentialsOf(db: Db, grantId: string) {
   return db.selectFrom('access_credentials').selectAll().where('grant_id', '=', grantId).execute();
 }
 
+/** The attestations the API wrote for a recovery or grant, oldest first. */
+export function attestationsOf(db: Db, caseId: string) {
+  return db.selectFrom('attestations').selectAll().where('case_id', '=', caseId).orderBy('created_at').execute();
+}
+
 /** The sealed copy of a grant's credential still waiting for its one pickup, if any. */
 export function credentialPickupOf(db: Db, grantId: string) {
   return db.selectFrom('credential_pickups').selectAll().where('grant_id', '=', grantId).executeTakeFirst();

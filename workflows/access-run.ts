@@ -2,12 +2,15 @@
 import * as wf from '@temporalio/workflow';
 import type { AccessOutcome, AccessStatus, AccessWorkflowInput, RevokeRequest } from '../contracts/access';
 import { ACCESS_REQUIRED_APPROVALS, type AccessState } from '../domain/access';
+import { attestsMessages } from './messages';
 import { createStage, type Stage } from './stage';
 
 export interface AccessRun {
   input: AccessWorkflowInput;
   status: AccessStatus;
   stage: Stage<AccessStatus>;
+  /** Messages count only once their attestation is confirmed (patch `attested-messages`). */
+  attested: boolean;
   /** Revoked (or, before the credential, cancelled) on demand. */
   revoke: RevokeRequest | null;
   confirmationTokenId: string | null;
@@ -42,7 +45,7 @@ export function startRun(input: AccessWorkflowInput): AccessRun {
     summaryShowsDeadline: true,
     record: (books, t) => books.recordGrantTransition({ grantId, tenantId, ...t }),
   });
-  return { input, status, stage, revoke: null, confirmationTokenId: null, confirmed: false, redeemedTokens: new Set<string>() };
+  return { input, status, stage, attested: attestsMessages(), revoke: null, confirmationTokenId: null, confirmed: false, redeemedTokens: new Set<string>() };
 }
 
 /** Records a terminal state. */

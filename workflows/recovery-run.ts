@@ -4,6 +4,7 @@ import type { LinkRequest } from '../contracts/activities';
 import type { CancelRequest, RecoveryOutcome, RecoveryStatus, RecoveryWorkflowInput } from '../contracts/recovery';
 import type { Policy } from '../domain/policy';
 import type { TerminalState } from '../domain/types';
+import { attestsMessages } from './messages';
 import { acts, isDeliveryRefused } from './proxies';
 import { createStage, type Stage } from './stage';
 
@@ -11,6 +12,10 @@ export interface RecoveryRun {
   input: RecoveryWorkflowInput;
   status: RecoveryStatus;
   stage: Stage<RecoveryStatus>;
+  /** Messages count only once their attestation is confirmed (patch `attested-messages`). */
+  attested: boolean;
+  /** Cancels being confirmed: the waiting period does not end under one. */
+  cancelsPending: number;
   /** Set by triage; the verification handler waits for it. */
   policy: Policy | null;
   /** Triage has decided (or the run has ended): the create call can be answered. */
@@ -59,6 +64,8 @@ export function startRun(input: RecoveryWorkflowInput): RecoveryRun {
     input,
     status,
     stage,
+    attested: attestsMessages(),
+    cancelsPending: 0,
     policy: null,
     triaged: false,
     closing: false,

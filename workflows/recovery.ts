@@ -156,6 +156,8 @@ async function waitingPeriod(run: RecoveryRun, rule: RecoveryRule): Promise<bool
       },
     );
   }
+  // A cancel accepted before the period ended is still being confirmed: let it land first.
+  if (run.attested) await wf.condition(() => run.cancelsPending === 0);
   for (const t of [notice, reminder as { tokenId: string } | null]) if (t) await acts.invalidateToken({ tokenId: t.tokenId, reason: 'waiting_period_over' });
   if (run.cancelled) {
     await endCancelled(run);

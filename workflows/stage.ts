@@ -11,6 +11,8 @@ export const reject = (type: Rejection, message: string) => wf.ApplicationFailur
 
 export interface Decision {
   principalId: string;
+  /** Set by runs that confirm attestations: one person counts once, whatever keys they hold. */
+  personId?: string;
   decision: 'approve' | 'deny';
   comment: string;
   at: string;
@@ -120,11 +122,19 @@ export function createStage<S extends StageStatus>({ status, searchAttributes, r
     deadlinePassed: () => currentDeadline !== null && Date.now() >= currentDeadline,
     enter,
     addDecision: (d: Omit<Decision, 'at'>) =>
-      received().push({ principalId: d.principalId, decision: d.decision, comment: d.comment, at: new Date().toISOString() }),
+      received().push({
+        principalId: d.principalId,
+        ...(d.personId ? { personId: d.personId } : {}),
+        decision: d.decision,
+        comment: d.comment,
+        at: new Date().toISOString(),
+      }),
     approvals: () => received().filter((a) => a.decision === 'approve').length,
     denied: () => received().some((a) => a.decision === 'deny'),
     deniedBy: () => received().find((a) => a.decision === 'deny'),
-    hasDecided: (principalId: string) => received().some((a) => a.principalId === principalId),
+    /** Whether this principal, or (given) this person under any key, has decided. */
+    hasDecided: (principalId: string, personId?: string) =>
+      received().some((a) => a.principalId === principalId || (personId !== undefined && (a.personId ?? a.principalId) === personId)),
   };
 }
 

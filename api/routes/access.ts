@@ -16,6 +16,7 @@ import { appendAudit, appendAuditTx } from '../../store/audit';
 import { openCredentialSession, takeSignInSlots } from '../../store/sessions';
 import { credentialByHash, credentialState, getGrant, pickUpCredential, type GrantRow } from '../../store/grants';
 import { grantView } from '../views/grant';
+import { attest, principalFacts } from '../attest';
 import { constantTimeEqualHex, hmacHex, openSealedWith } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError, toApiError } from '../errors';
@@ -75,6 +76,9 @@ function audit({ db }: AppDeps, g: GrantRef, actor: string, action: string, deta
 
 const handleOf = ({ temporal }: AppDeps, g: GrantRow) => temporal.workflow.getHandle(g.workflow_id, g.run_id ?? undefined);
 
+/** What an attestation binds a message to. */
+const caseOf = (g: GrantRow) => ({ tenantId: g.tenant_id, caseId: g.id, workflowId: g.workflow_id });
+
 /** The grant as the API shows it: the read model, plus the workflow's live status while it runs. */
 async function liveView(deps: AppDeps, g: GrantRow) {
   let live: AccessStatus | null = null;
@@ -117,14 +121,14 @@ function approvalRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Approve or deny a grant', tags: ['break-glass'], params: AccessParams, body: Decision, response: { 200: DecisionOut } },
     },
     async (req) => {
-      const g = await grantOr404(deps, req.params.id);
-      const p = req.principal!;
+      // Scope first: another tenant's grant answers like a missing one, whatever its state.
+      const g = await grantInScope(deps, req, req.params.id, 'access.approve');
       await assertSeparation(deps, req, { act: 'grant_approval', id: g.id, tenantId: g.tenant_id, accountId: g.account_id, requestedBy: g.requested_by });
-      // The validator judges role, scope and separation of duties, here and for direct Updates alike.
+      const { decision, comment } = req.body;
+      // The workflow judges role, scope and separation of duties on the facts recorded here.
+      const attested = await attest(deps, { ...caseOf(g), kind: 'access.decide', principal: principalFacts(req), message: { decision, comment } });
       const s = await update(deps, req, g, 'access.approval', () =>
-        handleOf(deps, g).executeUpdate(accessDecideUpdate, {
-          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, decision: req.body.decision, comment: req.body.comment }],
-        }),
+        handleOf(deps, g).executeUpdate(accessDecideUpdate, { args: [{ ...attested, decision, comment }] }),
       );
       return { id: g.id, counted: true, state: s.state, approvals: s.approvals };
     },
@@ -199,7 +203,10 @@ function credentialRoute(r: Router, deps: AppDeps) {
               : 'the credential has been revoked',
         );
       }
-      await withTemporalDeadline(temporal, 'signal', () => handleOf(deps, g).signal(credentialFetchedSignal)).catch(() => undefined);
+      // Status only: a lost signal (or attestation) leaves `fetched` false, never the pickup undone.
+      await attest(deps, { ...caseOf(g), kind: 'access.credential_fetched', principal: principalFacts(req), message: { actor: `principal:${p.id}` } })
+        .then((attested) => withTemporalDeadline(temporal, 'signal', () => handleOf(deps, g).signal(credentialFetchedSignal, attested)))
+        .catch(() => undefined);
       return reply.header('cache-control', 'no-store').send({
         id: g.id,
         accountId: g.account_id,
@@ -220,9 +227,9 @@ function revokeRoute(r: Router, deps: AppDeps) {
     },
     async (req) => {
       const g = await grantInScope(deps, req, req.params.id, 'access.revoke');
-      const s = await update(deps, req, g, 'access.revoke', () =>
-        handleOf(deps, g).executeUpdate(accessRevokeUpdate, { args: [{ actor: `principal:${req.principal!.id}`, reason: req.body.reason }] }),
-      );
+      const message = { actor: `principal:${req.principal!.id}`, reason: req.body.reason };
+      const attested = await attest(deps, { ...caseOf(g), kind: 'access.revoke', principal: principalFacts(req), message });
+      const s = await update(deps, req, g, 'access.revoke', () => handleOf(deps, g).executeUpdate(accessRevokeUpdate, { args: [attested] }));
       return { id: g.id, state: s.state, credential: s.credential };
     },
   );
@@ -236,13 +243,12 @@ function reviewRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Record the post-action review', tags: ['break-glass'], params: AccessParams, body: AccessReviewBody, response: { 200: StateOut } },
     },
     async (req) => {
-      const g = await grantOr404(deps, req.params.id);
-      const p = req.principal!;
+      const g = await grantInScope(deps, req, req.params.id, 'access.review');
       await assertSeparation(deps, req, { act: 'grant_review', id: g.id, tenantId: g.tenant_id, accountId: g.account_id, requestedBy: g.requested_by });
+      const { outcome, notes } = req.body;
+      const attested = await attest(deps, { ...caseOf(g), kind: 'access.review', principal: principalFacts(req), message: { outcome, notes } });
       const s = await update(deps, req, g, 'access.review', () =>
-        handleOf(deps, g).executeUpdate(accessReviewUpdate, {
-          args: [{ principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, outcome: req.body.outcome, notes: req.body.notes }],
-        }),
+        handleOf(deps, g).executeUpdate(accessReviewUpdate, { args: [{ ...attested, outcome, notes }] }),
       );
       return { id: g.id, state: s.state, review: s.review };
     },

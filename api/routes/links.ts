@@ -18,6 +18,7 @@ import { ApiError, toApiError } from '../errors';
 import { LinkCancelBody, LinkOut, LinkParams, LinkQuery, LinkUsedOut, RedeemBody } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 import { afterResponse } from '../after-response';
+import { attest } from '../attest';
 
 export const LINK_INVALID = () => new ApiError(404, 'link_invalid', 'this link is invalid, used or expired');
 
@@ -202,6 +203,17 @@ function cancelRoute(r: Router, deps: AppDeps) {
       const { token, tenantId } = req.body;
       const row = await liveTokenFor(deps, token, tenantId, req, reply);
       if (!row || row.purpose !== 'cancel') throw LINK_INVALID();
+      // Committed before the token is consumed, so the workflow can read it; it counts only once
+      // the workflow also finds the token used for it (the consuming transaction committed).
+      const message = { actor: 'account_owner', via: 'owner' as const, reason: 'the account owner reported this was not them', tokenId: row.id };
+      const attested = await attest(deps, {
+        kind: 'recovery.cancel',
+        tenantId: row.tenant_id,
+        caseId: row.recovery_id,
+        workflowId: row.workflow_id,
+        principal: null,
+        message,
+      });
       // Waits only until the workflow accepted the cancel (its validator passed): the cancel's own
       // activities need database connections this transaction may be holding.
       const done = await consume(
@@ -212,10 +224,7 @@ function cancelRoute(r: Router, deps: AppDeps) {
         null,
         (workflowId) =>
           withTemporalDeadline(temporal, 'update', () =>
-            temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, {
-              args: [{ actor: 'account_owner', via: 'owner', reason: 'the account owner reported this was not them' }],
-              waitForStage: WorkflowUpdateStage.ACCEPTED,
-            }),
+            temporal.workflow.getHandle(workflowId).startUpdate(cancelUpdate, { args: [attested], waitForStage: WorkflowUpdateStage.ACCEPTED }),
           ),
       ).catch((err) => {
         const e = toApiError(err);

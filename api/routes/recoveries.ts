@@ -7,6 +7,7 @@ import { isTerminal, type RecoveryState } from '../../domain/types';
 import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { appendAudit } from '../../store/audit';
 import { getTenant } from '../../store/tenants';
+import { attest, principalFacts } from '../attest';
 import { typed, type AppDeps, type Router } from '../deps';
 import { getRecovery, listRecoveries, type RecoveryRow } from '../../store/recoveries';
 import { nextStep, recoveryView } from '../views/recovery';
@@ -52,6 +53,9 @@ async function liveStatus({ temporal, log }: AppDeps, row: RecoveryRow): Promise
 }
 
 const handleOf = ({ temporal }: AppDeps, row: RecoveryRow) => temporal.workflow.getHandle(row.workflow_id, row.run_id ?? undefined);
+
+/** What an attestation binds a message to. */
+const caseOf = (row: RecoveryRow) => ({ tenantId: row.tenant_id, caseId: row.id, workflowId: row.workflow_id });
 
 function readRoutes(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
@@ -131,7 +135,10 @@ function verificationRoute(r: Router, deps: AppDeps) {
       } else {
         submission = { tier: 3 as const, actor, channel: body.channel };
       }
-      const result = await withTemporalDeadline(temporal, 'update', () => handleOf(deps, row).executeUpdate(submitVerificationUpdate, { args: [submission] }));
+      const attested = await attest(deps, { ...caseOf(row), kind: 'recovery.verify', principal: principalFacts(req), message: submission });
+      const result = await withTemporalDeadline(temporal, 'update', () =>
+        handleOf(deps, row).executeUpdate(submitVerificationUpdate, { args: [{ ...attested, tier: submission.tier }] }),
+      );
       const live = await liveStatus(deps, { ...row, state: 'verifying' });
       return { ...result, recovery: live ? { state: live.state, next: nextStep(live) } : null };
     },
@@ -149,9 +156,9 @@ function cancelRoute(r: Router, deps: AppDeps) {
     async (req) => {
       const row = await loadInScope(deps, req, req.params.id, 'recovery.cancel');
       if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is already ${row.state}`);
-      const s = await withTemporalDeadline(temporal, 'update', () =>
-        handleOf(deps, row).executeUpdate(cancelUpdate, { args: [{ actor: `principal:${req.principal!.id}`, via: 'agent', reason: req.body.reason }] }),
-      );
+      const message = { actor: `principal:${req.principal!.id}`, via: 'agent' as const, reason: req.body.reason };
+      const attested = await attest(deps, { ...caseOf(row), kind: 'recovery.cancel', principal: principalFacts(req), message });
+      const s = await withTemporalDeadline(temporal, 'update', () => handleOf(deps, row).executeUpdate(cancelUpdate, { args: [attested] }));
       return { id: row.id, state: s.state };
     },
   );
@@ -166,8 +173,8 @@ function approvalRoute(r: Router, deps: AppDeps) {
       schema: { summary: 'Approve or deny a recovery', tags: ['recoveries'], params: IdParams, body: Decision, response: { 200: DecisionOut } },
     },
     async (req) => {
-      const row = await getRecovery(db, req.params.id);
-      if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
+      // Scope first: another tenant's recovery answers like a missing one, whatever its state.
+      const row = await loadInScope(deps, req, req.params.id, 'recovery.approve');
       const p = req.principal!;
       await assertSeparation(deps, req, {
         act: 'recovery_approval',
@@ -176,15 +183,14 @@ function approvalRoute(r: Router, deps: AppDeps) {
         accountId: row.account_id,
         requestedBy: row.requested_by,
       });
-      // The rules on keys (role, scope, requester, account binding) are the workflow validator's; it
-      // sees the same facts whether the decision comes through here or straight to Temporal.
+      const { decision, comment } = req.body;
+      // The rules on keys (role, scope, requester, account binding) are the workflow's, judged on
+      // the facts recorded here (the principal as loaded from Postgres); a decision sent straight
+      // to Temporal has none.
       try {
+        const attested = await attest(deps, { ...caseOf(row), kind: 'recovery.decide', principal: principalFacts(req), message: { decision, comment } });
         const result = await withTemporalDeadline(temporal, 'update', () =>
-          handleOf(deps, row).executeUpdate(decideUpdate, {
-            args: [
-              { principalId: p.id, roles: p.roles, tenantScope: p.tenantScope, account: p.account, decision: req.body.decision, comment: req.body.comment },
-            ],
-          }),
+          handleOf(deps, row).executeUpdate(decideUpdate, { args: [{ ...attested, decision, comment }] }),
         );
         return { id: row.id, ...result };
       } catch (err) {
