@@ -8,15 +8,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type ApiResponse, type Harness } from '../../testkit/engine';
 import { until } from '../../testkit/wait';
-import { accountEntry, CONTEXT, recoveryBody, seedAccount, seedPrincipal, seedTenant, uniq } from '../../testkit/seed';
+import { accountEntry, CONTEXT, recoveryBody, seedAccount, seedIngestion, seedPrincipal, seedTenant, uniq } from '../../testkit/seed';
 
 let h: Harness;
 let tenantId: string;
 let agentKey: string;
+let ingestionKey: string;
 before(async () => {
   h = await startHarness();
   tenantId = await seedTenant(h, 'local');
   agentKey = (await seedPrincipal(h, ['agent'], [tenantId])).key;
+  ingestionKey = (await seedIngestion(h, [tenantId])).key;
 });
 after(async () => {
   await h?.close();
@@ -72,7 +74,7 @@ describe('email-shaped account ids never reach Temporal visibility', () => {
   it('a login event refuses them', async () => {
     for (const id of EMAILISH) {
       const body = { tenantId, accountId: id, ...CONTEXT, success: true };
-      assertRefused(await h.api('POST', '/v1/events/login', { key: agentKey, body }), 'accountId', `login event ${id}`);
+      assertRefused(await h.api('POST', '/v1/events/login', { key: ingestionKey, body }), 'accountId', `login event ${id}`);
     }
   });
 

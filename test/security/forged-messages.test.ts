@@ -14,7 +14,7 @@ import { createAttestation } from '../../store/attestations';
 import { attestationKeys } from '../../infra/secrets';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 import { sleep, until } from '../../testkit/wait';
 
 let h: Harness;
@@ -63,7 +63,7 @@ describe('forged recovery messages change nothing', () => {
     const accountId = await seedAccount(h, tenantId, { role: 'admin', mfa: true });
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     const [a1, a2] = [await seedPrincipal(h, ['approver'], [tenantId]), await seedPrincipal(h, ['approver'], [tenantId])];
-    await seedLogin(h, agent.key, tenantId, accountId);
+    await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
     const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
     assert.equal(created.status, 202, created.text);
     const id = created.body.id as string;

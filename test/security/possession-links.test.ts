@@ -8,7 +8,7 @@ import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { tokensOf } from '../../testkit/inspect';
 import { auditEvents } from '../../testkit/inspect-audit';
-import { recoveryBody, seedAccount, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
+import { recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
 import { sleep, until } from '../../testkit/wait';
 
 let h: Harness;
@@ -25,7 +25,7 @@ async function mfaReset(policy?: Record<string, unknown>) {
   if (policy) await setPolicy(h, tenantId, policy);
   const accountId = await seedAccount(h, tenantId, { mfa: true });
   const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;

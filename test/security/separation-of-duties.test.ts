@@ -5,7 +5,18 @@ import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { tokenFrom } from '../../testkit/mail';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedLogin, seedPrincipal, seedTenant, setPolicy, uniq } from '../../testkit/seed';
+import {
+  KNOWLEDGE,
+  recoveryBody,
+  seedAccount,
+  seedBreakGlassTeam,
+  seedIngestion,
+  seedLogin,
+  seedPrincipal,
+  seedTenant,
+  setPolicy,
+  uniq,
+} from '../../testkit/seed';
 import { until } from '../../testkit/wait';
 
 let h: Harness;
@@ -41,7 +52,7 @@ async function recoveryAtApproval() {
   await setPolicy(h, tenantId, { approvalDeadlineSeconds: 60 });
   const accountId = await seedAccount(h, tenantId, { role: 'admin', mfa: true });
   const agent = await seedPrincipal(h, ['agent'], [tenantId]);
-  await seedLogin(h, agent.key, tenantId, accountId);
+  await seedLogin(h, (await seedIngestion(h, [tenantId])).key, tenantId, accountId);
   const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
