@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../store/db';
 import { isPermanentMailError, MailDeferredError, messageIdFor, type Mailer, type OutgoingMail } from '../infra/mailer';
 import { appendAuditTx } from '../store/audit';
-import { claimNotice, markNoticeFailed, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';
+import { claimNotice, failNotice, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';
 import { insertToken, invalidateUndelivered, markTokenMailed, type NewTokenRow } from '../store/tokens';
 import type { HmacKey } from '../infra/config';
 import { newToken } from '../infra/secrets';
@@ -40,18 +40,7 @@ export async function sendOnce(
       await markNoticeRetrying(db, d.dedupeKey, error);
       throw new MailDeferredError(code);
     }
-    await db.transaction().execute(async (trx) => {
-      await markNoticeFailed(trx, d.dedupeKey, error);
-      await appendAuditTx(trx, {
-        tenantId: d.tenantId,
-        eventKey: `${d.dedupeKey}:delivery_failed`,
-        actor: 'system',
-        action: 'email.delivery_failed',
-        target: `tenant:${d.tenantId}`,
-        recoveryId: d.recoveryId,
-        details: { template: d.template, recipients: d.to.length, smtpCode: code, error },
-      });
-    });
+    await failNotice(db, { ...d, recipients: d.to.length }, { smtpCode: code, error });
     return { sent: false, failed: true };
   }
   await markNoticeSent(db, d.dedupeKey, messageId);

@@ -4,8 +4,8 @@
 // granted or changed.
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/db';
-import { appendAudit, appendAuditTx } from '../store/audit';
-import { claimNotice, markNoticeFailed, markNoticeSent } from '../store/deliveries';
+import { appendAudit } from '../store/audit';
+import { claimNotice, failNotice, markNoticeSent } from '../store/deliveries';
 import { insertVerification } from '../store/persons';
 import { securityContactsInScope } from '../store/tenants';
 import { personVerificationEmail, approverChangeEmail, type Mail } from '../infra/templates';
@@ -38,17 +38,7 @@ async function sendRecorded(deps: AppDeps, d: { dedupeKey: string; tenantId: str
     await mailer.send({ to: d.to, subject: d.mail.subject, text: d.mail.text, html: d.mail.html, messageId });
   } catch (err) {
     const error = String((err as Error).message).slice(0, 500);
-    await db.transaction().execute(async (trx) => {
-      await markNoticeFailed(trx, d.dedupeKey, error);
-      await appendAuditTx(trx, {
-        tenantId: d.tenantId,
-        eventKey: `${d.dedupeKey}:delivery_failed`,
-        actor: 'system',
-        action: 'email.delivery_failed',
-        target: `tenant:${d.tenantId}`,
-        details: { template: d.template, recipients: d.to.length, smtpCode: (err as { responseCode?: number }).responseCode ?? null },
-      });
-    });
+    await failNotice(db, { ...d, recipients: d.to.length }, { smtpCode: (err as { responseCode?: number }).responseCode ?? null, error });
     return false;
   }
   await markNoticeSent(db, d.dedupeKey, messageId);

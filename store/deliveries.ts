@@ -3,6 +3,7 @@
 // owner of `email_deliveries`.
 import type { Transaction } from 'kysely';
 import type { Database, Db } from './db';
+import { appendAuditTx } from './audit';
 
 type Trx = Transaction<Database>;
 
@@ -48,8 +49,28 @@ export async function markNoticeRetrying(db: Db, dedupeKey: string, error: strin
   await db.updateTable('email_deliveries').set({ status: 'retrying', error }).where('dedupe_key', '=', dedupeKey).execute();
 }
 
-export async function markNoticeFailed(trx: Trx, dedupeKey: string, error: string): Promise<void> {
+async function markNoticeFailed(trx: Trx, dedupeKey: string, error: string): Promise<void> {
   await trx.updateTable('email_deliveries').set({ status: 'failed', error }).where('dedupe_key', '=', dedupeKey).execute();
+}
+
+/** A notice the mail server refused for good: its row marked `failed` with its audit event, in one transaction. */
+export async function failNotice(
+  db: Db,
+  d: { dedupeKey: string; tenantId: string; recoveryId?: string | null; template: string; recipients: number },
+  failure: { smtpCode: number | null; error: string },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await markNoticeFailed(trx, d.dedupeKey, failure.error);
+    await appendAuditTx(trx, {
+      tenantId: d.tenantId,
+      eventKey: `${d.dedupeKey}:delivery_failed`,
+      actor: 'system',
+      action: 'email.delivery_failed',
+      target: `tenant:${d.tenantId}`,
+      recoveryId: d.recoveryId ?? null,
+      details: { template: d.template, recipients: d.recipients, ...failure },
+    });
+  });
 }
 
 export async function markNoticeSent(db: Db, dedupeKey: string, messageId: string): Promise<void> {
