@@ -100,7 +100,8 @@ describe('break-glass from request to review', () => {
 
     const session = await signIn(t, credential);
     assert.equal(session.status, 201, session.text);
-    assert.equal((await grant(t.requester.key, id)).credential.fetched, true);
+    // The pickup reaches the workflow as a signal it confirms (its attestation) before recording it.
+    await until('pickup recorded', async () => (await grant(t.requester.key, id)).credential.fetched === true);
 
     await until('review', async () => (await grant(t.requester.key, id)).state === 'awaiting_review', 20_000);
     assert.equal((await signIn(t, credential)).status, 401, 'the credential stops at its TTL');
