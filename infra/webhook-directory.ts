@@ -69,28 +69,31 @@ export function webhookDirectoryClient(opts: WebhookDirectoryOptions) {
     name: N,
     accountId: string,
     body: unknown,
-    call: CallOptions,
+    opt: CallOptions,
   ): Promise<z.output<(typeof WEBHOOK_OPERATIONS)[N]['answer']>> {
     const op = WEBHOOK_OPERATIONS[name];
     const target = basePath + op.path.replace('{id}', encodeURIComponent(accountId));
     const payload = body === undefined ? '' : JSON.stringify(body);
-    const headers = signRequest(opts.key, { method: op.method, path: target, timestamp: now(), idempotencyKey: call.idempotencyKey, body: payload });
+    const headers = signRequest(opts.key, { method: op.method, path: target, timestamp: now(), idempotencyKey: opt.idempotencyKey, body: payload });
     if (payload) headers['content-type'] = 'application/json';
+    const timeoutMs = opt.timeoutMs ?? defaultTimeout;
     let res: Response;
+    let text: string;
     try {
+      // The signal bounds the whole exchange, the answer's body included.
       res = await fetch(new URL(target, base.origin), {
         method: op.method,
         headers,
         body: payload || undefined,
         redirect: 'error',
-        signal: AbortSignal.timeout(call.timeoutMs ?? defaultTimeout),
+        signal: AbortSignal.timeout(timeoutMs),
       });
+      text = await res.text();
     } catch (err) {
       const e = err as Error;
-      if (e.name === 'TimeoutError') throw new WebhookDirectoryError('timeout', name, `no answer within ${call.timeoutMs ?? defaultTimeout} ms`);
+      if (e.name === 'TimeoutError') throw new WebhookDirectoryError('timeout', name, `no answer within ${timeoutMs} ms`);
       throw new WebhookDirectoryError('unavailable', name, `network: ${(e.cause as { code?: string } | undefined)?.code ?? e.name}`);
     }
-    const text = await res.text().catch(() => '');
     if (!res.ok) {
       const parsed = WebhookError.safeParse(safeJson(text));
       throw new WebhookDirectoryError(kindOf(res.status), name, parsed.success ? parsed.data.error.code : `http_${res.status}`, res.status);
@@ -103,20 +106,20 @@ export function webhookDirectoryClient(opts: WebhookDirectoryOptions) {
   /** Reads change nothing: a fresh key each, so the receiver's idempotency store never answers a stale read. */
   const readKey = (timeoutMs?: number): CallOptions => ({ idempotencyKey: `read:${crypto.randomUUID()}`, timeoutMs });
 
+  /** The account, or null when it does not exist (a 404 or `exists: false`). */
+  async function lookup(accountId: string, timeoutMs?: number) {
+    try {
+      const a = await call('lookup', accountId, undefined, readKey(timeoutMs));
+      return a.exists ? a : null;
+    } catch (err) {
+      if (err instanceof WebhookDirectoryError && err.kind === 'not_found') return null;
+      throw err;
+    }
+  }
+
   return {
-    /** The account, or null when it does not exist (a 404 or `exists: false`). */
-    async lookup(accountId: string, timeoutMs?: number) {
-      try {
-        const a = await call('lookup', accountId, undefined, readKey(timeoutMs));
-        return a.exists ? a : null;
-      } catch (err) {
-        if (err instanceof WebhookDirectoryError && err.kind === 'not_found') return null;
-        throw err;
-      }
-    },
-    async addresses(accountId: string, timeoutMs?: number): Promise<string[]> {
-      return (await this.lookup(accountId, timeoutMs))?.addresses ?? [];
-    },
+    lookup,
+    addresses: async (accountId: string, timeoutMs?: number): Promise<string[]> => (await lookup(accountId, timeoutMs))?.addresses ?? [],
     setPassword: async (accountId: string, password: string, by: string, c: CallOptions) => {
       await call('setPassword', accountId, { password, by }, c);
     },

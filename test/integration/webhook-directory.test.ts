@@ -226,6 +226,14 @@ describe('failure modes of a user store map to typed errors', () => {
   });
 });
 
+describe('an answer outside the contract', () => {
+  it('is a non-retryable bad_response', async () => {
+    rx.addAccount('u1');
+    rx.failNext('rotateCredential', { kind: 'status', status: 200, code: 'not_the_answer_shape' });
+    await rejects(client.rotateCredential('u1', 'e', { idempotencyKey: idem() }), 'bad_response', false);
+  });
+});
+
 describe('the client refuses plaintext in production', () => {
   it('refuses an http base URL when production, accepts https', () => {
     assert.throws(() => webhookDirectoryClient({ baseUrl: rx.url, key, production: true }), /https in production/);
