@@ -152,17 +152,7 @@ export async function startWebhookReceiver(keys: Record<string, string>): Promis
     applied,
     refused,
     addAccount(id, a = {}) {
-      const account: ReceiverAccount = {
-        role: 'standard',
-        authMethod: 'local',
-        addresses: [`${id}@example.com`],
-        active: true,
-        mfaFactors: [],
-        enrolmentRequired: false,
-        sessions: [],
-        credentialVersion: 1,
-        ...a,
-      };
+      const account = newAccount(id, a);
       accounts.set(id, account);
       return account;
     },
@@ -174,6 +164,20 @@ export async function startWebhookReceiver(keys: Record<string, string>): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function newAccount(id: string, a: Partial<ReceiverAccount>): ReceiverAccount {
+  const defaults: ReceiverAccount = {
+    role: 'standard',
+    authMethod: 'local',
+    addresses: [`${id}@example.com`],
+    active: true,
+    mfaFactors: [],
+    enrolmentRequired: false,
+    sessions: [],
+    credentialVersion: 1,
+  };
+  return { ...defaults, ...a };
 }
 
 function parseJson(raw: string): unknown {
