@@ -19,6 +19,7 @@ import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
 import { redactUrl } from '../infra/logger';
+import { webhookOpenApi } from '../infra/webhook-openapi';
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -83,6 +84,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The contract a customer's user store implements for the webhook directory: its own document.
+  app.get('/docs/directory-webhook', { schema: { hide: true } }, async () => webhookOpenApi());
 
   registerIdempotency(app, opts.db, opts.config.tokenKeys[0].key);
   adminRoutes(app, deps);

@@ -68,6 +68,14 @@ describe('the OpenAPI document', () => {
     assert.match(r.text, /swagger/i);
   });
 
+  it('serves the webhook directory contract as its own document at /docs/directory-webhook', async () => {
+    const r = await h.api('GET', '/docs/directory-webhook', { key: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.info.title, 'Directory webhook contract');
+    assert.ok(r.body.paths['/accounts/{id}/password'].post.requestBody, 'request bodies documented');
+    assert.ok(r.body.paths['/accounts/{id}'].get.responses['200'].content['application/json'].schema, 'answers documented');
+  });
+
   it('serves readiness with both backing services up', async () => {
     const r = await h.api('GET', '/readyz', { key: null });
     assert.equal(r.status, 200, r.text);
