@@ -1,6 +1,7 @@
 // `npm test`: provisions what the suite needs (Temporal CLI, Java time-skipping server,
-// Postgres), starts one Temporal dev server and a migrated template database, then runs every
-// test file with Node's test runner. Integration tests talk to these real servers.
+// Postgres), starts one Temporal dev server and a migrated template database (and one Keycloak
+// when a test file's name says keycloak), then runs every test file with Node's test runner.
+// Integration tests talk to these real servers.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { freePort } from '../boot/ports';
 import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { startDevServer } from '../dev/temporal-dev-server';
 import { adminUrlFromEnv, createTemplate, dropDatabase } from '../testkit/db';
+import { startKeycloak, type RunningKeycloak } from '../testkit/keycloak';
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -38,6 +40,13 @@ async function main() {
 
   const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
+  // Keycloak (about 15-30 s and 450 MB) only for runs that include a file named *keycloak*, so
+  // subset runs of other files do not pay for it; the tests find it through KEYCLOAK_URL.
+  let keycloak: RunningKeycloak | null = null;
+  if (files.some((f) => path.basename(f).toLowerCase().includes('keycloak'))) {
+    keycloak = await startKeycloak({ logDir });
+    process.stdout.write(`keycloak: ready on ${keycloak.url} in ${(keycloak.startupMs / 1000).toFixed(1)} s\n`);
+  }
 
   const env = {
     ...process.env,
@@ -48,6 +57,7 @@ async function main() {
     TEMPORAL_CLI_PATH: cli,
     TEMPORAL_TEST_SERVER_PATH: testServer,
     SCHEMATHESIS_PATH: schemathesis,
+    ...(keycloak ? { KEYCLOAK_URL: keycloak.url } : {}),
   };
   // The readable report on the terminal, and TAP in a file for the one-line summary at the end.
   const tap = path.join(logDir, 'results.tap');
@@ -62,6 +72,7 @@ async function main() {
   });
   process.stdout.write(`${summaryLine(tap)}\n`);
 
+  await keycloak?.stop();
   await dev.stop();
   await dropDatabase(adminUrl, template).catch(() => undefined);
   process.exit(code);
