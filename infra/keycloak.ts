@@ -122,15 +122,27 @@ export class KeycloakAdminClient {
     return removed;
   }
 
-  async sessionCount(id: string): Promise<number> {
+  /**
+   * The user's sessions: online ones, and the clients holding an offline token (Keycloak lists
+   * those with the consents, as an "Offline Token" grant; an offline token outlives logins).
+   */
+  async sessions(id: string): Promise<{ online: number; offlineClients: string[] }> {
     const list = await this.admin<Json[]>('list sessions', 'GET', `${userPath(id)}/sessions`);
-    return Array.isArray(list) ? list.length : 0;
+    const consents = await this.admin<Json[]>('list offline tokens', 'GET', `${userPath(id)}/consents`);
+    const offlineClients = (Array.isArray(consents) ? consents : [])
+      .filter((c) => Array.isArray(c.additionalGrants) && c.additionalGrants.length > 0)
+      .map((c) => String(c.clientId));
+    return { online: Array.isArray(list) ? list.length : 0, offlineClients };
   }
 
-  /** Ends every session of the user, then checks that Keycloak lists none. */
+  /** Ends every session of the user and revokes offline tokens, then checks none is left. */
   async logoutAll(id: string): Promise<void> {
     await this.admin('log out sessions', 'POST', `${userPath(id)}/logout`);
-    if ((await this.sessionCount(id)) > 0) throw new KeycloakError('sessions_remain', 'log out sessions');
+    for (const client of (await this.sessions(id)).offlineClients) {
+      await this.admin('revoke offline token', 'DELETE', `${userPath(id)}/consents/${encodeURIComponent(client)}`);
+    }
+    const left = await this.sessions(id);
+    if (left.online > 0 || left.offlineClients.length > 0) throw new KeycloakError('sessions_remain', 'log out sessions');
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<void> {

@@ -22,10 +22,10 @@ const cfg = (o: Partial<KeycloakConfig> = {}): KeycloakConfig => ({
 const kc = new KeycloakAdminClient(cfg());
 
 /** A direct-grant login through the test client: the token endpoint's status and tokens. */
-async function login(username: string, password: string): Promise<{ status: number; error?: string; refresh?: string }> {
+async function login(username: string, password: string, scope = 'openid'): Promise<{ status: number; error?: string; refresh?: string }> {
   const res = await fetch(`${url}/realms/${REALM}/protocol/openid-connect/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'recovery-test-login', username, password }),
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'recovery-test-login', username, password, scope }),
   });
   const body = (await res.json()) as { error?: string; refresh_token?: string };
   return { status: res.status, error: body.error, refresh: body.refresh_token };
@@ -108,13 +108,17 @@ describe('Keycloak Admin REST client against a real Keycloak', () => {
     const id = await userId('kc-sara');
     const a = await login('kc-sara', 'test-only-kc-sara-pw1');
     const b = await login('kc-sara', 'test-only-kc-sara-pw1');
+    // An offline token outlives the login's session unless it is revoked too.
+    const offline = await login('kc-sara', 'test-only-kc-sara-pw1', 'openid offline_access');
     assert.equal(a.status, 200);
     assert.equal(b.status, 200);
-    assert.equal(await kc.sessionCount(id), 2);
+    assert.equal(offline.status, 200, offline.error);
+    assert.deepEqual(await kc.sessions(id), { online: 2, offlineClients: ['recovery-test-login'] });
     await kc.logoutAll(id);
-    assert.equal(await kc.sessionCount(id), 0);
+    assert.deepEqual(await kc.sessions(id), { online: 0, offlineClients: [] });
     assert.equal(await refresh(a.refresh!), 400);
     assert.equal(await refresh(b.refresh!), 400);
+    assert.equal(await refresh(offline.refresh!), 400, 'the offline token is revoked too');
   });
 
   it('disables a user (logins fail) and enables it again (logins work), keeping the profile', async () => {
