@@ -35,16 +35,30 @@ async function main() {
   const adminUrl = adminUrlFromEnv();
   const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
 
+  const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
+  // Keycloak (15-60 s and 450 MB) only for runs that include a file named *keycloak*, so subset
+  // runs of other files do not pay for it; the tests find it through KEYCLOAK_URL. It starts
+  // alongside the template database and Temporal, whose start-up is mostly waiting.
+  const keycloakStart = files.some((f) => path.basename(f).toLowerCase().includes('keycloak'))
+    ? startKeycloak({ logDir }).then(
+        (kc) => ({ kc }),
+        (err: unknown) => ({ err }),
+      )
+    : null;
+
   // A template database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
   const template = await createTemplate(adminUrl, 'recovery_tpl');
-
-  const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
-  // Keycloak (about 15-30 s and 450 MB) only for runs that include a file named *keycloak*, so
-  // subset runs of other files do not pay for it; the tests find it through KEYCLOAK_URL.
+
   let keycloak: RunningKeycloak | null = null;
-  if (files.some((f) => path.basename(f).toLowerCase().includes('keycloak'))) {
-    keycloak = await startKeycloak({ logDir });
+  const started = await keycloakStart;
+  if (started && 'err' in started) {
+    await dev.stop();
+    await dropDatabase(adminUrl, template).catch(() => undefined);
+    throw started.err;
+  }
+  if (started) {
+    keycloak = started.kc;
     process.stdout.write(`keycloak: ready on ${keycloak.url} in ${(keycloak.startupMs / 1000).toFixed(1)} s\n`);
   }
 
