@@ -1,7 +1,7 @@
 // `npm test`: provisions what the suite needs (Temporal CLI, Java time-skipping server,
 // Postgres), starts one Temporal dev server and a migrated template database (and one Keycloak
-// when a test file's name says keycloak), then runs every test file with Node's test runner.
-// Integration tests talk to these real servers.
+// when a non-unit test file's name says keycloak), then runs every test file with Node's test
+// runner. Integration tests talk to these real servers.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,10 +36,12 @@ async function main() {
   const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
 
   const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
-  // Keycloak (15-60 s and 450 MB) only for runs that include a file named *keycloak*, so subset
-  // runs of other files do not pay for it; the tests find it through KEYCLOAK_URL. It starts
-  // alongside the template database and Temporal, whose start-up is mostly waiting.
-  const keycloakStart = files.some((f) => path.basename(f).toLowerCase().includes('keycloak'))
+  // Keycloak (15-60 s and 450 MB) only for runs that include a test file named *keycloak*
+  // outside test/unit (unit tests need no server), so subset runs of other files do not pay for
+  // it; the tests find it through KEYCLOAK_URL. It starts alongside the template database and
+  // Temporal, whose start-up is mostly waiting.
+  const unitDir = path.join(PROJECT_ROOT, 'test', 'unit') + path.sep;
+  const keycloakStart = files.some((f) => !f.startsWith(unitDir) && path.basename(f).toLowerCase().includes('keycloak'))
     ? startKeycloak({ logDir }).then(
         (kc) => ({ kc }),
         (err: unknown) => ({ err }),
