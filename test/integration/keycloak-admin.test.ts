@@ -138,8 +138,13 @@ describe('Keycloak Admin REST client against a real Keycloak', () => {
     assert.equal(raw.firstName, 'Dana');
   });
 
-  it('reports an identity-provider-linked user as SSO-managed, a local one as not', async () => {
+  it('reports an identity-provider-linked or federated user as SSO-managed, a local one as not', async () => {
     assert.deepEqual(await kc.ssoLinks(await userId('kc-sso')), { identityProviders: ['corp-oidc'], federationLink: null, ssoManaged: true });
+    assert.deepEqual(await kc.ssoLinks(await userId('kc-fed')), {
+      identityProviders: [],
+      federationLink: '5d1c7e0a-7b7e-4c1e-9d7e-0f0e0c0a0001',
+      ssoManaged: true,
+    });
     assert.deepEqual(await kc.ssoLinks(await userId('kc-dana')), { identityProviders: [], federationLink: null, ssoManaged: false });
   });
 });
