@@ -10,6 +10,8 @@ export type KeycloakErrorKind =
   | 'auth_failed'
   /** The realm does not exist on that server. */
   | 'wrong_realm'
+  /** The base URL answers, but not as Keycloak does: a 404 of another server, or a redirect. */
+  | 'wrong_url'
   /** DNS, connection refused or reset: the server could not be reached. */
   | 'network'
   /** The TLS handshake failed (untrusted or expired certificate, wrong host name). */
@@ -24,7 +26,7 @@ export type KeycloakErrorKind =
 
 const RETRYABLE: ReadonlySet<KeycloakErrorKind> = new Set(['network', 'timeout', 'server_error', 'sessions_remain']);
 /** Kinds that mean the connector's configuration is wrong (a 400 to whoever configured it). */
-const CONFIG: ReadonlySet<KeycloakErrorKind> = new Set(['forbidden', 'auth_failed', 'wrong_realm', 'tls']);
+const CONFIG: ReadonlySet<KeycloakErrorKind> = new Set(['forbidden', 'auth_failed', 'wrong_realm', 'wrong_url', 'tls']);
 
 export class KeycloakError extends Error {
   readonly retryable: boolean;
@@ -69,9 +71,11 @@ export function errorCode(body: unknown): string | null {
 /** An HTTP answer that is not a success, as a KeycloakError. */
 export function statusError(status: number, body: unknown, operation: string, o: { tokenEndpoint?: boolean } = {}): KeycloakError {
   const code = errorCode(body);
+  if (status >= 300 && status < 400) return new KeycloakError('wrong_url', operation, status, code);
   if (o.tokenEndpoint) {
-    // Keycloak answers an unknown realm with 404 {"error":"Realm does not exist"}.
-    if (status === 404) return new KeycloakError('wrong_realm', operation, status, code);
+    // Keycloak answers an unknown realm with 404 {"error":"Realm does not exist"}; any other 404
+    // there means the URL is not a Keycloak root (e.g. a missing or extra /auth).
+    if (status === 404) return new KeycloakError(code === 'Realm does not exist' ? 'wrong_realm' : 'wrong_url', operation, status, code);
     if (status === 400 || status === 401) {
       const auth = code === 'invalid_client' || code === 'unauthorized_client' || status === 401;
       return new KeycloakError(auth ? 'auth_failed' : 'rejected', operation, status, code);

@@ -165,6 +165,12 @@ describe('Keycloak Admin REST client: bad configuration gives typed errors', () 
     assert.equal(err.configProblem, true);
   });
 
+  it('a base URL that is not the Keycloak root is wrong_url', async () => {
+    const err = await rejectsWith(new KeycloakAdminClient(cfg({ baseUrl: `${url}/auth` })).accessToken(), 'wrong_url');
+    assert.equal(err.status, 404);
+    assert.equal(err.configProblem, true);
+  });
+
   it('a service account without realm-management roles is forbidden', async () => {
     const bare = new KeycloakAdminClient(cfg({ clientId: 'recovery-engine-no-roles', clientSecret: 'test-only-no-roles-secret' }));
     const err = await rejectsWith(bare.findUserByUsername('kc-alice'), 'forbidden');

@@ -30,6 +30,9 @@ describe('Keycloak error classification', () => {
 
   it('maps token endpoint answers: unknown realm, refused client, other refusals', () => {
     assert.equal(statusError(404, { error: 'Realm does not exist' }, 'get token', { tokenEndpoint: true }).kind, 'wrong_realm');
+    assert.equal(statusError(404, null, 'get token', { tokenEndpoint: true }).kind, 'wrong_url');
+    assert.equal(statusError(302, null, 'get token', { tokenEndpoint: true }).kind, 'wrong_url');
+    assert.equal(statusError(301, null, 'find user').configProblem, true);
     assert.equal(statusError(401, { error: 'unauthorized_client' }, 'get token', { tokenEndpoint: true }).kind, 'auth_failed');
     assert.equal(statusError(400, { error: 'invalid_client' }, 'get token', { tokenEndpoint: true }).kind, 'auth_failed');
     assert.equal(statusError(400, { error: 'invalid_scope' }, 'get token', { tokenEndpoint: true }).kind, 'rejected');
