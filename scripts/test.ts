@@ -1,6 +1,7 @@
 // `npm test`: provisions what the suite needs (Temporal CLI, Java time-skipping server,
-// Postgres), starts one Temporal dev server and a migrated template database, then runs every
-// test file with Node's test runner. Integration tests talk to these real servers.
+// Postgres), starts one Temporal dev server and a migrated template database (and one Keycloak
+// when a non-unit test file's name says keycloak), then runs every test file with Node's test
+// runner. Integration tests talk to these real servers.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { freePort } from '../boot/ports';
 import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { startDevServer } from '../dev/temporal-dev-server';
 import { adminUrlFromEnv, createTemplate, dropDatabase } from '../testkit/db';
+import { startKeycloak, type RunningKeycloak } from '../testkit/keycloak';
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -33,11 +35,34 @@ async function main() {
   const adminUrl = adminUrlFromEnv();
   const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
 
+  const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
+  // Keycloak (15-60 s and 450 MB) only for runs that include a test file named *keycloak*
+  // outside test/unit (unit tests need no server), so subset runs of other files do not pay for
+  // it; the tests find it through KEYCLOAK_URL. It starts alongside the template database and
+  // Temporal, whose start-up is mostly waiting.
+  const unitDir = path.join(PROJECT_ROOT, 'test', 'unit') + path.sep;
+  const keycloakStart = files.some((f) => !f.startsWith(unitDir) && path.basename(f).toLowerCase().includes('keycloak'))
+    ? startKeycloak({ logDir }).then(
+        (kc) => ({ kc }),
+        (err: unknown) => ({ err }),
+      )
+    : null;
+
   // A template database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
   const template = await createTemplate(adminUrl, 'recovery_tpl');
-
-  const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
+
+  let keycloak: RunningKeycloak | null = null;
+  const started = await keycloakStart;
+  if (started && 'err' in started) {
+    await dev.stop();
+    await dropDatabase(adminUrl, template).catch(() => undefined);
+    throw started.err;
+  }
+  if (started) {
+    keycloak = started.kc;
+    process.stdout.write(`keycloak: ready on ${keycloak.url} in ${(keycloak.startupMs / 1000).toFixed(1)} s\n`);
+  }
 
   const env = {
     ...process.env,
@@ -48,6 +73,7 @@ async function main() {
     TEMPORAL_CLI_PATH: cli,
     TEMPORAL_TEST_SERVER_PATH: testServer,
     SCHEMATHESIS_PATH: schemathesis,
+    ...(keycloak ? { KEYCLOAK_URL: keycloak.url } : {}),
   };
   // The readable report on the terminal, and TAP in a file for the one-line summary at the end.
   const tap = path.join(logDir, 'results.tap');
@@ -62,6 +88,7 @@ async function main() {
   });
   process.stdout.write(`${summaryLine(tap)}\n`);
 
+  await keycloak?.stop();
   await dev.stop();
   await dropDatabase(adminUrl, template).catch(() => undefined);
   process.exit(code);
