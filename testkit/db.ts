@@ -17,7 +17,7 @@ export function adminUrlFromEnv(): string {
 }
 
 /** The runtime role's name and password that scripts/provision/postgres.sh creates. */
-const RUNTIME_ROLE = 'recovery_runtime';
+export const RUNTIME_ROLE = 'recovery_runtime';
 
 /**
  * The engine's URL of a database: the same server as the admin URL, as the runtime role
