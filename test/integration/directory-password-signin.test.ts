@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findAccount } from '../../store/directory';
 import { sessionIsLive } from '../../store/sessions';
-import { suspendAccount } from '../../testkit/faults';
+import { sessionInsertsInFlight, slowSessionInserts, suspendAccount } from '../../testkit/faults';
 import { found, recoveryRow, sessionRow, sessionsOf } from '../../testkit/inspect';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { KNOWLEDGE, OLD_PASSWORD, nextIp, recoveryBody, seedAccount, seedLocalAccount, seedTenant, uniq } from '../../testkit/seed';
@@ -29,20 +29,26 @@ after(async () => {
 const signIn = (tenantId: string, accountId: string, password: string, ip = nextIp()) =>
   h.api('POST', '/v1/directory/password-sessions', { key: null, headers: { 'x-forwarded-for': ip }, body: { tenantId, accountId, password } });
 
-/** A password reset driven end to end through the API and the mail sink, to completion. */
-async function resetPassword(agentKey: string, tenantId: string, accountId: string, newPassword: string) {
+const stateOf = async (agentKey: string, id: string) => (await h.api('GET', `/v1/recoveries/${id}`, { key: agentKey })).body.state;
+
+/** A password reset through the API up to the emailed link, waiting for its redemption. */
+async function resetToLink(agentKey: string, tenantId: string, accountId: string) {
   const created = await h.api('POST', '/v1/recoveries', { key: agentKey, body: recoveryBody(tenantId, accountId) });
   assert.equal(created.status, 202, created.text);
   const id = created.body.id as string;
   const v = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agentKey, body: { tier: 1, answers: KNOWLEDGE } });
   assert.equal(v.body.passed, true, v.text);
   const mail = await h.sink.waitFor((m) => m.subject.includes('Reset your') && m.to.includes(`${accountId}@${tenantId}.test`));
-  const state = async () => (await h.api('GET', `/v1/recoveries/${id}`, { key: agentKey })).body.state;
-  await until('awaiting completion', async () => (await state()) === 'awaiting_completion');
-  const redeemed = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: tokenFrom(mail), tenantId, newPassword } });
+  await until('awaiting completion', async () => (await stateOf(agentKey, id)) === 'awaiting_completion');
+  return { id, token: tokenFrom(mail) };
+}
+
+/** Uses the link with the new password and waits for the recovery to end completed. */
+async function completeReset(agentKey: string, tenantId: string, link: { id: string; token: string }, newPassword: string) {
+  const redeemed = await h.api('POST', '/v1/links/redeem', { key: null, body: { token: link.token, tenantId, newPassword } });
   assert.equal(redeemed.status, 200, redeemed.text);
-  await until('completion', async () => (await state()) === 'completed');
-  await until('end recorded', async () => (await recoveryRow(h.db, id)).ended_at !== null);
+  await until('completion', async () => (await stateOf(agentKey, link.id)) === 'completed', 30_000);
+  await until('end recorded', async () => (await recoveryRow(h.db, link.id)).ended_at !== null);
 }
 
 describe('a completed reset is observable over HTTP', () => {
@@ -55,7 +61,7 @@ describe('a completed reset is observable over HTTP', () => {
     assert.ok(lifetime > TWELVE_HOURS_MS - 60_000 && lifetime <= TWELVE_HOURS_MS, `a 12 h session (${lifetime} ms left)`);
     assert.equal(await sessionIsLive(h.db, earlier), true);
 
-    await resetPassword(agent.key, tenantId, accountId, NEW_PASSWORD);
+    await completeReset(agent.key, tenantId, await resetToLink(agent.key, tenantId, accountId), NEW_PASSWORD);
 
     const ended = await sessionRow(h.db, earlier);
     assert.ok(ended.revoked_at, 'the session opened before the reset is revoked by it');
@@ -81,6 +87,34 @@ describe('a completed reset is observable over HTTP', () => {
     for (const pw of [OLD_PASSWORD, NEW_PASSWORD]) assert.ok(!logged.includes(pw), 'no password in the audit log');
     const verdict = await h.api('GET', `/v1/audit/verify?tenantId=${tenantId}`);
     assert.equal(verdict.body.valid, true, verdict.text);
+  });
+});
+
+describe('a sign-in racing the reset', () => {
+  it('sign-ins with the old password still inserting when the link is used leave no live session', async () => {
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
+    const link = await resetToLink(agent.key, tenantId, accountId);
+    // Each insert dawdles, as a loaded database would: the new password lands inside the window.
+    const undo = await slowSessionInserts(h, 3);
+    let answers;
+    try {
+      const burst = Array.from({ length: 3 }, () => signIn(tenantId, accountId, OLD_PASSWORD));
+      await until('sign-ins inserting', async () => (await sessionInsertsInFlight(h.db)) > 0);
+      await completeReset(agent.key, tenantId, link, NEW_PASSWORD);
+      answers = await Promise.all(burst);
+    } finally {
+      await undo();
+    }
+    for (const a of answers) assert.ok(a.status === 201 || a.status === 401, a.text);
+    assert.ok(
+      answers.some((a) => a.status === 201),
+      'the race was run: a sign-in verified the old password before the reset',
+    );
+    const acct = found(await findAccount(h.db, tenantId, accountId), accountId);
+    const live = [];
+    for (const s of await sessionsOf(h.db, acct.id)) if (await sessionIsLive(h.db, s.id)) live.push(s.id);
+    assert.deepEqual(live, [], 'no session opened with the old password outlives the reset');
+    assert.equal((await signIn(tenantId, accountId, OLD_PASSWORD)).status, 401);
   });
 });
 
