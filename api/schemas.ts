@@ -254,6 +254,8 @@ export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
 export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: Text(4000) }).strict();
 
 export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) }).strict();
+/** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
+export const DirectoryPasswordSession = z.object({ tenantId: TenantId, accountId: AccountId, password: z.string().min(1).max(1024) }).strict();
 
 // ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
 const Iso = z.string();
@@ -329,4 +331,5 @@ export const GrantAccepted = out(z.looseObject({ id: z.string(), kind: z.string(
 export const GrantOut = out(z.looseObject({ id: z.string(), kind: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
 export const CredentialOut = out(z.looseObject({ id: z.string(), credential: z.string(), expiresAt: Iso }));
 export const SessionOut = out(z.looseObject({ sessionId: z.string(), grantId: z.string() }));
+export const PasswordSessionOut = out(z.looseObject({ sessionId: z.string(), expiresAt: Iso }));
 export const CodecOut = out(z.looseObject({ payloads: z.array(z.looseObject({})) }));

@@ -138,3 +138,21 @@ export function hashPassword(password: string): Promise<string> {
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
   return argon2Verify(hash, password);
 }
+
+let dummy: Promise<string> | undefined;
+
+/** A hash of a random password with the same parameters, made once per process (see below). */
+export function dummyPasswordHash(): Promise<string> {
+  dummy ??= hashPassword(crypto.randomBytes(32).toString('base64url'));
+  return dummy;
+}
+
+/**
+ * A sign-in's password check that costs one argon2id verify whether or not there is a hash to
+ * check: without one (no such account, an SSO-managed one) it verifies against the dummy hash and
+ * answers false, so the time taken does not tell which accounts have a password.
+ */
+export async function verifyPasswordOrDummy(hash: string | null | undefined, password: string): Promise<boolean> {
+  const ok = await verifyPassword(hash ?? (await dummyPasswordHash()), password);
+  return ok && !!hash;
+}

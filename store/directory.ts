@@ -219,6 +219,17 @@ export async function checkPassword(db: Db, tenantId: string, externalId: string
   return verifyPassword(cred.password_hash, password);
 }
 
+/** What a password sign-in decides on, in one read: the account, its state and its password hash. */
+export function passwordSignInFacts(db: Db, tenantId: string, externalId: string) {
+  return db
+    .selectFrom('accounts as a')
+    .leftJoin('password_credentials as pc', 'pc.account_id', 'a.id')
+    .select(['a.id', 'a.auth_method', 'a.status', 'pc.password_hash'])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.external_id', '=', externalId)
+    .executeTakeFirst();
+}
+
 export async function accountUuid(db: Db, ref: AccountRef): Promise<string | null> {
   const a = await findAccount(db, ref.tenantId, ref.accountId);
   return a?.id ?? null;

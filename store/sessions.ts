@@ -60,6 +60,30 @@ export async function openCredentialSession(
   return rows[0] ? { id: rows[0].id, grantId: rows[0].grant_id } : null;
 }
 
+/**
+ * Opens a password session in one statement, only while the password just verified is still the
+ * account's and the account is active and local, and returns it (or null). The statement
+ * share-locks the password row: a reset's new hash (an upsert of that row) waits for the insert to
+ * commit, so the reset's later revocation finds this session; or the insert waits for the new hash
+ * and finds the verified one gone. The session expires `lifetimeSeconds` from now.
+ */
+export async function openPasswordSession(
+  db: Db,
+  c: { accountUuid: string; passwordHash: string; lifetimeSeconds: number },
+): Promise<{ id: string; expiresAt: Date } | null> {
+  const { rows } = await sql<{ id: string; expires_at: Date }>`
+    with cred as (
+      select pc.account_id from password_credentials pc join accounts a on a.id = pc.account_id
+      where pc.account_id = ${c.accountUuid} and pc.password_hash = ${c.passwordHash}
+        and a.status = 'active' and a.auth_method = 'local'
+      for share of pc
+    )
+    insert into sessions (account_id, source, expires_at)
+    select account_id, 'password', now() + make_interval(secs => ${c.lifetimeSeconds}) from cred
+    returning id, expires_at`.execute(db);
+  return rows[0] ? { id: rows[0].id, expiresAt: new Date(rows[0].expires_at) } : null;
+}
+
 /** The directory's session check: not revoked and, if it has an expiry (emergency access), before it. */
 export async function sessionIsLive(db: Db, sessionId: string): Promise<boolean> {
   const row = await db

@@ -255,3 +255,8 @@ export async function sessionInsertsInFlight(db: Db): Promise<number> {
 export async function loseSessionRevocation(db: Db, sessionId: string): Promise<void> {
   await sql`update sessions set revoked_at = null, revoke_reason = null where id = ${sessionId}`.execute(db);
 }
+
+/** Suspends an account, as an identity admin would (no engine route changes an account's status). */
+export async function suspendAccount(db: Db, tenantId: string, accountId: string): Promise<void> {
+  await db.updateTable('accounts').set({ status: 'suspended' }).where('tenant_id', '=', tenantId).where('external_id', '=', accountId).execute();
+}

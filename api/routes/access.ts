@@ -1,7 +1,7 @@
 // Emergency access over HTTP once requested (see access-request.ts): read, decide, pick the
 // credential up once, revoke, review; and the built-in directory's credential check that shows a
-// credential works or has stopped. One function per route; what several routes share (the scoped
-// load, the audited Update) sits above them.
+// credential works or has stopped (its password sign-in: directory-sessions.ts). One function per
+// route; what several routes share (the scoped load, the audited Update) sits above them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   accessDecideUpdate,
@@ -13,7 +13,7 @@ import {
 } from '../../contracts/access';
 import { isAccessTerminal } from '../../domain/access';
 import { appendAudit, appendAuditTx } from '../../store/audit';
-import { openCredentialSession, takeSignInSlots } from '../../store/sessions';
+import { openCredentialSession } from '../../store/sessions';
 import { credentialByHash, credentialState, getGrant, pickUpCredential, type GrantRow } from '../../store/grants';
 import { grantView } from '../views/grant';
 import { attest, principalFacts } from '../attest';
@@ -34,6 +34,7 @@ import {
 } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 import { accessRequestRoute } from './access-request';
+import { directoryPasswordSessionRoute, takeSignInSlotsOr429 } from './directory-sessions';
 import { assertSeparation } from '../separation';
 
 const CREDENTIAL = /^bgc_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
@@ -255,12 +256,6 @@ function reviewRoute(r: Router, deps: AppDeps) {
   );
 }
 
-/**
- * The public sign-in's limits (README, security): every attempt counts, valid or not, whether or
- * not the account exists, so the answer says nothing about which accounts exist.
- */
-const SIGN_IN_LIMITS = { perIp: 20, perAccount: 10, windowSeconds: 600 } as const;
-
 // The built-in directory's sign-in with an emergency credential: proof that it works, and stops.
 function directorySessionRoute(r: Router, deps: AppDeps) {
   const { db, config } = deps;
@@ -281,18 +276,7 @@ function directorySessionRoute(r: Router, deps: AppDeps) {
       const key = m && config.tokenKeys.find((k) => k.id === m[1]);
       const hash = key ? hmacHex(key.key, credential) : '0'.repeat(64);
       // Counted before the credential is looked at: every attempt costs the same and counts.
-      if (!(await takeSignInSlots(db, req.ip, `${tenantId}/${accountId}`, SIGN_IN_LIMITS))) {
-        const minutes = SIGN_IN_LIMITS.windowSeconds / 60;
-        throw new ApiError(
-          429,
-          'rate_limited',
-          `too many sign-in attempts from this address or for this account in ${minutes} minutes; try again later`,
-          undefined,
-          {
-            'retry-after': String(SIGN_IN_LIMITS.windowSeconds),
-          },
-        );
-      }
+      await takeSignInSlotsOr429(deps, req.ip, tenantId, accountId);
       const session = await openCredentialSession(db, { tenantId, accountId, credentialHash: hash });
       if (session) {
         const g = { id: session.grantId, tenant_id: tenantId, account_id: accountId };
@@ -325,4 +309,5 @@ export function accessRoutes(app: FastifyInstance, deps: AppDeps) {
   revokeRoute(r, deps);
   reviewRoute(r, deps);
   directorySessionRoute(r, deps);
+  directoryPasswordSessionRoute(r, deps);
 }

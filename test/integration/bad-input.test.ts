@@ -1089,6 +1089,29 @@ describe('POST /v1/directory/sessions', () => {
   ]);
 });
 
+describe('POST /v1/directory/password-sessions', () => {
+  const P = () => '/v1/directory/password-sessions';
+  const valid = (fx: Fixture) => ({ tenantId: fx.tenantId, accountId: fx.accountId, password: 'not-the-password-at-all' });
+  const post =
+    (over: (fx: Fixture) => Record<string, unknown>) =>
+    (fx: Fixture): Req => ({ method: 'POST', path: P(), key: null, body: { ...valid(fx), ...over(fx) } });
+  // Only the 400s here: a well-formed attempt is counted and audited (directory-password-signin.test.ts).
+  runCases([
+    ...bodyCases('POST', P, valid, { key: () => null }),
+    ['missing tenantId', post(() => ({ tenantId: undefined })), field('tenantId')],
+    ['tenantId invalid', post(() => ({ tenantId: 'NOT_A_TENANT' })), field('tenantId')],
+    ['missing accountId', post(() => ({ accountId: undefined })), field('accountId')],
+    ['accountId an email address', post(() => ({ accountId: 'someone@example.test' })), field('accountId')],
+    ['missing password', post(() => ({ password: undefined })), field('password')],
+    ['empty password', post(() => ({ password: '' })), field('password')],
+    ['password too long', post(() => ({ password: LONG(1025) })), field('password')],
+    ['password of the wrong type', post(() => ({ password: 123456 })), field('password')],
+    ['password an operator object', post(() => ({ password: { $ne: null } })), field('password')],
+    ['password with a NUL byte', post(() => ({ password: 'correct-horse\u0000battery' })), field('password')],
+    ['a credential as well', post(() => ({ credential: 'bgc_t1.x' })), field('credential')],
+  ]);
+});
+
 describe('POST /v1/admin/tenants: breakGlassAccount', () => {
   const post = (breakGlassAccount: unknown) => (): Req => ({ method: 'POST', path: '/v1/admin/tenants', body: { ...validTenant(), breakGlassAccount } });
   runCases([
