@@ -11,6 +11,8 @@ const MAX_EXAMPLES = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '15';
 const MAX_TIME = process.env.SCHEMATHESIS_MAX_TIME ?? '120';
 
 let h: Harness;
+/** The login-event route answers only an ingestion key (a role of its own): it gets a run of its own. */
+let ingestionKey: string;
 before(async () => {
   h = await startHarness();
 });
@@ -39,7 +41,8 @@ describe('schemathesis against /openapi.json', () => {
     assert.equal(t.status, 201, t.text);
     await seedAccount(h, 'fuzz', { externalId: 'u-1' });
     const all = await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*']);
-    await seedLogin(h, (await seedIngestion(h, ['fuzz'])).key, 'fuzz', 'u-1');
+    ingestionKey = (await seedIngestion(h, ['*'])).key;
+    await seedLogin(h, ingestionKey, 'fuzz', 'u-1');
     const r = await run(ST, [
       'run',
       `${h.baseUrl}/openapi.json`,
@@ -65,5 +68,34 @@ describe('schemathesis against /openapi.json', () => {
       '/metrics',
     ]);
     assert.equal(r.code, 0, r.out.slice(-20000));
+  });
+
+  it('finds none on the login-event route either, called with an ingestion key', async () => {
+    assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
+    assert.ok(ingestionKey, 'the first run seeded the ingestion key');
+    const r = await run(ST, [
+      'run',
+      `${h.baseUrl}/openapi.json`,
+      '--checks',
+      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+      '--header',
+      `Authorization: Bearer ${ingestionKey}`,
+      '--include-path',
+      '/v1/events/login',
+      '--max-examples',
+      MAX_EXAMPLES,
+      '--workers',
+      '1',
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--request-timeout',
+      '20',
+      '--seed',
+      '20261130',
+      '--suppress-health-check',
+      'all',
+    ]);
+    assert.equal(r.code, 0, r.out.slice(-20000));
+    assert.match(r.out, /\/v1\/events\/login/, 'the run reached the route');
   });
 });
