@@ -17,7 +17,7 @@ export function adminUrlFromEnv(): string {
 }
 
 /** The runtime role's name and password that scripts/provision/postgres.sh creates. */
-export const RUNTIME_ROLE = 'recovery_runtime';
+const RUNTIME_ROLE = 'recovery_runtime';
 
 /**
  * The engine's URL of a database: the same server as the admin URL, as the runtime role
@@ -29,6 +29,11 @@ export function runtimeUrlOf(adminUrl: string, name: string): string {
   u.username = given?.username ?? RUNTIME_ROLE;
   u.password = given?.password ?? RUNTIME_ROLE;
   return u.toString();
+}
+
+/** On a fresh cluster (the chaos drills' own), the runtime role the engines connect as, made once. */
+export async function createRuntimeRole(adminUrl: string): Promise<void> {
+  await adminQuery(adminUrl, `create role ${RUNTIME_ROLE} login password '${RUNTIME_ROLE}'`);
 }
 
 /** The same server and credentials, another database. */

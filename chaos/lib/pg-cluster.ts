@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../boot/ports';
 import { onCleanup } from '../../testkit/procs';
-import { adminQuery, RUNTIME_ROLE } from '../../testkit/db';
+import { createRuntimeRole } from '../../testkit/db';
 
 const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -90,7 +90,7 @@ export async function startPgCluster(parentDir = os.tmpdir()): Promise<PgCluster
   await start();
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   // The engines connect as the runtime role (migrations/0008), as in the tests: a fresh cluster needs it made.
-  await adminQuery(adminUrl, `create role ${RUNTIME_ROLE} login password '${RUNTIME_ROLE}'`);
+  await createRuntimeRole(adminUrl);
   const serverCleanup = onCleanup(`stop chaos postgres on ${port}`, async () => {
     if (fs.existsSync(path.join(data, 'postmaster.pid'))) await stop('immediate').catch(() => undefined);
   });
