@@ -50,7 +50,9 @@ const KEYCLOAK_CONFIG: Partial<Record<KeycloakErrorKind, [code: string, field: s
   rejected: ['directory_auth_failed', 'clientId', 'Keycloak refused the client credentials grant for this client'],
 };
 
-export async function checkKeycloak(c: { baseUrl: string; realm: string; clientId: string; clientSecret: string }): Promise<void> {
+export async function checkKeycloak(c: { baseUrl: string; realm: string; clientId: string; clientSecret: string }, production: boolean): Promise<void> {
+  // The client secret and, later, new passwords travel on this connection.
+  if (production && new URL(c.baseUrl).protocol !== 'https:') throw bad('directory_bad_url', 'baseUrl', 'Keycloak must be reached over https in production');
   const client = new KeycloakAdminClient({ ...c, timeoutMs: CHECK_TIMEOUT_MS });
   try {
     await client.accessToken();

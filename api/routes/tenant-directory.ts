@@ -62,7 +62,7 @@ function putRoute(r: Router, deps: AppDeps) {
       const b = req.body;
       // Nothing is written unless the directory answers as configured.
       if (b.kind === 'webhook') await checkWebhook(b, config.production);
-      if (b.kind === 'keycloak') await checkKeycloak(b);
+      if (b.kind === 'keycloak') await checkKeycloak(b, config.production);
       const { settings, secret } = split(b);
       const key = config.tokenKeys[0];
       const sealed = secret === null ? null : sealSecret(key.key, directorySealPurpose(tenantId), secret);
