@@ -3,7 +3,7 @@
 // is saved (good secret saved sealed; a wrong secret is a 400 naming `secret`, an unreachable
 // receiver a 502, and neither writes anything); GET and the audit event never carry the secret;
 // bad bodies are 400s naming the field; another tenant's admin gets the same answer as for an
-// unknown tenant.
+// unknown tenant; no secret reaches a log line.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from '../../boot/ports';
@@ -18,9 +18,11 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../testkit/webhoo
 const SECRET = 'tenant-webhook-secret-0123456789abcdef';
 let h: Harness;
 let rx: WebhookReceiver;
+/** Every API and worker log line of this file's engine, searched for the secrets at the end. */
+const logLines: string[] = [];
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ logLines });
   rx = await startWebhookReceiver({ wk1: SECRET });
 });
 after(async () => {
@@ -148,5 +150,13 @@ describe('tenant scope', () => {
     const missing = await get('no-such-tenant');
     assert.equal(missing.status, 404, missing.text);
     assert.equal(missing.body.error.code, 'tenant_not_found');
+  });
+});
+
+describe('logs', () => {
+  it('no log line carries a secret sent in this file, right or wrong', () => {
+    assert.ok(logLines.length > 0, 'the engine logged');
+    const all = logLines.join('\n');
+    for (const s of [SECRET, 'not-the-receivers-secret']) assert.ok(!all.includes(s), `a log line carries ${s.slice(0, 8)}...`);
   });
 });
