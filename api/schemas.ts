@@ -333,3 +333,37 @@ export const CredentialOut = out(z.looseObject({ id: z.string(), credential: z.s
 export const SessionOut = out(z.looseObject({ sessionId: z.string(), grantId: z.string() }));
 export const PasswordSessionOut = out(z.looseObject({ sessionId: z.string(), expiresAt: Iso }));
 export const CodecOut = out(z.looseObject({ payloads: z.array(z.looseObject({})) }));
+
+/** A directory's base URL: http(s), no credentials in it (webhook calls are signed, Keycloak uses a client secret). */
+const DirectoryUrl = z
+  .string()
+  .max(2000)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'an http(s) URL without credentials');
+const Ident = (max: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_.-]{1,${max}}$`), `letters, digits, _ . - (at most ${max})`);
+const DirectorySecret = z.string().min(16).max(512);
+
+export const TenantDirectoryIn = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('builtin') }).strict(),
+  z.object({ kind: z.literal('webhook'), baseUrl: DirectoryUrl, keyId: Ident(64), secret: DirectorySecret }).strict(),
+  z.object({ kind: z.literal('keycloak'), baseUrl: DirectoryUrl, realm: Ident(100), clientId: Ident(255), clientSecret: z.string().min(1).max(512) }).strict(),
+]);
+export const TenantDirectoryOut = out(
+  z.looseObject({
+    tenantId: z.string(),
+    kind: z.enum(['builtin', 'webhook', 'keycloak']),
+    settings: z.looseObject({}),
+    /** Whether a secret is stored; the secret itself is never returned. */
+    secretSet: z.boolean(),
+    /** The id of the server key that sealed it. */
+    sealedWith: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+    updatedBy: z.string().nullable(),
+  }),
+);

@@ -12,6 +12,8 @@ export const REDACT_PATHS = [
   '*.apiKey',
   '*.answers',
   '*.credential',
+  '*.secret',
+  '*.clientSecret',
 ];
 
 export function createLogger(level: string, name = 'recovery', destination?: { write(line: string): void }): Logger {

@@ -285,7 +285,18 @@ export interface AccountChangesTable {
   applied_at: Timestamp | null;
   notified_at: Timestamp | null;
 }
+export interface TenantDirectoriesTable {
+  tenant_id: string;
+  kind: 'builtin' | 'webhook' | 'keycloak';
+  /** Everything but the secret. */
+  settings: Json<Record<string, unknown>>;
+  secret_sealed: string | null;
+  secret_key_id: string | null;
+  updated_at: Timestamp;
+  updated_by: string;
+}
 export interface Database {
+  tenant_directories: TenantDirectoriesTable;
   access_grants: AccessGrantsTable;
   access_credentials: AccessCredentialsTable;
   credential_pickups: CredentialPickupsTable;

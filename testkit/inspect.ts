@@ -193,6 +193,7 @@ const WRITABLE_TABLES = [
   'access_credentials',
   'credential_pickups',
   'account_changes',
+  'tenant_directories',
 ] as const;
 
 /**

@@ -16,6 +16,7 @@ import { accountChangeRoute } from './account-change';
 import { ApiError } from '../errors';
 import { issuePersonLink, notifyApproverChange } from '../principal-mail';
 import { principalRoutes } from './principals';
+import { tenantDirectoryRoutes } from './tenant-directory';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
 async function tenantOr404({ db }: AppDeps, tenantId: string) {
@@ -219,4 +220,5 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   createPrincipalRoute(r, deps);
   principalRoutes(r, deps);
   policyRoutes(r, deps);
+  tenantDirectoryRoutes(r, deps);
 }

@@ -515,6 +515,31 @@ describe('PUT and GET /v1/admin/tenants/:tenantId/policy', () => {
   ]);
 });
 
+describe('PUT and GET /v1/admin/tenants/:tenantId/directory', () => {
+  const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/directory`;
+  const put =
+    (body: unknown) =>
+    (fx: Fixture): Req => ({ method: 'PUT', path: P(fx), body });
+  const webhook = { kind: 'webhook', baseUrl: 'http://127.0.0.1:9/recovery', keyId: 'k1', secret: 'a-webhook-secret-of-32-characters' };
+  const keycloak = { kind: 'keycloak', baseUrl: 'http://127.0.0.1:9', realm: 'r', clientId: 'c', clientSecret: 's' };
+  runCases([
+    ...authCases('PUT', P, () => ({ kind: 'builtin' })).map(([n, r, e]): Case => [`PUT: ${n}`, r, e]),
+    ...authCases('GET', P).map(([n, r, e]): Case => [`GET: ${n}`, r, e]),
+    ...bodyCases('PUT', P, () => ({ kind: 'builtin' })).map(([n, r, e]): Case => [`PUT: ${n}`, r, e]),
+    ['GET: invalid tenantId path param', () => ({ method: 'GET', path: '/v1/admin/tenants/Bad_Tenant/directory' }), field('params.tenantId')],
+    ['PUT: unknown kind', put({ kind: 'ldap' }), field('kind')],
+    ['PUT: missing kind', put({ baseUrl: webhook.baseUrl }), field('kind')],
+    ['PUT: webhook without secret', put({ ...webhook, secret: undefined }), field('secret')],
+    ['PUT: webhook secret too short', put({ ...webhook, secret: 'short' }), field('secret')],
+    ['PUT: webhook baseUrl not a URL', put({ ...webhook, baseUrl: 'users.example' }), field('baseUrl')],
+    ['PUT: webhook baseUrl with credentials', put({ ...webhook, baseUrl: 'https://u:p@users.example' }), field('baseUrl')],
+    ['PUT: webhook keyId with a space', put({ ...webhook, keyId: 'k 1' }), field('keyId')],
+    ['PUT: keycloak realm with a slash', put({ ...keycloak, realm: 'a/b' }), field('realm')],
+    ['PUT: keycloak without clientSecret', put({ ...keycloak, clientSecret: undefined }), field('clientSecret')],
+    ['PUT: keycloak field on a webhook', put({ ...webhook, realm: 'r' }), field('realm')],
+  ]);
+});
+
 describe('POST /v1/recoveries', () => {
   const P = () => '/v1/recoveries';
   const post =

@@ -23,6 +23,8 @@ const ROUTES = [
   'POST /v1/persons/verify',
   'PUT /v1/admin/tenants/{tenantId}/policy',
   'GET /v1/admin/tenants/{tenantId}/policy',
+  'PUT /v1/admin/tenants/{tenantId}/directory',
+  'GET /v1/admin/tenants/{tenantId}/directory',
   'POST /v1/recoveries',
   'GET /v1/recoveries',
   'GET /v1/recoveries/{id}',
