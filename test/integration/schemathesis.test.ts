@@ -30,6 +30,31 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 
+/** One schemathesis run over the document with every conformance check, as `key`, from `seed`. */
+function fuzz(key: string, seed: string, extra: string[]) {
+  return run(ST!, [
+    'run',
+    `${h.baseUrl}/openapi.json`,
+    '--checks',
+    'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+    '--header',
+    `Authorization: Bearer ${key}`,
+    '--max-examples',
+    MAX_EXAMPLES,
+    '--workers',
+    '1',
+    '--phases',
+    'examples,coverage,fuzzing',
+    '--request-timeout',
+    '20',
+    '--seed',
+    seed,
+    '--suppress-health-check',
+    'all',
+    ...extra,
+  ]);
+}
+
 describe('schemathesis against /openapi.json', () => {
   it('finds no server error and no response outside its documented schema', async () => {
     assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
@@ -43,58 +68,14 @@ describe('schemathesis against /openapi.json', () => {
     const all = await seedPrincipal(h, ['agent', 'approver', 'break_glass_approver', 'reviewer', 'auditor', 'admin'], ['*']);
     ingestionKey = (await seedIngestion(h, ['*'])).key;
     await seedLogin(h, ingestionKey, 'fuzz', 'u-1');
-    const r = await run(ST, [
-      'run',
-      `${h.baseUrl}/openapi.json`,
-      '--checks',
-      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
-      '--header',
-      `Authorization: Bearer ${all.key}`,
-      '--max-examples',
-      MAX_EXAMPLES,
-      '--max-time',
-      MAX_TIME,
-      '--workers',
-      '1',
-      '--phases',
-      'examples,coverage,fuzzing',
-      '--request-timeout',
-      '20',
-      '--seed',
-      '20261122',
-      '--suppress-health-check',
-      'all',
-      '--exclude-path',
-      '/metrics',
-    ]);
+    const r = await fuzz(all.key, '20261122', ['--max-time', MAX_TIME, '--exclude-path', '/metrics']);
     assert.equal(r.code, 0, r.out.slice(-20000));
   });
 
   it('finds none on the login-event route either, called with an ingestion key', async () => {
     assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
     assert.ok(ingestionKey, 'the first run seeded the ingestion key');
-    const r = await run(ST, [
-      'run',
-      `${h.baseUrl}/openapi.json`,
-      '--checks',
-      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
-      '--header',
-      `Authorization: Bearer ${ingestionKey}`,
-      '--include-path',
-      '/v1/events/login',
-      '--max-examples',
-      MAX_EXAMPLES,
-      '--workers',
-      '1',
-      '--phases',
-      'examples,coverage,fuzzing',
-      '--request-timeout',
-      '20',
-      '--seed',
-      '20261130',
-      '--suppress-health-check',
-      'all',
-    ]);
+    const r = await fuzz(ingestionKey, '20261130', ['--include-path', '/v1/events/login']);
     assert.equal(r.code, 0, r.out.slice(-20000));
     assert.match(r.out, /Selected: 1\/\d+\s+Tested: 1\b/, 'the run selected and tested the login-event route');
   });
