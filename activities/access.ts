@@ -4,14 +4,15 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { appendAudit, appendAuditTx, caseActors } from '../store/audit';
-import { issueCredentialOnce, moveGrant, revokeCredential, type GrantRow } from '../store/grants';
+import { issueCredentialOnce, moveGrant, pickupCopy, revokeCredential, type GrantRow } from '../store/grants';
+import { revokeAccessSessions } from '../store/sessions';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { settlePriorTokens } from '../store/tokens';
 import { isAccessTerminal } from '../domain/access';
 import type { Db } from '../store/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
-import { hmacHex, sealSecret } from '../infra/secrets';
+import { hmacHex, openSealedWith, sealSecret } from '../infra/secrets';
 import { loadGrant, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { createLinkToken, mailLink, recordLinkSent, sendOnce } from './mail';
 import { currentRunId } from './run';
@@ -196,7 +197,11 @@ function grantNotices(deps: ActivityDeps) {
 
 function credentialLifecycle({ db, config, directoryFor }: Deps) {
   return {
-    /** Exactly one credential per grant, however often this runs (worker crash, retry). */
+    /**
+     * Exactly one credential per grant, however often this runs (worker crash, retry). A remote
+     * directory is then told to honour it until it expires (the pickup copy is still there: the
+     * workflow allows the pickup only once this returns).
+     */
     async issueAccessCredential(i: { grantId: string; ttlSeconds: number }): Promise<{ credentialId: string; expiresAt: string }> {
       const g = await loadGrant(db, i.grantId);
       const expiresAt = new Date(Date.now() + i.ttlSeconds * 1000);
@@ -206,16 +211,38 @@ function credentialLifecycle({ db, config, directoryFor }: Deps) {
         const key = config.tokenKeys.find((k) => k.id === cred.keyId)!;
         return { keyId: cred.keyId, hash: cred.hash, sealed: sealSecret(key.key, `pickup:${g.id}`, cred.value) };
       });
+      const directory = await directoryFor(g.tenant_id);
+      if (directory.kind !== 'builtin') {
+        const pickup = await pickupCopy(db, g.id);
+        const credential = pickup && openSealedWith(config.tokenKeys, pickup.key_id, `pickup:${g.id}`, pickup.sealed);
+        if (!credential) throw ApplicationFailure.nonRetryable('the credential copy is gone before the directory was told', 'credential_copy_missing');
+        try {
+          await directory.grantAccess(
+            { tenantId: g.tenant_id, accountId: g.account_id },
+            { grantId: g.id, credential, expiresAt: out.expiresAt },
+            { idempotencyKey: `${g.id}:grant-access`, by: `access:${g.id}` },
+          );
+        } catch (err) {
+          // Refused for good: the credential must not work anywhere, the engine's sign-in included.
+          if (err instanceof ApplicationFailure && err.nonRetryable) await revokeCredential(db, g.id, 'directory_refused');
+          throw err;
+        }
+      }
       return { credentialId: out.credentialId, expiresAt: out.expiresAt.toISOString() };
     },
 
-    /** The credential stops working, its unfetched copy is destroyed, and its sessions end. */
+    /** The credential stops working, its unfetched copy is destroyed, and its sessions end (the engine's and the directory's). */
     async revokeAccessCredential(i: { grantId: string; reason: string }): Promise<{ sessionsRevoked: number }> {
       const g = await loadGrant(db, i.grantId);
       await revokeCredential(db, g.id, i.reason);
+      const engine = await revokeAccessSessions(db, g.id, `access ${i.reason}`);
       const directory = await directoryFor(g.tenant_id);
-      const { revoked } = await directory.revokeGrantSessions({ tenantId: g.tenant_id, accountId: g.account_id }, g.id, `access ${i.reason}`);
-      return { sessionsRevoked: revoked };
+      const { revoked } = await directory.endAccess({ tenantId: g.tenant_id, accountId: g.account_id }, g.id, {
+        idempotencyKey: `${g.id}:end-access`,
+        by: `access:${g.id}`,
+        reason: `access ${i.reason}`,
+      });
+      return { sessionsRevoked: engine + revoked };
     },
 
     /**
@@ -228,7 +255,11 @@ function credentialLifecycle({ db, config, directoryFor }: Deps) {
       const ref = { tenantId: g.tenant_id, accountId: g.account_id };
       const directory = await directoryFor(g.tenant_id);
       await requireAccount(directory, g.tenant_id, g.account_id);
-      const { revoked } = await directory.revokeSessions(ref, `rotation after ${g.id}`);
+      const { revoked } = await directory.revokeSessions(ref, {
+        idempotencyKey: `${g.id}:rotate-sessions`,
+        by: `rotation:${g.id}`,
+        reason: `rotation after ${g.id}`,
+      });
       const { rotated, note } = await directory.rotateCredential(ref, { idempotencyKey: `${g.id}:rotate`, by: `rotation:${g.id}` });
       return { rotated, sessionsRevoked: revoked, note };
     },

@@ -1,13 +1,19 @@
 // Changes to the account itself, through the tenant's directory: the new password, MFA factors
 // removed, every session revoked.
 import { ApplicationFailure } from '@temporalio/activity';
+import type { NewPassword } from '../domain/directory';
+import { openSealedWith } from '../infra/secrets';
 import { resetVerificationFailures } from '../store/directory';
-import { markStagedApplied, stagedPassword } from '../store/tokens';
+import { markStagedApplied, stagedPassword, stagedPasswordPurpose } from '../store/tokens';
 import { loadRecovery, requireAccount, type Deps } from './deps';
 
-export function createAccountActivities({ db, directoryFor }: Deps) {
+export function createAccountActivities({ db, config, directoryFor }: Deps) {
   return {
-    /** Moves the staged argon2id hash into the directory. The hash never leaves Postgres and the worker. */
+    /**
+     * Moves the staged password into the directory: an argon2id hash for the built-in one, the
+     * password opened from its sealed copy for a remote one. Neither leaves Postgres and the worker
+     * except towards the directory, and the staged copy is destroyed once applied.
+     */
     async applyStagedPassword(i: { recoveryId: string; tokenId: string }): Promise<{ applied: boolean }> {
       const staged = await stagedPassword(db, i.tokenId);
       if (!staged || staged.recovery_id !== i.recoveryId || !staged.used_at) {
@@ -17,11 +23,23 @@ export function createAccountActivities({ db, directoryFor }: Deps) {
       const ref = { tenantId: staged.tenant_id, accountId: staged.account_id };
       const directory = await directoryFor(ref.tenantId);
       await requireAccount(directory, ref.tenantId, ref.accountId);
-      await directory.setPassword(
-        ref,
-        { argon2id: staged.password_hash },
-        { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` },
-      );
+      let password: NewPassword = { argon2id: staged.password_hash };
+      if (staged.password_sealed) {
+        const plaintext = openSealedWith(config.tokenKeys, staged.password_key_id, stagedPasswordPurpose(i.tokenId), staged.password_sealed);
+        if (plaintext === null)
+          throw ApplicationFailure.nonRetryable(
+            `the staged password is sealed under key ${staged.password_key_id}, which is not configured`,
+            'staged_credential_unreadable',
+          );
+        password = { plaintext };
+      }
+      if (directory.passwordForm !== ('plaintext' in password ? 'plaintext' : 'argon2id')) {
+        // The tenant switched directories between the link and now: the staged form cannot be applied.
+        throw ApplicationFailure.nonRetryable('the staged password does not suit the tenant directory any more', 'directory_refused', {
+          code: 'directory_changed',
+        });
+      }
+      await directory.setPassword(ref, password, { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` });
       await db.transaction().execute(async (trx) => {
         await markStagedApplied(trx, i.tokenId);
         await resetVerificationFailures(trx, ref);
@@ -32,15 +50,25 @@ export function createAccountActivities({ db, directoryFor }: Deps) {
     async revokeSessions(i: { recoveryId: string; tenantId: string; accountId: string; reason: string }): Promise<{ revoked: number }> {
       const directory = await directoryFor(i.tenantId);
       await requireAccount(directory, i.tenantId, i.accountId);
-      return directory.revokeSessions({ tenantId: i.tenantId, accountId: i.accountId }, i.reason);
+      return directory.revokeSessions(
+        { tenantId: i.tenantId, accountId: i.accountId },
+        { idempotencyKey: `${i.recoveryId}:revoke-sessions`, by: `recovery:${i.recoveryId}`, reason: i.reason },
+      );
     },
 
-    /** MFA reset: every active factor removed, enrolment required at the next sign-in. */
-    async removeMfaFactors(i: { recoveryId: string }): Promise<{ removed: number }> {
+    /**
+     * MFA reset: every active factor removed, enrolment required at the next sign-in. `enrolment`
+     * says where the owner enrols again: through our link, or at the remote directory's own sign-in.
+     */
+    async removeMfaFactors(i: { recoveryId: string }): Promise<{ removed: number; enrolment: 'link' | 'directory' }> {
       const r = await loadRecovery(db, i.recoveryId);
       const directory = await directoryFor(r.tenant_id);
       await requireAccount(directory, r.tenant_id, r.account_id);
-      return directory.removeMfaFactors({ tenantId: r.tenant_id, accountId: r.account_id }, { idempotencyKey: `${r.id}:remove-mfa`, by: `recovery:${r.id}` });
+      const { removed } = await directory.removeMfaFactors(
+        { tenantId: r.tenant_id, accountId: r.account_id },
+        { idempotencyKey: `${r.id}:remove-mfa`, by: `recovery:${r.id}` },
+      );
+      return { removed, enrolment: directory.enrolment };
     },
   };
 }

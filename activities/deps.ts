@@ -3,16 +3,16 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../infra/config';
 import type { Db } from '../store/db';
 import type { Mailer } from '../infra/mailer';
-import type { Directory, DirectoryFor } from '../domain/directory';
-import { builtinDirectories } from '../store/builtin-directory';
+import { DirectoryRefusedError, type Directory, type DirectoryFor } from '../domain/directory';
+import { directoriesFor } from '../store/directories';
 import { getRecovery } from '../store/recoveries';
 import { getGrant } from '../store/grants';
 
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey'>;
-  /** Defaults to the built-in directory for every tenant. */
+  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'>;
+  /** Defaults to each tenant's saved directory (the built-in one when none is saved). */
   directoryFor?: DirectoryFor;
 }
 
@@ -20,7 +20,31 @@ export interface ActivityDeps {
 export type Deps = ActivityDeps & { directoryFor: DirectoryFor };
 
 export function withDefaults(deps: ActivityDeps): Deps {
-  return { ...deps, directoryFor: deps.directoryFor ?? builtinDirectories(deps.db, deps.config.knowledgeKey) };
+  const resolve = deps.directoryFor ?? directoriesFor(deps.db, deps.config);
+  return { ...deps, directoryFor: async (tenantId) => refusalsAsFailures(await refused(() => resolve(tenantId))) };
+}
+
+/** What a workflow catches when a directory refuses for good: the recovery or grant fails with the code. */
+export const DIRECTORY_REFUSED = 'directory_refused';
+
+async function refused<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof DirectoryRefusedError) throw ApplicationFailure.nonRetryable(err.message, DIRECTORY_REFUSED, { code: err.code });
+    throw err;
+  }
+}
+
+/** Every call of the port: a DirectoryRefusedError becomes a non-retryable failure carrying its code. */
+function refusalsAsFailures(d: Directory): Directory {
+  return new Proxy(d, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => refused(() => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
 }
 
 export async function loadRecovery(db: Db, recoveryId: string) {
@@ -38,6 +62,6 @@ export async function loadGrant(db: Db, grantId: string) {
 /** The account must exist in its directory: a missing one ends the step for good. */
 export async function requireAccount(directory: Directory, tenantId: string, accountId: string) {
   const a = await directory.lookup({ tenantId, accountId });
-  if (!a) throw ApplicationFailure.nonRetryable('account not found', 'account_not_found');
+  if (!a) throw ApplicationFailure.nonRetryable('account not found', DIRECTORY_REFUSED, { code: 'account_not_found' });
   return a;
 }

@@ -93,7 +93,8 @@ function recoveryAssessment({ db, directoryFor }: Deps) {
       const tenant = await getTenant(db, r.tenant_id);
       if (!tenant) throw new Error(`tenant ${r.tenant_id} not found`);
       const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
-      const acct = await (await directoryFor(r.tenant_id)).lookup({ tenantId: r.tenant_id, accountId: r.account_id });
+      const directory = await directoryFor(r.tenant_id);
+      const acct = await directory.lookup({ tenantId: r.tenant_id, accountId: r.account_id });
       const recent = await recentRequestsForAccount(db, r);
       const facts: TriageFacts = {
         kind: r.kind as RecoveryKind,
@@ -108,7 +109,15 @@ function recoveryAssessment({ db, directoryFor }: Deps) {
         const now = new Date();
         const behaviour = await behaviourOf(db, r, now);
         const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
-        facts.account = { exists: true, role: acct.role, authMethod: acct.authMethod, active: acct.active, consecutiveFailures: activity.consecutiveFailures };
+        facts.account = {
+          exists: true,
+          role: acct.role,
+          authMethod: acct.authMethod,
+          active: acct.active,
+          consecutiveFailures: activity.consecutiveFailures,
+          // Only a directory without them says so: histories keep their old facts.
+          ...(directory.knowledgeFactors ? {} : { knowledgeFactors: false }),
+        };
         facts.signals = riskSignals(behaviour, {
           lastLoginAt: activity.lastLoginAt,
           now,

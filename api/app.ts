@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { builtinDirectories } from '../store/builtin-directory';
+import { directoriesFor } from '../store/directories';
 import { createAuth } from './auth';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
@@ -57,7 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...opts,
     auth: createAuth(opts.db),
     log: opts.logger || console,
-    directoryFor: opts.directoryFor ?? builtinDirectories(opts.db, opts.config.knowledgeKey),
+    directoryFor: opts.directoryFor ?? directoriesFor(opts.db, opts.config),
   };
 
   // Every documented route answers errors in the one shape; say so in the OpenAPI document.

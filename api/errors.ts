@@ -2,6 +2,9 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DirectoryRefusedError } from '../domain/directory';
+import { KeycloakError } from '../infra/keycloak-errors';
+import { WebhookDirectoryError } from '../infra/webhook-directory';
 import {
   NamespaceNotFoundError,
   ServiceError,
@@ -68,6 +71,15 @@ export function toApiError(err: unknown, url = ''): ApiError {
     }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'malformed_body', 'content-length: does not match the body', { field: 'content-length' });
+  }
+  // The tenant's identity system, reached during a request: a refusal names its code, an outage is a 502.
+  if (err instanceof DirectoryRefusedError) {
+    if (err.code === 'account_not_found')
+      return new ApiError(404, 'account_not_found', 'accountId: no such account in the identity system', { field: 'accountId' });
+    return new ApiError(502, 'directory_refused', `the identity system refused: ${err.code}`, { reason: err.code });
+  }
+  if (err instanceof WebhookDirectoryError || err instanceof KeycloakError) {
+    return new ApiError(502, 'directory_unreachable', 'the identity system did not answer as expected; try again later');
   }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const type = err.cause.type ?? 'rejected';

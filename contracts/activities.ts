@@ -104,7 +104,8 @@ export interface RecoveryActivities {
   recordDecision: (i: DecisionRecord) => Promise<void>;
   notifyApprovers: (i: { recoveryId: string; step: string; template: 'approval_needed' | 'approval_reminder'; required: number }) => Promise<Recipients>;
   notifyRequester: (i: { recoveryId: string; step: string; template: DecisionTemplate }) => Promise<Recipients>;
-  removeMfaFactors: (i: { recoveryId: string }) => Promise<{ removed: number }>;
+  /** `enrolment` is absent in histories from before remote directories: read it as `link`. */
+  removeMfaFactors: (i: { recoveryId: string }) => Promise<{ removed: number; enrolment?: 'link' | 'directory' }>;
   notifyAccount: (i: { recoveryId: string; step: string; template: NoticeTemplate }) => Promise<Recipients>;
 }
 

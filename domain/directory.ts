@@ -16,14 +16,46 @@ export interface DirectoryAccount {
   active: boolean;
 }
 
-/** A new password as the directory takes it: the built-in one stores an argon2id hash. */
-export type NewPassword = { argon2id: string };
+/**
+ * A new password as the directory takes it: the built-in one stores an argon2id hash; a remote one
+ * hashes it itself, so it gets the password (held sealed until then, never in history or logs).
+ */
+export type NewPassword = { argon2id: string } | { plaintext: string };
+
+export type DirectoryKind = 'builtin' | 'webhook' | 'keycloak';
 
 /** What makes a directory change safe to retry: the same key never applies twice. */
 export interface Change {
   idempotencyKey: string;
   /** Who or what made the change (audit and the directory's own records). */
   by: string;
+}
+
+/** A change applied with an idempotency key and a reason (revocations, lifecycle). */
+export interface ReasonedChange extends Change {
+  reason: string;
+}
+
+/** An emergency credential the directory honours until `expiresAt` (break-glass, SSO bypass). */
+export interface AccessGrant {
+  grantId: string;
+  credential: string;
+  expiresAt: Date;
+}
+
+/**
+ * The directory refused a change for good (no such account, no permission, SSO-managed): retrying
+ * cannot help. `code` is machine-readable and is recorded as the reason. Any other error is
+ * temporary and retried with backoff.
+ */
+export class DirectoryRefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DirectoryRefusedError';
+  }
 }
 
 /** Tier 1's outcome; `missing` names required factors left unanswered (then nothing was compared). */
@@ -34,6 +66,13 @@ export interface KnowledgeCheck {
 }
 
 export interface Directory {
+  readonly kind: DirectoryKind;
+  /** The form `setPassword` takes: staged as an argon2id hash, or sealed until applied. */
+  readonly passwordForm: 'argon2id' | 'plaintext';
+  /** False for remote directories: they hold no knowledge factors, so policy needs Tier 2 + Tier 3. */
+  readonly knowledgeFactors: boolean;
+  /** How a new factor is enrolled after an MFA reset: our enrolment link, or the directory's own sign-in. */
+  readonly enrolment: 'link' | 'directory';
   /** Existence, role, auth method; null when the account does not exist. */
   lookup(ref: AccountRef): Promise<DirectoryAccount | null>;
   /** Registered, verified addresses, primary first. Links go only here. */
@@ -47,9 +86,16 @@ export interface Directory {
   /** Removes every active MFA factor except those enrolled by `change.by`, and requires enrolment. */
   removeMfaFactors(ref: AccountRef, change: Change): Promise<{ removed: number }>;
   /** Revokes every session (and refresh token) of the account. */
-  revokeSessions(ref: AccountRef, reason: string): Promise<{ revoked: number }>;
-  /** Revokes the sessions opened with one emergency credential. */
-  revokeGrantSessions(ref: AccountRef, grantId: string, reason: string): Promise<{ revoked: number }>;
+  revokeSessions(ref: AccountRef, change: ReasonedChange): Promise<{ revoked: number }>;
+  /** Disables or enables the account (lifecycle); returns whether it is active now. */
+  setActive(ref: AccountRef, active: boolean, change: ReasonedChange): Promise<{ active: boolean }>;
+  /**
+   * Makes the directory honour an emergency credential until it expires. The built-in directory
+   * needs nothing: the engine's own sign-in checks the credential.
+   */
+  grantAccess(ref: AccountRef, grant: AccessGrant, change: Change): Promise<void>;
+  /** The emergency credential stops working and the sessions opened with it end. */
+  endAccess(ref: AccountRef, grantId: string, change: ReasonedChange): Promise<{ revoked: number }>;
   /**
    * Replaces the account's own credential with one nobody knows (after break-glass). An account
    * with no local credential (SSO-managed) gets none.

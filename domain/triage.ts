@@ -14,7 +14,17 @@ export interface RiskSignal {
 export interface TriageFacts {
   kind: RecoveryKind;
   tenantAuthMode: TenantAuthMode;
-  account: { exists: false } | { exists: true; role: AccountRole; authMethod: AccountAuthMethod; active: boolean; consecutiveFailures: number };
+  account:
+    | { exists: false }
+    | {
+        exists: true;
+        role: AccountRole;
+        authMethod: AccountAuthMethod;
+        active: boolean;
+        consecutiveFailures: number;
+        /** False when the directory holds no knowledge factors (absent in older histories: true). */
+        knowledgeFactors?: boolean;
+      };
   errorSource: ErrorSource;
   urgency: Urgency;
   /** Requests for this account in the last 24 h, not counting this one. */
@@ -112,6 +122,10 @@ export function triage(facts: TriageFacts, policy: Policy): TriageDecision {
     reasons.push({ code: 'standard_role', detail: 'standard user' });
   }
   rule = { ...rule, tiers: { all: [...rule.tiers.all], anyOf: [...rule.tiers.anyOf] } };
+  if (acct.knowledgeFactors === false) {
+    rule.tiers = withoutKnowledge(rule.tiers);
+    reasons.push({ code: 'no_knowledge_factors', detail: 'the identity system holds no knowledge factors: Tier 2 and Tier 3 are both required' });
+  }
 
   let manualReview = false;
   if (facts.recentRequestsForAccount >= policy.rateLimits.perAccountPer24h) {
@@ -131,6 +145,13 @@ export function triage(facts: TriageFacts, policy: Policy): TriageDecision {
     reasons.push({ code: 'urgency_noted', detail: 'critical deadline noted; it never lowers the requirements' });
   }
   return { outcome: 'proceed', reasons, riskTier, riskScore, manualReview, rule };
+}
+
+/** Tier 1 cannot be asked: Tier 2 and Tier 3 are both required instead, whatever the row allowed. */
+export function withoutKnowledge(t: TierRequirement): TierRequirement {
+  const all = [...new Set([...t.all.filter((x) => x !== 1), 2 as const, 3 as const])].sort();
+  const anyOf = t.anyOf.filter((x) => x !== 1 && !all.includes(x));
+  return { all, anyOf };
 }
 
 /** True once the tiers required before completion (all but the Tier 3 link itself) have passed. */

@@ -23,6 +23,10 @@ export interface KeycloakUser {
   /** Set when the user comes from a user federation provider (LDAP, Kerberos...). */
   federationLink: string | null;
   requiredActions: string[];
+  email: string | null;
+  emailVerified: boolean;
+  /** User attributes (absent in brief representations). */
+  attributes: Record<string, string[]>;
 }
 
 export interface SsoLinks {
@@ -145,6 +149,17 @@ export class KeycloakAdminClient {
     if (left.online > 0 || left.offlineClients.length > 0) throw new KeycloakError('sessions_remain', 'log out sessions');
   }
 
+  /** Deletes every password credential: an SSO-managed user is left with no local password. */
+  async removePasswords(id: string): Promise<number> {
+    let n = 0;
+    for (const c of await this.credentials(id)) {
+      if (c.type !== 'password') continue;
+      await this.admin('delete credential', 'DELETE', `${userPath(id)}/credentials/${encodeURIComponent(c.id)}`);
+      n++;
+    }
+    return n;
+  }
+
   async setEnabled(id: string, enabled: boolean): Promise<void> {
     await this.updateUser(id, enabled ? 'enable user' : 'disable user', () => ({ enabled }));
   }
@@ -208,5 +223,13 @@ function toUser(u: Json): KeycloakUser {
     enabled: u.enabled === true,
     federationLink: typeof u.federationLink === 'string' && u.federationLink ? u.federationLink : null,
     requiredActions: Array.isArray(u.requiredActions) ? u.requiredActions.map(String) : [],
+    email: typeof u.email === 'string' && u.email ? u.email : null,
+    emailVerified: u.emailVerified === true,
+    attributes: attributesOf(u.attributes),
   };
+}
+
+function attributesOf(a: unknown): Record<string, string[]> {
+  if (!a || typeof a !== 'object' || Array.isArray(a)) return {};
+  return Object.fromEntries(Object.entries(a as Json).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : [String(v)]]));
 }

@@ -39,6 +39,13 @@ export const SessionsRevokeBody = z.object({
 });
 export const LifecycleBody = z.object({ reason: Reason, by: By });
 export const RotateBody = z.object({ by: By });
+export const AccessGrantBody = z.object({
+  grantId: z.string().min(1).max(200),
+  credential: z.string().min(16).max(1024).describe('The emergency credential, in the clear: hash it at once, never log it. Honour it until `expiresAt` only.'),
+  expiresAt: z.iso.datetime().describe('The credential stops working at this instant even if `access/end` never arrives.'),
+  by: By,
+});
+export const AccessEndBody = z.object({ grantId: z.string().min(1).max(200), reason: Reason, by: By });
 
 export const Applied = z.object({ applied: z.literal(true) });
 export const MfaResetAnswer = z.object({ removed: z.number().int().min(0), enrolmentRequired: z.literal(true) });
@@ -81,6 +88,21 @@ export const WEBHOOK_OPERATIONS = {
   },
   disable: { method: 'POST', path: '/accounts/{id}/disable', summary: 'Disable the account (no sign-in).', body: LifecycleBody, answer: ActiveAnswer },
   enable: { method: 'POST', path: '/accounts/{id}/enable', summary: 'Enable the account again.', body: LifecycleBody, answer: ActiveAnswer },
+  grantAccess: {
+    method: 'POST',
+    path: '/accounts/{id}/access/grant',
+    summary:
+      'Honour an emergency credential (break-glass, SSO bypass) for this account until it expires. SSO-managed accounts accept it too: that is the bypass.',
+    body: AccessGrantBody,
+    answer: Applied,
+  },
+  endAccess: {
+    method: 'POST',
+    path: '/accounts/{id}/access/end',
+    summary: 'The emergency credential stops working; end every session opened with it.',
+    body: AccessEndBody,
+    answer: RevokedAnswer,
+  },
   rotateCredential: {
     method: 'POST',
     path: '/accounts/{id}/credential/rotate',

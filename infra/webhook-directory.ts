@@ -127,6 +127,9 @@ export function webhookDirectoryClient(opts: WebhookDirectoryOptions) {
     revokeSessions: (accountId: string, r: { reason: string; grantId?: string }, c: CallOptions) => call('revokeSessions', accountId, r, c),
     disable: (accountId: string, change: { reason: string; by: string }, c: CallOptions) => call('disable', accountId, change, c),
     enable: (accountId: string, change: { reason: string; by: string }, c: CallOptions) => call('enable', accountId, change, c),
+    grantAccess: (accountId: string, g: { grantId: string; credential: string; expiresAt: string; by: string }, c: CallOptions) =>
+      call('grantAccess', accountId, g, c),
+    endAccess: (accountId: string, e: { grantId: string; reason: string; by: string }, c: CallOptions) => call('endAccess', accountId, e, c),
     rotateCredential: (accountId: string, by: string, c: CallOptions) => call('rotateCredential', accountId, { by }, c),
   };
 }

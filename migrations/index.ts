@@ -11,6 +11,7 @@ import * as m0007 from './0007_accounts_sessions_ingestion';
 import * as m0008 from './0008_audit_roles';
 import * as m0009 from './0009_pickup_key_id';
 import * as m0010 from './0010_tenant_directories';
+import * as m0012 from './0012_staged_password_sealed';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008_audit_roles': m0008,
   '0009_pickup_key_id': m0009,
   '0010_tenant_directories': m0010,
+  '0012_staged_password_sealed': m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,36 +1,36 @@
 // The built-in directory behind the Directory port (domain/directory.ts): every method is a call
 // to store/directory.ts, which owns the tables. Remote directories (webhook, Keycloak) implement
-// the same port elsewhere.
+// the same port in infra/.
 import crypto from 'node:crypto';
-import type { AccountRef, Change, Directory, DirectoryFor, NewPassword } from '../domain/directory';
+import { DirectoryRefusedError, type AccountRef, type Directory } from '../domain/directory';
 import { hashPassword } from '../infra/secrets';
 import type { Db } from './db';
-import { accountUuid, checkKnowledge, findAccount, passwordChangedBy, registeredAddresses, removeFactorsRequireEnrolment, setPasswordHash } from './directory';
-import { revokeAccessSessions, revokeAllSessions } from './sessions';
+import {
+  accountUuid,
+  checkKnowledge,
+  findAccount,
+  passwordChangedBy,
+  registeredAddresses,
+  removeFactorsRequireEnrolment,
+  setAccountActive,
+  setPasswordHash,
+} from './directory';
+import { revokeAllSessions } from './sessions';
 
 async function requireUuid(db: Db, ref: AccountRef): Promise<string> {
   const id = await accountUuid(db, ref);
-  if (!id) throw new AccountNotFoundError();
+  if (!id) throw new DirectoryRefusedError('account_not_found', 'no such account in the built-in directory');
   return id;
-}
-
-/** The account is not (or no longer) in the directory: a refusal, not worth a retry. */
-export class AccountNotFoundError extends Error {
-  constructor() {
-    super('account not found');
-    this.name = 'AccountNotFoundError';
-  }
-}
-
-/** Every tenant on the built-in directory (until tenants can choose another). */
-export function builtinDirectories(db: Db, knowledgeKey: Buffer): DirectoryFor {
-  const builtin = createBuiltinDirectory(db, knowledgeKey);
-  return () => Promise.resolve(builtin);
 }
 
 /** The built-in directory behind the port. */
 export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory {
   return {
+    kind: 'builtin',
+    passwordForm: 'argon2id',
+    knowledgeFactors: true,
+    enrolment: 'link',
+
     async lookup(ref) {
       const a = await findAccount(db, ref.tenantId, ref.accountId);
       if (!a) return null;
@@ -48,7 +48,8 @@ export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory 
 
     checkKnowledge: (ref, answers, required) => checkKnowledge(db, knowledgeKey, ref, answers, required),
 
-    async setPassword(ref, password: NewPassword, change: Change) {
+    async setPassword(ref, password, change) {
+      if (!('argon2id' in password)) throw new DirectoryRefusedError('password_form', 'the built-in directory takes an argon2id hash');
       const id = await requireUuid(db, ref);
       await setPasswordHash(db, id, password.argon2id, change.by);
     },
@@ -57,13 +58,18 @@ export function createBuiltinDirectory(db: Db, knowledgeKey: Buffer): Directory 
       return { removed: await removeFactorsRequireEnrolment(db, await requireUuid(db, ref), change.by) };
     },
 
-    async revokeSessions(ref, reason) {
-      return { revoked: await revokeAllSessions(db, await requireUuid(db, ref), reason) };
+    async revokeSessions(ref, change) {
+      return { revoked: await revokeAllSessions(db, await requireUuid(db, ref), change.reason) };
     },
 
-    async revokeGrantSessions(_ref, grantId, reason) {
-      return { revoked: await revokeAccessSessions(db, grantId, reason) };
+    async setActive(ref, active) {
+      return { active: await setAccountActive(db, await requireUuid(db, ref), active) };
     },
+
+    // The engine's own sign-in checks emergency credentials; their sessions are the engine's too,
+    // and the activity that ends a grant revokes them for every kind of directory.
+    grantAccess: () => Promise.resolve(),
+    endAccess: () => Promise.resolve({ revoked: 0 }),
 
     async rotateCredential(ref, change) {
       const id = await requireUuid(db, ref);

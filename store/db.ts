@@ -165,6 +165,9 @@ export interface OneTimeTokensTable {
 export interface StagedCredentialsTable {
   token_id: string;
   password_hash: string;
+  /** A password for a remote directory, sealed until applied (then null). */
+  password_sealed: string | null;
+  password_key_id: string | null;
   created_at: Generated<Date>;
   applied_at: Timestamp | null;
 }

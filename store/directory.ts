@@ -308,3 +308,29 @@ export async function resetVerificationFailures(trx: Transaction<Database>, ref:
     .where('external_id', '=', ref.accountId)
     .execute();
 }
+
+/** Suspends or reactivates a built-in account (lifecycle); a deprovisioned one stays so. */
+export async function setAccountActive(db: Db, accountUuid: string, active: boolean): Promise<boolean> {
+  const r = await db
+    .updateTable('accounts')
+    .set({ status: active ? 'active' : 'suspended', updated_at: new Date() })
+    .where('id', '=', accountUuid)
+    .where('status', '!=', 'deprovisioned')
+    .returning('status')
+    .executeTakeFirst();
+  return r?.status === 'active';
+}
+
+/**
+ * The engine's own record of an account that lives in a remote directory: login history, failed
+ * verifications and emergency sessions need a row to hang on. It mirrors role, method and state
+ * as last read; it never holds a password, an address or a factor (those stay remote).
+ */
+export async function mirrorRemoteAccount(db: Db, ref: AccountRef, a: { role: AccountRole; authMethod: AccountAuthMethod; active: boolean }): Promise<void> {
+  const values = { role: a.role, auth_method: a.authMethod, status: a.active ? 'active' : 'suspended', updated_at: new Date() } as const;
+  await db
+    .insertInto('accounts')
+    .values({ tenant_id: ref.tenantId, external_id: ref.accountId, ...values })
+    .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doUpdateSet(values))
+    .execute();
+}

@@ -100,6 +100,11 @@ export function issueCredentialOnce(
   });
 }
 
+/** The sealed copy waiting for the pickup, read without taking it (a remote directory is told the credential). */
+export function pickupCopy(db: Db, grantId: string) {
+  return db.selectFrom('credential_pickups').select(['sealed', 'key_id']).where('grant_id', '=', grantId).executeTakeFirst();
+}
+
 /** The credential stops working and its unfetched copy is destroyed. */
 export async function revokeCredential(db: Db, grantId: string, reason: string): Promise<void> {
   await db.transaction().execute(async (trx) => {

@@ -148,8 +148,18 @@ export function consumeToken(trx: Trx, tokenId: string) {
     .executeTakeFirst();
 }
 
-export async function stagePassword(trx: Trx, tokenId: string, passwordHash: string): Promise<void> {
-  await trx.insertInto('staged_credentials').values({ token_id: tokenId, password_hash: passwordHash }).execute();
+/** The purpose a staged password is sealed under: it opens for this link only. */
+export const stagedPasswordPurpose = (tokenId: string) => `staged-password:${tokenId}`;
+
+/** A new password as staged: an argon2id hash (built-in directory) or sealed under a token key (remote). */
+export type StagedForm = { hash: string } | { sealed: string; keyId: string };
+
+export async function stagePassword(trx: Trx, tokenId: string, form: StagedForm): Promise<void> {
+  const values =
+    'hash' in form
+      ? { token_id: tokenId, password_hash: form.hash, password_sealed: null, password_key_id: null }
+      : { token_id: tokenId, password_hash: '', password_sealed: form.sealed, password_key_id: form.keyId };
+  await trx.insertInto('staged_credentials').values(values).execute();
 }
 
 /** The password staged by a used link, with the token's binding. */
@@ -159,6 +169,8 @@ export function stagedPassword(db: Db, tokenId: string) {
     .innerJoin('one_time_tokens', 'one_time_tokens.id', 'staged_credentials.token_id')
     .select([
       'staged_credentials.password_hash',
+      'staged_credentials.password_sealed',
+      'staged_credentials.password_key_id',
       'staged_credentials.applied_at',
       'one_time_tokens.tenant_id',
       'one_time_tokens.account_id',
@@ -169,11 +181,11 @@ export function stagedPassword(db: Db, tokenId: string) {
     .executeTakeFirst();
 }
 
-/** Once applied, the staged copy is overwritten: only the directory keeps the hash. */
+/** Once applied, the staged copy is destroyed in either form: only the directory keeps the password. */
 export async function markStagedApplied(trx: Trx, tokenId: string): Promise<void> {
   await trx
     .updateTable('staged_credentials')
-    .set({ applied_at: new Date(), password_hash: '' })
+    .set({ applied_at: new Date(), password_hash: '', password_sealed: null, password_key_id: null })
     .where('token_id', '=', tokenId)
     .where('applied_at', 'is', null)
     .execute();

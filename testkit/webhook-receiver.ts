@@ -20,6 +20,8 @@ export interface ReceiverAccount {
   enrolmentRequired: boolean;
   sessions: { id: string; grantId?: string }[];
   credentialVersion: number;
+  /** Emergency credentials honoured until they expire or end. */
+  accessGrants: { grantId: string; credentialHash: string; expiresAt: Date }[];
 }
 
 /** `hang` never answers (the client's timeout fires); `slow` answers normally after `ms`. */
@@ -35,6 +37,8 @@ export interface WebhookReceiver {
   /** Every request refused before any operation ran, with the reason. */
   refused: { reason: string; path: string }[];
   addAccount(id: string, a?: Partial<ReceiverAccount>): ReceiverAccount;
+  /** The receiver's own sign-in, as the product would run it: a session, or null when refused. */
+  signIn(id: string, password: string): string | null;
   /** The next `times` calls of `op` fail as told (they are not stored as idempotent answers). */
   failNext(op: WebhookOperationName, failure: Failure, times?: number): void;
   close(): Promise<void>;
@@ -79,6 +83,16 @@ function apply(op: WebhookOperationName, a: ReceiverAccount, body: Record<string
     case 'enable':
       a.active = op === 'enable';
       return { status: 200, body: { active: a.active } };
+    case 'grantAccess':
+      a.accessGrants = a.accessGrants.filter((g) => g.grantId !== body.grantId);
+      a.accessGrants.push({ grantId: body.grantId!, credentialHash: sha256(body.credential!), expiresAt: new Date(body.expiresAt!) });
+      return { status: 200, body: { applied: true } };
+    case 'endAccess': {
+      a.accessGrants = a.accessGrants.filter((g) => g.grantId !== body.grantId);
+      const before = a.sessions.length;
+      a.sessions = a.sessions.filter((s) => s.grantId !== body.grantId);
+      return { status: 200, body: { revoked: before - a.sessions.length } };
+    }
     case 'rotateCredential':
       if (a.authMethod === 'sso') return { status: 200, body: { rotated: false, note: 'SSO-managed: no local credential' } };
       a.passwordHash = sha256(crypto.randomBytes(32).toString('hex'));
@@ -156,6 +170,16 @@ export async function startWebhookReceiver(keys: Record<string, string>): Promis
       accounts.set(id, account);
       return account;
     },
+    signIn(id, password) {
+      const a = accounts.get(id);
+      if (!a?.active) return null;
+      const hash = sha256(password);
+      const grant = a.accessGrants.find((g) => g.credentialHash === hash && g.expiresAt.getTime() > Date.now());
+      if (!grant && (a.authMethod !== 'local' || a.passwordHash !== hash)) return null;
+      const session = { id: crypto.randomUUID(), ...(grant ? { grantId: grant.grantId } : {}) };
+      a.sessions.push(session);
+      return session.id;
+    },
     failNext(op, failure, times = 1) {
       failures.set(op, { failure, left: times });
     },
@@ -176,6 +200,7 @@ function newAccount(id: string, a: Partial<ReceiverAccount>): ReceiverAccount {
     enrolmentRequired: false,
     sessions: [],
     credentialVersion: 1,
+    accessGrants: [],
   };
   return { ...defaults, ...a };
 }

@@ -9,7 +9,7 @@ import type { TargetRotation } from '../contracts/activities';
 import { ACCESS_REQUIRED_APPROVALS as REQUIRED_APPROVALS } from '../domain/access';
 import { installHandlers } from './access-handlers';
 import { end, endCancelled, finish, startRun, type AccessRun } from './access-run';
-import { acts, isDeliveryRefused } from './proxies';
+import { acts, directoryRefusal, isDeliveryRefused } from './proxies';
 import { awaitWithReminder } from './stage';
 
 export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<AccessOutcome> {
@@ -19,7 +19,7 @@ export async function accessGrantWorkflow(input: AccessWorkflowInput): Promise<A
   await run.stage.enter('requested', null, 'access.requested', { durationSeconds: input.durationSeconds }, `principal:${input.requestedBy}`);
   if (input.kind === 'sso_bypass' && !(await confirmContact(run))) return finish(run);
   if (!(await awaitApprovals(run))) return finish(run);
-  await grantCredential(run);
+  if (!(await grantCredential(run))) return finish(run);
   await awaitReview(run, await rotate(run));
   return finish(run);
 }
@@ -105,11 +105,20 @@ async function awaitApprovals(run: AccessRun): Promise<boolean> {
 }
 
 /** Generated and stored hashed by an activity, picked up once over the API, revoked at TTL or on demand. */
-async function grantCredential(run: AccessRun): Promise<void> {
+async function grantCredential(run: AccessRun): Promise<boolean> {
   const { status, stage } = run;
   const { grantId, tenantId, durationSeconds } = run.input;
   await stage.enter('issuing', 'the credential', 'access.approved', { approvals: status.approvals.received });
-  const cred = await acts.issueAccessCredential({ grantId, ttlSeconds: durationSeconds });
+  let cred: { credentialId: string };
+  try {
+    cred = await acts.issueAccessCredential({ grantId, ttlSeconds: durationSeconds });
+  } catch (err) {
+    const code = directoryRefusal(err);
+    if (code === null) throw err;
+    // The activity has revoked the credential it made: nothing was granted.
+    await end(run, 'failed', 'access.directory_refused', { code, note: 'the identity system refused the emergency credential; it was revoked' });
+    return false;
+  }
   status.credential.issued = true;
   stage.setDeadline('credentialExpiresAt', durationSeconds);
   await stage.enter('active', 'the credential to expire or be revoked', 'access.credential_issued', {
@@ -119,7 +128,12 @@ async function grantCredential(run: AccessRun): Promise<void> {
   await acts.notifyAccessRequester({ grantId, step: 'requester-approved', template: 'decision_approved' });
   await wf.condition(() => run.revoke !== null, durationSeconds * 1000);
   const reason = run.revoke ? 'revoked' : 'expired';
-  const revoked = await acts.revokeAccessCredential({ grantId, reason });
+  const revoked = await acts.revokeAccessCredential({ grantId, reason }).catch((err: unknown) => {
+    // The engine's side is revoked before the directory is asked: record the refusal for the review.
+    const code = directoryRefusal(err);
+    if (code === null) throw err;
+    return { sessionsRevoked: 0, directoryRefused: code };
+  });
   status.credential.revokedReason = reason;
   await stage.books.recordGrantTransition({
     grantId,
@@ -128,15 +142,20 @@ async function grantCredential(run: AccessRun): Promise<void> {
     state: status.state,
     action: reason === 'revoked' ? 'access.credential_revoked' : 'access.credential_expired',
     actor: run.revoke?.actor ?? 'system',
-    details: { sessionsRevoked: revoked.sessionsRevoked, reason: run.revoke?.reason ?? 'TTL reached', fetched: status.credential.fetched },
+    details: { ...revoked, reason: run.revoke?.reason ?? 'TTL reached', fetched: status.credential.fetched },
   });
+  return true;
 }
 
 /** Mandatory rotation of the underlying account's own credential. */
 async function rotate(run: AccessRun): Promise<TargetRotation> {
   run.stage.clearDeadline();
   await run.stage.enter('rotating', 'the rotation of the account credential', 'access.rotation_started');
-  const rotation = await acts.rotateTargetCredential({ grantId: run.input.grantId });
+  const rotation = await acts.rotateTargetCredential({ grantId: run.input.grantId }).catch((err: unknown) => {
+    const code = directoryRefusal(err);
+    if (code === null) throw err;
+    return { rotated: false, sessionsRevoked: 0, note: `the identity system refused the rotation (${code}): rotate by hand` };
+  });
   run.status.rotated = rotation.rotated;
   return rotation;
 }

@@ -23,3 +23,15 @@ export type Books = ReturnType<typeof bookkeeping>;
 /** The SMTP server refused a link for good (5xx): the activity has recorded it and invalidated the token. */
 export const isDeliveryRefused = (err: unknown) =>
   err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.type === 'email_rejected';
+
+/**
+ * The directory refused a change for good (no such account, no permission, SSO-managed): the code
+ * it gave, or null for any other failure. Histories from before patch `directory-refusals` failed
+ * the workflow there: they still do on replay.
+ */
+export function directoryRefusal(err: unknown): string | null {
+  if (!(err instanceof wf.ActivityFailure) || !(err.cause instanceof wf.ApplicationFailure) || err.cause.type !== 'directory_refused') return null;
+  if (!wf.patched('directory-refusals')) return null;
+  const details = err.cause.details?.[0] as { code?: unknown } | undefined;
+  return typeof details?.code === 'string' ? details.code : 'directory_refused';
+}

@@ -6,7 +6,7 @@ import * as wf from '@temporalio/workflow';
 import type { RecoveryOutcome, RecoveryWorkflowInput } from '../contracts/recovery';
 import type { Policy, RecoveryRule } from '../domain/policy';
 import { preCompletionTiersMet, triage, type TriageFacts } from '../domain/triage';
-import { acts } from './proxies';
+import { acts, directoryRefusal } from './proxies';
 import { installHandlers } from './recovery-handlers';
 import { end, endCancelled, endUndelivered, finish, sendLink, startRun, type RecoveryRun } from './recovery-run';
 import { awaitWithReminder, reminderAt } from './stage';
@@ -170,6 +170,17 @@ async function waitingPeriod(run: RecoveryRun, rule: RecoveryRule): Promise<bool
   return true;
 }
 
+/**
+ * The directory refused the change for good: the recovery fails with its code, and the owner is told
+ * nothing (no "password changed" notice for a change that did not happen). Anything else rethrows.
+ */
+async function endRefusedByDirectory(run: RecoveryRun, err: unknown): Promise<void> {
+  const code = directoryRefusal(err);
+  if (code === null) throw err;
+  run.status.reasons.push({ code: 'directory_refused', detail: `the identity system refused the change: ${code}` });
+  await end(run, 'failed', 'recovery.directory_refused', { code, note: 'the identity system refused the change; nothing was applied after it' });
+}
+
 /** Tier 3: a single-use link to the registered address, never one given in the request. */
 async function completePasswordReset(run: RecoveryRun): Promise<void> {
   const { status, stage } = run;
@@ -193,8 +204,13 @@ async function completePasswordReset(run: RecoveryRun): Promise<void> {
   stage.clearDeadline();
   run.applied = true;
   await stage.enter('finalising', 'the directory update', 'recovery.link_redeemed', { tokenId: link.tokenId }, 'account_owner');
-  await acts.applyStagedPassword({ recoveryId, tokenId: link.tokenId });
-  const revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
+  let revoked: { revoked: number };
+  try {
+    await acts.applyStagedPassword({ recoveryId, tokenId: link.tokenId });
+    revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
+  } catch (err) {
+    return endRefusedByDirectory(run, err);
+  }
   const notified = await acts.notifyAccount({ recoveryId, step: 'notify-completed', template: 'password_changed' });
   await end(run, 'completed', 'recovery.completed', {
     sessionsRevoked: revoked.revoked,
@@ -214,9 +230,27 @@ async function completeMfaReset(run: RecoveryRun): Promise<void> {
   stage.clearDeadline();
   run.applied = true;
   await stage.enter('finalising', 'the directory update', 'recovery.applying', { approvals: status.approvals.received });
-  const removed = await acts.removeMfaFactors({ recoveryId });
-  const revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
+  let removed: { removed: number; enrolment?: 'link' | 'directory' };
+  let revoked: { revoked: number };
+  try {
+    removed = await acts.removeMfaFactors({ recoveryId });
+    revoked = await acts.revokeSessions({ recoveryId, tenantId, accountId, reason: `${kind} ${recoveryId}` });
+  } catch (err) {
+    return endRefusedByDirectory(run, err);
+  }
   const notified = await acts.notifyAccount({ recoveryId, step: 'notify-mfa-reset', template: 'mfa_reset' });
+  if (removed.enrolment === 'directory') {
+    // A remote directory enrols the new factor at its own next sign-in (e.g. Keycloak's CONFIGURE_TOTP).
+    return end(run, 'completed', 'recovery.completed', {
+      enrolled: false,
+      enrolment: 'directory',
+      note: 'enrolment is required at the next sign-in to the identity system',
+      factorsRemoved: removed.removed,
+      sessionsRevoked: revoked.revoked,
+      addressesNotified: notified.recipients,
+      approvals: status.approvals.received,
+    });
+  }
   const enrol = await sendLink(run, { recoveryId, step: 'enrolment-link', purpose: 'mfa_enrolment', ttlSeconds: policy.tokenTtlSeconds, to: 'primary' });
   if (!enrol) {
     // The reset is applied already; only the convenience link is lost.

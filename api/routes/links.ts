@@ -9,7 +9,7 @@ import { checkNewPassword } from '../../domain/password';
 import { appendAudit, appendAuditTx } from '../../store/audit';
 import { accountUuid, enrolFactor } from '../../store/directory';
 import { tenantName } from '../../store/tenants';
-import { consumeToken, stagePassword, tokenByHash } from '../../store/tokens';
+import { consumeToken, stagePassword, stagedPasswordPurpose, tokenByHash, type StagedForm } from '../../store/tokens';
 import { constantTimeEqualHex, hashPassword, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../store/db';
@@ -119,12 +119,18 @@ function describeRoute(r: Router, deps: AppDeps) {
 /** A password-reset link: the new password is checked and hashed, then staged as the link is used. */
 async function resetPassword(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<Used> {
   if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
-  const addresses = await (await deps.directoryFor(row.tenant_id)).addresses({ tenantId: row.tenant_id, accountId: row.account_id });
+  const directory = await deps.directoryFor(row.tenant_id);
+  const addresses = await directory.addresses({ tenantId: row.tenant_id, accountId: row.account_id });
   const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses, ...addresses.map((a) => a.split('@')[0])]);
   if (!verdict.ok) throw new ApiError(400, verdict.code, `newPassword: ${verdict.message}`, { field: 'newPassword' });
-  // Hash before taking a connection: argon2id is deliberately slow.
-  const passwordHash = await hashPassword(newPassword);
-  const done = await consume(deps, row, (trx) => stagePassword(trx, row.id, passwordHash), {
+  const key = deps.config.tokenKeys[0];
+  // A remote directory hashes the password itself: it waits sealed, and only until it is applied.
+  // Otherwise hash before taking a connection: argon2id is deliberately slow.
+  const form: StagedForm =
+    directory.passwordForm === 'plaintext'
+      ? { sealed: sealSecret(key.key, stagedPasswordPurpose(row.id), newPassword), keyId: key.id }
+      : { hash: await hashPassword(newPassword) };
+  const done = await consume(deps, row, (trx) => stagePassword(trx, row.id, form), {
     action: 'link.redeemed',
     details: { evidence: 'tier 3: possession of the registered address' },
   });

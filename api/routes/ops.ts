@@ -17,9 +17,16 @@ const csvCell = (v: unknown) => {
 /** How far ahead of this server's clock a reported login may be (the reporter's clock skew). */
 const LOGIN_CLOCK_SKEW_MS = 60_000;
 
+/** An account of a remote directory the engine has not seen yet: looked up there (which mirrors it), then read. */
+async function mirroredRemote(directoryFor: AppDeps['directoryFor'], db: AppDeps['db'], tenantId: string, accountId: string) {
+  const directory = await directoryFor(tenantId);
+  if (directory.kind === 'builtin' || !(await directory.lookup({ tenantId, accountId }))) return undefined;
+  return findAccount(db, tenantId, accountId);
+}
+
 // Login history feeds Tier 2 and risk, so only the product's own backend (the dedicated
 // `ingestion` role) reports it: an agent or approver key could plant the device it then presents.
-function loginEventRoute(r: Router, { db, auth }: AppDeps) {
+function loginEventRoute(r: Router, { db, auth, directoryFor }: AppDeps) {
   r.post(
     '/v1/events/login',
     {
@@ -38,7 +45,7 @@ function loginEventRoute(r: Router, { db, auth }: AppDeps) {
       const at = b.at ? new Date(b.at) : new Date(now);
       if (at.getTime() > now + LOGIN_CLOCK_SKEW_MS)
         throw new ApiError(400, 'invalid_field', `at: in the future (more than ${LOGIN_CLOCK_SKEW_MS / 1000} s ahead of the server clock)`, { field: 'at' });
-      const acct = await findAccount(db, b.tenantId, b.accountId);
+      const acct = (await findAccount(db, b.tenantId, b.accountId)) ?? (await mirroredRemote(directoryFor, db, b.tenantId, b.accountId));
       if (!acct) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
       await recordLogin(db, acct.id, {
         source: `principal:${req.principal!.id}`,

@@ -126,8 +126,14 @@ function verificationRoute(r: Router, deps: AppDeps) {
       let submission;
       if (body.tier === 1) {
         // Answers are checked here and dropped: only the outcome reaches the workflow.
+        const directory = await directoryFor(row.tenant_id);
+        if (!directory.knowledgeFactors) {
+          throw new ApiError(409, 'tier_not_available', "tier: this tenant's identity system holds no knowledge factors; Tier 2 and Tier 3 are required", {
+            field: 'tier',
+          });
+        }
         const required = (await tenantPolicy(deps, row.tenant_id)).knowledgeFactors;
-        const k = await (await directoryFor(row.tenant_id)).checkKnowledge({ tenantId: row.tenant_id, accountId: row.account_id }, body.answers, required);
+        const k = await directory.checkKnowledge({ tenantId: row.tenant_id, accountId: row.account_id }, body.answers, required);
         if (k.missing.length) throw factorsMissing(k.missing);
         submission = { tier: 1 as const, actor, passed: k.passed, factorsChecked: k.factorsChecked };
       } else if (body.tier === 2) {

@@ -1,10 +1,11 @@
 // Per-tenant directory configuration (issue 12): PUT checks the directory live, then stores the
 // settings with the secret sealed (AES-256-GCM, token key id kept for rotation) and audits the
-// change without the secret; GET never returns the secret. Recoveries do not use a saved remote
-// directory yet: they still run against the built-in one.
+// change without the secret; GET never returns the secret. Recoveries and grants act on the saved
+// directory from then on (store/directories.ts).
 import { appendAuditTx } from '../../store/audit';
 import { getTenant } from '../../store/tenants';
 import { getTenantDirectory, putTenantDirectory, type TenantDirectoryRow } from '../../store/tenant-directories';
+import { directorySealPurpose } from '../../store/directories';
 import { sealSecret } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
 import { ApiError } from '../errors';
@@ -13,9 +14,6 @@ import { TenantDirectoryIn, TenantDirectoryOut, TenantParams } from '../schemas'
 import type { z } from 'zod';
 
 type DirectoryIn = z.infer<typeof TenantDirectoryIn>;
-
-/** The purpose bound into the sealing key: a secret sealed for one tenant opens for no other use. */
-export const directorySealPurpose = (tenantId: string) => `tenant-directory:${tenantId}`;
 
 async function tenantOr404(deps: AppDeps, tenantId: string) {
   if (!(await getTenant(deps.db, tenantId))) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from '../../boot/ports';
 import { openSealedWith } from '../../infra/secrets';
-import { directorySealPurpose } from '../../api/routes/tenant-directory';
+import { directorySealPurpose } from '../../store/directories';
 import { getTenantDirectory } from '../../store/tenant-directories';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { seedPrincipal, seedTenant } from '../../testkit/seed';
