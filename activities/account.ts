@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { NewPassword } from '../domain/directory';
 import { openSealedWith } from '../infra/secrets';
 import { resetVerificationFailures } from '../store/directory';
-import { markStagedApplied, stagedPassword, stagedPasswordPurpose } from '../store/tokens';
+import { discardStaged, markStagedApplied, stagedPassword, stagedPasswordPurpose } from '../store/tokens';
 import { loadRecovery, requireAccount, type Deps } from './deps';
 
 export function createAccountActivities({ db, config, directoryFor }: Deps) {
@@ -22,7 +22,6 @@ export function createAccountActivities({ db, config, directoryFor }: Deps) {
       if (staged.applied_at) return { applied: true };
       const ref = { tenantId: staged.tenant_id, accountId: staged.account_id };
       const directory = await directoryFor(ref.tenantId);
-      await requireAccount(directory, ref.tenantId, ref.accountId);
       let password: NewPassword = { argon2id: staged.password_hash };
       if (staged.password_sealed) {
         const plaintext = openSealedWith(config.tokenKeys, staged.password_key_id, stagedPasswordPurpose(i.tokenId), staged.password_sealed);
@@ -39,7 +38,14 @@ export function createAccountActivities({ db, config, directoryFor }: Deps) {
           code: 'directory_changed',
         });
       }
-      await directory.setPassword(ref, password, { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` });
+      try {
+        await requireAccount(directory, ref.tenantId, ref.accountId);
+        await directory.setPassword(ref, password, { idempotencyKey: `${i.recoveryId}:apply-password:${i.tokenId}`, by: `recovery:${i.recoveryId}` });
+      } catch (err) {
+        // Refused for good: the recovery fails, and the password it carried goes with it.
+        if (err instanceof ApplicationFailure && err.nonRetryable) await discardStaged(db, i.tokenId);
+        throw err;
+      }
       await db.transaction().execute(async (trx) => {
         await markStagedApplied(trx, i.tokenId);
         await resetVerificationFailures(trx, ref);

@@ -181,6 +181,16 @@ export function stagedPassword(db: Db, tokenId: string) {
     .executeTakeFirst();
 }
 
+/** A staged password the directory refused for good: destroyed, never applied (the recovery fails). */
+export async function discardStaged(db: Db, tokenId: string): Promise<void> {
+  await db
+    .updateTable('staged_credentials')
+    .set({ password_hash: '', password_sealed: null, password_key_id: null })
+    .where('token_id', '=', tokenId)
+    .where('applied_at', 'is', null)
+    .execute();
+}
+
 /** Once applied, the staged copy is destroyed in either form: only the directory keeps the password. */
 export async function markStagedApplied(trx: Trx, tokenId: string): Promise<void> {
   await trx
