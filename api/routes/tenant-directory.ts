@@ -9,13 +9,13 @@ import { sealSecret } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
 import { ApiError } from '../errors';
 import { checkKeycloak, checkWebhook } from '../directory-health';
+import { directorySealPurpose } from '../directory-status';
 import { TenantDirectoryIn, TenantDirectoryOut, TenantParams } from '../schemas';
 import type { z } from 'zod';
 
 type DirectoryIn = z.infer<typeof TenantDirectoryIn>;
 
-/** The purpose bound into the sealing key: a secret sealed for one tenant opens for no other use. */
-export const directorySealPurpose = (tenantId: string) => `tenant-directory:${tenantId}`;
+export { directorySealPurpose };
 
 async function tenantOr404(deps: AppDeps, tenantId: string) {
   if (!(await getTenant(deps.db, tenantId))) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
