@@ -1,7 +1,7 @@
 // The health of a saved tenant directory and the re-seal of directory secrets (issue 12), over
 // real HTTP and Postgres: built-in is healthy; a webhook directory backed by the reference
 // receiver is healthy, then unhealthy with a typed problem when the receiver fails (a 200 either
-// way) and the recovery_directory_healthy gauge follows; a secret whose key is not configured is
+// way) and the recovery_directory_healthy gauge follows (a save sets it at once); a secret whose key is not configured is
 // `directory_secret_unreadable`; the periodic check fills the gauge; an API restarted with a new
 // first token key re-seals every secret under it (audited, no secret anywhere) and the directory
 // still works; bad tenant ids, unknown tenants and other tenants' admins are refused.
@@ -92,6 +92,16 @@ describe('the health of a saved directory', () => {
 
     assert.equal((await health(t)).body.healthy, true, 'healthy again once the receiver answers');
     assert.equal(await gauge(h.baseUrl, t), '1');
+
+    rx.failNext('lookup', { kind: 'status', status: 503 });
+    assert.equal((await health(t)).body.healthy, false);
+    // A save passed the same live check: the gauge shows it at once.
+    assert.equal((await h.api('PUT', `/v1/admin/tenants/${t}/directory`, { body: { kind: 'builtin' } })).status, 200);
+    assert.equal(await gauge(h.baseUrl, t), '1');
+    assert.match(
+      (await h.http.call('GET', '/metrics', { key: (await seedPrincipal(h, ['metrics'], ['*'])).key })).text,
+      new RegExp(`recovery_directory_healthy\\{tenant="${t}",kind="builtin"\\} 1`),
+    );
   });
 
   it('a secret sealed under a key that is not configured is directory_secret_unreadable naming the key id', async () => {
