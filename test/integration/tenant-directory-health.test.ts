@@ -1,10 +1,11 @@
 // The health of a saved tenant directory and the re-seal of directory secrets (issue 12), over
 // real HTTP and Postgres: built-in is healthy; a webhook directory backed by the reference
 // receiver is healthy, then unhealthy with a typed problem when the receiver fails (a 200 either
-// way) and the recovery_directory_healthy gauge follows (a save sets it at once); a secret whose key is not configured is
-// `directory_secret_unreadable`; the periodic check fills the gauge; an API restarted with a new
-// first token key re-seals every secret under it (audited, no secret anywhere) and the directory
-// still works; bad tenant ids, unknown tenants and other tenants' admins are refused.
+// way) and the recovery_directory_healthy gauge follows (a save sets it at once); a secret whose
+// key is not configured is `directory_secret_unreadable`; the periodic check fills the gauge; an
+// API restarted with a new first token key re-seals every secret under it (audited, no secret
+// anywhere) and the directory still works; bad tenant ids, unknown tenants and other tenants'
+// admins are refused.
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
