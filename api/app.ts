@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { directoriesFor } from '../store/directories';
 import { createAuth } from './auth';
+import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
@@ -58,6 +59,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     auth: createAuth(opts.db),
     log: opts.logger || console,
     directoryFor: opts.directoryFor ?? directoriesFor(opts.db, opts.config),
+    directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
   };
 
   // Every documented route answers errors in the one shape; say so in the OpenAPI document.

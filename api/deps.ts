@@ -9,6 +9,7 @@ import type { Mailer } from '../infra/mailer';
 import type { Db } from '../store/db';
 import type { DirectoryFor } from '../domain/directory';
 import type { Auth } from './auth';
+import type { DirectoryHealthBoard } from './directory-status';
 
 export interface AppOptions {
   db: Db;
@@ -24,12 +25,15 @@ export interface AppOptions {
   outboxDir?: string;
   /** The identity system of each tenant; the built-in directory by default. */
   directoryFor?: DirectoryFor;
+  /** Each tenant's latest directory health, shared with the periodic check (boot/); a fresh one by default. */
+  directoryHealth?: DirectoryHealthBoard;
 }
 
 export interface AppDeps extends AppOptions {
   auth: Auth;
   log: Logger | Console;
   directoryFor: DirectoryFor;
+  directoryHealth: DirectoryHealthBoard;
 }
 
 /** The app as routes register on it: request and response types come from the zod schemas. */

@@ -1,6 +1,8 @@
 // The live check a directory configuration must pass before it is saved: a signed lookup of an
 // account that does not exist (webhook) or a token and a user search (Keycloak). A configuration
 // problem is a 400 naming the field and what failed; an unreachable or failing server is a 502.
+// The health endpoint and the periodic check (directory-status.ts) run the same checks on saved
+// settings and read the error's code instead.
 // Errors carry the failure's kind and code only, never the secret or the server's free text.
 import crypto from 'node:crypto';
 import { KeycloakAdminClient, KeycloakError, type KeycloakErrorKind } from '../infra/keycloak';
@@ -24,10 +26,10 @@ const WEBHOOK_CONFIG: Partial<Record<WebhookErrorKind, [code: string, field: str
   refused: ['directory_wrong_url', 'baseUrl', 'the URL does not answer as the webhook contract says'],
 };
 
-export async function checkWebhook(c: { baseUrl: string; keyId: string; secret: string }, production: boolean): Promise<void> {
+export async function checkWebhook(c: { baseUrl: string; keyId: string; secret: string }, production: boolean, timeoutMs = CHECK_TIMEOUT_MS): Promise<void> {
   let client;
   try {
-    client = webhookDirectoryClient({ baseUrl: c.baseUrl, key: { id: c.keyId, secret: c.secret }, production, timeoutMs: CHECK_TIMEOUT_MS });
+    client = webhookDirectoryClient({ baseUrl: c.baseUrl, key: { id: c.keyId, secret: c.secret }, production, timeoutMs });
   } catch (err) {
     throw bad('directory_bad_url', 'baseUrl', (err as Error).message);
   }
@@ -50,10 +52,14 @@ const KEYCLOAK_CONFIG: Partial<Record<KeycloakErrorKind, [code: string, field: s
   rejected: ['directory_auth_failed', 'clientId', 'Keycloak refused the client credentials grant for this client'],
 };
 
-export async function checkKeycloak(c: { baseUrl: string; realm: string; clientId: string; clientSecret: string }, production: boolean): Promise<void> {
+export async function checkKeycloak(
+  c: { baseUrl: string; realm: string; clientId: string; clientSecret: string },
+  production: boolean,
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<void> {
   // The client secret and, later, new passwords travel on this connection.
   if (production && new URL(c.baseUrl).protocol !== 'https:') throw bad('directory_bad_url', 'baseUrl', 'Keycloak must be reached over https in production');
-  const client = new KeycloakAdminClient({ ...c, timeoutMs: CHECK_TIMEOUT_MS });
+  const client = new KeycloakAdminClient({ ...c, timeoutMs });
   try {
     await client.accessToken();
     // Needs view-users: proves the client may do what recoveries need, not just sign in.

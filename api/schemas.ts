@@ -367,3 +367,24 @@ export const TenantDirectoryOut = out(
     updatedBy: z.string().nullable(),
   }),
 );
+
+export const DirectoryHealthOut = out(
+  z.looseObject({
+    tenantId: z.string(),
+    kind: z.enum(['builtin', 'webhook', 'keycloak']),
+    /** False is still a 200: ops read the problem. */
+    healthy: z.boolean(),
+    checkedAt: z.string(),
+    latencyMs: z.number(),
+    /** What failed: `directory_auth_failed`, `directory_wrong_realm`, `directory_unreachable`, `directory_secret_unreadable`, ... */
+    problem: z.object({ code: z.string(), field: z.string().optional(), message: z.string() }).nullable(),
+  }),
+);
+
+export const DirectoryResealOut = out(
+  z.looseObject({
+    sealedWith: z.string(),
+    resealed: z.array(z.string()),
+    unreadable: z.array(z.object({ tenantId: z.string(), keyId: z.string().nullable() })),
+  }),
+);

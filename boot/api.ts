@@ -1,6 +1,7 @@
 // The API half of the wiring: the database made ready (migrations as the schema's owner, the
 // runtime role checked, the first admin), the Temporal client with its search attributes, and the
-// Fastify app listening on its configured port, exporting the audit heads on a schedule.
+// Fastify app listening on its configured port, exporting the audit heads on a schedule. At start
+// it re-seals directory secrets left under an older token key, then checks directories periodically.
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,7 +13,10 @@ import { auditLogRewritableBy } from '../store/audit';
 import { createDb, type Db } from '../store/db';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { migrateToLatest } from '../migrations';
+import { DirectoryHealthBoard } from '../api/directory-status';
+import { resealDirectorySecrets } from '../api/directory-secrets';
 import { startAuditHeadExport } from './audit-export';
+import { startDirectoryChecks } from './directory-checks';
 import { asPortError } from './ports';
 
 type DatabaseConfig = Pick<Config, 'production' | 'databaseUrl' | 'migrationDatabaseUrl'>;
@@ -79,7 +83,10 @@ export async function startApi(o: {
   taskQueue?: string;
   outboxDir?: string;
 }): Promise<RunningApi> {
+  await resealAtStart(o);
+  const directoryHealth = new DirectoryHealthBoard();
   const app = await buildApp({
+    directoryHealth,
     db: o.db,
     temporal: o.client,
     config: o.config,
@@ -96,10 +103,31 @@ export async function startApi(o: {
     throw asPortError(err, { host: o.config.host, port: o.config.port, variable: 'PORT', what: 'the API' });
   }
   const heads = startAuditHeadExport({ db: o.db, config: o.config, log: o.logger });
+  const checks = startDirectoryChecks({
+    db: o.db,
+    config: o.config,
+    board: directoryHealth,
+    log: o.logger,
+    intervalSeconds: o.config.directoryHealthCheckSeconds,
+  });
   let closing: Promise<void> | null = null;
   return {
     app,
     port: (app.server.address() as { port: number }).port,
-    stop: () => (closing ??= app.close().then(() => heads.stop())),
+    stop: () => (closing ??= app.close().then(() => Promise.all([heads.stop(), checks.stop()]).then(() => undefined))),
   };
+}
+
+/**
+ * After TOKEN_HMAC_KEYS gained a new first key, moves every directory secret onto it, so the old
+ * key can leave the list. A failure is logged, not fatal: the secrets still open with the old key.
+ */
+async function resealAtStart(o: { db: Db; config: Config; logger: Logger | false }) {
+  try {
+    const r = await resealDirectorySecrets({ db: o.db, config: o.config, log: o.logger }, 'system');
+    if (o.logger && r.resealed.length)
+      o.logger.info({ resealed: r.resealed.length, sealedWith: r.sealedWith }, 'directory secrets re-sealed under the current token key');
+  } catch (err) {
+    if (o.logger) o.logger.warn({ err: (err as Error).message }, 're-sealing directory secrets failed; they still open with their old key');
+  }
 }

@@ -48,6 +48,8 @@ const EnvSchema = z.object({
   /** Append-only JSONL file the API writes each chain's signed head to (outside the database). */
   AUDIT_HEAD_EXPORT_FILE: z.string().optional(),
   AUDIT_HEAD_EXPORT_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  /** How often the API re-checks every saved tenant directory for the recovery_directory_healthy gauge; 0: never. */
+  DIRECTORY_HEALTH_CHECK_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   /** Key for Tier 1 knowledge-factor hashes. */
   KNOWLEDGE_HMAC_KEY: z.string().optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
@@ -87,6 +89,8 @@ export interface Config {
   auditKeys: HmacKey[];
   /** The signed chain heads the API exports on a schedule, and verification compares against. */
   auditHeadExport: { file: string; intervalSeconds: number };
+  /** Seconds between the API's checks of every saved tenant directory (0: off; the health endpoint still sets the gauge). */
+  directoryHealthCheckSeconds: number;
   bootstrapAdminKey?: string;
   policyMode: 'production' | 'dev';
   /** Production transports left in plaintext by ALLOW_PLAINTEXT_TRANSPORT=sidecar, to be logged at start. */
@@ -266,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       file: path.resolve(e.AUDIT_HEAD_EXPORT_FILE ?? path.join(dataDir, 'audit-heads.jsonl')),
       intervalSeconds: e.AUDIT_HEAD_EXPORT_SECONDS,
     },
+    directoryHealthCheckSeconds: e.DIRECTORY_HEALTH_CHECK_SECONDS,
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
     plaintextTransports,

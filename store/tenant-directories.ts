@@ -14,9 +14,10 @@ export interface TenantDirectoryRow {
   updatedBy: string;
 }
 
-export async function getTenantDirectory(db: Db, tenantId: string): Promise<TenantDirectoryRow | null> {
-  const r = await db.selectFrom('tenant_directories').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
-  if (!r) return null;
+type Selected = Awaited<ReturnType<typeof selectAll>>[number];
+const selectAll = (db: Db) => db.selectFrom('tenant_directories').selectAll().execute();
+
+function toRow(r: Selected): TenantDirectoryRow {
   return {
     tenantId: r.tenant_id,
     kind: r.kind,
@@ -26,6 +27,47 @@ export async function getTenantDirectory(db: Db, tenantId: string): Promise<Tena
     updatedAt: r.updated_at,
     updatedBy: r.updated_by,
   };
+}
+
+export async function getTenantDirectory(db: Db, tenantId: string): Promise<TenantDirectoryRow | null> {
+  const r = await db.selectFrom('tenant_directories').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+  return r ? toRow(r) : null;
+}
+
+/** Every saved configuration, for the periodic health check (one row per tenant that saved one). */
+export async function listTenantDirectories(db: Db): Promise<TenantDirectoryRow[]> {
+  return (await selectAll(db)).map(toRow);
+}
+
+/** The configurations whose secret is sealed under another key than `currentKeyId` (or under no recorded key). */
+export async function directoriesSealedWithOtherThan(db: Db, currentKeyId: string): Promise<TenantDirectoryRow[]> {
+  const rows = await db
+    .selectFrom('tenant_directories')
+    .selectAll()
+    .where('secret_sealed', 'is not', null)
+    .where((eb) => eb.or([eb('secret_key_id', 'is', null), eb('secret_key_id', '<>', currentKeyId)]))
+    .orderBy('tenant_id')
+    .execute();
+  return rows.map(toRow);
+}
+
+/**
+ * Replaces a sealed secret with the same secret sealed under another key, only if the row still
+ * holds exactly what was read (same key id and ciphertext): a concurrent re-seal, or a save by an
+ * engine still on the old keys, wins and this one writes nothing. True when it wrote.
+ */
+export async function resealTenantDirectorySecret(
+  db: Db,
+  c: { tenantId: string; from: { keyId: string | null; sealed: string }; to: { keyId: string; sealed: string } },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('tenant_directories')
+    .set({ secret_sealed: c.to.sealed, secret_key_id: c.to.keyId })
+    .where('tenant_id', '=', c.tenantId)
+    .where('secret_sealed', '=', c.from.sealed)
+    .where('secret_key_id', c.from.keyId === null ? 'is' : '=', c.from.keyId)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** Inserts or replaces the tenant's configuration; returns when it was written. */

@@ -18,5 +18,7 @@ export function testEngineEnv(o: { dataDir: string; adminKey: string }): Record<
     PUBLIC_BASE_URL: 'http://recovery.test',
     POLICY_MODE: 'dev',
     BOOTSTRAP_ADMIN_KEY: o.adminKey,
+    // Off: a background probe would take a test's one-shot receiver failure; tests that want it start it.
+    DIRECTORY_HEALTH_CHECK_SECONDS: '0',
   };
 }

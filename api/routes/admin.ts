@@ -17,6 +17,7 @@ import { ApiError } from '../errors';
 import { issuePersonLink, notifyApproverChange } from '../principal-mail';
 import { principalRoutes } from './principals';
 import { tenantDirectoryRoutes } from './tenant-directory';
+import { directoryOpsRoutes } from './directory-ops';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
 async function tenantOr404({ db }: AppDeps, tenantId: string) {
@@ -221,4 +222,5 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps) {
   principalRoutes(r, deps);
   policyRoutes(r, deps);
   tenantDirectoryRoutes(r, deps);
+  directoryOpsRoutes(r, deps);
 }

@@ -12,6 +12,7 @@ import type { Auth } from '../auth';
 import type { PrincipalRole } from '../../domain/types';
 import { coversAllTenants } from '../../domain/scope';
 import { CodecOut } from '../schemas';
+import type { DirectoryHealthBoard } from '../directory-status';
 import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
 import { endedRecoveryCounts, recoveryCountsIn } from '../../store/recoveries';
@@ -100,8 +101,9 @@ function readModelGauges(registry: Registry, db: Db) {
 /**
  * One of the roles, held with `*` scope: metrics count every tenant, and the codec decrypts the
  * payloads of every tenant (payload keys are not per tenant), so a tenant-scoped key gets neither.
+ * Also what deployment-wide admin actions (re-sealing directory secrets) require.
  */
-function requireGlobalRole(auth: Auth, ...roles: PrincipalRole[]) {
+export function requireGlobalRole(auth: Auth, ...roles: PrincipalRole[]) {
   const hasRole = auth.requireRole(...roles);
   return async (req: FastifyRequest) => {
     await hasRole(req);
@@ -110,11 +112,26 @@ function requireGlobalRole(auth: Auth, ...roles: PrincipalRole[]) {
   };
 }
 
-function metricsRoute(r: Router, { db, config, auth }: AppDeps) {
+/** Each tenant's latest directory check (the health endpoint's and the periodic one's), 1 or 0. */
+function directoryHealthGauge(registry: Registry, board: DirectoryHealthBoard) {
+  new Gauge({
+    name: 'recovery_directory_healthy',
+    help: "Whether the tenant's directory answered its latest health check (1) or not (0)",
+    labelNames: ['tenant', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [tenant, s] of board.entries()) this.set({ tenant, kind: s.kind }, s.healthy ? 1 : 0);
+    },
+  });
+}
+
+function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
   latencyHistogram(r, registry);
   readModelGauges(registry, db);
+  directoryHealthGauge(registry, directoryHealth);
 
   r.get('/metrics', { schema: { hide: true }, onRequest: requireGlobalRole(auth, 'metrics', 'admin') }, async (_req, reply) => {
     let body = await registry.metrics();

@@ -40,7 +40,7 @@ function view(tenantId: string, row: TenantDirectoryRow | null) {
 }
 
 function putRoute(r: Router, deps: AppDeps) {
-  const { db, auth, config } = deps;
+  const { db, auth, config, directoryHealth } = deps;
   r.put(
     '/v1/admin/tenants/:tenantId/directory',
     {
@@ -76,7 +76,10 @@ function putRoute(r: Router, deps: AppDeps) {
           details: { kind: b.kind, settings, secretSet: sealed !== null, sealedWith: sealed ? key.id : null },
         });
       });
-      return view(tenantId, await getTenantDirectory(db, tenantId));
+      const saved = await getTenantDirectory(db, tenantId);
+      // It just passed the live check: the gauge need not show the replaced directory's state until the next round.
+      directoryHealth.record({ tenantId, kind: b.kind, healthy: true, checkedAt: new Date().toISOString(), latencyMs: 0, problem: null });
+      return view(tenantId, saved);
     },
   );
 }

@@ -540,6 +540,15 @@ describe('PUT and GET /v1/admin/tenants/:tenantId/directory', () => {
   ]);
 });
 
+describe('GET /v1/admin/tenants/:tenantId/directory/health and POST /v1/admin/directory-secrets/reseal', () => {
+  const P = (fx: Fixture) => `/v1/admin/tenants/${fx.tenantId}/directory/health`;
+  runCases([
+    ...authCases('GET', P).map(([n, r, e]): Case => [`health: ${n}`, r, e]),
+    ['health: invalid tenantId path param', () => ({ method: 'GET', path: '/v1/admin/tenants/Bad_Tenant/directory/health' }), field('params.tenantId')],
+    ...authCases('POST', () => '/v1/admin/directory-secrets/reseal').map(([n, r, e]): Case => [`reseal: ${n}`, r, e]),
+  ]);
+});
+
 describe('POST /v1/recoveries', () => {
   const P = () => '/v1/recoveries';
   const post =

@@ -119,7 +119,9 @@ async function builtin(): Promise<Backend> {
     async signIn(accountId, password) {
       const r = await h.api('POST', '/v1/directory/password-sessions', { key: null, body: { tenantId, accountId, password } });
       if (r.status !== 201) {
-        const viaCredential = password.startsWith('bgc_') ? await h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId, accountId, credential: password } }) : r;
+        const viaCredential = password.startsWith('bgc_')
+          ? await h.api('POST', '/v1/directory/sessions', { key: null, body: { tenantId, accountId, credential: password } })
+          : r;
         return viaCredential.status === 201 ? viaCredential.body.sessionId : null;
       }
       return r.body.sessionId as string;
@@ -130,7 +132,12 @@ async function builtin(): Promise<Backend> {
       return { factors: (await activeFactorsOf(h.db, a.id)).length, enrolmentRequired: a.mfa_enrolment_required };
     },
     async remove(accountId) {
-      await h.ownerDb.updateTable('accounts').set({ external_id: `${accountId}-removed` }).where('tenant_id', '=', tenantId).where('external_id', '=', accountId).execute();
+      await h.ownerDb
+        .updateTable('accounts')
+        .set({ external_id: `${accountId}-removed` })
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', '=', accountId)
+        .execute();
     },
   };
 }
@@ -190,7 +197,10 @@ async function keycloak(): Promise<Backend> {
     },
     async remove(id) {
       const token = await kc.accessToken();
-      const res = await fetch(`${KC_URL}/admin/realms/${KC_REALM}/users/${await kcId(id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${KC_URL}/admin/realms/${KC_REALM}/users/${await kcId(id)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(res.status, 204);
     },
   };
@@ -209,7 +219,11 @@ async function started(b: Backend, a: Account, kind: 'password_reset' | 'mfa_res
     assert.equal((await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } })).body.passed, true);
   }
   const reasons = (await state(agent.key, id)).reasons as { code: string }[];
-  assert.equal(reasons.some((r) => r.code === 'no_knowledge_factors'), !b.knowledgeFactors, JSON.stringify(reasons));
+  assert.equal(
+    reasons.some((r) => r.code === 'no_knowledge_factors'),
+    !b.knowledgeFactors,
+    JSON.stringify(reasons),
+  );
   if (!b.knowledgeFactors) {
     const t1 = await h.api('POST', `/v1/recoveries/${id}/verifications`, { key: agent.key, body: { tier: 1, answers: KNOWLEDGE } });
     assert.equal(t1.status, 409, t1.text);
@@ -282,7 +296,13 @@ async function breakGlass(b: Backend) {
   const requester = await seedPrincipal(h, ['agent'], [b.tenantId]);
   const approvers = [await seedPrincipal(h, ['break_glass_approver'], [b.tenantId]), await seedPrincipal(h, ['break_glass_approver'], [b.tenantId])];
   const reviewer = await seedPrincipal(h, ['reviewer'], [b.tenantId]);
-  const body = { tenantId: b.tenantId, target: { designated: true }, justification: 'prod locked after a failed migration', ticketRef: 'INC-7', durationSeconds: 8 };
+  const body = {
+    tenantId: b.tenantId,
+    target: { designated: true },
+    justification: 'prod locked after a failed migration',
+    ticketRef: 'INC-7',
+    durationSeconds: 8,
+  };
   const r = await h.api('POST', '/v1/break-glass', { key: requester.key, body });
   assert.equal(r.status, 202, r.text);
   const id = r.body.id as string;
@@ -302,7 +322,10 @@ async function breakGlass(b: Backend) {
   assert.equal(await b.signIn(a.accountId, a.password!), null, "the account's own credential was rotated");
   assert.equal(await b.liveSessions(a.accountId), 0, 'every session opened with it has ended');
   assert.equal((await grant()).rotated, true);
-  const review = await h.api('POST', `/v1/break-glass/${id}/review`, { key: reviewer.key, body: { outcome: 'appropriate', notes: 'matches the incident timeline' } });
+  const review = await h.api('POST', `/v1/break-glass/${id}/review`, {
+    key: reviewer.key,
+    body: { outcome: 'appropriate', notes: 'matches the incident timeline' },
+  });
   assert.equal(review.status, 200, review.text);
   await until('completed', async () => (await grant()).state === 'completed');
   await noSecretIn((await grantRow(h.db, id)).workflow_id, [credential, credential.split('.')[1], ...b.secrets]);
@@ -336,7 +359,10 @@ async function goneBeforeApply(b: Backend) {
   );
   assert.equal((await auditEvents(h.db, { caseId: id, action: 'recovery.directory_refused' })).length, 1);
   assert.deepEqual(await stagedLeft(id), [], 'a refused password is destroyed too');
-  assert.ok(!h.sink.list().some((m) => m.subject.includes('password was changed') && m.to.includes(a.address)), 'the owner is not told of a change that did not happen');
+  assert.ok(
+    !h.sink.list().some((m) => m.subject.includes('password was changed') && m.to.includes(a.address)),
+    'the owner is not told of a change that did not happen',
+  );
 }
 
 for (const [kind, make] of [

@@ -25,6 +25,8 @@ const ROUTES = [
   'GET /v1/admin/tenants/{tenantId}/policy',
   'PUT /v1/admin/tenants/{tenantId}/directory',
   'GET /v1/admin/tenants/{tenantId}/directory',
+  'GET /v1/admin/tenants/{tenantId}/directory/health',
+  'POST /v1/admin/directory-secrets/reseal',
   'POST /v1/recoveries',
   'GET /v1/recoveries',
   'GET /v1/recoveries/{id}',

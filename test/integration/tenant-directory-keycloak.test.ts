@@ -2,11 +2,14 @@
 // starts (deploy/keycloak/recovery-test-realm.json): a good client is checked live and saved with
 // its secret sealed and never returned; a wrong secret, a wrong realm, a wrong URL and a client
 // without realm-management roles are 400s naming the field; an unreachable server is a 502; none
-// of the refusals writes anything.
+// of the refusals writes anything. The saved directory's health endpoint checks it live: healthy,
+// or a 200 with the typed problem (a saved realm that does not exist: directory_wrong_realm).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from '../../boot/ports';
-import { getTenantDirectory } from '../../store/tenant-directories';
+import { directorySealPurpose } from '../../store/directories';
+import { sealSecret } from '../../infra/secrets';
+import { getTenantDirectory, putTenantDirectory } from '../../store/tenant-directories';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { seedTenant } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
@@ -76,4 +79,35 @@ describe('a Keycloak directory is checked live before it is saved', () => {
       assert.equal((await auditEvents(h.db, { tenantId: t, action: 'directory.updated' })).length, 0);
     });
   }
+});
+
+describe('the health of a saved Keycloak directory', () => {
+  const health = (t: string) => h.api('GET', `/v1/admin/tenants/${t}/directory/health`);
+
+  it('a saved good client is healthy', async () => {
+    const t = await seedTenant(h, 'local');
+    assert.equal((await put(t, good())).status, 200);
+    const r = await health(t);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual({ kind: r.body.kind, healthy: r.body.healthy, problem: r.body.problem }, { kind: 'keycloak', healthy: true, problem: null });
+    assert.ok(!r.text.includes(ENGINE_SECRET));
+  });
+
+  it('a saved realm that no longer exists is a 200 with healthy: false and directory_wrong_realm', async () => {
+    const t = await seedTenant(h, 'local');
+    const key = h.config.tokenKeys[0];
+    await putTenantDirectory(h.db, {
+      tenantId: t,
+      kind: 'keycloak',
+      settings: { baseUrl: url, realm: 'realm-since-deleted', clientId: 'recovery-engine' },
+      secretSealed: sealSecret(key.key, directorySealPurpose(t), ENGINE_SECRET),
+      secretKeyId: key.id,
+      updatedBy: 'test',
+    });
+    const r = await health(t);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.healthy, false);
+    assert.deepEqual({ code: r.body.problem.code, field: r.body.problem.field }, { code: 'directory_wrong_realm', field: 'realm' });
+    assert.ok(!r.text.includes(ENGINE_SECRET));
+  });
 });
