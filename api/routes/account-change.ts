@@ -8,6 +8,7 @@ import { findAccount, knowledgeHashes, type AccountChangeSet } from '../../store
 import { getTenant } from '../../store/tenants';
 import { newId } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
+import { builtinDirectoryOnly } from '../remote-directory';
 import { ApiError } from '../errors';
 import { withTemporalDeadline } from '../deadlines';
 import { AccountChange, AccountChangeOut, AccountParams } from '../schemas';
@@ -62,6 +63,7 @@ export function accountChangeRoute(r: Router, deps: AppDeps) {
       const { tenantId, accountId } = req.params;
       await auth.requireTenant(req, tenantId, 'account.change');
       if (!(await getTenant(db, tenantId))) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+      await builtinDirectoryOnly(deps, tenantId);
       if (!(await findAccount(db, tenantId, accountId)))
         throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
       const b = req.body;

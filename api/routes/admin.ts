@@ -13,6 +13,7 @@ import { existingTenantIds, getTenant, insertTenant, setPolicyOverride } from '.
 import { apiKeyHash, newApiKey, newId } from '../../infra/secrets';
 import { typed, type AppDeps, type Router } from '../deps';
 import { accountChangeRoute } from './account-change';
+import { builtinDirectoryOnly } from '../remote-directory';
 import { ApiError } from '../errors';
 import { issuePersonLink, notifyApproverChange } from '../principal-mail';
 import { principalRoutes } from './principals';
@@ -81,6 +82,7 @@ function importRoute(r: Router, deps: AppDeps) {
       const { tenantId } = req.params;
       await auth.requireTenant(req, tenantId, 'accounts.import');
       await tenantOr404(deps, tenantId);
+      await builtinDirectoryOnly(deps, tenantId);
       const ids = req.body.accounts.map((a) => a.externalId);
       const dup = ids.find((id, i) => ids.indexOf(id) !== i);
       if (dup) throw new ApiError(400, 'invalid_field', `accounts: externalId ${dup} appears twice`, { field: 'accounts' });

@@ -119,3 +119,28 @@ describe('a user store that is down during a request', () => {
     assert.equal(again.status, 202, again.text);
   });
 });
+
+describe("a remote tenant's accounts are changed where they live", () => {
+  it('account import and account changes through the engine are refused with 409 directory_remote, and nothing is written', async () => {
+    const a = await b.account({ role: 'standard', suite: 'reset' });
+    const imported = await h.api('POST', `/v1/admin/tenants/${b.tenantId}/accounts`, {
+      body: { accounts: [{ externalId: 'planted', role: 'standard', authMethod: 'local', emails: ['planted@evil.test'] }] },
+    });
+    assert.equal(imported.status, 409, imported.text);
+    assert.equal(imported.body.error.code, 'directory_remote');
+    assert.equal(imported.body.error.details.field, 'tenantId');
+    const changed = await h.api('PATCH', `/v1/admin/tenants/${b.tenantId}/accounts/${a.accountId}`, {
+      body: { reason: 'owner asked', emails: ['attacker@evil.test'] },
+    });
+    assert.equal(changed.status, 409, changed.text);
+    assert.equal(changed.body.error.code, 'directory_remote');
+    const rows = await h.ownerDb
+      .selectFrom('accounts')
+      .select('external_id')
+      .where('tenant_id', '=', b.tenantId)
+      .where('external_id', '=', 'planted')
+      .execute();
+    assert.deepEqual(rows, []);
+    assert.deepEqual(receiver.accounts.get(a.accountId)!.addresses, [a.address]);
+  });
+});
