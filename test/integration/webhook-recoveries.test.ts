@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditEvents } from '../../testkit/inspect-audit';
-import { tokensOf } from '../../testkit/inspect';
+import { accountsOf, credentialsOf, tokensOf } from '../../testkit/inspect';
 import { seedPrincipal } from '../../testkit/seed';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
@@ -100,7 +100,7 @@ describe('a user store that refuses for good', () => {
     assert.equal((ev[0]?.details as { code?: string } | undefined)?.code, 'sso_managed');
     const fetched = await h.api('POST', `/v1/break-glass/${id}/credential`, { key: requester.key });
     assert.notEqual(fetched.status, 200, 'nothing to pick up');
-    const cred = await h.ownerDb.selectFrom('access_credentials').selectAll().where('grant_id', '=', id).executeTakeFirstOrThrow();
+    const [cred] = await credentialsOf(h.db, id);
     assert.notEqual(cred.revoked_at, null, 'the credential is revoked in the engine too');
     assert.equal(receiver.accounts.get(a.accountId)!.accessGrants.length, 0);
   });
@@ -134,13 +134,10 @@ describe("a remote tenant's accounts are changed where they live", () => {
     });
     assert.equal(changed.status, 409, changed.text);
     assert.equal(changed.body.error.code, 'directory_remote');
-    const rows = await h.ownerDb
-      .selectFrom('accounts')
-      .select('external_id')
-      .where('tenant_id', '=', b.tenantId)
-      .where('external_id', '=', 'planted')
-      .execute();
-    assert.deepEqual(rows, []);
+    assert.deepEqual(
+      (await accountsOf(h.db, b.tenantId)).filter((r) => r.external_id === 'planted'),
+      [],
+    );
     assert.deepEqual(receiver.accounts.get(a.accountId)!.addresses, [a.address]);
   });
 });
