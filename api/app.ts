@@ -10,6 +10,7 @@ import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
+import { registerJsonBody } from './json-body';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
@@ -34,6 +35,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  registerJsonBody(app);
   // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
   // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {
