@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { directoriesFor } from '../store/directories';
-import { createAuth } from './auth';
+import { createAuth, demandsKey } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
@@ -64,11 +64,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
   };
 
-  // Every documented route answers errors in the one shape; say so in the OpenAPI document.
+  // Every documented route answers errors in the one shape; say so in the OpenAPI document. A
+  // route without an authenticating hook is public: it is documented without the global bearer.
   app.addHook('onRoute', (route) => {
-    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown>; security?: unknown[] } | undefined;
     if (!schema || schema.hide) return;
     schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
+    if (!demandsKey(route.onRequest, route.preValidation, route.preHandler)) schema.security = [];
   });
 
   await app.register(swagger, {
