@@ -5,11 +5,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { directoriesFor } from '../store/directories';
-import { createAuth } from './auth';
+import { createAuth, demandsKey } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
+import { registerJsonBody } from './json-body';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
@@ -34,6 +35,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  registerJsonBody(app);
   // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
   // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {
@@ -62,11 +64,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
   };
 
-  // Every documented route answers errors in the one shape; say so in the OpenAPI document.
+  // Every documented route answers errors in the one shape; say so in the OpenAPI document. A
+  // route without an authenticating hook is public: it is documented without the global bearer.
   app.addHook('onRoute', (route) => {
-    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown>; security?: unknown[] } | undefined;
     if (!schema || schema.hide) return;
     schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
+    if (!demandsKey(route.onRequest, route.preValidation, route.preHandler)) schema.security = [];
   });
 
   await app.register(swagger, {

@@ -48,6 +48,20 @@ export const OUT_OF_SCOPE_AUDITS_PER_HOUR = 20;
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]{16,256}=*)$/;
 
+/** The hooks that demand a bearer key; a route with none of them is public (and documented so). */
+const AUTH_HOOKS = new WeakSet<object>();
+
+/** Marks a hook as one that authenticates (requireRole's, and any hook built on it). */
+export function authHook<T extends object>(hook: T): T {
+  AUTH_HOOKS.add(hook);
+  return hook;
+}
+
+/** Whether any of a route's hooks (one, a list, or none) demands a bearer key. */
+export function demandsKey(...hooks: unknown[]): boolean {
+  return hooks.flat().some((h) => typeof h === 'function' && AUTH_HOOKS.has(h));
+}
+
 export function createAuth(db: Db) {
   async function authenticate(req: FastifyRequest): Promise<Principal> {
     const m = BEARER.exec(req.headers.authorization ?? '');
@@ -71,12 +85,12 @@ export function createAuth(db: Db) {
 
   /** A preHandler that authenticates and requires one of the roles. */
   function requireRole(...roles: PrincipalRole[]) {
-    return async (req: FastifyRequest) => {
+    return authHook(async (req: FastifyRequest) => {
       const p = await authenticate(req);
       if (!roles.some((r) => p.roles.includes(r))) {
         throw new ApiError(403, 'forbidden', `this action needs one of the roles: ${roles.join(', ')}`);
       }
-    };
+    });
   }
 
   const auditSlot = (principalId: string, tenantId: string) =>

@@ -1,6 +1,7 @@
 // Idempotency-Key on POSTs: the first response is stored and replayed for a retry with the same
-// key and body; the same key with another body is refused. Responses that carry a secret shown
-// once (a new API key) are never stored, so their replay is refused instead.
+// key and body; the same key with another body is refused. Keys are scoped per principal, or for
+// anonymous callers per link or account acted on. Responses that carry a secret shown once (a
+// new API key) are never stored, so their replay is refused instead.
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db';
@@ -46,12 +47,12 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
     if (typeof raw !== 'string' || !KEY.test(raw)) {
       throw new ApiError(400, 'invalid_field', 'idempotency-key: 8-128 characters of A-Z a-z 0-9 _ . : -', { field: 'idempotency-key' });
     }
-    const scope = req.principal ? `principal:${req.principal.id}` : 'public';
     // Keyed hash: public bodies can hold a new password, which must not be guessable from here.
     const requestHash = crypto
       .createHmac('sha256', hashKey)
       .update(`${req.method} ${req.routeOptions.url} ${JSON.stringify(req.params)} ${canonicalJson(req.body ?? null)}`)
       .digest('hex');
+    const scope = req.principal ? `principal:${req.principal.id}` : publicScope(req, hashKey, requestHash);
     const inserted = await claimKey(db, { scope, key: raw }, requestHash);
     if (inserted) {
       req.idempotency = { scope, key: raw };
@@ -86,6 +87,20 @@ export function registerIdempotency(app: FastifyInstance, db: Db, hashKey: Buffe
   });
 
   app.addHook('onSend', async (req, reply, payload) => settleAnswer(db, req, reply, payload));
+}
+
+/**
+ * An anonymous caller's scope: what the request acts on (the link token, or the tenant and
+ * account it signs in to), so one owner's key never collides with another's. A keyed hash, so
+ * the token itself is never stored; a request naming none of these is a scope of its own.
+ */
+function publicScope(req: FastifyRequest, hashKey: Buffer, requestHash: string): string {
+  const body = (req.body !== null && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+  const params = req.params as Record<string, unknown>;
+  const subject = { token: body.token ?? params.token, tenantId: body.tenantId, accountId: body.accountId };
+  const named = Object.values(subject).some((v) => v !== undefined);
+  const what = named ? canonicalJson(subject) : `request ${requestHash}`;
+  return `public:${crypto.createHmac('sha256', hashKey).update(`idempotency scope ${what}`).digest('hex')}`;
 }
 
 /** Stores the answer for replay (or frees the key when the answer is not final), then lets it go out. */

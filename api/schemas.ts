@@ -27,6 +27,21 @@ export const RecoveryId = z.string().regex(/^rec_[A-Za-z0-9_-]{16}$/, 'a recover
 const Email = z.email().max(254);
 const Ip = z.union([z.ipv4(), z.ipv6()]);
 const Text = (max: number) => z.string().trim().min(1).max(max);
+/**
+ * A query-string integer: decimal digits only. z.coerce.number would take `0x10`, `0b11`, ` 5 `
+ * and `1e1`; a value that is not all digits stays a string here and is refused as one.
+ */
+const QueryInt = (min: number, max: number, byDefault: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: (iss) => (iss.code === 'invalid_type' ? 'a decimal integer (digits only)' : undefined) })
+      .int()
+      .min(min)
+      .max(max)
+      // Inside the preprocess, so the document shows the default.
+      .default(byDefault),
+  );
 
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -158,7 +173,7 @@ export const ListRecoveriesQuery = z
     tenantId: TenantId,
     status: z.enum(RECOVERY_STATES as [string, ...string[]]).optional(),
     accountId: AccountId.optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: QueryInt(1, 200, 50),
     before: z.iso.datetime().optional(),
   })
   .strict();
@@ -229,7 +244,7 @@ export const AuditQuery = z
     from: z.iso.datetime().optional(),
     to: z.iso.datetime().optional(),
     format: z.enum(['json', 'jsonl', 'csv']).default('json'),
-    limit: z.coerce.number().int().min(1).max(10000).default(1000),
+    limit: QueryInt(1, 10000, 1000),
   })
   .strict();
 export const AuditVerifyQuery = z.object({ tenantId: AuditChainId }).strict();

@@ -219,3 +219,8 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
   );
   return rows[0];
 }
+
+/** Every stored idempotency key, as written (scope, key, request hash and stored answer). */
+export function idempotencyRows(db: Db) {
+  return db.selectFrom('idempotency_keys').selectAll().execute();
+}

@@ -8,7 +8,7 @@ import { EncryptionCodec } from '../../infra/codec';
 import type { Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
-import type { Auth } from '../auth';
+import { authHook, type Auth } from '../auth';
 import type { PrincipalRole } from '../../domain/types';
 import { coversAllTenants } from '../../domain/scope';
 import { CodecOut } from '../schemas';
@@ -105,11 +105,11 @@ function readModelGauges(registry: Registry, db: Db) {
  */
 export function requireGlobalRole(auth: Auth, ...roles: PrincipalRole[]) {
   const hasRole = auth.requireRole(...roles);
-  return async (req: FastifyRequest) => {
+  return authHook(async (req: FastifyRequest) => {
     await hasRole(req);
     if (!coversAllTenants(req.principal!.tenantScope))
       throw new ApiError(403, 'scope_too_narrow', `this endpoint serves every tenant: it needs one of the roles ${roles.join(', ')} with tenant scope "*"`);
-  };
+  });
 }
 
 /** Each tenant's latest directory check (the health endpoint's and the periodic one's), 1 or 0. */

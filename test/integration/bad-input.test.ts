@@ -204,7 +204,7 @@ function bodyCases(
     [
       'content-type text/plain carrying valid JSON',
       (fx) => ({ method, path: path(fx), key: k(fx), raw: JSON.stringify(valid(fx)), headers: { 'content-type': 'text/plain' } }),
-      { status: [400, 415], field: ['body', 'content-type'] },
+      { status: 415, code: 'unsupported_media_type', field: 'content-type' },
     ],
     [
       'garbage content-type',

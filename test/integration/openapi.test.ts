@@ -1,5 +1,6 @@
 // The OpenAPI document is generated from the same zod schemas that validate requests, so it
-// cannot drift from the code; these tests check it covers every route and is served.
+// cannot drift from the code; these tests check it covers every route, says which routes need a
+// bearer key (probed by asking each without one) and is served.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
@@ -65,6 +66,38 @@ describe('the OpenAPI document', () => {
     const create = r.body.paths['/v1/recoveries'].post;
     assert.ok(create.requestBody.content['application/json'].schema.properties.context, 'request body schema present');
     assert.ok(create.responses['4XX'].content['application/json'].schema.properties.error, 'error shape documented');
+  });
+
+  it('marks exactly the routes that answer without a key as unauthenticated (security: [])', async () => {
+    const doc = (await h.api('GET', '/openapi.json', { key: null })).body;
+    assert.deepEqual(doc.security, [{ bearer: [] }], 'bearer is the default');
+    const publicOps: string[] = [];
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        // Asked without a key: a route with an auth hook answers 401 unauthenticated before it
+        // looks at anything else; any other answer means the route is public.
+        const r = await h.api(method.toUpperCase(), p.replace(/\{[^}]+\}/g, 'x0000000000000000'), { key: null });
+        const needsKey = r.status === 401 && r.body?.error?.code === 'unauthenticated';
+        const what = `${method.toUpperCase()} ${p} (answered ${r.status} without a key)`;
+        if (needsKey)
+          assert.ok(op.security === undefined || JSON.stringify(op.security) === '[{"bearer":[]}]', `${what}: documented as ${JSON.stringify(op.security)}`);
+        else {
+          assert.deepEqual(op.security, [], `${what}: documented as needing a bearer key`);
+          publicOps.push(`${method.toUpperCase()} ${p}`);
+        }
+      }
+    }
+    // The probe itself works: these are public, everything under /v1/admin is not.
+    for (const route of [
+      'GET /healthz',
+      'GET /readyz',
+      'GET /v1/links/{token}',
+      'POST /v1/links/redeem',
+      'POST /v1/directory/sessions',
+      'POST /v1/persons/verify',
+    ])
+      assert.ok(publicOps.includes(route), `${route} found public`);
+    assert.ok(!publicOps.some((op) => op.includes('/v1/admin/')), publicOps.join(', '));
   });
 
   it('is browsable at /docs', async () => {
