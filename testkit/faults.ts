@@ -260,3 +260,11 @@ export async function loseSessionRevocation(db: Db, sessionId: string): Promise<
 export async function suspendAccount(db: Db, tenantId: string, accountId: string): Promise<void> {
   await db.updateTable('accounts').set({ status: 'suspended' }).where('tenant_id', '=', tenantId).where('external_id', '=', accountId).execute();
 }
+
+/**
+ * A tenant name as data stored before the API refused control, bidi and zero-width characters
+ * would hold it: written past the API, so the templates' own neutralising is what is tested.
+ */
+export async function storeTenantNameUnchecked(ownerDb: Db, tenantId: string, name: string): Promise<void> {
+  await ownerDb.updateTable('tenants').set({ name }).where('id', '=', tenantId).execute();
+}
