@@ -2,7 +2,7 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DirectoryRefusedError } from '../domain/directory';
+import { AccountIdCaseClashError, DirectoryRefusedError } from '../domain/directory';
 import { KeycloakError } from '../infra/keycloak-errors';
 import { WebhookDirectoryError } from '../infra/webhook-directory';
 import {
@@ -72,6 +72,7 @@ export function toApiError(err: unknown, url = ''): ApiError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'malformed_body', 'content-length: does not match the body', { field: 'content-length' });
   }
+  if (err instanceof AccountIdCaseClashError) return new ApiError(409, 'account_id_case_duplicate', err.message, { field: err.field });
   // The tenant's identity system, reached during a request: a refusal names its code, an outage is a 502.
   if (err instanceof DirectoryRefusedError) {
     if (err.code === 'account_not_found')

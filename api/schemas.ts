@@ -61,6 +61,11 @@ export const CreateTenant = z
     securityContacts: z.array(Email).max(20).default([]),
     /** The account break-glass requests with `target: { designated: true }` act on. */
     breakGlassAccount: AccountId.optional(),
+    /**
+     * Fixed at creation. false (default): account ids that differ only in case are the same id,
+     * and a second one is refused (409 account_id_case_duplicate). true: they are different accounts.
+     */
+    caseSensitiveAccountIds: z.boolean().default(false),
   })
   .strict();
 
@@ -263,7 +268,9 @@ const Iso = z.string();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately loose, see above
 const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<any>;
 const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
-export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
+export const TenantOut = out(
+  z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()), caseSensitiveAccountIds: z.boolean() }),
+);
 export const ImportOut = out(z.looseObject({ created: z.number(), existing: z.array(z.string()) }));
 export const AccountChangeOut = out(z.looseObject({ id: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
 export const PrincipalOut = out(
