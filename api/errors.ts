@@ -47,10 +47,15 @@ export function toApiError(err: unknown, url = ''): ApiError {
       // An unknown key is named itself, not by the object that holds it.
       const keys = (v.params as { keys?: string[] } | undefined)?.keys;
       const path = v.keyword === 'unrecognized_keys' && keys?.length ? `${v.instancePath.replace(/\/$/, '')}/${keys[0]}` : v.instancePath;
-      return { field: fieldOf(fe.validationContext, path), code: v.keyword, message: v.message };
+      // A refinement may name its own code (e.g. `invalid_characters`), which then is the answer's.
+      const own = (v.params as { params?: { code?: string } } | undefined)?.params?.code;
+      return { field: fieldOf(fe.validationContext, path), code: own ?? v.keyword, own, message: v.message };
     });
     const first = fields[0];
-    return new ApiError(400, 'invalid_field', `${first.field}: ${first.message}`, { field: first.field, fields });
+    return new ApiError(400, first.own ?? 'invalid_field', `${first.field}: ${first.message}`, {
+      field: first.field,
+      fields: fields.map(({ own: _own, ...f }) => f),
+    });
   }
   const fe = err as FastifyError;
   switch (fe?.code) {

@@ -41,8 +41,10 @@ describe('free text that reaches emails, exports or the UI', () => {
     refused(await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts: [entry] } }), 'accounts.0.displayName');
     const labelled = { ...accountEntry(tenantId, { externalId: uniq('u') }), mfaFactors: [{ type: 'totp', label: 'phone\u202E' }] };
     refused(await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts: [labelled] } }), 'accounts.0.mfaFactors.0.label');
-    refused(await h.api('POST', '/v1/recoveries', { body: recoveryBody(tenantId, 'u-1', { reason: 'locked out\r\nBcc: x@evil.test' }) }), 'reason');
-    refused(await h.api('POST', '/v1/recoveries', { body: recoveryBody(tenantId, 'u-1', { ticketRef: 'T-\u200F1' }) }), 'ticketRef');
+    const agent = await seedPrincipal(h, ['agent'], [tenantId]);
+    const start = (over: Record<string, unknown>) => h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, 'u-1', over) });
+    refused(await start({ reason: 'locked out\r\nBcc: x@evil.test' }), 'reason');
+    refused(await start({ ticketRef: 'T-\u200F1' }), 'ticketRef');
   });
 
   it('a tenant name stored before the rule reaches the reset email neutralised', async () => {
