@@ -2,11 +2,12 @@
 // bidi or zero-width characters is refused naming the field, and a tenant name stored before that
 // rule reaches the reset email neutralised (subject on one line, no bidi or zero-width characters);
 // account external ids are unique case-insensitively within a tenant unless it opted into
-// case-sensitive ids; login event times are bounded by the history window and the clock skew.
+// case-sensitive ids (and migration 0014 opts in tenants that already held case-only duplicates); login event times are bounded by the history window and the clock skew.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type ApiResponse, type Harness } from '../../testkit/engine';
-import { storeTenantNameUnchecked } from '../../testkit/faults';
+import { tenantRow } from '../../testkit/inspect';
+import { storeTenantNameUnchecked, upgradeOverLegacyAccountIds } from '../../testkit/faults';
 import { isResetLinkTo } from '../../testkit/mail';
 import { accountEntry, KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, uniq } from '../../testkit/seed';
 
@@ -79,6 +80,11 @@ describe('account external ids within a tenant', () => {
     assert.equal(again.body.error.details.field, 'accounts.0.externalId', again.text);
     const exact = await importOne(tenantId, ['case-d']);
     assert.deepEqual([exact.status, exact.body.existing], [200, ['case-d']], exact.text);
+    // Lookups are exact: the id as stored, not a case variant of it.
+    const key = (await seedIngestion(h, [tenantId])).key;
+    const login = (accountId: string) => h.api('POST', '/v1/events/login', { key, body: { tenantId, accountId, ip: '203.0.113.9', success: true } });
+    assert.equal((await login('case-d')).status, 202);
+    assert.equal((await login('CASE-D')).status, 404);
   });
 
   it('a case-only duplicate inside one import is refused and nothing of the import is kept', async () => {
@@ -89,13 +95,25 @@ describe('account external ids within a tenant', () => {
     assert.equal((await importOne(tenantId, ['case-e'])).body.created, 1);
   });
 
-  it('a tenant that opted into case-sensitive ids keeps case-only variants apart, looked up exactly', async () => {
+  it('a tenant that opted into case-sensitive ids keeps case-only variants apart', async () => {
     const tenantId = uniq('t');
     const t = await h.api('POST', '/v1/admin/tenants', { body: { id: tenantId, name: 'Case Co', authMode: 'local', caseSensitiveAccountIds: true } });
     assert.equal(t.status, 201, t.text);
     assert.equal(t.body.caseSensitiveAccountIds, true, t.text);
     assert.equal((await importOne(tenantId, ['case-d'])).body.created, 1);
     assert.equal((await importOne(tenantId, ['CASE-D'])).body.created, 1);
+  });
+
+  it('the upgrade opts a tenant already holding case-only duplicates into case-sensitive ids, and no other', async () => {
+    const legacy = await seedTenant(h, 'local');
+    const clean = await seedTenant(h, 'local');
+    await upgradeOverLegacyAccountIds(h.ownerDb, legacy, ['dup-a', 'DUP-A']);
+    await upgradeOverLegacyAccountIds(h.ownerDb, clean, ['solo-a']);
+    assert.equal((await tenantRow(h.db, legacy)).case_sensitive_account_ids, true);
+    assert.equal((await tenantRow(h.db, clean)).case_sensitive_account_ids, false);
+    assert.equal((await importOne(legacy, ['Dup-A'])).body.created, 1);
+    const r = await importOne(clean, ['SOLO-A']);
+    assert.equal(r.status, 409, r.text);
   });
 
   it('ids are compared exactly apart from case: u-l001 and u-1001 are different accounts', async () => {
