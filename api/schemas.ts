@@ -48,8 +48,13 @@ const MultiLine = (max: number) => printable(z.string().trim().min(1).max(max), 
 /** Free text fields are single-line unless they say otherwise. */
 const Text = SingleLine;
 
-/** A UTC time (ISO 8601, `Z`) that exists and is from 1970 on: year 0000 or an impossible date is no time. */
-const Instant = z.iso.datetime().refine((s) => Date.parse(s) >= 0, 'a real time, from 1970-01-01T00:00:00Z on');
+/** A UTC time (ISO 8601, `Z`) from 1970 on: year 0000 is no time anything happened. */
+const IsoUtc = z.iso.datetime();
+const FROM_1970 = /^(?:19[7-9]\d|[2-9]\d{3})-/;
+const Instant = IsoUtc.refine((s) => FROM_1970.test(s), 'a time from 1970-01-01T00:00:00Z on').meta({
+  // zod's own date-time pattern, with the year's bound as a lookahead: the document says both.
+  pattern: `^(?=${FROM_1970.source.slice(1)})${(z.toJSONSchema(IsoUtc) as { pattern: string }).pattern.slice(1)}`,
+});
 
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -242,7 +247,7 @@ export const LoginEvent = z
     accountId: AccountId,
     // Checked against the clock by the route: not older than the login-history window (400 days),
     // not more than 60 s ahead of the server clock; either is a 400 naming `at`.
-    at: Instant.optional(),
+    at: Instant.optional().describe('When the login happened: at most 400 days ago and at most 60 s ahead of the server clock (default: now)'),
     ip: Ip,
     deviceId: printable(z.string().min(1).max(128)).optional(),
     geo: Geo.optional(),

@@ -24,11 +24,14 @@ export function oneLine(s: string): string {
   return s.replace(INVISIBLE, '').replace(BREAKING, ' ');
 }
 
+/** What String.prototype.trim removes, spelled out (JavaScript's and Python's `\s` differ). */
+const TRIMMED = '[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+
 /**
  * The same rule as a JSON-schema pattern, for the API document. `trimmed`: the field is trimmed
- * before it is checked, so surrounding white space (`\s` is exactly what trim removes) passes.
+ * before it is checked, so surrounding white space passes.
  */
 export function safeTextPattern(o: { multiLine: boolean; trimmed: boolean }): string {
   const safe = o.multiLine ? `(?:\\n|[^${UNSAFE_CLASS}])*` : `[^${UNSAFE_CLASS}]*`;
-  return o.trimmed ? `^\\s*${safe}\\s*$` : `^${safe}$`;
+  return o.trimmed ? `^${TRIMMED}*${safe}${TRIMMED}*$` : `^${safe}$`;
 }

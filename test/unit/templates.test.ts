@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessConfirmationEmail, accessEmail, approverChangeEmail, linkEmail, noticeEmail, type Mail } from '../../infra/templates';
-import { oneLine, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE } from '../../domain/text';
+import { oneLine, safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE } from '../../domain/text';
+import { SingleLine } from '../../api/schemas';
 
 const EVIL = 'Acme \u202Eeman\u200D\r\nIT desk: call +1 555 0100\u2066\u0085\u2028x';
 const UNSAFE_IN_BODY = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
@@ -65,5 +66,12 @@ describe('the character rule', () => {
     assert.doesNotMatch('a\nb', UNSAFE_MULTI_LINE);
     assert.match('a\r\nb', UNSAFE_MULTI_LINE);
     assert.match('a\u202eb', UNSAFE_MULTI_LINE);
+  });
+
+  it('the documented pattern accepts exactly what the schema accepts (trimmed first)', () => {
+    const documented = new RegExp(safeTextPattern({ multiLine: false, trimmed: true }));
+    const schema = SingleLine(50);
+    for (const s of ['Acme', ' Acme\r\n', '\u00a0Acme\u3000', '\uFEFFAcme', 'Ac\u200Bme', 'Ac\r\nme', '\u001cAcme', 'Acme\u0085', 'Zürich 東京', 'a\tb'])
+      assert.equal(documented.test(s), schema.safeParse(s).success, JSON.stringify(s));
   });
 });
