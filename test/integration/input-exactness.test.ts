@@ -6,9 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type ApiResponse, type Harness } from '../../testkit/engine';
+import { directoryBackends, WEBHOOK_SECRET } from '../../testkit/directory-backends';
 import { tenantRow } from '../../testkit/inspect';
 import { storeTenantNameUnchecked, upgradeOverLegacyAccountIds } from '../../testkit/faults';
 import { isResetLinkTo } from '../../testkit/mail';
+import { startWebhookReceiver } from '../../testkit/webhook-receiver';
 import { accountEntry, KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, uniq } from '../../testkit/seed';
 
 let h: Harness;
@@ -114,6 +116,23 @@ describe('account external ids within a tenant', () => {
     assert.equal((await importOne(legacy, ['Dup-A'])).body.created, 1);
     const r = await importOne(clean, ['SOLO-A']);
     assert.equal(r.status, 409, r.text);
+  });
+
+  it('a remote directory answering for a case variant of a mirrored account is refused, naming accountId', async () => {
+    const receiver = await startWebhookReceiver({ 'suite-key': WEBHOOK_SECRET });
+    try {
+      const { tenantId } = await directoryBackends(h, receiver).webhook();
+      receiver.addAccount('rem-a');
+      receiver.addAccount('REM-A');
+      const key = (await seedIngestion(h, [tenantId])).key;
+      const login = (accountId: string) => h.api('POST', '/v1/events/login', { key, body: { tenantId, accountId, ip: '203.0.113.9', success: true } });
+      assert.equal((await login('rem-a')).status, 202);
+      const r = await login('REM-A');
+      assert.equal(r.status, 409, r.text);
+      assert.deepEqual([r.body.error.code, r.body.error.details.field], ['account_id_case_duplicate', 'accountId'], r.text);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('ids are compared exactly apart from case: u-l001 and u-1001 are different accounts', async () => {
