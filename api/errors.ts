@@ -2,7 +2,7 @@
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DirectoryRefusedError } from '../domain/directory';
+import { AccountIdCaseClashError, DirectoryRefusedError } from '../domain/directory';
 import { KeycloakError } from '../infra/keycloak-errors';
 import { WebhookDirectoryError } from '../infra/webhook-directory';
 import {
@@ -47,10 +47,15 @@ export function toApiError(err: unknown, url = ''): ApiError {
       // An unknown key is named itself, not by the object that holds it.
       const keys = (v.params as { keys?: string[] } | undefined)?.keys;
       const path = v.keyword === 'unrecognized_keys' && keys?.length ? `${v.instancePath.replace(/\/$/, '')}/${keys[0]}` : v.instancePath;
-      return { field: fieldOf(fe.validationContext, path), code: v.keyword, message: v.message };
+      // A refinement may name its own code (e.g. `invalid_characters`), which then is the answer's.
+      const own = (v.params as { params?: { code?: string } } | undefined)?.params?.code;
+      return { field: fieldOf(fe.validationContext, path), code: own ?? v.keyword, own, message: v.message };
     });
     const first = fields[0];
-    return new ApiError(400, 'invalid_field', `${first.field}: ${first.message}`, { field: first.field, fields });
+    return new ApiError(400, first.own ?? 'invalid_field', `${first.field}: ${first.message}`, {
+      field: first.field,
+      fields: fields.map(({ own: _own, ...f }) => f),
+    });
   }
   const fe = err as FastifyError;
   switch (fe?.code) {
@@ -72,6 +77,7 @@ export function toApiError(err: unknown, url = ''): ApiError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'malformed_body', 'content-length: does not match the body', { field: 'content-length' });
   }
+  if (err instanceof AccountIdCaseClashError) return new ApiError(409, 'account_id_case_duplicate', err.message, { field: err.field });
   // The tenant's identity system, reached during a request: a refusal names its code, an outage is a 502.
   if (err instanceof DirectoryRefusedError) {
     if (err.code === 'account_not_found')

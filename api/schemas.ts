@@ -12,6 +12,7 @@ import {
 } from '../domain/types';
 import { PASSWORD_MAX } from '../domain/password';
 import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
+import { safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE } from '../domain/text';
 
 export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters');
 /**
@@ -26,7 +27,6 @@ export const AccountId = z
 export const RecoveryId = z.string().regex(/^rec_[A-Za-z0-9_-]{16}$/, 'a recovery id (rec_...)');
 const Email = z.email().max(254);
 const Ip = z.union([z.ipv4(), z.ipv6()]);
-const Text = (max: number) => z.string().trim().min(1).max(max);
 /**
  * A query-string integer: decimal digits only. z.coerce.number would take `0x10`, `0b11`, ` 5 `
  * and `1e1`; a value that is not all digits stays a string here and is refused as one.
@@ -42,6 +42,34 @@ const QueryInt = (min: number, max: number, byDefault: number) =>
       // Inside the preprocess, so the document shows the default.
       .default(byDefault),
   );
+/**
+ * Free text that can reach an email, an export or the UI holds no control characters (a
+ * multi-line field allows LF), no bidi embeddings, overrides, isolates or marks and no zero-width
+ * characters: refused as `invalid_characters` naming the field. The pattern documents it.
+ */
+const printable = (s: z.ZodString, o: { multiLine?: boolean; trimmed?: boolean } = {}) => {
+  const unsafe = o.multiLine ? UNSAFE_MULTI_LINE : UNSAFE_SINGLE_LINE;
+  return s
+    .refine((v) => !unsafe.test(v), {
+      message: `no control${o.multiLine ? ' (other than LF)' : ', line-break'}, bidi or zero-width characters`,
+      params: { code: 'invalid_characters' },
+    })
+    .meta({ pattern: safeTextPattern({ multiLine: !!o.multiLine, trimmed: !!o.trimmed }) });
+};
+/** One line of free text, trimmed, 1 to `max` characters. */
+export const SingleLine = (max: number) => printable(z.string().trim().min(1).max(max), { trimmed: true });
+/** Free text that may span lines (LF only), trimmed, 1 to `max` characters. */
+const MultiLine = (max: number) => printable(z.string().trim().min(1).max(max), { multiLine: true, trimmed: true });
+/** Free text fields are single-line unless they say otherwise. */
+const Text = SingleLine;
+
+/** A UTC time (ISO 8601, `Z`) from 1970 on: year 0000 is no time anything happened. */
+const IsoUtc = z.iso.datetime();
+const FROM_1970 = /^(?:19[7-9]\d|[2-9]\d{3})-/;
+const Instant = IsoUtc.refine((s) => FROM_1970.test(s), 'a time from 1970-01-01T00:00:00Z on').meta({
+  // zod's own date-time pattern, with the year's bound as a lookahead: the document says both.
+  pattern: `^(?=${FROM_1970.source.slice(1)})${(z.toJSONSchema(IsoUtc) as { pattern: string }).pattern.slice(1)}`,
+});
 
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -62,8 +90,8 @@ export const Geo = z
 export const RequestContext = z
   .object({
     ip: Ip,
-    userAgent: z.string().max(512).optional(),
-    deviceId: z.string().min(1).max(128).optional(),
+    userAgent: printable(z.string().max(512)).optional(),
+    deviceId: printable(z.string().min(1).max(128)).optional(),
     geo: Geo.optional(),
   })
   .strict();
@@ -76,6 +104,11 @@ export const CreateTenant = z
     securityContacts: z.array(Email).max(20).default([]),
     /** The account break-glass requests with `target: { designated: true }` act on. */
     breakGlassAccount: AccountId.optional(),
+    /**
+     * Fixed at creation. false (default): account ids that differ only in case are the same id,
+     * and a second one is refused (409 account_id_case_duplicate). true: they are different accounts.
+     */
+    caseSensitiveAccountIds: z.boolean().default(false),
   })
   .strict();
 
@@ -94,14 +127,14 @@ export const ImportAccounts = z
         z
           .object({
             externalId: AccountId,
-            displayName: z.string().max(200).optional(),
+            displayName: printable(z.string().max(200)).optional(),
             role: z.enum(ACCOUNT_ROLES).default('standard'),
             authMethod: z.enum(ACCOUNT_AUTH_METHODS),
             emails: Emails,
             knowledge: Knowledge.optional(),
             password: z.string().min(1).max(PASSWORD_MAX).optional(),
             mfaFactors: z
-              .array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: z.string().max(100).optional() }).strict())
+              .array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: printable(z.string().max(100)).optional() }).strict())
               .max(10)
               .optional(),
           })
@@ -146,7 +179,7 @@ export const CreateRecovery = z
     accountId: AccountId,
     kind: z.enum(RECOVERY_KINDS),
     reason: Text(1000),
-    ticketRef: z.string().trim().min(1).max(200).optional(),
+    ticketRef: SingleLine(200).optional(),
     context: RequestContext,
     errorSource: z.enum(ERROR_SOURCES).default('unknown'),
     urgency: z.enum(URGENCIES).default('routine'),
@@ -174,7 +207,7 @@ export const ListRecoveriesQuery = z
     status: z.enum(RECOVERY_STATES as [string, ...string[]]).optional(),
     accountId: AccountId.optional(),
     limit: QueryInt(1, 200, 50),
-    before: z.iso.datetime().optional(),
+    before: Instant.optional(),
   })
   .strict();
 
@@ -193,7 +226,7 @@ export const AccountChange = z
     emails: Emails.optional(),
     knowledge: Knowledge.optional(),
     role: z.enum(ACCOUNT_ROLES).optional(),
-    displayName: z.string().max(200).optional(),
+    displayName: printable(z.string().max(200)).optional(),
   })
   .strict()
   .refine((c) => c.emails || c.knowledge || c.role || c.displayName !== undefined, {
@@ -214,7 +247,7 @@ export const RedeemBody = z
       .optional(),
     /** Enrolment links: the factor to enrol. */
     factor: z
-      .object({ type: z.literal('totp'), label: z.string().trim().min(1).max(100).optional() })
+      .object({ type: z.literal('totp'), label: SingleLine(100).optional() })
       .strict()
       .optional(),
   })
@@ -227,10 +260,11 @@ export const LoginEvent = z
   .object({
     tenantId: TenantId,
     accountId: AccountId,
-    // Not checked here against the clock: the route refuses more than 60 s ahead of it, naming `at`.
-    at: z.iso.datetime().optional(),
+    // Checked against the clock by the route: not older than the login-history window (400 days),
+    // not more than 60 s ahead of the server clock; either is a 400 naming `at`.
+    at: Instant.optional().describe('When the login happened: at most 400 days ago and at most 60 s ahead of the server clock (default: now)'),
     ip: Ip,
-    deviceId: z.string().min(1).max(128).optional(),
+    deviceId: printable(z.string().min(1).max(128)).optional(),
     geo: Geo.optional(),
     success: z.boolean(),
   })
@@ -241,8 +275,8 @@ const AuditChainId = z.string().regex(/^(_system|[a-z0-9][a-z0-9-]{1,62})$/, 'a 
 export const AuditQuery = z
   .object({
     tenantId: AuditChainId,
-    from: z.iso.datetime().optional(),
-    to: z.iso.datetime().optional(),
+    from: Instant.optional(),
+    to: Instant.optional(),
     format: z.enum(['json', 'jsonl', 'csv']).default('json'),
     limit: QueryInt(1, 10000, 1000),
   })
@@ -258,7 +292,7 @@ export const CreateAccessGrant = z
     kind: z.enum(ACCESS_KINDS).default('break_glass'),
     target: z.union([z.object({ accountId: AccountId }).strict(), z.object({ designated: z.literal(true) }).strict()]),
     justification: Text(2000),
-    ticketRef: z.string().trim().min(1).max(200),
+    ticketRef: SingleLine(200),
     durationMinutes: z.number().int().min(ACCESS_DURATION.minMinutes).max(ACCESS_DURATION.maxMinutes).default(ACCESS_DURATION.defaultMinutes),
     /** Dev policy mode only: second-scale grants, to exercise the whole flow quickly. */
     durationSeconds: z.number().int().min(1).max(ACCESS_DURATION.maxDevSeconds).optional(),
@@ -266,7 +300,7 @@ export const CreateAccessGrant = z
   .strict();
 
 export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
-export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: Text(4000) }).strict();
+export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: MultiLine(4000) }).strict();
 
 export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) }).strict();
 /** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
@@ -278,7 +312,9 @@ const Iso = z.string();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately loose, see above
 const out = <T extends z.ZodType>(schema: T) => schema as unknown as z.ZodType<any>;
 const ReasonOut = z.looseObject({ code: z.string(), detail: z.string() });
-export const TenantOut = out(z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()) }));
+export const TenantOut = out(
+  z.looseObject({ id: z.string(), name: z.string(), authMode: z.string(), securityContacts: z.array(z.string()), caseSensitiveAccountIds: z.boolean() }),
+);
 export const ImportOut = out(z.looseObject({ created: z.number(), existing: z.array(z.string()) }));
 export const AccountChangeOut = out(z.looseObject({ id: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
 export const PrincipalOut = out(

@@ -58,6 +58,23 @@ export class DirectoryRefusedError extends Error {
   }
 }
 
+/**
+ * An account id that differs from one the tenant holds (or one earlier in the same import) only in
+ * case, in a tenant whose ids are case-insensitive: refused, naming the field that carries it.
+ */
+export class AccountIdCaseClashError extends Error {
+  constructor(
+    readonly field: string,
+    readonly externalId: string,
+    readonly existing: string | null,
+  ) {
+    super(
+      `${field}: ${externalId} differs from the existing account id ${existing ?? '(another)'} only in case; account ids are case-insensitive in this tenant`,
+    );
+    this.name = 'AccountIdCaseClashError';
+  }
+}
+
 /** Tier 1's outcome; `missing` names required factors left unanswered (then nothing was compared). */
 export interface KnowledgeCheck {
   passed: boolean;

@@ -1,6 +1,7 @@
 // Email bodies. Plain and short: a recovery email that looks like marketing gets ignored or
 // phished. Links come only from PUBLIC_BASE_URL, never from a request's Host header.
 import type { LinkPurpose, NoticeTemplate } from '../contracts/activities';
+import { oneLine } from '../domain/text';
 import type { Reason } from '../domain/types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -11,13 +12,32 @@ export interface Mail {
   html: string;
 }
 
-function mail(subject: string, paragraphs: string[], url?: string): Mail {
+/**
+ * Every value interpolated into a mail, made one safe line (defence in depth: the API refuses such
+ * characters, but data stored before that rule, or written past the API, may hold them): string
+ * fields, string lists and reasons. Line breaks in a mail come only from the templates themselves.
+ */
+function clean<T extends object>(v: T): T {
+  const one = (x: unknown): unknown =>
+    typeof x === 'string'
+      ? oneLine(x)
+      : Array.isArray(x)
+        ? x.map(one)
+        : x && typeof x === 'object'
+          ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, one(y)]))
+          : x;
+  return one(v) as T;
+}
+
+function mail(rawSubject: string, paragraphs: string[], url?: string): Mail {
+  const subject = oneLine(rawSubject);
   const text = paragraphs.join('\n\n').replace('{link}', url ?? '') + '\n';
   const html = paragraphs.map((p) => (p === '{link}' && url ? `<p><a href="${esc(url)}">${esc(url)}</a></p>` : `<p>${esc(p)}</p>`)).join('');
   return { subject, text, html };
 }
 
-export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: string; ttlMinutes: number; waitUntil?: string; reminder?: boolean }): Mail {
+export function linkEmail(purpose: LinkPurpose, raw: { tenantName: string; url: string; ttlMinutes: number; waitUntil?: string; reminder?: boolean }): Mail {
+  const v = clean(raw);
   const expiry = `The link works once and expires in ${v.ttlMinutes} minutes.`;
   const notMe = 'If you did not ask for this, ignore this email and tell your administrator.';
   switch (purpose) {
@@ -55,8 +75,9 @@ export function linkEmail(purpose: LinkPurpose, v: { tenantName: string; url: st
 
 export function noticeEmail(
   t: NoticeTemplate,
-  v: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string },
+  raw: { tenantName: string; recoveryId: string; kind?: string; accountId?: string; reasons: Reason[]; approveBy?: string; apiUrl?: string },
 ): Mail {
+  const v = clean(raw);
   const what = `${v.kind ?? 'recovery'} ${v.recoveryId}${v.accountId ? ` (account ${v.accountId})` : ''}`;
   const reasons = v.reasons.map((r) => `- ${r.code}: ${r.detail}`).join('\n');
   switch (t) {
@@ -123,7 +144,8 @@ export interface AccessMailFacts {
 }
 
 /** Emergency-access notices: the whole request in the body, so a reader can judge it from the email. */
-export function accessEmail(t: AccessTemplate, v: AccessMailFacts): Mail {
+export function accessEmail(t: AccessTemplate, raw: AccessMailFacts): Mail {
+  const v = clean(raw);
   const what = `${v.kind === 'sso_bypass' ? 'SSO bypass' : 'break-glass access'} ${v.grantId} to ${v.accountId} in ${v.tenantName}`;
   const subjects: Record<AccessTemplate, string> = {
     access_approval_needed: `[break-glass] ${what} needs two approvals`,
@@ -137,20 +159,22 @@ export function accessEmail(t: AccessTemplate, v: AccessMailFacts): Mail {
   };
   const pickup = t === 'decision_approved' ? `Pick the credential up once: POST ${v.apiUrl}/v1/break-glass/${v.grantId}/credential` : '';
   const text = `${subjects[t]}.\n\nJustification: ${v.justification}\nTicket: ${v.ticketRef}\nRequested by: ${v.requestedBy}\n${pickup}\nDetails: GET ${v.apiUrl}/v1/break-glass/${v.grantId}\n`;
-  return { subject: subjects[t], text, html: `<pre>${text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</pre>` };
+  return { subject: oneLine(subjects[t]), text, html: `<pre>${text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</pre>` };
 }
 
 /** SSO bypass: the tenant's security contact confirms the request (plain text only). */
-export function accessConfirmationEmail(v: Omit<AccessMailFacts, 'kind' | 'grantId' | 'apiUrl'> & { url: string; ttlMinutes: number }): Omit<Mail, 'html'> {
+export function accessConfirmationEmail(raw: Omit<AccessMailFacts, 'kind' | 'grantId' | 'apiUrl'> & { url: string; ttlMinutes: number }): Omit<Mail, 'html'> {
+  const v = clean(raw);
   const text =
     `Your organisation's identity provider is reported down, and ${v.requestedBy} asked for temporary SSO-bypass access for ${v.accountId} in ${v.tenantName}.\n\n` +
     `Justification: ${v.justification}\nTicket: ${v.ticketRef}\n\nIf your organisation asked for this, confirm with this link (it works once and expires in ${v.ttlMinutes} minutes):\n\n${v.url}\n\n` +
     'If not, ignore it: nothing happens without your confirmation.\n';
-  return { subject: `Confirm SSO-bypass access for ${v.tenantName}`, text };
+  return { subject: oneLine(`Confirm SSO-bypass access for ${v.tenantName}`), text };
 }
 
 /** A principal's binding to its person: the holder confirms the address from the mailbox itself. */
-export function personVerificationEmail(v: { principalId: string; name: string; roles: string[]; createdBy: string; url: string; ttlHours: number }): Mail {
+export function personVerificationEmail(raw: { principalId: string; name: string; roles: string[]; createdBy: string; url: string; ttlHours: number }): Mail {
+  const v = clean(raw);
   return mail(
     'Confirm your email address for your recovery-engine API key',
     [
@@ -164,7 +188,7 @@ export function personVerificationEmail(v: { principalId: string; name: string; 
 }
 
 /** The tenant's security contacts see every grant or change of a role that decides or reviews. */
-export function approverChangeEmail(v: {
+export function approverChangeEmail(raw: {
   tenantName: string;
   change: 'created' | 'key_rotated' | 'disabled';
   principalId: string;
@@ -174,6 +198,7 @@ export function approverChangeEmail(v: {
   tenantScope: string[];
   actor: string;
 }): Mail {
+  const v = clean(raw);
   const what = { created: 'was created', key_rotated: 'had its API key rotated', disabled: 'was disabled' }[v.change];
   return mail(`[security] A principal with an approver role ${what} (${v.tenantName})`, [
     `The principal "${v.name}" (${v.principalId}) ${what} by ${v.actor}.`,
@@ -183,7 +208,8 @@ export function approverChangeEmail(v: {
 }
 
 /** To every address an account had before an admin change and has after it. */
-export function accountChangedEmail(v: { tenantName: string; changeId: string; changed: string[] }): Mail {
+export function accountChangedEmail(raw: { tenantName: string; changeId: string; changed: string[] }): Mail {
+  const v = clean(raw);
   return mail(`Your ${v.tenantName} account was changed`, [
     `An administrator changed your ${v.tenantName} account (${v.changed.join(', ')}; change ${v.changeId}). This email goes to every address the account had before the change and has after it.`,
     'If you did not expect this, contact your security team now: a changed address is how an account is taken over.',

@@ -12,6 +12,7 @@ import * as m0008 from './0008_audit_roles';
 import * as m0009 from './0009_pickup_key_id';
 import * as m0010 from './0010_tenant_directories';
 import * as m0012 from './0012_staged_password_sealed';
+import * as m0014 from './0014_account_id_case';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_pickup_key_id': m0009,
   '0010_tenant_directories': m0010,
   '0012_staged_password_sealed': m0012,
+  '0014_account_id_case': m0014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -15,6 +15,8 @@ export interface TenantsTable {
   security_contacts: Json<string[]>;
   policy_override: Json<unknown> | null;
   break_glass_account: string | null;
+  /** Set at creation: account ids differing only in case are different accounts (default: refused). */
+  case_sensitive_account_ids: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -22,6 +24,8 @@ export interface AccountsTable {
   id: Generated<string>;
   tenant_id: string;
   external_id: string;
+  /** The tenant's case_sensitive_account_ids, copied: the case-insensitive unique index skips these rows. */
+  case_sensitive_id: Generated<boolean>;
   display_name: string | null;
   role: 'standard' | 'admin' | 'executive' | 'finance';
   auth_method: 'sso' | 'local';

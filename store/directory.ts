@@ -4,8 +4,9 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
-import type { AccountRef, KnowledgeCheck } from '../domain/directory';
+import { AccountIdCaseClashError, type AccountRef, type KnowledgeCheck } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
+import { accountIdsCaseSensitive } from './tenants';
 
 export interface ImportedAccount {
   externalId: string;
@@ -22,11 +23,38 @@ export async function findAccount(db: Db, tenantId: string, externalId: string) 
   return db.selectFrom('accounts').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
 }
 
+/** The unique index on (tenant_id, lower(external_id)) of tenants with case-insensitive ids (migration 0014). */
+const CASE_INDEX = 'accounts_tenant_external_ci_uq';
+const isCaseClash = (err: unknown) => {
+  const e = err as { code?: string; constraint?: string } | undefined;
+  return e?.code === '23505' && e.constraint === CASE_INDEX;
+};
+
+/** The first of `ids` that differs only in case from a stored id or from one earlier in the list. */
+async function firstCaseClash(trx: Transaction<Database>, tenantId: string, ids: string[]): Promise<{ index: number; existing: string } | null> {
+  const stored = await trx
+    .selectFrom('accounts')
+    .select('external_id')
+    .where('tenant_id', '=', tenantId)
+    .where('case_sensitive_id', '=', false)
+    .where(sql<string>`lower(external_id)`, 'in', [...new Set(ids.map((id) => id.toLowerCase()))])
+    .execute();
+  const seen = new Map(stored.map((r) => [r.external_id.toLowerCase(), r.external_id]));
+  for (const [index, id] of ids.entries()) {
+    const other = seen.get(id.toLowerCase());
+    if (other !== undefined && other !== id) return { index, existing: other };
+    seen.set(id.toLowerCase(), id);
+  }
+  return null;
+}
+
 /**
  * Creates accounts; never changes one. An external id that exists already (or is created by a
  * concurrent import first) is skipped and listed in `existing`: an import is no way to replace an
  * account's addresses, answers or password. Plain knowledge answers and passwords are hashed here
  * and dropped. `record` runs inside the import's transaction (the audit event of the import).
+ * Unless the tenant opted into case-sensitive ids, an id differing from another only in case
+ * refuses the whole import (AccountIdCaseClashError), whether stored already or in the same import.
  */
 export async function importAccounts(
   db: Db,
@@ -38,15 +66,36 @@ export async function importAccounts(
   // Hash outside the transaction: argon2 is slow and must not hold a connection.
   const prepared = await Promise.all(accounts.map(async (a) => ({ a, passwordHash: a.password ? await hashPassword(a.password) : null })));
   return db.transaction().execute(async (trx) => {
+    const caseSensitive = await accountIdsCaseSensitive(trx, tenantId);
+    if (!caseSensitive) {
+      const clash = await firstCaseClash(
+        trx,
+        tenantId,
+        accounts.map((a) => a.externalId),
+      );
+      if (clash) throw new AccountIdCaseClashError(`accounts.${clash.index}.externalId`, accounts[clash.index].externalId, clash.existing);
+    }
     let created = 0;
     const existing: string[] = [];
-    for (const { a, passwordHash } of prepared) {
+    for (const [i, { a, passwordHash }] of prepared.entries()) {
+      const values = {
+        tenant_id: tenantId,
+        external_id: a.externalId,
+        case_sensitive_id: caseSensitive,
+        display_name: a.displayName ?? null,
+        role: a.role,
+        auth_method: a.authMethod,
+      };
+      // A concurrent import may have created a case variant since the check above: the index refuses it.
       const row = await trx
         .insertInto('accounts')
-        .values({ tenant_id: tenantId, external_id: a.externalId, display_name: a.displayName ?? null, role: a.role, auth_method: a.authMethod })
+        .values(values)
         .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing())
         .returning('id')
-        .executeTakeFirst();
+        .executeTakeFirst()
+        .catch((err: unknown) => {
+          throw isCaseClash(err) ? new AccountIdCaseClashError(`accounts.${i}.externalId`, a.externalId, null) : err;
+        });
       if (!row) {
         existing.push(a.externalId);
         continue;
@@ -328,9 +377,14 @@ export async function setAccountActive(db: Db, accountUuid: string, active: bool
  */
 export async function mirrorRemoteAccount(db: Db, ref: AccountRef, a: { role: AccountRole; authMethod: AccountAuthMethod; active: boolean }): Promise<void> {
   const values = { role: a.role, auth_method: a.authMethod, status: a.active ? 'active' : 'suspended', updated_at: new Date() } as const;
+  const caseSensitive = await accountIdsCaseSensitive(db, ref.tenantId);
   await db
     .insertInto('accounts')
-    .values({ tenant_id: ref.tenantId, external_id: ref.accountId, ...values })
+    .values({ tenant_id: ref.tenantId, external_id: ref.accountId, case_sensitive_id: caseSensitive, ...values })
     .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doUpdateSet(values))
-    .execute();
+    .execute()
+    .catch((err: unknown) => {
+      // The remote directory answered for a case variant of an account mirrored already.
+      throw isCaseClash(err) ? new AccountIdCaseClashError('accountId', ref.accountId, null) : err;
+    });
 }

@@ -22,7 +22,14 @@ export async function existingTenantIds(db: Db, ids: string[]): Promise<string[]
 /** False when a tenant with this id exists already. */
 export async function insertTenant(
   trx: Trx,
-  t: { id: string; name: string; authMode: 'sso_enforced' | 'mixed' | 'local'; securityContacts: string[]; breakGlassAccount: string | null },
+  t: {
+    id: string;
+    name: string;
+    authMode: 'sso_enforced' | 'mixed' | 'local';
+    securityContacts: string[];
+    breakGlassAccount: string | null;
+    caseSensitiveAccountIds: boolean;
+  },
 ): Promise<boolean> {
   const row = await trx
     .insertInto('tenants')
@@ -33,11 +40,18 @@ export async function insertTenant(
       security_contacts: JSON.stringify(t.securityContacts),
       policy_override: null,
       break_glass_account: t.breakGlassAccount,
+      case_sensitive_account_ids: t.caseSensitiveAccountIds,
     })
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .executeTakeFirst();
   return !!row;
+}
+
+/** Whether the tenant's account ids differing only in case are different accounts (false: refused). */
+export async function accountIdsCaseSensitive(db: Db | Trx, id: string): Promise<boolean> {
+  const t = await db.selectFrom('tenants').select('case_sensitive_account_ids').where('id', '=', id).executeTakeFirst();
+  return t?.case_sensitive_account_ids ?? false;
 }
 
 export async function setPolicyOverride(trx: Trx, id: string, override: unknown): Promise<void> {

@@ -5,6 +5,7 @@
 // audit log) runs as the schema's owner (`ownerDb`).
 import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
+import * as m0014 from '../migrations/0014_account_id_case';
 import { eventHash } from '../store/audit';
 import type { Database, Db } from '../store/db';
 
@@ -259,4 +260,25 @@ export async function loseSessionRevocation(db: Db, sessionId: string): Promise<
 /** Suspends an account, as an identity admin would (no engine route changes an account's status). */
 export async function suspendAccount(db: Db, tenantId: string, accountId: string): Promise<void> {
   await db.updateTable('accounts').set({ status: 'suspended' }).where('tenant_id', '=', tenantId).where('external_id', '=', accountId).execute();
+}
+
+/**
+ * A tenant name as data stored before the API refused control, bidi and zero-width characters
+ * would hold it: written past the API, so the templates' own neutralising is what is tested.
+ */
+export async function storeTenantNameUnchecked(ownerDb: Db, tenantId: string, name: string): Promise<void> {
+  await ownerDb.updateTable('tenants').set({ name }).where('id', '=', tenantId).execute();
+}
+
+/**
+ * Accounts as a database from before migration 0014 could hold them: the migration is undone,
+ * these ids inserted into the tenant as they are (case-only duplicates included), and the
+ * migration run again over them, as an upgrade would.
+ */
+export async function upgradeOverLegacyAccountIds(ownerDb: Db, tenantId: string, externalIds: string[]): Promise<void> {
+  await m0014.down(ownerDb);
+  for (const id of externalIds) {
+    await sql`insert into accounts (tenant_id, external_id, role, auth_method) values (${tenantId}, ${id}, 'standard', 'local')`.execute(ownerDb);
+  }
+  await m0014.up(ownerDb);
 }

@@ -43,6 +43,7 @@ function createTenantRoute(r: Router, deps: AppDeps) {
           authMode: b.authMode,
           securityContacts: b.securityContacts,
           breakGlassAccount: b.breakGlassAccount ?? null,
+          caseSensitiveAccountIds: b.caseSensitiveAccountIds,
         });
         if (!inserted) return false;
         await appendAuditTx(trx, {
@@ -51,14 +52,19 @@ function createTenantRoute(r: Router, deps: AppDeps) {
           actor: `principal:${req.principal!.id}`,
           action: 'tenant.created',
           target: `tenant:${b.id}`,
-          details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length },
+          details: { name: b.name, authMode: b.authMode, securityContacts: b.securityContacts.length, caseSensitiveAccountIds: b.caseSensitiveAccountIds },
         });
         return true;
       });
       if (!created) throw new ApiError(409, 'tenant_exists', 'id: a tenant with this id exists', { field: 'id' });
-      return reply
-        .code(201)
-        .send({ id: b.id, name: b.name, authMode: b.authMode, securityContacts: b.securityContacts, breakGlassAccount: b.breakGlassAccount ?? null });
+      return reply.code(201).send({
+        id: b.id,
+        name: b.name,
+        authMode: b.authMode,
+        securityContacts: b.securityContacts,
+        breakGlassAccount: b.breakGlassAccount ?? null,
+        caseSensitiveAccountIds: b.caseSensitiveAccountIds,
+      });
     },
   );
 }

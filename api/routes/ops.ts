@@ -16,6 +16,12 @@ const csvCell = (v: unknown) => {
 
 /** How far ahead of this server's clock a reported login may be (the reporter's clock skew). */
 const LOGIN_CLOCK_SKEW_MS = 60_000;
+/**
+ * How old a reported login may be. Tier 2 and risk read the latest logins and call an account
+ * inactive after 90 days; nothing older than 400 days (a year and a season) says anything about
+ * the account now, so an older report is a mistake (or a made-up history) and refused.
+ */
+const LOGIN_HISTORY_WINDOW_DAYS = 400;
 
 /** An account of a remote directory the engine has not seen yet: looked up there (which mirrors it), then read. */
 async function mirroredRemote(directoryFor: AppDeps['directoryFor'], db: AppDeps['db'], tenantId: string, accountId: string) {
@@ -45,6 +51,8 @@ function loginEventRoute(r: Router, { db, auth, directoryFor }: AppDeps) {
       const at = b.at ? new Date(b.at) : new Date(now);
       if (at.getTime() > now + LOGIN_CLOCK_SKEW_MS)
         throw new ApiError(400, 'invalid_field', `at: in the future (more than ${LOGIN_CLOCK_SKEW_MS / 1000} s ahead of the server clock)`, { field: 'at' });
+      if (at.getTime() < now - LOGIN_HISTORY_WINDOW_DAYS * 86_400_000)
+        throw new ApiError(400, 'invalid_field', `at: older than the login-history window (${LOGIN_HISTORY_WINDOW_DAYS} days)`, { field: 'at' });
       const acct = (await findAccount(db, b.tenantId, b.accountId)) ?? (await mirroredRemote(directoryFor, db, b.tenantId, b.accountId));
       if (!acct) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
       await recordLogin(db, acct.id, {
