@@ -9,6 +9,7 @@ import { createAuth } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
+import { clientErrorHandler, requestTimeouts } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
@@ -30,6 +31,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 1024 },
     // Errors the router raises before any route runs get the one error shape too.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
+    // Bounded reads, and Node's own errors on a connection (400, 408, 431) in the one shape too.
+    ...requestTimeouts(opts.config.http),
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -50,9 +54,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       }
     }
   });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
-  });
+  // Through the error handler: a known path asked with another method becomes a 405 there.
+  app.setNotFoundHandler((req, reply) =>
+    errorHandler(new ApiError(404, 'route_not_found', `no route ${req.method} ${redactUrl(req.url.split('?')[0])}`), req, reply),
+  );
 
   const deps: AppDeps = {
     ...opts,

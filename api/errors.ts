@@ -15,6 +15,7 @@ import {
 } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ACTIVITY_REFUSALS, WORKFLOW_REJECTIONS } from '../contracts/rejections';
+import { allowedMethods } from './http-edges';
 
 export class ApiError extends Error {
   constructor(
@@ -138,8 +139,43 @@ function paramOfUrl(url: string): string {
   return 'url';
 }
 
+/**
+ * The request's own connection failed (the client closed it, or it was cut at a read timeout)
+ * while its body was being read: an abort, not an outage of a service behind the API.
+ */
+export function isClientAbort(err: unknown, req: FastifyRequest): boolean {
+  const socket = req.raw.socket as { destroyed?: boolean } | null;
+  if (socket && !socket.destroyed) return false;
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted';
+}
+
+/** A path that exists, asked with a method it does not serve: 405 naming the ones it does. */
+function methodNotAllowed(req: FastifyRequest): ApiError | null {
+  if (!req.is404) return null;
+  const allow = allowedMethods(req.server, req.url);
+  if (!allow.length || allow.includes(req.method)) return null;
+  return new ApiError(
+    405,
+    'method_not_allowed',
+    `method: ${req.method} is not served here; use ${allow.join(', ')}`,
+    { field: 'method' },
+    {
+      allow: allow.join(', '),
+    },
+  );
+}
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const e = toApiError(err, req.url);
+  if (isClientAbort(err, req)) {
+    req.log.info(
+      { err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
+      'request aborted: the connection closed before it was read',
+    );
+    void reply.code(400).send({ error: { code: 'request_aborted', message: 'the connection closed before the request was read' } });
+    return;
+  }
+  const e = methodNotAllowed(req) ?? toApiError(err, req.url);
   if (e.status >= 500)
     req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
   void reply

@@ -47,7 +47,7 @@ export function rawExchange(port: number, parts: RawPart[], o: { giveUpMs?: numb
       received = Buffer.concat([received, d]);
       if (complete(received.toString('utf8'))) finish(false);
     });
-    socket.on('connect', async () => {
+    const writeAll = async () => {
       for (const p of parts) {
         if (p.afterMs) await new Promise((r) => timers.push(setTimeout(r, p.afterMs)));
         if (settled || socket.destroyed) return;
@@ -56,7 +56,8 @@ export function rawExchange(port: number, parts: RawPart[], o: { giveUpMs?: numb
       }
       if (o.abortAfterMs !== undefined) timers.push(setTimeout(() => finish(false), o.abortAfterMs));
       timers.push(setTimeout(() => finish(false), giveUpMs));
-    });
+    };
+    socket.on('connect', () => void writeAll());
   });
 }
 

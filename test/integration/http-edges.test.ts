@@ -55,10 +55,10 @@ function assertShape(a: RawAnswer, status: number, code?: string) {
     [],
     'nothing beside error',
   );
-  assert.equal(typeof body.error!.code, 'string');
-  assert.equal(typeof body.error!.message, 'string');
-  for (const k of Object.keys(body.error!)) assert.ok(['code', 'message', 'details'].includes(k), `unexpected key error.${k}`);
-  if (code) assert.equal(body.error!.code, code);
+  assert.equal(typeof body.error.code, 'string');
+  assert.equal(typeof body.error.message, 'string');
+  for (const k of Object.keys(body.error)) assert.ok(['code', 'message', 'details'].includes(k), `unexpected key error.${k}`);
+  if (code) assert.equal(body.error.code, code);
   assert.match(a.headers['content-type'] ?? '', /^application\/json/);
 }
 
@@ -117,15 +117,17 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send([head('GET', '/healthz', { 'X-Big': 'a'.repeat(20_000) })]), 431, 'headers_too_large');
   });
 
-  it('400 for a malformed header line, a garbage request line and a smuggling-shaped request', async () => {
+  it('400 for a malformed header line, a request line with a bad protocol and a smuggling-shaped request', async () => {
     assertShape(await send([head('GET', '/healthz', { 'Bad Header': 'y' })]), 400, 'malformed_request');
-    assertShape(await send(['garbage\r\n\r\n']), 400, 'malformed_request');
+    assertShape(await send(['GET /healthz HTTX/1.1\r\nHost: 127.0.0.1\r\n\r\n']), 400, 'malformed_request');
     const both = head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '2', 'Transfer-Encoding': 'chunked' });
     assertShape(await send([both + '{}']), 400, 'malformed_request');
   });
 
   it('501 for a method the HTTP parser does not know', async () => {
     assertShape(await send([head('FOO', '/v1/recoveries')]), 501, 'method_not_implemented');
+    // A request line of garbage reads as an unknown method too.
+    assertShape(await send(['garbage\r\n\r\n']), 501, 'method_not_implemented');
   });
 
   it('400 for malformed JSON, 413 for a declared body over the limit, 400 for bad percent-encoding', async () => {

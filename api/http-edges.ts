@@ -1,0 +1,79 @@
+// The HTTP layer below the routes: time bounds on reading a request (slowloris), Node's parser
+// errors and read timeouts answered in the one error shape, and the methods a path serves (405).
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Config } from '../infra/config';
+
+/**
+ * Node's http server sweeps for expired requests this often (its default, 30 s, would let a
+ * stalled request live that much past its bound).
+ */
+const TIMEOUT_SWEEP_MS = 1000;
+
+/** Fastify's options bounding the headers, the whole request (headers and body) and a silent connection. */
+export function requestTimeouts(limits: Config['http']): Pick<FastifyServerOptions, 'connectionTimeout' | 'requestTimeout'> & {
+  http: http.ServerOptions;
+} {
+  const requestTimeout = limits.requestTimeoutSeconds * 1000;
+  return {
+    requestTimeout,
+    // Socket inactivity in either direction; also ends a client that stops reading its answer.
+    connectionTimeout: limits.idleTimeoutSeconds * 1000,
+    http: { headersTimeout: limits.headersTimeoutSeconds * 1000, requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS },
+  };
+}
+
+/** What Node's own errors on a connection become: status, code and message in the one shape. */
+function clientErrorAnswer(code: string | undefined): { status: number; code: string; message: string } {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'request_timeout', message: 'the request was not received in time; send it again' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'headers_too_large', message: 'headers: larger than the server accepts' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, code: 'body_too_large', message: 'body: chunk extensions too large' };
+    case 'HPE_INVALID_METHOD':
+      return { status: 501, code: 'method_not_implemented', message: 'method: not one this server implements' };
+    default:
+      return { status: 400, code: 'malformed_request', message: 'not a valid HTTP/1.1 request' };
+  }
+}
+
+/**
+ * Fastify's clientErrorHandler: errors Node's http server raises on a connection before (or while)
+ * Fastify sees the request, such as a parse error, oversized headers or a read timeout. Answered
+ * on the socket in the one error shape, unless an answer has already started, then closed.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+  // The client went away: nothing to answer, and nothing wrong on our side.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer = clientErrorAnswer(err.code);
+  if (answer.status === 408) this.log.info({ code: err.code }, 'request timed out while being received');
+  else this.log.debug({ code: err.code }, 'malformed request refused');
+  const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
+    socket.write(
+      `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+/** Methods a route can be registered with here; HEAD comes with every GET. */
+const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. */
+export function allowedMethods(app: FastifyInstance, url: string): string[] {
+  const path = url.split('?')[0];
+  return ROUTABLE_METHODS.filter((method) => {
+    try {
+      return app.findRoute({ method, url: path }) !== null;
+    } catch {
+      // A path the router cannot even decode serves nothing.
+      return false;
+    }
+  });
+}
