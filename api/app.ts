@@ -9,7 +9,7 @@ import { createAuth } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
-import { clientErrorHandler, requestTimeouts } from './http-edges';
+import { answerWhileClosing, httpServerOptions } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
@@ -32,12 +32,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Errors the router raises before any route runs get the one error shape too.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
     // Bounded reads, and Node's own errors on a connection (400, 408, 431) in the one shape too.
-    ...requestTimeouts(opts.config.http),
-    clientErrorHandler,
+    ...httpServerOptions(opts.config.http),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  answerWhileClosing(app);
   // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
   // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {

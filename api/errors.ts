@@ -1,6 +1,6 @@
 // One error shape for every route: { error: { code, message, details? } }, and one place that
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DirectoryRefusedError } from '../domain/directory';
 import { KeycloakError } from '../infra/keycloak-errors';
@@ -15,7 +15,6 @@ import {
 } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ACTIVITY_REFUSALS, WORKFLOW_REJECTIONS } from '../contracts/rejections';
-import { allowedMethods } from './http-edges';
 
 export class ApiError extends Error {
   constructor(
@@ -148,6 +147,22 @@ export function isClientAbort(err: unknown, req: FastifyRequest): boolean {
   if (socket && !socket.destroyed) return false;
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted';
+}
+
+/** Methods a route can be registered with here; HEAD comes with every GET. */
+const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  const path = url.split('?')[0];
+  return ROUTABLE_METHODS.filter((method) => {
+    try {
+      return app.findRoute({ method, url: path }) !== null;
+    } catch {
+      // A path the router cannot even decode serves nothing.
+      return false;
+    }
+  });
 }
 
 /** A path that exists, asked with a method it does not serve: 405 naming the ones it does. */

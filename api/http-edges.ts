@@ -1,8 +1,8 @@
-// The HTTP layer below the routes: time bounds on reading a request (slowloris), Node's parser
-// errors and read timeouts answered in the one error shape, and the methods a path serves (405).
+// The HTTP layer below the routes: time bounds on reading a request (slowloris), and the one error
+// shape for Node's parser errors and read timeouts and for requests arriving while the app closes.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config';
 
 /**
@@ -11,17 +11,37 @@ import type { Config } from '../infra/config';
  */
 const TIMEOUT_SWEEP_MS = 1000;
 
-/** Fastify's options bounding the headers, the whole request (headers and body) and a silent connection. */
-export function requestTimeouts(limits: Config['http']): Pick<FastifyServerOptions, 'connectionTimeout' | 'requestTimeout'> & {
-  http: http.ServerOptions;
-} {
+/**
+ * Fastify's options for the HTTP layer: bounds on the headers, the whole request (headers and
+ * body) and a silent connection; Node's connection errors answered in the one shape; no built-in
+ * 503 while closing (its body is not the shape; answerWhileClosing gives one that is).
+ */
+export function httpServerOptions(limits: Config['http']) {
   const requestTimeout = limits.requestTimeoutSeconds * 1000;
   return {
     requestTimeout,
     // Socket inactivity in either direction; also ends a client that stops reading its answer.
     connectionTimeout: limits.idleTimeoutSeconds * 1000,
-    http: { headersTimeout: limits.headersTimeoutSeconds * 1000, requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS },
+    http: { headersTimeout: limits.headersTimeoutSeconds * 1000, requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS } satisfies http.ServerOptions,
+    clientErrorHandler,
+    return503OnClosing: false,
   };
+}
+
+/** Once the app is closing, requests still arriving on open connections get a 503 in the shape. */
+export function answerWhileClosing(app: FastifyInstance) {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Answered here rather than thrown: a drain is not a failure to log at error level.
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!closing) return;
+    return reply
+      .code(503)
+      .headers({ 'retry-after': '1', connection: 'close' })
+      .send({ error: { code: 'unavailable', message: 'the API is shutting down; retry' } });
+  });
 }
 
 /** What Node's own errors on a connection become: status, code and message in the one shape. */
@@ -45,7 +65,7 @@ function clientErrorAnswer(code: string | undefined): { status: number; code: st
  * Fastify sees the request, such as a parse error, oversized headers or a read timeout. Answered
  * on the socket in the one error shape, unless an answer has already started, then closed.
  */
-export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
   // The client went away: nothing to answer, and nothing wrong on our side.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const answer = clientErrorAnswer(err.code);
@@ -60,20 +80,4 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
     );
   }
   socket.destroy(err);
-}
-
-/** Methods a route can be registered with here; HEAD comes with every GET. */
-const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
-/** The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. */
-export function allowedMethods(app: FastifyInstance, url: string): string[] {
-  const path = url.split('?')[0];
-  return ROUTABLE_METHODS.filter((method) => {
-    try {
-      return app.findRoute({ method, url: path }) !== null;
-    } catch {
-      // A path the router cannot even decode serves nothing.
-      return false;
-    }
-  });
 }

@@ -7,6 +7,7 @@
 // answers 405 with `Allow`, an unknown path 404.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { buildApp } from '../../api/app';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { rawExchange, type RawAnswer, type RawPart } from '../../testkit/raw-http';
 import { until } from '../../testkit/wait';
@@ -134,6 +135,35 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '5' }) + '{bad}']), 400, 'malformed_body');
     assertShape(await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '300000' })]), 413, 'body_too_large');
     assertShape(await send([head('GET', '/v1/recoveries/%zz')]), 400, 'invalid_field');
+  });
+
+  it('a request arriving while the app closes gets a 503 in the shape', async () => {
+    // A second app on the harness's parts, so closing it leaves the harness's API running.
+    const app = await buildApp({
+      db: h.db,
+      temporal: h.client,
+      config: h.config,
+      taskQueue: h.taskQueue,
+      searchAttributes: false,
+      logger: false,
+      mailer: h.mailer,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    let closed: Promise<void> | undefined;
+    const timer = setTimeout(() => {
+      closed = app.close();
+    }, 150);
+    try {
+      // Headers begun before the close (the connection is not idle), finished after it.
+      const a = await rawExchange((app.server.address() as { port: number }).port, [
+        { data: 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n' },
+        { data: '\r\n', afterMs: 500 },
+      ]);
+      assertShape(a, 503, 'unavailable');
+    } finally {
+      clearTimeout(timer);
+      await (closed ?? app.close());
+    }
   });
 
   it('a wrong content type and an onRequest (auth) refusal are in the shape', async () => {
