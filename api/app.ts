@@ -71,7 +71,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
     if (!schema || schema.hide) return;
-    schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
+    // 408: any request not received within the HTTP read bounds (HTTP_*_TIMEOUT_SECONDS).
+    schema.response = { 408: ErrorBody, '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
   });
 
   await app.register(swagger, {
@@ -82,7 +83,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         version: '1',
         description:
           'Account recovery and emergency access as durable Temporal workflows. Authenticate with `Authorization: Bearer <api key>`. ' +
-          'Errors are `{ "error": { "code", "message", "details" } }`. `Idempotency-Key` on POSTs makes retries safe.',
+          'Errors are `{ "error": { "code", "message", "details" } }`, from every layer. `Idempotency-Key` on POSTs makes retries safe. ' +
+          'Any operation may also answer 408 `request_timeout` (request not received within the read bounds), 413 `body_too_large`, ' +
+          '431 `headers_too_large` or 400 `malformed_request` (not valid HTTP); a path asked with a method it does not serve answers ' +
+          '405 `method_not_allowed` with `Allow`, an unknown method 501 `method_not_implemented`.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -205,3 +205,20 @@ describe('methods a path does not serve', () => {
     assertShape(await send([head('TRACE', '/v1/nothing-here')]), 404, 'route_not_found');
   });
 });
+
+describe('the OpenAPI document says so', () => {
+  it('every operation documents 408 in the error shape, and the description names 405, 408, 431 and 501', async () => {
+    const r = await h.api<{ info: { description: string }; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(
+      'GET',
+      '/openapi.json',
+    );
+    assert.equal(r.status, 200);
+    const missing = Object.entries(r.body.paths).flatMap(([p, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => !JSON.stringify(op.responses?.['408'] ?? null).includes('"error"'))
+        .map(([m]) => `${m.toUpperCase()} ${p}`),
+    );
+    assert.deepEqual(missing, []);
+    for (const code of ['405', '408', '431', '501', 'method_not_allowed', 'request_timeout']) assert.ok(r.body.info.description.includes(code), code);
+  });
+});
