@@ -9,7 +9,7 @@ import { createAuth } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
-import { answerWhileClosing, httpServerOptions } from './http-edges';
+import { httpServerOptions, registerHttpEdges } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
@@ -37,7 +37,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  answerWhileClosing(app);
+  registerHttpEdges(app);
   // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
   // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {

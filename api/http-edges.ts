@@ -1,7 +1,9 @@
 // The HTTP layer below the routes: time bounds on reading a request (slowloris), and the one error
-// shape for Node's parser errors and read timeouts and for requests arriving while the app closes.
+// shape for what Node's http server answers by itself (parser errors, read timeouts, Expect,
+// CONNECT) and for requests arriving while the app closes.
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config';
 
@@ -14,7 +16,7 @@ const TIMEOUT_SWEEP_MS = 1000;
 /**
  * Fastify's options for the HTTP layer: bounds on the headers, the whole request (headers and
  * body) and a silent connection; Node's connection errors answered in the one shape; no built-in
- * 503 while closing (its body is not the shape; answerWhileClosing gives one that is).
+ * 503 while closing (its body is not the shape; registerHttpEdges gives one that is).
  */
 export function httpServerOptions(limits: Config['http']) {
   const requestTimeout = limits.requestTimeoutSeconds * 1000;
@@ -28,8 +30,20 @@ export function httpServerOptions(limits: Config['http']) {
   };
 }
 
-/** Once the app is closing, requests still arriving on open connections get a 503 in the shape. */
-export function answerWhileClosing(app: FastifyInstance) {
+/**
+ * What Node's http server would answer by itself, in the one shape: an `Expect` it cannot meet
+ * (417), CONNECT (501), and requests still arriving on open connections once the app is
+ * closing (503).
+ */
+export function registerHttpEdges(app: FastifyInstance) {
+  app.server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const body = errorJson('expectation_failed', 'expect: only 100-continue is supported', { field: 'expect' });
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
+  app.server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.end(rawAnswer({ status: 501, code: 'method_not_implemented', message: 'method: CONNECT is not served' }));
+  });
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -42,6 +56,18 @@ export function answerWhileClosing(app: FastifyInstance) {
       .headers({ 'retry-after': '1', connection: 'close' })
       .send({ error: { code: 'unavailable', message: 'the API is shutting down; retry' } });
   });
+}
+
+const errorJson = (code: string, message: string, details?: unknown) =>
+  JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } });
+
+/** A whole HTTP/1.1 answer in the error shape, for writing straight to a socket; it closes the connection. */
+function rawAnswer(a: { status: number; code: string; message: string }): string {
+  const body = errorJson(a.code, a.message);
+  return (
+    `HTTP/1.1 ${a.status} ${http.STATUS_CODES[a.status]}\r\n` +
+    `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
 }
 
 /** What Node's own errors on a connection become: status, code and message in the one shape. */
@@ -72,12 +98,6 @@ function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, s
   if (answer.status === 408) this.log.info({ code: err.code }, 'request timed out while being received');
   else this.log.debug({ code: err.code }, 'malformed request refused');
   const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
-    socket.write(
-      `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\n` +
-        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && !inFlight?.headersSent) socket.write(rawAnswer(answer));
   socket.destroy(err);
 }

@@ -131,6 +131,11 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send(['garbage\r\n\r\n']), 501, 'method_not_implemented');
   });
 
+  it('417 for an Expect other than 100-continue, 501 for CONNECT', async () => {
+    assertShape(await send([head('GET', '/healthz', { Expect: 'something-else' })]), 417, 'expectation_failed');
+    assertShape(await send(['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n']), 501, 'method_not_implemented');
+  });
+
   it('400 for malformed JSON, 413 for a declared body over the limit, 400 for bad percent-encoding', async () => {
     assertShape(await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '5' }) + '{bad}']), 400, 'malformed_body');
     assertShape(await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '300000' })]), 413, 'body_too_large');
