@@ -131,6 +131,15 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send(['garbage\r\n\r\n']), 501, 'method_not_implemented');
   });
 
+  it('400 naming host for an HTTP/1.1 request without Host, or with two', async () => {
+    const none = await send(['GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n']);
+    assertShape(none, 400, 'invalid_field');
+    assert.deepEqual((none.json as { error: { details?: unknown } }).error.details, { field: 'host' });
+    assertShape(await send(['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n']), 400, 'invalid_field');
+    // HTTP/1.0 has no Host requirement.
+    assert.equal((await send(['GET /healthz HTTP/1.0\r\n\r\n'])).status, 200);
+  });
+
   it('417 for an Expect other than 100-continue, 501 for CONNECT', async () => {
     assertShape(await send([head('GET', '/healthz', { Expect: 'something-else' })]), 417, 'expectation_failed');
     assertShape(await send(['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n']), 501, 'method_not_implemented');
