@@ -24,7 +24,13 @@ export function httpServerOptions(limits: Config['http']) {
     requestTimeout,
     // Socket inactivity in either direction; also ends a client that stops reading its answer.
     connectionTimeout: limits.idleTimeoutSeconds * 1000,
-    http: { headersTimeout: limits.headersTimeoutSeconds * 1000, requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS } satisfies http.ServerOptions,
+    http: {
+      headersTimeout: limits.headersTimeoutSeconds * 1000,
+      requestTimeout,
+      connectionsCheckingInterval: TIMEOUT_SWEEP_MS,
+      // Node's own refusal has an empty body; registerHttpEdges refuses in the shape instead.
+      requireHostHeader: false,
+    } satisfies http.ServerOptions,
     clientErrorHandler,
     return503OnClosing: false,
   };
@@ -32,8 +38,8 @@ export function httpServerOptions(limits: Config['http']) {
 
 /**
  * What Node's http server would answer by itself, in the one shape: an `Expect` it cannot meet
- * (417), CONNECT (501), and requests still arriving on open connections once the app is
- * closing (503).
+ * (417), CONNECT (501), an HTTP/1.1 request without exactly one Host (400); and requests still
+ * arriving on open connections once the app is closing (503).
  */
 export function registerHttpEdges(app: FastifyInstance) {
   app.server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -49,17 +55,30 @@ export function registerHttpEdges(app: FastifyInstance) {
     closing = true;
   });
   // Answered here rather than thrown: a drain is not a failure to log at error level.
-  app.addHook('onRequest', async (_req, reply) => {
-    if (!closing) return;
-    return reply
-      .code(503)
-      .headers({ 'retry-after': '1', connection: 'close' })
-      .send({ error: { code: 'unavailable', message: 'the API is shutting down; retry' } });
+  app.addHook('onRequest', async (req, reply) => {
+    if (closing) return reply.code(503).headers({ 'retry-after': '1', connection: 'close' }).send(errorBody('unavailable', 'the API is shutting down; retry'));
+    const problem = hostProblem(req.raw);
+    if (problem)
+      return reply
+        .code(400)
+        .header('connection', 'close')
+        .send(errorBody('invalid_field', problem, { field: 'host' }));
   });
 }
 
-const errorJson = (code: string, message: string, details?: unknown) =>
-  JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } });
+/**
+ * HTTP/1.1 requires exactly one Host (RFC 9112 3.2); Node keeps the first of several, which
+ * could let a proxy and this server disagree on the target.
+ */
+function hostProblem(req: http.IncomingMessage): string | null {
+  const hosts = req.rawHeaders.filter((_, i) => i % 2 === 0).filter((name) => name.toLowerCase() === 'host').length;
+  if (hosts > 1) return 'host: sent more than once';
+  if (hosts === 0 && req.httpVersion === '1.1') return 'host: required on HTTP/1.1';
+  return null;
+}
+
+const errorBody = (code: string, message: string, details?: unknown) => ({ error: { code, message, ...(details !== undefined ? { details } : {}) } });
+const errorJson = (code: string, message: string, details?: unknown) => JSON.stringify(errorBody(code, message, details));
 
 /** A whole HTTP/1.1 answer in the error shape, for writing straight to a socket; it closes the connection. */
 function rawAnswer(a: { status: number; code: string; message: string }): string {
