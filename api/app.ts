@@ -34,10 +34,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Bounded reads, and Node's own errors on a connection (400, 408, 431) in the one shape too.
     ...httpServerOptions(opts.config.http),
   });
+  registerHttpEdges(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  registerHttpEdges(app);
   // Before any schema runs: no input nests deeper than the cap, and no field anywhere may carry
   // NUL or a lone surrogate.
   app.addHook('preValidation', async (req) => {
@@ -71,8 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
     if (!schema || schema.hide) return;
-    // 408: any request not received within the HTTP read bounds (HTTP_*_TIMEOUT_SECONDS).
-    schema.response = { 408: ErrorBody, '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
+    schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
   });
 
   await app.register(swagger, {

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config';
+import { ErrorBody } from './schemas';
 
 /**
  * Node's http server sweeps for expired requests this often (its default, 30 s, would let a
@@ -39,7 +40,7 @@ export function httpServerOptions(limits: Config['http']) {
 /**
  * What Node's http server would answer by itself, in the one shape: an `Expect` it cannot meet
  * (417), CONNECT (501), an HTTP/1.1 request without exactly one Host (400); and requests still
- * arriving on open connections once the app is closing (503).
+ * arriving on open connections once the app is closing (503). Registered before any route.
  */
 export function registerHttpEdges(app: FastifyInstance) {
   app.server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -49,6 +50,11 @@ export function registerHttpEdges(app: FastifyInstance) {
   });
   app.server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.end(rawAnswer({ status: 501, code: 'method_not_implemented', message: 'method: CONNECT is not served' }));
+  });
+  // Any operation can time out while its request is read: the OpenAPI document says so.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    if (schema && !schema.hide) schema.response = { 408: ErrorBody, ...(schema.response ?? {}) };
   });
   let closing = false;
   app.addHook('preClose', async () => {
