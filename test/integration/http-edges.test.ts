@@ -2,9 +2,10 @@
 // stalled request headers and bodies get a 408 in the error shape within the configured bounds
 // (short ones here, so the file takes seconds); a client that aborts mid-body is logged as an
 // abort, not as a backing-service outage; errors that Node's HTTP parser or Fastify raise before
-// any route runs (400, 413, 431, unknown methods, bad URLs, auth hooks) come in the one shape
-// `{ error: { code, message, details? } }`; a known path asked with a method it does not serve
-// answers 405 with `Allow`, an unknown path 404.
+// any route runs (400, 413, 417, 431, 501, a missing or doubled Host, bad URLs, auth hooks, a
+// request arriving while the app closes) come in the one shape `{ error: { code, message,
+// details? } }`; a known path asked with a method it does not serve answers 405 with `Allow`, an
+// unknown path 404; and the OpenAPI document says so.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApp } from '../../api/app';
