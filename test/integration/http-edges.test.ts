@@ -91,6 +91,14 @@ describe('slow and stalled requests end within the bounds', () => {
     assertShape(a, 408, 'request_timeout');
   });
 
+  it('a connection that sends nothing gets a 408 at the headers bound', async () => {
+    const started = Date.now();
+    const a = await send(['']);
+    const took = Date.now() - started;
+    assert.ok(took < (HEADERS_TIMEOUT_S + 1) * 1000 + 3000, `answered within the headers bound, took ${took} ms (status ${a.status})`);
+    assertShape(a, 408, 'request_timeout');
+  });
+
   it('a request slow but within the bounds is served', async () => {
     const body = JSON.stringify({ token: 't1.AAAA', tenantId: 'nobody' });
     const a = await send([
