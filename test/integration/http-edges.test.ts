@@ -165,7 +165,8 @@ describe('errors raised before any route runs come in the one shape', () => {
     const app = await buildApp({
       db: h.db,
       temporal: h.client,
-      config: h.config,
+      // Bounds long enough for the pause below (the harness's are 1 s and 2 s).
+      config: { ...h.config, http: { ...h.config.http, headersTimeoutSeconds: 20, requestTimeoutSeconds: 20 } },
       taskQueue: h.taskQueue,
       searchAttributes: false,
       logger: false,
@@ -177,10 +178,10 @@ describe('errors raised before any route runs come in the one shape', () => {
       closed = app.close();
     }, 150);
     try {
-      // Headers begun before the close (the connection is not idle), finished after it.
+      // Headers begun before the close (the connection is not idle), finished well after it.
       const a = await rawExchange((app.server.address() as { port: number }).port, [
         { data: 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n' },
-        { data: '\r\n', afterMs: 500 },
+        { data: '\r\n', afterMs: 1500 },
       ]);
       assertShape(a, 503, 'unavailable');
     } finally {
