@@ -65,12 +65,21 @@ function assertShape(a: RawAnswer, status: number, code?: string) {
 }
 
 describe('slow and stalled requests end within the bounds', () => {
-  it('a body stalled after 4 of 20 bytes gets a 408 request_timeout', async () => {
+  it('a body stalled after 4 of 20 bytes gets a 408 request_timeout, logged at info, not as an error', async () => {
+    const from = logLines.length;
     const started = Date.now();
     const a = await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'application/json', 'Content-Length': '20' }), '{"to']);
     const took = Date.now() - started;
     assert.ok(took < ANSWER_WITHIN_MS, `answered within ${ANSWER_WITHIN_MS} ms, took ${took} ms (status ${a.status})`);
     assertShape(a, 408, 'request_timeout');
+    // The body reader fails once the connection is cut: that is the same timeout, not an outage.
+    await until('the timeout in the log', () => logLines.slice(from).some((l) => /"level":30.*timed out/.test(l)));
+    await until('the cut body reader in the log', () => logLines.slice(from).some((l) => /"level":30.*aborted/.test(l)));
+    assert.deepEqual(
+      logLines.slice(from).filter((l) => /"level":(50|60)/.test(l)),
+      [],
+      'nothing logged at error level',
+    );
   });
 
   it('a body dripped a byte at a time is cut at the whole-request bound', async () => {
