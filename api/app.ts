@@ -9,6 +9,7 @@ import { createAuth, demandsKey } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
 import type { AppDeps, AppOptions } from './deps';
 import { ApiError, errorHandler } from './errors';
+import { httpServerOptions, registerHttpEdges } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { registerJsonBody } from './json-body';
 import { ErrorBody } from './schemas';
@@ -31,7 +32,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 1024 },
     // Errors the router raises before any route runs get the one error shape too.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
+    // Bounded reads, and Node's own errors on a connection (400, 408, 431) in the one shape too.
+    ...httpServerOptions(opts.config.http),
   });
+  registerHttpEdges(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
@@ -52,9 +56,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       }
     }
   });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0])}` } });
-  });
+  // Through the error handler: a known path asked with another method becomes a 405 there.
+  app.setNotFoundHandler((req, reply) =>
+    errorHandler(new ApiError(404, 'route_not_found', `no route ${req.method} ${redactUrl(req.url.split('?')[0])}`), req, reply),
+  );
 
   const deps: AppDeps = {
     ...opts,
@@ -81,7 +86,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         version: '1',
         description:
           'Account recovery and emergency access as durable Temporal workflows. Authenticate with `Authorization: Bearer <api key>`. ' +
-          'Errors are `{ "error": { "code", "message", "details" } }`. `Idempotency-Key` on POSTs makes retries safe.',
+          'Errors are `{ "error": { "code", "message", "details" } }`, from every layer. `Idempotency-Key` on POSTs makes retries safe. ' +
+          'Any operation may also answer 408 `request_timeout` (request not received within the read bounds), 413 `body_too_large`, ' +
+          '431 `headers_too_large` or 400 `malformed_request` (not valid HTTP); a path asked with a method it does not serve answers ' +
+          '405 `method_not_allowed` with `Allow`, an unknown method 501 `method_not_implemented`.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -1,6 +1,6 @@
 // One error shape for every route: { error: { code, message, details? } }, and one place that
 // maps failures (validation, Temporal, Postgres) to HTTP statuses.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AccountIdCaseClashError, DirectoryRefusedError } from '../domain/directory';
 import { KeycloakError } from '../infra/keycloak-errors';
@@ -144,8 +144,59 @@ function paramOfUrl(url: string): string {
   return 'url';
 }
 
+/**
+ * The request's own connection failed (the client closed it, or it was cut at a read timeout)
+ * while its body was being read: an abort, not an outage of a service behind the API.
+ */
+export function isClientAbort(err: unknown, req: FastifyRequest): boolean {
+  const socket = req.raw.socket as { destroyed?: boolean } | null;
+  if (socket && !socket.destroyed) return false;
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted';
+}
+
+/** Methods a route can be registered with here; HEAD comes with every GET. */
+const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  const path = url.split('?')[0];
+  return ROUTABLE_METHODS.filter((method) => {
+    try {
+      return app.findRoute({ method, url: path }) !== null;
+    } catch {
+      // A path the router cannot even decode serves nothing.
+      return false;
+    }
+  });
+}
+
+/** A path that exists, asked with a method it does not serve: 405 naming the ones it does. */
+function methodNotAllowed(req: FastifyRequest): ApiError | null {
+  if (!req.is404) return null;
+  const allow = allowedMethods(req.server, req.url);
+  if (!allow.length || allow.includes(req.method)) return null;
+  return new ApiError(
+    405,
+    'method_not_allowed',
+    `method: ${req.method} is not served here; use ${allow.join(', ')}`,
+    { field: 'method' },
+    {
+      allow: allow.join(', '),
+    },
+  );
+}
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const e = toApiError(err, req.url);
+  if (isClientAbort(err, req)) {
+    req.log.info(
+      { err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
+      'request aborted: the connection closed before it was read',
+    );
+    void reply.code(400).send({ error: { code: 'request_aborted', message: 'the connection closed before the request was read' } });
+    return;
+  }
+  const e = methodNotAllowed(req) ?? toApiError(err, req.url);
   if (e.status >= 500)
     req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
   void reply

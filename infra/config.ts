@@ -57,6 +57,10 @@ const EnvSchema = z.object({
   POLICY_MODE: z.enum(['production', 'dev']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolish.default(false),
+  /** Bounds on reading a request (slowloris): its headers, the whole request, and silence on the connection. */
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 });
 
 export interface HmacKey {
@@ -97,6 +101,8 @@ export interface Config {
   plaintextTransports: PlaintextTransport[];
   logLevel: string;
   trustProxy: boolean;
+  /** Seconds the API waits for a request's headers, for the whole request, and on a silent connection. */
+  http: { headersTimeoutSeconds: number; requestTimeoutSeconds: number; idleTimeoutSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -236,6 +242,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError('BOOTSTRAP_ADMIN_KEY is weak: at least 24 characters required');
   }
 
+  if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS)
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)');
+
   const port = e.PORT;
   return Object.freeze({
     env: e.NODE_ENV,
@@ -276,5 +285,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     plaintextTransports,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    http: {
+      headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS,
+      requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: e.HTTP_IDLE_TIMEOUT_SECONDS,
+    },
   });
 }

@@ -211,3 +211,22 @@ describe('PUBLIC_BASE_URL: a trailing slash is trimmed', () => {
     assert.equal(loadConfig({ ...prodEnv(tmpDir()), PUBLIC_BASE_URL: 'https://recovery.example.com' }).publicBaseUrl, 'https://recovery.example.com');
   });
 });
+
+describe('HTTP read bounds', () => {
+  it('default to 10 s for the headers, 60 s for the whole request, 120 s of silence', () => {
+    assert.deepEqual(loadConfig(prodEnv(tmpDir())).http, { headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, idleTimeoutSeconds: 120 });
+  });
+
+  it('are read from the environment', () => {
+    const env = { ...prodEnv(tmpDir()), HTTP_HEADERS_TIMEOUT_SECONDS: '2', HTTP_REQUEST_TIMEOUT_SECONDS: '5', HTTP_IDLE_TIMEOUT_SECONDS: '30' };
+    assert.deepEqual(loadConfig(env).http, { headersTimeoutSeconds: 2, requestTimeoutSeconds: 5, idleTimeoutSeconds: 30 });
+  });
+
+  it('refuse 0 (no bound) and a headers bound longer than the request bound, naming the variable', () => {
+    throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), HTTP_REQUEST_TIMEOUT_SECONDS: '0' }), 'HTTP_REQUEST_TIMEOUT_SECONDS');
+    throwsConfigError(
+      () => loadConfig({ ...prodEnv(tmpDir()), HTTP_HEADERS_TIMEOUT_SECONDS: '30', HTTP_REQUEST_TIMEOUT_SECONDS: '20' }),
+      'HTTP_HEADERS_TIMEOUT_SECONDS',
+    );
+  });
+});

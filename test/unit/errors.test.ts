@@ -1,10 +1,12 @@
 // How failures of the backing services map to HTTP: unavailable means 503 with Retry-After,
 // never a 500, whatever shape the driver's error has; and which activity refusals keep their code.
+// A reset on the request's own connection is a client abort, not an outage.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NamespaceNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { toApiError } from '../../api/errors';
+import type { FastifyRequest } from 'fastify';
+import { isClientAbort, toApiError } from '../../api/errors';
 
 const is503 = (err: unknown) => {
   const e = toApiError(err);
@@ -54,5 +56,19 @@ describe('toApiError: an activity refusal inside an update handler (issue 11 ite
     const e = toApiError(failed('no_registered_address'));
     assert.equal(e.status, 500);
     assert.equal(e.code, 'internal');
+  });
+});
+
+describe("isClientAbort: the request's own connection, not a service behind the API", () => {
+  const reqOn = (socket: { destroyed: boolean } | null) => ({ raw: { socket } }) as unknown as FastifyRequest;
+  const reset = () => Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+  it('a reset while reading the body of a request whose socket is gone is an abort', () => {
+    assert.equal(isClientAbort(reset(), reqOn({ destroyed: true })), true);
+    assert.equal(isClientAbort(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }), reqOn(null)), true);
+  });
+  it('a reset from Postgres or Temporal while the client is still connected stays an outage (503)', () => {
+    const fromPostgres = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    assert.equal(isClientAbort(fromPostgres, reqOn({ destroyed: false })), false);
+    is503(fromPostgres);
   });
 });
