@@ -17,7 +17,9 @@ export async function loadDocument(source: string): Promise<OpenAPI3> {
   if (!/^https?:\/\//.test(source)) return JSON.parse(fs.readFileSync(source, 'utf8')) as OpenAPI3;
   const url = new URL(source);
   if (!url.pathname.endsWith('.json')) url.pathname = `${url.pathname.replace(/\/$/, '')}/openapi.json`;
-  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+    throw new Error(`GET ${url.href}: ${err instanceof Error ? err.message : String(err)} (is the engine running? npm start)`);
+  });
   if (!r.ok) throw new Error(`GET ${url.href}: ${r.status} ${r.statusText}`);
   return (await r.json()) as OpenAPI3;
 }
