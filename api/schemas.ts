@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import {
   ACCOUNT_AUTH_METHODS,
+  ACTIVE_STATES,
   ACCOUNT_ROLES,
   ERROR_SOURCES,
   PRINCIPAL_ROLES,
   RECOVERY_KINDS,
   RECOVERY_STATES,
   TENANT_AUTH_MODES,
+  TERMINAL_STATES,
   URGENCIES,
 } from '../domain/types';
 import { PASSWORD_MAX } from '../domain/password';
@@ -334,19 +336,36 @@ export const PrincipalKeyOut = out(z.looseObject({ id: z.string(), apiKey: z.str
 export const PersonLinkOut = out(z.looseObject({ id: z.string(), sent: z.boolean(), expiresInHours: z.number() }));
 export const PersonVerifiedOut = out(z.looseObject({ status: z.literal('verified'), principalId: z.string(), message: z.string() }));
 export const PolicyOut = out(z.looseObject({ tenantId: z.string(), override: z.unknown(), effective: z.looseObject({}) }));
-export const RecoveryAccepted = out(z.looseObject({ id: z.string(), status: z.string(), next: z.unknown() }));
+const RecoveryStateOut = z.enum([...ACTIVE_STATES, ...TERMINAL_STATES]);
+const TierOut = z.union([z.literal(1), z.literal(2), z.literal(3)]);
+/**
+ * What the caller does next (api/views/recovery.ts nextStep), one shape per action, so a generated
+ * client can branch on `action` and read e.g. the tiers to submit without a cast.
+ */
+const NextStepOut = z
+  .discriminatedUnion('action', [
+    z.looseObject({ action: z.literal('submit_verification'), allOf: z.array(TierOut), oneOf: z.array(TierOut) }),
+    z.looseObject({ action: z.literal('await_approvals'), required: z.number() }),
+    z.looseObject({ action: z.literal('await_waiting_period'), until: Iso.nullable() }),
+    z.looseObject({ action: z.literal('owner_uses_emailed_link'), expiresAt: Iso.nullable() }),
+    z.looseObject({ action: z.literal('poll'), href: z.string() }),
+  ])
+  .nullable();
+// A refusal is the 200 answer (RecoveryRefused): `status` tells the two apart.
+export const RecoveryAccepted = out(z.looseObject({ id: z.string(), status: RecoveryStateOut.exclude(['refused']), next: NextStepOut }));
 export const RecoveryRefused = out(z.looseObject({ id: z.string(), status: z.literal('refused'), route: z.string(), reasons: z.array(ReasonOut) }));
-export const RecoveryOut = out(
-  z.looseObject({
-    id: z.string(),
-    tenantId: z.string(),
-    accountId: z.string(),
-    kind: z.string(),
-    state: z.string(),
-    reasons: z.array(ReasonOut),
-    createdAt: Iso,
-  }),
-);
+const RecoveryFields = z.looseObject({
+  id: z.string(),
+  tenantId: z.string(),
+  accountId: z.string(),
+  kind: z.enum(RECOVERY_KINDS),
+  state: RecoveryStateOut,
+  reasons: z.array(ReasonOut),
+  createdAt: Iso,
+});
+export const RecoveryOut = out(RecoveryFields);
+/** One recovery as GET /v1/recoveries/:id answers it: with the caller's next step (null once it has ended). */
+export const RecoveryDetailOut = out(RecoveryFields.extend({ next: NextStepOut }));
 export const RecoveryList = out(z.looseObject({ items: z.array(RecoveryOut), nextBefore: z.string().nullable() }));
 export const VerificationOut = out(z.looseObject({ tier: z.number(), passed: z.boolean(), evidence: z.array(z.string()), state: z.string() }));
 export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() }));

@@ -19,7 +19,7 @@ import {
   IdParams,
   ListRecoveriesQuery,
   RecoveryList,
-  RecoveryOut,
+  RecoveryDetailOut,
   StateOut,
   Verification,
   VerificationOut,
@@ -63,7 +63,7 @@ function readRoutes(r: Router, deps: AppDeps) {
     '/v1/recoveries/:id',
     {
       onRequest: auth.requireRole('agent', 'approver', 'auditor', 'admin'),
-      schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryOut } },
+      schema: { summary: 'Get a recovery', tags: ['recoveries'], params: IdParams, response: { 200: RecoveryDetailOut } },
     },
     async (req) => {
       let row = await loadInScope(deps, req, req.params.id, 'recovery.get');
