@@ -3,7 +3,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { directoriesFor } from '../store/directories';
 import { createAuth, demandsKey } from './auth';
 import { DirectoryHealthBoard } from './directory-status';
@@ -12,6 +12,7 @@ import { ApiError, errorHandler } from './errors';
 import { httpServerOptions, registerHttpEdges } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { registerJsonBody } from './json-body';
+import { openApiDecorations } from './openapi-links';
 import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
@@ -78,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!demandsKey(route.onRequest, route.preValidation, route.preHandler)) schema.security = [];
   });
 
+  const { transform, transformObject } = openApiDecorations(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -94,7 +96,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform,
+    transformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

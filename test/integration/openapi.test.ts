@@ -1,9 +1,14 @@
 // The OpenAPI document is generated from the same zod schemas that validate requests, so it
 // cannot drift from the code; these tests check it covers every route, says which routes need a
-// bearer key (probed by asking each without one) and is served.
+// bearer key (probed by asking each without one) and is served; that every operation has a unique
+// operationId and examples the route's own schemas accept; and that its links walk the recovery and
+// break-glass flows to real operations, with parameters that resolve (one followed for real).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { z } from 'zod';
+import { documentedSchemas } from '../../api/openapi-links';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { seedPrincipal } from '../../testkit/seed';
 
 let h: Harness;
 before(async () => {
@@ -119,4 +124,113 @@ describe('the OpenAPI document', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body.checks, { postgres: 'ok', temporal: 'ok' });
   });
+
+  it('gives every operation a unique operationId', async () => {
+    const ids = operations(await doc()).map(({ op }) => op.operationId);
+    for (const id of ids) assert.match(String(id), /^[a-z][A-Za-z]+$/);
+    assert.equal(new Set(ids).size, ROUTES.length, `duplicates in ${ids.join(', ')}`);
+  });
+
+  it("carries examples for every request body and path parameter, each accepted by the route's own schema", async () => {
+    const schemas = documentedSchemas(h.app);
+    for (const { key, op } of operations(await doc())) {
+      const schema = schemas.get(key.replace(/\{(\w+)\}/g, ':$1')) as Record<string, z.ZodType> | undefined;
+      assert.ok(schema, `${key}: the route's schema was recorded`);
+      const media = op.requestBody?.content['application/json'];
+      if (op.requestBody) {
+        const examples = media?.example !== undefined ? [media.example] : Object.values(media?.examples ?? {}).map((e) => e.value);
+        assert.ok(examples.length > 0, `${key}: a request body example`);
+        for (const ex of examples) assert.ok(schema.body.safeParse(ex).success, `${key}: body example ${JSON.stringify(ex)} accepted`);
+      }
+      for (const where of ['path', 'query'] as const) {
+        const params = (op.parameters ?? []).filter((p) => p.in === where);
+        if (where === 'path') for (const p of params) assert.ok(p.example !== undefined, `${key}: an example of path parameter ${p.name}`);
+        const example = Object.fromEntries(params.filter((p) => p.example !== undefined).map((p) => [p.name, p.example]));
+        if (Object.keys(example).length === 0) continue;
+        const parsed = schema[where === 'path' ? 'params' : 'querystring'].safeParse(example);
+        assert.ok(parsed.success, `${key}: ${where} example ${JSON.stringify(example)} accepted`);
+      }
+    }
+  });
+
+  it('links start -> get -> verifications -> approvals and break-glass request -> approvals -> credential -> revoke -> review', async () => {
+    const d = await doc();
+    const byId = new Map(operations(d).map((o) => [o.op.operationId!, o]));
+    const linksOf = (id: string, status: string) => Object.values(byId.get(id)?.op.responses[status]?.links ?? {}).map((l) => l.operationId);
+    const expected: [string, string, string[]][] = [
+      ['startRecovery', '202', ['getRecovery', 'submitVerification', 'decideRecovery', 'cancelRecovery']],
+      ['getRecovery', '200', ['submitVerification', 'decideRecovery', 'cancelRecovery']],
+      ['submitVerification', '200', ['decideRecovery']],
+      ['requestBreakGlass', '202', ['getGrant', 'decideGrant', 'pickUpCredential', 'revokeGrant', 'reviewGrant']],
+      ['decideGrant', '200', ['pickUpCredential']],
+      ['pickUpCredential', '200', ['revokeGrant', 'reviewGrant']],
+      ['revokeGrant', '200', ['reviewGrant']],
+    ];
+    for (const [source, status, targets] of expected)
+      for (const t of targets) assert.ok(linksOf(source, status).includes(t), `${source} ${status} links to ${t}`);
+    // Every link anywhere: a real target, its parameters that target's path parameters, each
+    // expression pointing at a field the source's answer documents (or a parameter of its request).
+    for (const { key, op } of operations(d)) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const link of Object.values(response.links ?? {})) {
+          const target = byId.get(link.operationId);
+          assert.ok(target, `${key} ${status}: links to an existing operation (${link.operationId})`);
+          const targetPath = (target.op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+          assert.deepEqual(Object.keys(link.parameters).sort(), targetPath.sort(), `${key} -> ${link.operationId}: every path parameter supplied`);
+          for (const expr of Object.values(link.parameters)) {
+            const field = /^\$response\.body#\/(\w+)$/.exec(expr)?.[1];
+            const param = /^\$request\.path\.(\w+)$/.exec(expr)?.[1];
+            if (field) assert.ok(response.content?.['application/json']?.schema?.properties?.[field], `${key} ${status}: its answer documents ${field}`);
+            else if (param)
+              assert.ok(
+                op.parameters?.some((p) => p.in === 'path' && p.name === param),
+                `${key}: has path parameter ${param}`,
+              );
+            else assert.fail(`${key} -> ${link.operationId}: unsupported expression ${expr}`);
+          }
+        }
+      }
+    }
+  });
+
+  it("follows the start recovery link for real: the documented examples start one, and the link's id reads it back", async () => {
+    const d = await doc();
+    const byId = new Map(operations(d).map((o) => [o.op.operationId!, o]));
+    const example = (id: string) => byId.get(id)!.op.requestBody!.content['application/json'].example;
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body: example('createTenant') })).status, 201);
+    const imported = await h.api('POST', '/v1/admin/tenants/acme/accounts', { body: example('importAccounts') });
+    assert.equal(imported.status, 200, imported.text);
+    const agent = await seedPrincipal(h, ['agent'], ['acme']);
+    const started = await h.api('POST', '/v1/recoveries', { key: agent.key, body: example('startRecovery') });
+    assert.ok(started.status === 202 || started.status === 200, started.text);
+    const link = byId.get('startRecovery')!.op.responses[String(started.status)].links!.getRecovery;
+    const id = started.body[link.parameters.id.replace('$response.body#/', '')] as string;
+    const get = byId.get(link.operationId)!;
+    const read = await h.api('GET', get.key.split(' ')[1].replace('{id}', id));
+    assert.equal(read.status, 200, read.text);
+    assert.equal(read.body.id, id);
+  });
 });
+
+interface Op {
+  operationId?: string;
+  parameters?: { in: string; name: string; example?: unknown }[];
+  requestBody?: { content: Record<string, { example?: unknown; examples?: Record<string, { value: unknown }> }> };
+  responses: Record<
+    string,
+    {
+      content?: Record<string, { schema?: { properties?: Record<string, unknown> } }>;
+      links?: Record<string, { operationId: string; parameters: Record<string, string> }>;
+    }
+  >;
+}
+type Doc = { paths: Record<string, Record<string, Op>> };
+
+async function doc(): Promise<Doc> {
+  const r = await h.api<Doc>('GET', '/openapi.json', { key: null });
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+/** Each operation as `METHOD /path` (the document's spelling) with its object. */
+const operations = (d: Doc) => Object.entries(d.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })));
