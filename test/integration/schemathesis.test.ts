@@ -11,10 +11,12 @@ const MAX_EXAMPLES = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '15';
 const MAX_TIME = process.env.SCHEMATHESIS_MAX_TIME ?? '120';
 
 let h: Harness;
+/** Every API and worker log line, so a failure shows what the engine saw (warnings and errors). */
+const logLines: string[] = [];
 /** The login-event route answers only an ingestion key (a role of its own): it gets a run of its own. */
 let ingestionKey: string;
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ logLines });
 });
 after(async () => {
   await h?.close();
@@ -28,6 +30,12 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
     child.stderr.on('data', (d) => (out += d));
     child.on('exit', (code) => resolve({ code: code ?? 1, out }));
   });
+}
+
+/** schemathesis's summary, then the engine's warnings and errors: what a failure needs to be understood. */
+function report(out: string): string {
+  const warnings = logLines.filter((l) => /^(WARN|ERROR) |"level":(40|50|60)/.test(l)).map((l) => l.slice(0, 600));
+  return `${out.slice(-15000)}\n--- engine warnings and errors (${warnings.length}) ---\n${warnings.slice(-40).join('\n')}`;
 }
 
 /** One schemathesis run over the document with every conformance check, as `key`, from `seed`. */
@@ -69,14 +77,14 @@ describe('schemathesis against /openapi.json', () => {
     ingestionKey = (await seedIngestion(h, ['*'])).key;
     await seedLogin(h, ingestionKey, 'fuzz', 'u-1');
     const r = await fuzz(all.key, '20261122', ['--max-time', MAX_TIME, '--exclude-path', '/metrics']);
-    assert.equal(r.code, 0, r.out.slice(-20000));
+    assert.equal(r.code, 0, report(r.out));
   });
 
   it('finds none on the login-event route either, called with an ingestion key', async () => {
     assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
     assert.ok(ingestionKey, 'the first run seeded the ingestion key');
     const r = await fuzz(ingestionKey, '20261130', ['--include-path', '/v1/events/login']);
-    assert.equal(r.code, 0, r.out.slice(-20000));
+    assert.equal(r.code, 0, report(r.out));
     assert.match(r.out, /Selected: 1\/\d+\s+Tested: 1\b/, 'the run selected and tested the login-event route');
   });
 });
