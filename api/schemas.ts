@@ -288,6 +288,7 @@ export const AuditQuery = z
     cursor: QueryInt(0, Number.MAX_SAFE_INTEGER, 0),
   })
   .strict();
+export const EvidenceQuery = z.object({ format: z.enum(['json', 'html']).default('json') }).strict();
 export const AuditVerifyQuery = z.object({ tenantId: AuditChainId }).strict();
 
 export const AccessId = z.string().regex(/^bg_[A-Za-z0-9_-]{16}$/, 'a grant id (bg_...)');
@@ -393,6 +394,22 @@ export const AuditOut = {
     },
     'application/x-ndjson': { schema: z.string() },
     'text/csv': { schema: z.string() },
+  },
+};
+export const EvidenceOut = {
+  description: "The case's evidence bundle as JSON, or with format=html a printable page",
+  content: {
+    'application/json': {
+      schema: out(
+        z.looseObject({
+          case: z.looseObject({ id: z.string(), finalState: z.string() }),
+          request: z.looseObject({}),
+          approvals: z.array(z.looseObject({})),
+          audit: z.looseObject({ events: z.array(z.looseObject({})), proof: z.looseObject({ chainValid: z.boolean() }) }),
+        }),
+      ),
+    },
+    'text/html': { schema: z.string() },
   },
 };
 export const ChainOut = out(
