@@ -119,8 +119,6 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1)
-        throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
       if (holdsDecidingRole(b.roles) && !b.email)
         throw new ApiError(400, 'invalid_field', `email: required with the roles ${DECIDING_ROLES.join(', ')}: only a verified person decides`, {
           field: 'email',
