@@ -215,6 +215,23 @@ describe('tenantScope: exactly ["*"], or a list of tenant ids', () => {
   });
 });
 
+describe('a principal with a deciding role names an email address', () => {
+  const principal = (roles: string[], email?: string) => ({ name: uniq('p'), roles, tenantScope: [tenantId], ...(email ? { email } : {}) });
+
+  it('the document requires email with approver, break_glass_approver or reviewer', () => {
+    const body = bodyOf(doc, 'POST', '/v1/admin/principals');
+    for (const role of ['approver', 'break_glass_approver', 'reviewer']) {
+      assert.equal(accepts(body, principal(['agent', role])), false, `${role} without email documented as acceptable`);
+      assert.equal(accepts(body, principal(['agent', role], 'a@example.test')), true);
+    }
+    assert.equal(accepts(body, principal(['agent'])), true, 'agent alone needs none');
+  });
+
+  it('the server refuses one without (400 naming email)', async () => {
+    refused(await h.api('POST', '/v1/admin/principals', { body: principal(['reviewer']) }), 'email');
+  });
+});
+
 const ROWS = ['standard', 'privileged', 'elevated'] as const;
 const waitOf = (d: Doc, kind: string, row: string) => at(bodyOf(d, 'PUT', '/v1/admin/tenants/{tenantId}/policy'), `rules.${kind}.${row}.waitSeconds`);
 const withWait = (kind: string, row: string, waitSeconds: number) => ({ rules: { [kind]: { [row]: { waitSeconds } } } });
