@@ -15,6 +15,7 @@ import {
 import { PASSWORD_MAX } from '../domain/password';
 import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
 import type { PolicyMode } from '../domain/policy';
+import { DECIDING_ROLES, holdsDecidingRole } from '../domain/person';
 import { safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE, WELL_FORMED } from '../domain/text';
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -221,7 +222,13 @@ export const CreatePrincipal = z
     account: z.object({ tenantId: TenantId, accountId: AccountId }).strict().optional(),
     email: Email.optional(),
   })
-  .strict();
+  .strict()
+  // Only a verified person decides: a deciding role needs an address to verify.
+  .refine((b) => !holdsDecidingRole(b.roles) || b.email !== undefined, {
+    message: `required with the roles ${DECIDING_ROLES.join(', ')}: only a verified person decides`,
+    path: ['email'],
+  })
+  .meta({ if: { required: ['roles'], properties: { roles: { contains: { enum: [...DECIDING_ROLES] } } } }, then: { required: ['email'] } });
 
 export const PrincipalParams = z.object({ id: z.string().regex(/^prn_[A-Za-z0-9_-]{1,32}$/, 'a principal id (prn_...)') }).strict();
 export const DisablePrincipal = z.object({ reason: Text(1000) }).strict();
