@@ -59,10 +59,10 @@ const op = (d: Doc, method: string, p: string): Operation => {
   return o;
 };
 const bodyOf = (d: Doc, method: string, p: string): Schema => op(d, method, p).requestBody!.content['application/json'].schema;
-/** The schema at a dotted path of properties (`items` for `[]`). */
+/** The schema at a dotted path of properties (`items` for `[]`, `additionalProperties` for `{}`). */
 const at = (s: Schema, where: string): Schema =>
   where.split('.').reduce((node, k) => {
-    const next = k === '[]' ? node.items : node.properties?.[k];
+    const next = k === '[]' ? node.items : k === '{}' ? (node.additionalProperties as Schema | undefined) : node.properties?.[k];
     assert.ok(next, `${where}: no ${k} in ${JSON.stringify(node).slice(0, 200)}`);
     return next;
   }, s);
@@ -212,6 +212,30 @@ describe('tenantScope: exactly ["*"], or a list of tenant ids', () => {
     const body = (tenantScope: string[]) => ({ name: uniq('p'), roles: ['agent'], tenantScope });
     refused(await h.api('POST', '/v1/admin/principals', { body: body(['*', tenantId]) }), 'tenantScope');
     refused(await h.api('POST', '/v1/admin/principals', { body: body([tenantId, '*']) }), 'tenantScope');
+  });
+});
+
+describe('string lengths count characters, as JSON Schema does (an emoji is one, not two UTF-16 units)', () => {
+  const emoji = (n: number) => '😀'.repeat(n);
+
+  it('the document and the server agree on a name of 200 emoji (accepted) and 201 (refused)', async () => {
+    const name = at(bodyOf(doc, 'POST', '/v1/admin/tenants'), 'name');
+    assert.equal(name.maxLength, 200);
+    assert.equal(accepts(name, emoji(200)), true);
+    assert.equal(accepts(name, emoji(201)), false);
+    const created = await h.api('POST', '/v1/admin/tenants', { body: { id: uniq('emo'), name: emoji(200), authMode: 'local' } });
+    assert.equal(created.status, 201, created.text);
+    refused(await h.api('POST', '/v1/admin/tenants', { body: { id: uniq('emo'), name: emoji(201), authMode: 'local' } }), 'name');
+  });
+
+  it('and on free strings without a character rule (a knowledge answer of 256 emoji)', async () => {
+    const answer = at(bodyOf(doc, 'POST', '/v1/admin/tenants/{tenantId}/accounts'), 'accounts.[].knowledge.{}');
+    assert.equal(accepts(answer, emoji(256)), true);
+    assert.equal(accepts(answer, emoji(257)), false);
+    const account = (knowledge: Record<string, string>) => ({ externalId: uniq('u'), authMethod: 'local', emails: [`${uniq('e')}@example.test`], knowledge });
+    const ok = await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts: [account({ pet: emoji(256) })] } });
+    assert.equal(ok.status, 200, ok.text);
+    refused(await h.api('POST', `/v1/admin/tenants/${tenantId}/accounts`, { body: { accounts: [account({ pet: emoji(257) })] } }), 'accounts.0.knowledge.pet');
   });
 });
 
