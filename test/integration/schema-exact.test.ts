@@ -256,6 +256,19 @@ describe('a principal with a deciding role names an email address', () => {
   });
 });
 
+describe("the codec's x-namespace header: this engine's namespace only", () => {
+  it('the document names the one namespace, and the server refuses another (400 naming the header)', async () => {
+    for (const name of ['encode', 'decode']) {
+      const s = (op(doc, 'POST', `/codec/${name}`).parameters ?? []).find((p) => p.in === 'header' && p.name === 'x-namespace')?.schema;
+      assert.ok(s, `POST /codec/${name} documents x-namespace`);
+      assert.equal(accepts(s, h.config.temporal.namespace), true);
+      assert.equal(accepts(s, 'someone-else'), false, 'another namespace documented as acceptable');
+      const r = await h.api('POST', `/codec/${name}`, { key, body: { payloads: [] }, headers: { 'x-namespace': 'someone-else' } });
+      refused(r, 'x-namespace');
+    }
+  });
+});
+
 const ROWS = ['standard', 'privileged', 'elevated'] as const;
 const waitOf = (d: Doc, kind: string, row: string) => at(bodyOf(d, 'PUT', '/v1/admin/tenants/{tenantId}/policy'), `rules.${kind}.${row}.waitSeconds`);
 const withWait = (kind: string, row: string, waitSeconds: number) => ({ rules: { [kind]: { [row]: { waitSeconds } } } });
