@@ -31,8 +31,11 @@ const CodecBody = z
       .default([]),
   })
   .strict();
-/** The CLI and the Web UI name the namespace whose payloads they send. */
-const CodecHeaders = z.looseObject({ 'x-namespace': AnyText().max(1000).optional() });
+/**
+ * The CLI and the Web UI name the namespace whose payloads they send; this engine serves its own
+ * only (the route refuses any other), and the document names it.
+ */
+const codecHeaders = (namespace: string) => z.looseObject({ 'x-namespace': AnyText().max(1000).meta({ const: namespace }).optional() });
 
 const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -149,6 +152,7 @@ function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps)
 function codecRoutes(r: Router, { auth, config }: AppDeps) {
   const codec = new EncryptionCodec(config.payloadKeys);
   const allowed = new Set(config.codecCorsOrigins);
+  const CodecHeaders = codecHeaders(config.temporal.namespace);
   const cors = (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin;
     if (origin && allowed.has(origin)) {
