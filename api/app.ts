@@ -21,6 +21,7 @@ import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
 import { evidenceRoutes } from './routes/evidence';
+import { scimRoutes } from './routes/scim';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -114,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   opsRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
+  scimRoutes(app, deps);
   observabilityRoutes(app, deps);
   pageRoutes(app, deps);
   return app;

@@ -7,13 +7,17 @@ import { ApiError } from './errors';
 const unsupported = () =>
   new ApiError(415, 'unsupported_media_type', 'content-type: send application/json (UTF-8, the only charset accepted)', { field: 'content-type' });
 
-/** `application/json`, with no parameter but `charset=utf-8` (any case, quoted or not). */
-export function isJsonUtf8(header: string | undefined): boolean {
+/** `application/json` (or, on the SCIM routes, `application/scim+json`), with no parameter but `charset=utf-8` (any case, quoted or not). */
+export function isJsonUtf8(header: string | undefined, o: { scim?: boolean } = {}): boolean {
   if (!header) return false;
   const [type, ...params] = header.split(';');
-  if (type.trim().toLowerCase() !== 'application/json') return false;
+  const t = type.trim().toLowerCase();
+  if (t !== 'application/json' && !(o.scim && t === 'application/scim+json')) return false;
   return params.every((p) => p.trim() === '' || /^\s*charset\s*=\s*("?)utf-8\1\s*$/i.test(p));
 }
+
+/** SCIM clients (Entra among them) send application/scim+json: accepted on the SCIM routes only. */
+export const SCIM_PREFIX = '/v1/scim/';
 
 // Token kinds of jsonc-parser's SyntaxKind (a const enum, which isolated modules cannot import).
 const OPEN_BRACE = 1;
@@ -69,8 +73,8 @@ export function duplicateKey(text: string): string | null {
 export function registerJsonBody(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (!isJsonUtf8(req.headers['content-type'])) return done(unsupported(), undefined);
+  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (req, body, done) => {
+    if (!isJsonUtf8(req.headers['content-type'], { scim: req.url.startsWith(SCIM_PREFIX) })) return done(unsupported(), undefined);
     const text = body.toString();
     void parseJson(req, text, (err, value) => {
       if (err) return done(err, undefined);

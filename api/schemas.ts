@@ -484,6 +484,7 @@ export const EvidenceOut = {
     'text/html': { schema: z.string() },
   },
 };
+export const ScimTokenOut = out(z.looseObject({ tenantId: z.string(), token: z.string(), endpoint: z.string() }));
 export const ChainOut = out(
   z.looseObject({
     tenantId: z.string(),

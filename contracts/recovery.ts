@@ -92,7 +92,7 @@ export interface VerificationResult {
 
 export interface CancelRequest {
   actor: string;
-  via: 'agent' | 'owner';
+  via: 'agent' | 'owner' | 'deprovision';
   reason: string;
 }
 

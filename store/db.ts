@@ -204,6 +204,12 @@ export interface AuditEventsTable {
   /** The AUDIT_HMAC_KEYS key id of `hash`; null: an unkeyed SHA-256 event from before 0008. */
   key_id: string | null;
 }
+export interface ScimTokensTable {
+  tenant_id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: Generated<Date>;
+}
 export interface AuditHeadsTable {
   tenant_id: string;
   seq: string | number;
@@ -326,6 +332,7 @@ export interface Database {
   email_deliveries: EmailDeliveriesTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
+  scim_tokens: ScimTokensTable;
   rate_events: RateEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   attestations: AttestationsTable;

@@ -388,3 +388,16 @@ export async function mirrorRemoteAccount(db: Db, ref: AccountRef, a: { role: Ac
       throw isCaseClash(err) ? new AccountIdCaseClashError('accountId', ref.accountId, null) : err;
     });
 }
+
+/**
+ * SCIM's lifecycle on the engine's row of an account: deactivated (suspended, reversible) or
+ * active again, and deleted (deprovisioned: final, a later "active" never revives it). Returns the
+ * status now, or null when there is no such account.
+ */
+export async function setAccountLifecycle(db: Db, accountUuid: string, status: 'active' | 'suspended' | 'deprovisioned') {
+  let q = db.updateTable('accounts').set({ status, updated_at: new Date() }).where('id', '=', accountUuid);
+  if (status !== 'deprovisioned') q = q.where('status', '!=', 'deprovisioned');
+  await q.execute();
+  const r = await db.selectFrom('accounts').select('status').where('id', '=', accountUuid).executeTakeFirst();
+  return r?.status ?? null;
+}

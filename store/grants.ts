@@ -179,3 +179,15 @@ export function grantCredentialTimes(db: Db, grantId: string) {
     .orderBy('created_at')
     .execute();
 }
+
+/** An account's emergency-access grants still running (not ended), oldest first. */
+export function openGrantsOf(db: Db, tenantId: string, accountId: string) {
+  return db
+    .selectFrom('access_grants')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '=', accountId)
+    .where('ended_at', 'is', null)
+    .orderBy('created_at')
+    .execute();
+}

@@ -132,3 +132,15 @@ export function recoveryCountsIn(db: Db, states: string[]) {
     .groupBy(['kind', 'state'])
     .execute();
 }
+
+/** An account's recoveries still running (not ended), oldest first. */
+export function openRecoveriesOf(db: Db, tenantId: string, accountId: string) {
+  return db
+    .selectFrom('recoveries')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '=', accountId)
+    .where('ended_at', 'is', null)
+    .orderBy('created_at')
+    .execute();
+}

@@ -33,6 +33,7 @@ const ROUTES = [
   'GET /v1/admin/tenants/{tenantId}/directory',
   'GET /v1/admin/tenants/{tenantId}/directory/health',
   'POST /v1/admin/directory-secrets/reseal',
+  'POST /v1/admin/tenants/{tenantId}/scim-token',
   'POST /v1/recoveries',
   'GET /v1/recoveries',
   'GET /v1/recoveries/{id}',
