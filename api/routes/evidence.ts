@@ -1,12 +1,13 @@
 // GET /v1/recoveries/:id/evidence and /v1/break-glass/:id/evidence: one case's evidence bundle
 // for an auditor (tenant-scoped), as JSON or as a printable page (?format=html).
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildEvidence, type CaseFacts, type EvidenceFacts } from '../../domain/evidence';
 import { exportedHeads } from '../../infra/audit-heads';
 import { caseEvents, verifyAuditChain } from '../../store/audit';
 import { caseDeliveries } from '../../store/deliveries';
-import { grantCredentialTimes } from '../../store/grants';
+import { grantCredentialTimes, type GrantRow } from '../../store/grants';
 import { principalsWithPersons } from '../../store/principals';
+import type { RecoveryRow } from '../../store/recoveries';
 import { caseTokens } from '../../store/tokens';
 import { typed, type AppDeps, type Router } from '../deps';
 import { AccessParams, EvidenceOut, EvidenceQuery, IdParams } from '../schemas';
@@ -101,90 +102,69 @@ async function answer(deps: AppDeps, reply: FastifyReply, c: CaseFacts, format: 
 const SUMMARY =
   'The evidence bundle of one case: request, risk, verification, approvals (by person), waiting period, notifications, link and credential times (never values), revocations, the final state, the run with a link into the Temporal UI, and the audit events with the proof that their chain verifies. ?format=html: a printable page.';
 
-function recoveryEvidence(r: Router, deps: AppDeps) {
-  r.get(
-    '/v1/recoveries/:id/evidence',
-    {
-      onRequest: deps.auth.requireRole('auditor'),
-      schema: {
-        summary: "A recovery's evidence bundle (auditor)",
-        description: SUMMARY,
-        tags: ['evidence'],
-        params: IdParams,
-        querystring: EvidenceQuery,
-        response: { 200: EvidenceOut },
-      },
-    },
-    async (req, reply) => {
-      const row = await loadInScope(deps, req, req.params.id, 'recovery.evidence');
-      return answer(
-        deps,
-        reply,
-        {
-          type: 'recovery',
-          id: row.id,
-          tenantId: row.tenant_id,
-          accountId: row.account_id,
-          kind: row.kind,
-          state: row.state,
-          createdAt: iso(row.created_at),
-          endedAt: isoOrNull(row.ended_at),
-          requestedBy: row.requested_by,
-          justification: row.reason,
-          ticketRef: row.ticket_ref,
-          workflowId: row.workflow_id,
-          runId: row.run_id,
-          risk: { tier: row.risk_tier, route: row.route, reasons: row.reasons, context: row.context, errorSource: row.error_source, urgency: row.urgency },
-        },
-        req.query.format,
-      );
-    },
-  );
-}
+/** A recovery's row as the bundle's case. */
+const recoveryCase = (row: RecoveryRow): CaseFacts => ({
+  type: 'recovery',
+  id: row.id,
+  tenantId: row.tenant_id,
+  accountId: row.account_id,
+  kind: row.kind,
+  state: row.state,
+  createdAt: iso(row.created_at),
+  endedAt: isoOrNull(row.ended_at),
+  requestedBy: row.requested_by,
+  justification: row.reason,
+  ticketRef: row.ticket_ref,
+  workflowId: row.workflow_id,
+  runId: row.run_id,
+  risk: { tier: row.risk_tier, route: row.route, reasons: row.reasons, context: row.context, errorSource: row.error_source, urgency: row.urgency },
+});
 
-function grantEvidence(r: Router, deps: AppDeps) {
+/** A grant's row as the bundle's case. */
+const grantCase = (g: GrantRow): CaseFacts => ({
+  type: 'break_glass',
+  id: g.id,
+  tenantId: g.tenant_id,
+  accountId: g.account_id,
+  kind: g.kind,
+  state: g.state,
+  createdAt: iso(g.created_at),
+  endedAt: isoOrNull(g.ended_at),
+  requestedBy: g.requested_by,
+  justification: g.justification,
+  ticketRef: g.ticket_ref,
+  workflowId: g.workflow_id,
+  runId: g.run_id,
+  durationSeconds: g.duration_seconds,
+});
+
+function evidenceRoute(
+  r: Router,
+  deps: AppDeps,
+  o: { path: string; params: typeof IdParams | typeof AccessParams; summary: string; load: (req: FastifyRequest, id: string) => Promise<CaseFacts> },
+) {
   r.get(
-    '/v1/break-glass/:id/evidence',
+    o.path,
     {
       onRequest: deps.auth.requireRole('auditor'),
-      schema: {
-        summary: "An emergency-access grant's evidence bundle (auditor)",
-        description: SUMMARY,
-        tags: ['evidence'],
-        params: AccessParams,
-        querystring: EvidenceQuery,
-        response: { 200: EvidenceOut },
-      },
+      schema: { summary: o.summary, description: SUMMARY, tags: ['evidence'], params: o.params, querystring: EvidenceQuery, response: { 200: EvidenceOut } },
     },
-    async (req, reply) => {
-      const g = await grantInScope(deps, req, req.params.id, 'access.evidence');
-      return answer(
-        deps,
-        reply,
-        {
-          type: 'break_glass',
-          id: g.id,
-          tenantId: g.tenant_id,
-          accountId: g.account_id,
-          kind: g.kind,
-          state: g.state,
-          createdAt: iso(g.created_at),
-          endedAt: isoOrNull(g.ended_at),
-          requestedBy: g.requested_by,
-          justification: g.justification,
-          ticketRef: g.ticket_ref,
-          workflowId: g.workflow_id,
-          runId: g.run_id,
-          durationSeconds: g.duration_seconds,
-        },
-        req.query.format,
-      );
-    },
+    async (req, reply) => answer(deps, reply, await o.load(req, req.params.id), req.query.format),
   );
 }
 
 export function evidenceRoutes(app: FastifyInstance, deps: AppDeps) {
   const r = typed(app);
-  recoveryEvidence(r, deps);
-  grantEvidence(r, deps);
+  evidenceRoute(r, deps, {
+    path: '/v1/recoveries/:id/evidence',
+    params: IdParams,
+    summary: "A recovery's evidence bundle (auditor)",
+    load: async (req, id) => recoveryCase(await loadInScope(deps, req, id, 'recovery.evidence')),
+  });
+  evidenceRoute(r, deps, {
+    path: '/v1/break-glass/:id/evidence',
+    params: AccessParams,
+    summary: "An emergency-access grant's evidence bundle (auditor)",
+    load: async (req, id) => grantCase(await grantInScope(deps, req, id, 'access.evidence')),
+  });
 }
