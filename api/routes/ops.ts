@@ -6,7 +6,7 @@ import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
-import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
+import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, NotReadyOut, ReadyOut, RecordedOut } from '../schemas';
 
 const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash', 'key_id'] as const;
 const csvCell = (v: unknown) => {
@@ -127,7 +127,7 @@ function healthRoutes(r: Router, { db, temporal }: AppDeps) {
 
   r.get(
     '/readyz',
-    { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } },
+    { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: NotReadyOut } } },
     async (_req, reply) => {
       const checks: Record<string, string> = {};
       checks.postgres = (await databaseAnswers(db)) ? 'ok' : 'unavailable';

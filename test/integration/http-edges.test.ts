@@ -169,35 +169,38 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send([head('GET', '/v1/recoveries/%zz')]), 400, 'invalid_field');
   });
 
-  it('a request arriving while the app closes gets a 503 in the shape', async () => {
-    // A second app on the harness's parts, so closing it leaves the harness's API running.
-    const app = await buildApp({
-      db: h.db,
-      temporal: h.client,
-      // Bounds long enough for the pause below (the harness's are 1 s and 2 s).
-      config: { ...h.config, http: { ...h.config.http, headersTimeoutSeconds: 20, requestTimeoutSeconds: 20 } },
-      taskQueue: h.taskQueue,
-      searchAttributes: false,
-      logger: false,
-      mailer: h.mailer,
+  // /readyz documents its own 503 (a readiness report): the draining answer must still pass its serializer.
+  for (const path of ['/healthz', '/readyz']) {
+    it(`a request arriving while the app closes gets a 503 in the shape (${path})`, async () => {
+      // A second app on the harness's parts, so closing it leaves the harness's API running.
+      const app = await buildApp({
+        db: h.db,
+        temporal: h.client,
+        // Bounds long enough for the pause below (the harness's are 1 s and 2 s).
+        config: { ...h.config, http: { ...h.config.http, headersTimeoutSeconds: 20, requestTimeoutSeconds: 20 } },
+        taskQueue: h.taskQueue,
+        searchAttributes: false,
+        logger: false,
+        mailer: h.mailer,
+      });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      let closed: Promise<void> | undefined;
+      const timer = setTimeout(() => {
+        closed = app.close();
+      }, 150);
+      try {
+        // Headers begun before the close (the connection is not idle), finished well after it.
+        const a = await rawExchange((app.server.address() as { port: number }).port, [
+          { data: `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` },
+          { data: '\r\n', afterMs: 1500 },
+        ]);
+        assertShape(a, 503, 'unavailable');
+      } finally {
+        clearTimeout(timer);
+        await (closed ?? app.close());
+      }
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    let closed: Promise<void> | undefined;
-    const timer = setTimeout(() => {
-      closed = app.close();
-    }, 150);
-    try {
-      // Headers begun before the close (the connection is not idle), finished well after it.
-      const a = await rawExchange((app.server.address() as { port: number }).port, [
-        { data: 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n' },
-        { data: '\r\n', afterMs: 1500 },
-      ]);
-      assertShape(a, 503, 'unavailable');
-    } finally {
-      clearTimeout(timer);
-      await (closed ?? app.close());
-    }
-  });
+  }
 
   it('a wrong content type and an onRequest (auth) refusal are in the shape', async () => {
     const plain = await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'text/plain', 'Content-Length': '2' }) + '{}']);
