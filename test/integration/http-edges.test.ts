@@ -236,6 +236,21 @@ describe('methods a path does not serve', () => {
     assert.deepEqual(allowOf(a), ['GET', 'HEAD', 'PUT']);
   });
 
+  // A concrete path owns its URL (OpenAPI matches it before a templated one): /v1/links/redeem is
+  // not a link named "redeem", so a GET there is not served, and Allow does not offer it.
+  it('a concrete path shadowing a templated one lists its own methods only, and refuses the others', async () => {
+    for (const path of ['/v1/links/redeem', '/v1/links/cancel']) {
+      for (const method of ['OPTIONS', 'GET', 'HEAD', 'PUT']) {
+        const a = await send([head(method, path)]);
+        assert.equal(a.status, 405, `${method} ${path}: ${a.text.slice(0, 200)}`);
+        if (method !== 'HEAD') assertShape(a, 405, 'method_not_allowed');
+        assert.deepEqual(allowOf(a), ['POST'], `${method} ${path}`);
+      }
+    }
+    // The templated route still serves every other link.
+    assertShape(await send([head('GET', '/v1/links/k1.hV3q9sKx2LmN8pRt4WzY7bCd1FgJ6aEo0uQiSyTnMvU')]), 404, 'link_invalid');
+  });
+
   it('an unknown path stays 404 route_not_found, whatever the method', async () => {
     assertShape(await send([head('GET', '/v1/nothing-here')]), 404, 'route_not_found');
     assertShape(await send([head('TRACE', '/v1/nothing-here')]), 404, 'route_not_found');
