@@ -7,7 +7,6 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config';
 import { allowedMethods, notAllowed } from './errors';
-import { ErrorBody } from './schemas';
 
 /**
  * Node's http server sweeps for expired requests this often (its default, 30 s, would let a
@@ -51,11 +50,6 @@ export function registerHttpEdges(app: FastifyInstance) {
   });
   app.server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.end(rawAnswer({ status: 501, code: 'method_not_implemented', message: 'method: CONNECT is not served' }));
-  });
-  // Any operation can time out while its request is read: the OpenAPI document says so.
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
-    if (schema && !schema.hide) schema.response = { 408: ErrorBody, ...(schema.response ?? {}) };
   });
   const shadowed = shadowedTemplates(app);
   let closing = false;
