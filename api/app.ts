@@ -18,6 +18,7 @@ import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
+import { auditRoutes } from './routes/audit';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -108,6 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   accessRoutes(app, deps);
   linkRoutes(app, deps);
   opsRoutes(app, deps);
+  auditRoutes(app, deps);
   observabilityRoutes(app, deps);
   pageRoutes(app, deps);
   return app;

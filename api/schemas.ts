@@ -274,13 +274,18 @@ export const LoginEvent = z
 
 /** A tenant's audit chain, or `_system`: the chain of what `*`-scoped principals do. */
 const AuditChainId = z.string().regex(/^(_system|[a-z0-9][a-z0-9-]{1,62})$/, 'a tenant id (lowercase letters, digits and dashes, 2-63 characters) or _system');
+/** A JSON page of the audit log holds at most this many events; the streamed formats go to 1,000,000. */
+export const AUDIT_JSON_MAX_LIMIT = 10_000;
 export const AuditQuery = z
   .object({
     tenantId: AuditChainId,
     from: Instant.optional(),
     to: Instant.optional(),
-    format: z.enum(['json', 'jsonl', 'csv']).default('json'),
-    limit: QueryInt(1, 10000, 1000),
+    format: z.enum(['json', 'jsonl', 'csv', 'ocsf']).default('json'),
+    /** At most AUDIT_JSON_MAX_LIMIT for format=json (checked in the route, naming `limit`). */
+    limit: QueryInt(1, 1_000_000, 1000),
+    /** The `seq` of the last event already received: the page starts after it. */
+    cursor: QueryInt(0, Number.MAX_SAFE_INTEGER, 0),
   })
   .strict();
 export const AuditVerifyQuery = z.object({ tenantId: AuditChainId }).strict();
@@ -374,9 +379,18 @@ export const LinkOut = out(z.looseObject({ valid: z.literal(true), purpose: z.st
 export const LinkUsedOut = out(z.looseObject({ status: z.string(), message: z.string() }));
 export const RecordedOut = out(z.looseObject({ recorded: z.boolean() }));
 export const AuditOut = {
-  description: 'Events in chain order: JSON by default, NDJSON or CSV with format=',
+  description: 'Events in chain order: a JSON page by default; JSON lines (format=jsonl or ocsf) or CSV streamed',
   content: {
-    'application/json': { schema: out(z.looseObject({ tenantId: z.string(), events: z.array(z.looseObject({ seq: z.number(), hash: z.string() })) })) },
+    'application/json': {
+      schema: out(
+        z.looseObject({
+          tenantId: z.string(),
+          events: z.array(z.looseObject({ seq: z.number(), hash: z.string() })),
+          /** Pass as `cursor` for the next page; null on the last page. */
+          nextCursor: z.number().nullable(),
+        }),
+      ),
+    },
     'application/x-ndjson': { schema: z.string() },
     'text/csv': { schema: z.string() },
   },

@@ -1,6 +1,6 @@
 // `npm run bench`: runs the selected benchmarks one after another, then prints one table.
 //
-//   tsx bench/run.ts [--quick] [--only=api,starts,starts-pg,e2e,parked,efficiency] [--json=FILE]
+//   tsx bench/run.ts [--quick] [--only=api,starts,starts-pg,e2e,parked,efficiency,export] [--json=FILE]
 //
 // --quick runs the small versions (a few seconds each) for CI. Benchmarks report, they do not
 // fail the build: the exit code is 0 unless a benchmark crashed (or the run was interrupted).
@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { apiOverhead } from './api-overhead';
+import { auditExport } from './audit-export';
 import { e2e } from './e2e';
 import { efficiency } from './efficiency';
 import { parked } from './parked';
@@ -23,6 +24,7 @@ const BENCHES: Record<string, { item: string; title: string; run: Bench }> = {
   e2e: { item: '3', title: 'end to end', run: e2e },
   parked: { item: '4', title: 'parked workflows', run: parked },
   efficiency: { item: '5', title: 'efficiency', run: efficiency },
+  export: { item: '14', title: 'audit export', run: auditExport },
 };
 
 function parseArgs(argv: string[]) {
@@ -44,7 +46,7 @@ function parseArgs(argv: string[]) {
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
   for (const name of only ?? []) if (!BENCHES[name]) throw new Error(`--only: no benchmark "${name}" (${Object.keys(BENCHES).join(', ')})`);
-  // Always in the order of the issue (1, 2a, 2b, 3, 4, 5), whatever the order of --only.
+  // Always in the order of the table (1, 2a, 2b, 3, 4, 5, 14), whatever the order of --only.
   const selected = Object.keys(BENCHES).filter((k) => !only || only.includes(k));
   return { quick, selected, json };
 }

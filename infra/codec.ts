@@ -27,25 +27,27 @@ const READABLE = new Set(['binary/null', 'binary/plain', 'json/plain']);
 export const standIn = (reason: string): Payload => ({ metadata: { encoding: enc('json/plain') }, data: enc(JSON.stringify({ [UNDECODABLE]: reason })) });
 
 export class EncryptionCodec implements PayloadCodec {
-  private readonly keys: Map<string, Buffer>;
-  private readonly active: HmacKey;
+  // Private fields (#), not TypeScript's `private`: the SDK logs the worker's options, the codec
+  // among them, at DEBUG, and JSON.stringify or util.inspect print only ordinary properties.
+  readonly #keys: Map<string, Buffer>;
+  readonly #active: HmacKey;
 
   constructor(
     keys: readonly HmacKey[],
     private readonly undecodable: Undecodable = 'throw',
   ) {
     if (!keys.length) throw new Error('EncryptionCodec needs at least one key');
-    this.active = keys[0];
-    this.keys = new Map(keys.map((k) => [k.id, k.key.subarray(0, 32)]));
+    this.#active = keys[0];
+    this.#keys = new Map(keys.map((k) => [k.id, k.key.subarray(0, 32)]));
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
       const plain = temporal.api.common.v1.Payload.encode(p).finish();
       const iv = crypto.randomBytes(12);
-      const c = crypto.createCipheriv('aes-256-gcm', this.active.key.subarray(0, 32), iv);
+      const c = crypto.createCipheriv('aes-256-gcm', this.#active.key.subarray(0, 32), iv);
       const body = Buffer.concat([iv, c.update(plain), c.final(), c.getAuthTag()]);
-      return { metadata: { encoding: enc(ENCRYPTED_ENCODING), [KEY_ID]: enc(this.active.id) }, data: body };
+      return { metadata: { encoding: enc(ENCRYPTED_ENCODING), [KEY_ID]: enc(this.#active.id) }, data: body };
     });
   }
 
@@ -65,7 +67,7 @@ export class EncryptionCodec implements PayloadCodec {
   private decodeOne(p: Payload): Payload {
     if (dec(p.metadata?.encoding) !== ENCRYPTED_ENCODING) return p;
     const kid = dec(p.metadata?.[KEY_ID]);
-    const key = this.keys.get(kid);
+    const key = this.#keys.get(kid);
     if (!key) throw new Error(`payload encrypted under unknown key id '${kid}'`);
     const data = Buffer.from(p.data ?? new Uint8Array());
     if (data.length < 28) throw new Error('payload too short to be ours');

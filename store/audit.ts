@@ -243,11 +243,44 @@ export async function auditLogRewritableBy(db: Db): Promise<string[]> {
 }
 
 /** A page of a tenant's events in chain order, optionally within [from, to). */
-export function listAuditEvents(db: Db, q: { tenantId: string; from?: string; to?: string; limit: number }) {
+/** A slice of one tenant's chain: a time range, and a cursor (the last `seq` already read). */
+export interface AuditRange {
+  tenantId: string;
+  from?: string;
+  to?: string;
+  /** Events after this seq only (keyset paging: what a previous page ended on). */
+  after?: number;
+}
+
+function inRange(db: Db, q: AuditRange) {
   let sel = db.selectFrom('audit_events').selectAll().where('tenant_id', '=', q.tenantId);
+  if (q.after !== undefined) sel = sel.where('seq', '>', q.after);
   if (q.from) sel = sel.where('at', '>=', new Date(q.from));
   if (q.to) sel = sel.where('at', '<', new Date(q.to));
-  return sel.orderBy('seq').limit(q.limit).execute();
+  return sel.orderBy('seq');
+}
+
+export function listAuditEvents(db: Db, q: AuditRange & { limit: number }) {
+  return inRange(db, q).limit(q.limit).execute();
+}
+
+/**
+ * Up to `limit` events of a range in chain order, read in batches on the (tenant_id, seq) index
+ * with a keyset: an export of any size holds one batch in memory at a time.
+ */
+export async function* auditEventBatches(db: Db, q: AuditRange & { limit: number }, batchSize = 2000) {
+  let after = q.after;
+  let left = q.limit;
+  while (left > 0) {
+    const want = Math.min(batchSize, left);
+    const rows = await inRange(db, { ...q, after })
+      .limit(want)
+      .execute();
+    if (rows.length) yield rows;
+    if (rows.length < want) return;
+    left -= rows.length;
+    after = Number(rows[rows.length - 1].seq);
+  }
 }
 
 export async function auditEventExists(trx: Transaction<Database>, eventKey: string): Promise<boolean> {

@@ -38,6 +38,11 @@ export function recoveryRuns(db: Db) {
   return db.selectFrom('recoveries').select(['workflow_id', 'run_id']).where('run_id', 'is not', null).execute();
 }
 
+/** A tenant's emergency-access grants (no order). */
+export function grantsOf(db: Db, tenantId: string) {
+  return db.selectFrom('access_grants').selectAll().where('tenant_id', '=', tenantId).execute();
+}
+
 /** An emergency-access grant's row; throws if there is none. */
 export async function grantRow(db: Db, id: string) {
   return found(await getGrant(db, id), `grant ${id}`);

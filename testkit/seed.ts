@@ -220,3 +220,26 @@ export async function seedLoginHistorySql(db: Db, tenantId: string, prefix: stri
       from accounts where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
   await sql`update accounts set last_login_at = now() - interval '1 day' where tenant_id = ${tenantId} and external_id like ${prefix + '-%'}`.execute(db);
 }
+
+/**
+ * `count` synthetic events appended to a tenant's audit chain (benchmark setup: an export reads
+ * them; their hashes extend the head, as the append trigger demands, but are not HMACs, so the
+ * chain does not verify past them). 2,000 per statement, each its own transaction: the trigger
+ * updates the head row once per event, and one transaction's chain of row versions grows slower
+ * to walk with every update (100,000 in one took minutes).
+ */
+export async function seedAuditEventsSql(db: Db, tenantId: string, count: number) {
+  for (let done = 0; done < count; done += 2_000) {
+    const n = Math.min(2_000, count - done);
+    await sql`
+      with head as (select seq, hash from audit_heads where tenant_id = ${tenantId})
+      insert into audit_events (tenant_id, seq, event_key, at, actor, action, target, recovery_id, details, prev_hash, hash, key_id)
+      select ${tenantId}, head.seq + g, 'bench-export:' || (head.seq + g), now() - interval '1 hour', 'principal:prn_bench',
+             'recovery.completed', 'account:u-' || (g % 1000), null,
+             jsonb_build_object('kind', 'password_reset', 'sessionsRevoked', g % 3, 'note', 'synthetic event ' || g),
+             case when g = 1 then head.hash else encode(sha256(convert_to('bench' || (head.seq + g - 1), 'UTF8')), 'hex') end,
+             encode(sha256(convert_to('bench' || (head.seq + g), 'UTF8')), 'hex'), 'bench'
+        from head, generate_series(1, ${n}::int) g
+       order by g`.execute(db);
+  }
+}

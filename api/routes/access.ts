@@ -95,6 +95,9 @@ async function liveView(deps: AppDeps, g: GrantRow) {
 /** An Update whose rejection is audited and mapped in the one place errors are mapped. */
 async function update<T>(deps: AppDeps, req: FastifyRequest, g: GrantRow, action: string, run: () => Promise<T>): Promise<T> {
   try {
+    // An ended grant answers from the read model: one that never started has no run, and its
+    // workflow id may name another grant's run.
+    if (isAccessTerminal(g.state)) throw new ApiError(409, 'invalid_state', `the grant is ${g.state}`);
     return await withTemporalDeadline(deps.temporal, 'update', run);
   } catch (err) {
     const e = toApiError(err);

@@ -1,18 +1,10 @@
-// Login events (feeding risk), audit export and verification, health. One function per concern.
+// Login events (feeding risk) and health. One function per concern.
 import type { FastifyInstance } from 'fastify';
-import { exportedHeads } from '../../infra/audit-heads';
-import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
-import { AuditOut, AuditQuery, AuditVerifyQuery, ChainOut, HealthOut, LoginEvent, NotReadyOut, ReadyOut, RecordedOut } from '../schemas';
-
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'recovery_id', 'details', 'prev_hash', 'hash', 'key_id'] as const;
-const csvCell = (v: unknown) => {
-  const s = typeof v === 'string' ? v : JSON.stringify(v ?? '');
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+import { HealthOut, LoginEvent, NotReadyOut, ReadyOut, RecordedOut } from '../schemas';
 
 /** How far ahead of this server's clock a reported login may be (the reporter's clock skew). */
 const LOGIN_CLOCK_SKEW_MS = 60_000;
@@ -71,57 +63,6 @@ function loginEventRoute(r: Router, { db, auth, directoryFor }: AppDeps) {
   );
 }
 
-function auditRoutes(r: Router, { db, auth, config }: AppDeps) {
-  r.get(
-    '/v1/audit',
-    {
-      onRequest: auth.requireRole('auditor', 'admin'),
-      schema: { summary: 'Export the audit log (json, jsonl or csv)', tags: ['audit'], querystring: AuditQuery, response: { 200: AuditOut } },
-    },
-    async (req, reply) => {
-      const q = req.query;
-      await auth.requireChain(req, q.tenantId, 'audit.export');
-      const rows = (await listAuditEvents(db, q)).map((e) => ({
-        seq: Number(e.seq),
-        at: new Date(e.at).toISOString(),
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        recovery_id: e.recovery_id,
-        details: e.details,
-        prev_hash: e.prev_hash,
-        hash: e.hash,
-        key_id: e.key_id,
-      }));
-      if (q.format === 'jsonl') return reply.type('application/x-ndjson').send(rows.map((x) => JSON.stringify(x)).join('\n') + (rows.length ? '\n' : ''));
-      if (q.format === 'csv') {
-        const lines = [CSV_COLUMNS.join(','), ...rows.map((x) => CSV_COLUMNS.map((c) => csvCell(x[c])).join(','))];
-        return reply.type('text/csv').send(lines.join('\n') + '\n');
-      }
-      return { tenantId: q.tenantId, events: rows };
-    },
-  );
-
-  r.get(
-    '/v1/audit/verify',
-    {
-      onRequest: auth.requireRole('auditor', 'admin'),
-      schema: {
-        summary: "Verify a tenant's audit hash chain (or _system's, for a *-scoped auditor)",
-        tags: ['audit'],
-        querystring: AuditVerifyQuery,
-        response: { 200: ChainOut },
-      },
-    },
-    async (req) => {
-      await auth.requireChain(req, req.query.tenantId, 'audit.verify');
-      // Checked against the latest head exported outside the database, under keys it never held.
-      const exportedHead = (await exportedHeads(config.auditHeadExport.file, config.auditKeys)).get(req.query.tenantId) ?? null;
-      return verifyAuditChain(db, req.query.tenantId, { keys: config.auditKeys, exportedHead });
-    },
-  );
-}
-
 function healthRoutes(r: Router, { db, temporal }: AppDeps) {
   r.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: HealthOut } } }, async () => ({ status: 'ok' }));
 
@@ -149,6 +90,5 @@ function healthRoutes(r: Router, { db, temporal }: AppDeps) {
 export function opsRoutes(app: FastifyInstance, deps: AppDeps) {
   const r = typed(app);
   loginEventRoute(r, deps);
-  auditRoutes(r, deps);
   healthRoutes(r, deps);
 }

@@ -194,6 +194,9 @@ function approvalRoute(r: Router, deps: AppDeps) {
       // the facts recorded here (the principal as loaded from Postgres); a decision sent straight
       // to Temporal has none.
       try {
+        // An ended case answers from the read model: one that never started has no run, and its
+        // workflow id may name another case's run.
+        if (isTerminal(row.state as RecoveryState)) throw new ApiError(409, 'invalid_state', `the recovery is ${row.state}`);
         const attested = await attest(deps, { ...caseOf(row), kind: 'recovery.decide', principal: principalFacts(req), message: { decision, comment } });
         const result = await withTemporalDeadline(temporal, 'update', () =>
           handleOf(deps, row).executeUpdate(decideUpdate, { args: [{ ...attested, decision, comment }] }),

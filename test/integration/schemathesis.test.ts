@@ -24,11 +24,13 @@ const EXCLUDED_CHECKS = [
 ];
 
 let h: Harness;
+/** Every API and worker log line, so a failure shows what the engine saw (warnings and errors). */
+const logLines: string[] = [];
 /** Keys by caller; anonymous sends none. */
 const keys: { admin?: string; agent?: string; ingestion?: string } = {};
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ logLines });
   // A tenant of its own, and the world the document's examples name (tenant acme, account
   // u-1001), created from those examples: the examples phase then reaches real records.
   const t = await h.api('POST', '/v1/admin/tenants', {
@@ -62,6 +64,12 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 
+/** schemathesis's summary, then the engine's warnings and errors: what a failure needs to be understood. */
+function report(out: string): string {
+  const warnings = logLines.filter((l) => /^(WARN|ERROR) |"level":(40|50|60)/.test(l)).map((l) => l.slice(0, 600));
+  return `${out.slice(-15000)}\n--- engine warnings and errors (${warnings.length}) ---\n${warnings.slice(-40).join('\n')}`;
+}
+
 /** One schemathesis run over the document with every check but the excluded ones, as `key` (none: anonymous). */
 async function fuzz(key: string | undefined, o: { seed: string; seconds: number; phases: string[]; extra?: string[] }) {
   assert.ok(ST, 'SCHEMATHESIS_PATH is set by npm test (scripts/provision/schemathesis.sh)');
@@ -89,7 +97,7 @@ async function fuzz(key: string | undefined, o: { seed: string; seconds: number;
     'all',
     ...(o.extra ?? []),
   ]);
-  assert.equal(r.code, 0, r.out.slice(-20000));
+  assert.equal(r.code, 0, report(r.out));
   // Every phase asked for ran and passed (a phase that could not run is not a pass).
   const summary = r.out.slice(r.out.lastIndexOf('Test Phases:'));
   for (const phase of o.phases) assert.match(summary, new RegExp(`✅ ${phase}`, 'i'), `${phase} ran and passed:\n${summary}`);
