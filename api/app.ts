@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
+import { evidenceRoutes } from './routes/evidence';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -110,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   linkRoutes(app, deps);
   opsRoutes(app, deps);
   auditRoutes(app, deps);
+  evidenceRoutes(app, deps);
   observabilityRoutes(app, deps);
   pageRoutes(app, deps);
   return app;

@@ -84,6 +84,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'GET /v1/recoveries': { id: 'listRecoveries', querystring: { tenantId: 'acme', status: 'awaiting_approval', accountId: 'u-1001', limit: 50 } },
   'GET /v1/recoveries/:id': { id: 'getRecovery', params: recovery },
+  'GET /v1/recoveries/:id/evidence': { id: 'getRecoveryEvidence', params: recovery, querystring: { format: 'json' } },
   'POST /v1/recoveries/:id/verifications': {
     id: 'submitVerification',
     params: recovery,
@@ -118,6 +119,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     ],
   },
   'GET /v1/break-glass/:id': { id: 'getGrant', params: grant },
+  'GET /v1/break-glass/:id/evidence': { id: 'getGrantEvidence', params: grant, querystring: { format: 'html' } },
   'POST /v1/break-glass/:id/approvals': {
     id: 'decideGrant',
     params: grant,
@@ -139,7 +141,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     id: 'recordLogin',
     body: [{ ...account, ip: '203.0.113.24', deviceId: 'dev-7f3a9c', geo: { country: 'DE', asn: 3320 }, success: true }],
   },
-  'GET /v1/audit': { id: 'exportAudit', querystring: { tenantId: 'acme', from: '2026-11-01T00:00:00Z', format: 'jsonl', limit: 1000 } },
+  'GET /v1/audit': { id: 'exportAudit', querystring: { tenantId: 'acme', from: '2026-11-01T00:00:00Z', format: 'jsonl', limit: 1000, cursor: 0 } },
   'GET /v1/audit/verify': { id: 'verifyAuditChain', querystring: { tenantId: 'acme' } },
   // A Temporal JSON payload as the CLI sends it: metadata and data base64.
   'POST /codec/encode': { id: 'encodePayloads', body: [{ payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJ0ZW5hbnQiOiJhY21lIn0=' }] }] },

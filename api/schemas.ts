@@ -14,9 +14,17 @@ import {
 } from '../domain/types';
 import { PASSWORD_MAX } from '../domain/password';
 import { ACCESS_DURATION, ACCESS_KINDS } from '../domain/access';
-import { safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE } from '../domain/text';
+import type { PolicyMode } from '../domain/policy';
+import { DECIDING_ROLES, holdsDecidingRole } from '../domain/person';
+import { safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE, WELL_FORMED } from '../domain/text';
 
-export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters');
+const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const TenantId = z.string().regex(TENANT_ID, 'lowercase letters, digits and dashes, 2-63 characters');
+/**
+ * A string no narrower rule covers: any characters but NUL and a lone surrogate. The request walk
+ * (api/input-walk.ts) refuses those in every field first; the pattern says so in the document.
+ */
+export const AnyText = () => z.string().regex(WELL_FORMED, 'no NUL or unpaired surrogate');
 /**
  * An identity source's stable account id. Account ids sit in clear in workflow ids and the
  * AccountId search attribute, outside the payload codec's reach, so an email address (personal
@@ -27,7 +35,11 @@ export const AccountId = z
   .refine((s) => !/[@\uff20\ufe6b]|%40|\(at\)|\[at\]/i.test(s), 'a stable account id, not an email address (account ids are visible in Temporal)')
   .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, '1-128 characters of A-Z a-z 0-9 . _ + -');
 export const RecoveryId = z.string().regex(/^rec_[A-Za-z0-9_-]{16}$/, 'a recovery id (rec_...)');
-const Email = z.email().max(254);
+/** RFC 5321: a local part of at most 64 characters, an address of at most 254. */
+const EMAIL_LOCAL_MAX = 64;
+/** zod's address pattern, with the local part's length as a lookahead (zod's allows no `@` there). */
+const EMAIL = new RegExp(`^(?=[^@]{1,${EMAIL_LOCAL_MAX}}@)${z.regexes.email.source.slice(1)}`);
+const Email = z.email({ pattern: EMAIL, error: `an email address (at most ${EMAIL_LOCAL_MAX} characters before the @)` }).max(254);
 const Ip = z.union([z.ipv4(), z.ipv6()]);
 /**
  * A query-string integer: decimal digits only. z.coerce.number would take `0x10`, `0b11`, ` 5 `
@@ -58,10 +70,27 @@ const printable = (s: z.ZodString, o: { multiLine?: boolean; trimmed?: boolean }
     })
     .meta({ pattern: safeTextPattern({ multiLine: !!o.multiLine, trimmed: !!o.trimmed }) });
 };
-/** One line of free text, trimmed, 1 to `max` characters. */
-export const SingleLine = (max: number) => printable(z.string().trim().min(1).max(max), { trimmed: true });
-/** Free text that may span lines (LF only), trimmed, 1 to `max` characters. */
-const MultiLine = (max: number) => printable(z.string().trim().min(1).max(max), { multiLine: true, trimmed: true });
+/**
+ * One line of free text: at most `max` characters as sent (the bound the document's maxLength
+ * states), then trimmed, and not empty after that (white space only is refused; the pattern says so).
+ */
+export const SingleLine = (max: number) => printable(z.string().max(max).trim().min(1), { trimmed: true });
+/** Free text that may span lines (LF only), bounded and trimmed as SingleLine. */
+const MultiLine = (max: number) => printable(z.string().max(max).trim().min(1), { multiLine: true, trimmed: true });
+/**
+ * `base`, in one of `shapes`. `base` checks each item (and names the one at fault); the shapes are
+ * both what the refinement checks and what the document states (anyOf), so the two cannot differ.
+ */
+const inOneShape = <T extends z.ZodType>(base: T, shapes: z.ZodType[], message: string) =>
+  base
+    .refine((v) => shapes.some((shape) => shape.safeParse(v).success), message)
+    .meta({
+      anyOf: shapes.map((shape) => {
+        const json: Record<string, unknown> = { ...z.toJSONSchema(shape, { io: 'input' }) };
+        delete json.$schema;
+        return json;
+      }),
+    });
 /** Free text fields are single-line unless they say otherwise. */
 const Text = SingleLine;
 
@@ -118,8 +147,21 @@ const Emails = z
   .array(Email)
   .min(1)
   .max(10)
-  .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice');
-const Knowledge = z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256));
+  .refine((a) => new Set(a.map((e) => e.toLowerCase())).size === a.length, 'an address appears twice')
+  // uniqueItems is as close as JSON Schema gets: addresses that differ only in case are refused too.
+  .meta({ uniqueItems: true, description: 'No address twice (compared without regard to case).' });
+const KnowledgeName = z.string().regex(/^[a-z0-9_]{1,64}$/);
+const KnowledgeValue = AnyText().min(1).max(256);
+const Knowledge = z.record(KnowledgeName, KnowledgeValue);
+/**
+ * A record of `min` to `max` entries. zod has no size check for records: the refinement enforces
+ * it and the same numbers document it (minProperties, maxProperties).
+ */
+const sizedRecord = <K extends z.ZodString, V extends z.ZodType>(key: K, value: V, min: number, max: number) =>
+  z
+    .record(key, value)
+    .refine((r) => Object.keys(r).length >= min && Object.keys(r).length <= max, `between ${min} and ${max} entries`)
+    .meta({ minProperties: min, maxProperties: max });
 
 /** Import creates accounts only: an externalId that exists already is listed in `existing`, unchanged. */
 export const ImportAccounts = z
@@ -134,7 +176,7 @@ export const ImportAccounts = z
             authMethod: z.enum(ACCOUNT_AUTH_METHODS),
             emails: Emails,
             knowledge: Knowledge.optional(),
-            password: z.string().min(1).max(PASSWORD_MAX).optional(),
+            password: AnyText().min(1).max(PASSWORD_MAX).optional(),
             mfaFactors: z
               .array(z.object({ type: z.enum(['totp', 'webauthn', 'sms']), label: printable(z.string().max(100)).optional() }).strict())
               .max(10)
@@ -145,7 +187,8 @@ export const ImportAccounts = z
           .refine((a) => !(a.authMethod === 'sso' && a.password !== undefined), {
             message: 'an SSO-managed account has no local password',
             path: ['password'],
-          }),
+          })
+          .meta({ if: { required: ['authMethod'], properties: { authMethod: { const: 'sso' } } }, then: { not: { required: ['password'] } } }),
       )
       .min(1)
       .max(1000),
@@ -156,19 +199,36 @@ export const CreatePrincipal = z
   .object({
     name: Text(200),
     // The ingestion key (the product's own backend) reports login history: no person's role with it.
-    roles: z
-      .array(z.enum(PRINCIPAL_ROLES))
-      .min(1)
-      .max(PRINCIPAL_ROLES.length)
-      .refine((r) => !r.includes('ingestion') || r.length === 1, 'ingestion is a role of its own; it cannot be combined with another'),
-    tenantScope: z
-      .array(z.union([TenantId, z.literal('*')]))
-      .min(1)
-      .max(100),
+    roles: inOneShape(
+      z.array(z.enum(PRINCIPAL_ROLES)).min(1).max(PRINCIPAL_ROLES.length),
+      [
+        z.array(z.literal('ingestion')).length(1),
+        z
+          .array(z.enum(PRINCIPAL_ROLES.filter((r) => r !== 'ingestion')))
+          .min(1)
+          .max(PRINCIPAL_ROLES.length),
+      ],
+      'ingestion is a role of its own; it cannot be combined with another',
+    ),
+    // Every tenant, today's and later ones, or the tenants named.
+    tenantScope: inOneShape(
+      z
+        .array(z.union([TenantId, z.literal('*')]))
+        .min(1)
+        .max(100),
+      [z.array(z.literal('*')).length(1), z.array(TenantId).min(1).max(100)],
+      '"*" stands alone',
+    ),
     account: z.object({ tenantId: TenantId, accountId: AccountId }).strict().optional(),
     email: Email.optional(),
   })
-  .strict();
+  .strict()
+  // Only a verified person decides: a deciding role needs an address to verify.
+  .refine((b) => !holdsDecidingRole(b.roles) || b.email !== undefined, {
+    message: `required with the roles ${DECIDING_ROLES.join(', ')}: only a verified person decides`,
+    path: ['email'],
+  })
+  .meta({ if: { required: ['roles'], properties: { roles: { contains: { enum: [...DECIDING_ROLES] } } } }, then: { required: ['email'] } });
 
 export const PrincipalParams = z.object({ id: z.string().regex(/^prn_[A-Za-z0-9_-]{1,32}$/, 'a principal id (prn_...)') }).strict();
 export const DisablePrincipal = z.object({ reason: Text(1000) }).strict();
@@ -192,9 +252,7 @@ export const Verification = z.discriminatedUnion('tier', [
   z
     .object({
       tier: z.literal(1),
-      answers: z
-        .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(256))
-        .refine((a) => Object.keys(a).length > 0 && Object.keys(a).length <= 10, 'between 1 and 10 answers'),
+      answers: sizedRecord(KnowledgeName, KnowledgeValue, 1, 10),
     })
     .strict(),
   z.object({ tier: z.literal(2) }).strict(),
@@ -222,6 +280,7 @@ export const AccountParams = z.object({ tenantId: TenantId, accountId: AccountId
  * set), role, display name. Never a password, MFA factor or sign-in method: those change through
  * a recovery. Every old and new address is told.
  */
+const ACCOUNT_CHANGES = ['emails', 'knowledge', 'role', 'displayName'] as const;
 export const AccountChange = z
   .object({
     reason: Text(1000),
@@ -231,20 +290,20 @@ export const AccountChange = z
     displayName: printable(z.string().max(200)).optional(),
   })
   .strict()
-  .refine((c) => c.emails || c.knowledge || c.role || c.displayName !== undefined, {
-    message: 'name at least one of emails, knowledge, role, displayName',
+  .refine((c) => ACCOUNT_CHANGES.some((k) => c[k] !== undefined), {
+    message: `name at least one of ${ACCOUNT_CHANGES.join(', ')}`,
     path: ['emails'],
-  });
+  })
+  .meta({ anyOf: ACCOUNT_CHANGES.map((k) => ({ required: [k] })) });
 
-export const LinkToken = z.string().min(1).max(200);
+export const LinkToken = AnyText().min(1).max(200);
 export const LinkParams = z.object({ token: LinkToken }).strict();
 export const RedeemBody = z
   .object({
     token: LinkToken,
     tenantId: TenantId.optional(),
     /** Password-reset links. */
-    newPassword: z
-      .string()
+    newPassword: AnyText()
       .max(4 * PASSWORD_MAX)
       .optional(),
     /** Enrolment links: the factor to enrol. */
@@ -288,30 +347,44 @@ export const AuditQuery = z
     cursor: QueryInt(0, Number.MAX_SAFE_INTEGER, 0),
   })
   .strict();
+export const EvidenceQuery = z.object({ format: z.enum(['json', 'html']).default('json') }).strict();
 export const AuditVerifyQuery = z.object({ tenantId: AuditChainId }).strict();
 
 export const AccessId = z.string().regex(/^bg_[A-Za-z0-9_-]{16}$/, 'a grant id (bg_...)');
 export const AccessParams = z.object({ id: AccessId }).strict();
 
-export const CreateAccessGrant = z
-  .object({
-    tenantId: TenantId,
-    kind: z.enum(ACCESS_KINDS).default('break_glass'),
-    target: z.union([z.object({ accountId: AccountId }).strict(), z.object({ designated: z.literal(true) }).strict()]),
-    justification: Text(2000),
-    ticketRef: SingleLine(200),
-    durationMinutes: z.number().int().min(ACCESS_DURATION.minMinutes).max(ACCESS_DURATION.maxMinutes).default(ACCESS_DURATION.defaultMinutes),
-    /** Dev policy mode only: second-scale grants, to exercise the whole flow quickly. */
-    durationSeconds: z.number().int().min(1).max(ACCESS_DURATION.maxDevSeconds).optional(),
-  })
-  .strict();
+/**
+ * A break-glass or SSO-bypass request. `durationSeconds` (second-scale grants, to exercise the whole
+ * flow quickly) exists in dev policy mode only: in production the field is refused, and the
+ * document a production engine serves says so.
+ */
+export const createAccessGrantSchema = (mode: PolicyMode) => {
+  const devSeconds = z.number().int().min(1).max(ACCESS_DURATION.maxDevSeconds);
+  const seconds: z.ZodType<number> =
+    mode === 'dev'
+      ? devSeconds
+      : z.never({
+          error: `only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`,
+        });
+  return z
+    .object({
+      tenantId: TenantId,
+      kind: z.enum(ACCESS_KINDS).default('break_glass'),
+      target: z.union([z.object({ accountId: AccountId }).strict(), z.object({ designated: z.literal(true) }).strict()]),
+      justification: Text(2000),
+      ticketRef: SingleLine(200),
+      durationMinutes: z.number().int().min(ACCESS_DURATION.minMinutes).max(ACCESS_DURATION.maxMinutes).default(ACCESS_DURATION.defaultMinutes),
+      durationSeconds: seconds.optional(),
+    })
+    .strict();
+};
 
 export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
 export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: MultiLine(4000) }).strict();
 
-export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: z.string().min(1).max(200) }).strict();
+export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: AnyText().min(1).max(200) }).strict();
 /** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
-export const DirectoryPasswordSession = z.object({ tenantId: TenantId, accountId: AccountId, password: z.string().min(1).max(1024) }).strict();
+export const DirectoryPasswordSession = z.object({ tenantId: TenantId, accountId: AccountId, password: AnyText().min(1).max(1024) }).strict();
 
 // ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
 const Iso = z.string();
@@ -395,6 +468,22 @@ export const AuditOut = {
     'text/csv': { schema: z.string() },
   },
 };
+export const EvidenceOut = {
+  description: "The case's evidence bundle as JSON, or with format=html a printable page",
+  content: {
+    'application/json': {
+      schema: out(
+        z.looseObject({
+          case: z.looseObject({ id: z.string(), finalState: z.string() }),
+          request: z.looseObject({}),
+          approvals: z.array(z.looseObject({})),
+          audit: z.looseObject({ events: z.array(z.looseObject({})), proof: z.looseObject({ chainValid: z.boolean() }) }),
+        }),
+      ),
+    },
+    'text/html': { schema: z.string() },
+  },
+};
 export const ChainOut = out(
   z.looseObject({
     tenantId: z.string(),
@@ -421,8 +510,7 @@ export const PasswordSessionOut = out(z.looseObject({ sessionId: z.string(), exp
 export const CodecOut = out(z.looseObject({ payloads: z.array(z.looseObject({})) }));
 
 /** A directory's base URL: http(s), no credentials in it (webhook calls are signed, Keycloak uses a client secret). */
-const DirectoryUrl = z
-  .string()
+const DirectoryUrl = AnyText()
   .max(2000)
   .refine((s) => {
     try {
@@ -433,12 +521,12 @@ const DirectoryUrl = z
     }
   }, 'an http(s) URL without credentials');
 const Ident = (max: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_.-]{1,${max}}$`), `letters, digits, _ . - (at most ${max})`);
-const DirectorySecret = z.string().min(16).max(512);
+const DirectorySecret = AnyText().min(16).max(512);
 
 export const TenantDirectoryIn = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('builtin') }).strict(),
   z.object({ kind: z.literal('webhook'), baseUrl: DirectoryUrl, keyId: Ident(64), secret: DirectorySecret }).strict(),
-  z.object({ kind: z.literal('keycloak'), baseUrl: DirectoryUrl, realm: Ident(100), clientId: Ident(255), clientSecret: z.string().min(1).max(512) }).strict(),
+  z.object({ kind: z.literal('keycloak'), baseUrl: DirectoryUrl, realm: Ident(100), clientId: Ident(255), clientSecret: AnyText().min(1).max(512) }).strict(),
 ]);
 export const TenantDirectoryOut = out(
   z.looseObject({

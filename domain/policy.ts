@@ -72,23 +72,26 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
 /** Bounds differ by mode: production never allows a wait under 24 h; dev allows seconds. */
 export type PolicyMode = 'production' | 'dev';
 
-/** In production a privileged or elevated row always keeps a waiting period of at least 24 h. */
+/** The longest waiting period any row may set. */
+const MAX_WAIT = 14 * 24 * HOUR;
+
+/**
+ * A row's waiting period. Dev: 0 to 14 days. Production: a privileged or elevated row always keeps
+ * at least 24 h; a standard row has none (0) or at least 24 h. Plain zod bounds and a union, so the
+ * API document states each mode's bounds exactly (the document of a dev engine shows dev's).
+ */
+function waitSeconds(mode: PolicyMode, row: 'standard' | 'privileged' | 'elevated') {
+  const wait = (min: number, message?: string) => z.number().int().min(min, message).max(MAX_WAIT);
+  if (mode === 'dev') return wait(0);
+  if (row !== 'standard') return wait(24 * HOUR, 'this row keeps a waiting period of at least 86400 s in production');
+  return z.union([z.literal(0), wait(24 * HOUR)], { error: `a waiting period is 0, or 86400 to ${MAX_WAIT} s in production` });
+}
+
 function ruleOverride(mode: PolicyMode, row: 'standard' | 'privileged' | 'elevated') {
-  const minWait = mode === 'production' ? 24 * HOUR : 0;
-  const zeroAllowed = mode === 'dev' || row === 'standard';
   return z
     .object({
       approvals: z.number().int().min(0).max(5).optional(),
-      waitSeconds: z
-        .number()
-        .int()
-        .max(14 * 24 * HOUR)
-        .refine((v) => (v === 0 && zeroAllowed) || v >= minWait, {
-          message: zeroAllowed
-            ? 'a waiting period must be 0 or at least 86400 s in production'
-            : 'this row keeps a waiting period of at least 86400 s in production',
-        })
-        .optional(),
+      waitSeconds: waitSeconds(mode, row).optional(),
     })
     .strict();
 }
@@ -131,6 +134,7 @@ export function policyOverrideSchema(mode: PolicyMode) {
         .min(1)
         .max(10)
         .refine((names) => new Set(names).size === names.length, 'each factor once')
+        .meta({ uniqueItems: true })
         .optional(),
       rateLimits: z
         .object({

@@ -25,13 +25,38 @@ export function oneLine(s: string): string {
 }
 
 /** What String.prototype.trim removes, spelled out (JavaScript's and Python's `\s` differ). */
-const TRIMMED = '[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** The white space of TRIMMED that text may also hold inside it (none of it is in UNSAFE_CLASS). */
+const INNER_SPACE = ' \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000';
 
 /**
- * The same rule as a JSON-schema pattern, for the API document. `trimmed`: the field is trimmed
- * before it is checked, so surrounding white space passes.
+ * A surrogate pair. Under JavaScript's `u` flag and in Python a pair is one character that the
+ * classes below already take, and this never matches; without `u` it takes the pair's two halves.
+ * Either way a lone surrogate matches nothing.
+ */
+const PAIR = '[\\ud800-\\udbff][\\udc00-\\udfff]';
+/** Any one character but NUL and a lone surrogate (the two alternatives start on disjoint characters). */
+const WELL_FORMED_CHAR = `(?:[^\\u0000\\ud800-\\udfff]|${PAIR})`;
+
+/**
+ * Strings any field may hold: no NUL (Postgres refuses it) and no unpaired surrogate (mangled on
+ * the way to UTF-8). The request walk refuses both before any schema runs; fields without a
+ * narrower pattern carry this one, so the API document says it.
+ */
+export const WELL_FORMED = new RegExp(`^${WELL_FORMED_CHAR}*$`);
+
+/**
+ * The same rule as a JSON-schema pattern, for the API document: no unsafe character and no lone
+ * surrogate. `trimmed`: the field is trimmed before it is checked, so white space around the text
+ * passes, but there must be text (a character that is neither white space nor unsafe).
+ *
+ * Every choice point is between disjoint character sets (white space around the text, text, white
+ * space inside it), so no input makes the pattern backtrack more than linearly, in JavaScript or
+ * in Python's `re`.
  */
 export function safeTextPattern(o: { multiLine: boolean; trimmed: boolean }): string {
-  const safe = o.multiLine ? `(?:\\n|[^${UNSAFE_CLASS}])*` : `[^${UNSAFE_CLASS}]*`;
-  return o.trimmed ? `^${TRIMMED}*${safe}${TRIMMED}*$` : `^${safe}$`;
+  const lf = o.multiLine ? '\\n' : '';
+  if (!o.trimmed) return `^(?:[^${UNSAFE_CLASS}\\ud800-\\udfff]${o.multiLine ? '|\\n' : ''}|${PAIR})*$`;
+  const visible = `(?:[^${UNSAFE_CLASS}${TRIMMED}\\ud800-\\udfff]|${PAIR})`;
+  return `^[${TRIMMED}]*${visible}(?:[${INNER_SPACE}${lf}]*${visible})*[${TRIMMED}]*$`;
 }

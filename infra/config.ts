@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   PAYLOAD_CODEC_KEYS: z.string().optional(),
   /** Origins allowed to call the codec endpoint (the Temporal Web UI); default: the dev UI's port. */
   CODEC_CORS_ORIGINS: z.string().optional(),
+  /** The Temporal Web UI's address, for links from evidence bundles to a run's history; default: the dev UI's port. */
+  TEMPORAL_UI_URL: z.string().url().optional(),
   /** Where the worker serves the Temporal SDK's Prometheus metrics, e.g. 127.0.0.1:9464. */
   WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Ports npm start binds for its embedded parts, so a second engine can run beside the first. */
@@ -85,6 +87,8 @@ export interface Config {
   tokenKeys: HmacKey[];
   payloadKeys: HmacKey[];
   codecCorsOrigins: string[];
+  /** Where people open a run's history (evidence bundles link to it). */
+  temporalUiUrl: string;
   workerMetricsAddress?: string;
   /** Ports of npm start's embedded parts (TEMPORAL_DEV_PORT, TEMPORAL_UI_PORT, DEV_SMTP_PORT, WORKER_METRICS_PORT). */
   devPorts: { temporal: number; temporalUi: number; smtp: number; workerMetrics: number };
@@ -271,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    temporalUiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`,
     workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     devPorts: { temporal: e.TEMPORAL_DEV_PORT, temporalUi: e.TEMPORAL_UI_PORT, smtp: e.DEV_SMTP_PORT, workerMetrics: e.WORKER_METRICS_PORT },
     knowledgeKey: parseSecret(knowledgeRaw, 'KNOWLEDGE_HMAC_KEY'),

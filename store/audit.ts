@@ -283,6 +283,11 @@ export async function* auditEventBatches(db: Db, q: AuditRange & { limit: number
   }
 }
 
+/** Every event of one case (a recovery or a grant), in chain order. */
+export function caseEvents(db: Db, caseId: string) {
+  return db.selectFrom('audit_events').selectAll().where('recovery_id', '=', caseId).orderBy('seq').execute();
+}
+
 export async function auditEventExists(trx: Transaction<Database>, eventKey: string): Promise<boolean> {
   return !!(await trx.selectFrom('audit_events').select('id').where('event_key', '=', eventKey).executeTakeFirst());
 }

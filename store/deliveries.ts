@@ -89,3 +89,13 @@ export function deliveryCounts(db: Db) {
     .groupBy(['template', 'status'])
     .execute();
 }
+
+/** A case's notices and mailed links as evidence: template, how many recipients, outcome and times. */
+export function caseDeliveries(db: Db, caseId: string) {
+  return db
+    .selectFrom('email_deliveries')
+    .select(['template', 'recipients', 'status', 'error', 'created_at', 'sent_at'])
+    .where('recovery_id', '=', caseId)
+    .orderBy('created_at')
+    .execute();
+}

@@ -169,3 +169,13 @@ export function grantCountsIn(db: Db, states: string[]) {
     .groupBy(['kind', 'state'])
     .execute();
 }
+
+/** A grant's credential as evidence: issued, fetched, expiring and revoked times; never the credential or its hash. */
+export function grantCredentialTimes(db: Db, grantId: string) {
+  return db
+    .selectFrom('access_credentials')
+    .select(['created_at', 'expires_at', 'fetched_at', 'revoked_at', 'revoke_reason'])
+    .where('grant_id', '=', grantId)
+    .orderBy('created_at')
+    .execute();
+}

@@ -164,3 +164,14 @@ export async function ensureBootstrapAdmin(db: Db, presetKey?: string): Promise<
   });
   return { created: true, apiKey };
 }
+
+/** Who principals are, for evidence: name, roles and the person (verified address) behind each. */
+export function principalsWithPersons(db: Db, ids: readonly string[]) {
+  if (!ids.length) return Promise.resolve([]);
+  return db
+    .selectFrom('principals')
+    .leftJoin('persons', 'persons.id', 'principals.person_id')
+    .select(['principals.id', 'principals.name', 'principals.roles', 'principals.person_id', 'principals.person_confirmed_at', 'persons.email as person_email'])
+    .where('principals.id', 'in', ids)
+    .execute();
+}

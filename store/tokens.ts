@@ -200,3 +200,13 @@ export async function markStagedApplied(trx: Trx, tokenId: string): Promise<void
     .where('applied_at', 'is', null)
     .execute();
 }
+
+/** A case's links as evidence: what each was for and when it was issued, mailed, used or voided; never the token or its hash. */
+export function caseTokens(db: Db, caseId: string) {
+  return db
+    .selectFrom('one_time_tokens')
+    .select(['id', 'purpose', 'created_at', 'expires_at', 'mail_sent_at', 'used_at', 'invalidated_at', 'invalidated_reason'])
+    .where('recovery_id', '=', caseId)
+    .orderBy('created_at')
+    .execute();
+}

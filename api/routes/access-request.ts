@@ -4,20 +4,20 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { AccessWorkflow } from '../../contracts/access';
-import { ACCESS_DURATION, DEFAULT_ACCESS_TIMINGS } from '../../domain/access';
+import { DEFAULT_ACCESS_TIMINGS } from '../../domain/access';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../../contracts/search-attributes';
 import { activeGrantId, cancelUnstartedGrant, insertGrant } from '../../store/grants';
 import { getTenant } from '../../store/tenants';
 import { newId } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
 import { ApiError } from '../errors';
-import { CreateAccessGrant, GrantAccepted } from '../schemas';
+import { createAccessGrantSchema, GrantAccepted } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
-type CreateBody = z.infer<typeof CreateAccessGrant>;
+type CreateBody = z.infer<ReturnType<typeof createAccessGrantSchema>>;
 
 /** The account a request targets and how long the grant lasts, after the request's own checks. */
-async function requestedTarget({ db, auth, config, directoryFor }: AppDeps, req: FastifyRequest, b: CreateBody) {
+async function requestedTarget({ db, auth, directoryFor }: AppDeps, req: FastifyRequest, b: CreateBody) {
   await auth.requireTenant(req, b.tenantId, 'access.request');
   const tenant = await getTenant(db, b.tenantId);
   if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
@@ -27,14 +27,6 @@ async function requestedTarget({ db, auth, config, directoryFor }: AppDeps, req:
     throw new ApiError(404, 'account_not_found', 'target.accountId: no such account in the tenant', { field: 'target.accountId' });
   if (b.kind === 'sso_bypass' && tenant.auth_mode === 'local') {
     throw new ApiError(409, 'sso_bypass_not_applicable', 'kind: the tenant signs in locally; there is no IdP to bypass', { field: 'kind' });
-  }
-  if (b.durationSeconds !== undefined && config.policyMode !== 'dev') {
-    throw new ApiError(
-      400,
-      'invalid_field',
-      `durationSeconds: only in dev policy mode; use durationMinutes (${ACCESS_DURATION.minMinutes}-${ACCESS_DURATION.maxMinutes})`,
-      { field: 'durationSeconds' },
-    );
   }
   return { accountId, durationSeconds: b.durationSeconds ?? b.durationMinutes * 60 };
 }
@@ -89,6 +81,7 @@ async function startGrant(
 
 export function accessRequestRoute(r: Router, deps: AppDeps) {
   const { db, auth } = deps;
+  const CreateAccessGrant = createAccessGrantSchema(deps.config.policyMode);
   r.post(
     '/v1/break-glass',
     {

@@ -50,7 +50,7 @@ async function grantOr404({ db }: AppDeps, id: string) {
 }
 
 /** A grant of the caller's tenants; another tenant's answers like a missing one (and is audited). */
-async function grantInScope(deps: AppDeps, req: FastifyRequest, id: string, action: string) {
+export async function grantInScope(deps: AppDeps, req: FastifyRequest, id: string, action: string) {
   const g = await grantOr404(deps, id);
   await deps.auth.requireTenant(req, g.tenant_id, action, {
     target: `account:${g.account_id}`,

@@ -4,7 +4,6 @@
 import type { FastifyInstance } from 'fastify';
 import { policyOverrideSchema, resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { SYSTEM_CHAIN, coversAllTenants, firstOutside } from '../../domain/scope';
-import { DECIDING_ROLES, holdsDecidingRole } from '../../domain/person';
 import { appendAuditTx } from '../../store/audit';
 import { importAccounts } from '../../store/directory';
 import { insertPrincipal } from '../../store/principals';
@@ -119,12 +118,6 @@ function createPrincipalRoute(r: Router, deps: AppDeps) {
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      if (coversAllTenants(b.tenantScope) && b.tenantScope.length > 1)
-        throw new ApiError(400, 'invalid_field', 'tenantScope: "*" stands alone', { field: 'tenantScope' });
-      if (holdsDecidingRole(b.roles) && !b.email)
-        throw new ApiError(400, 'invalid_field', `email: required with the roles ${DECIDING_ROLES.join(', ')}: only a verified person decides`, {
-          field: 'email',
-        });
       const outside = firstOutside(p.tenantScope, b.tenantScope);
       if (outside) throw new ApiError(403, 'tenant_out_of_scope', `tenantScope: ${outside} is outside your own scope`, { field: 'tenantScope' });
       const named = b.tenantScope.filter((t) => t !== '*');

@@ -11,7 +11,7 @@ import { ApiError } from '../errors';
 import { authHook, type Auth } from '../auth';
 import type { PrincipalRole } from '../../domain/types';
 import { coversAllTenants } from '../../domain/scope';
-import { CodecOut } from '../schemas';
+import { AnyText, CodecOut } from '../schemas';
 import type { DirectoryHealthBoard } from '../directory-status';
 import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
@@ -26,13 +26,16 @@ const B64 = z
 const CodecBody = z
   .object({
     payloads: z
-      .array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() }).strict())
+      .array(z.object({ metadata: z.record(AnyText(), B64).optional(), data: B64.optional() }).strict())
       .max(1000)
       .default([]),
   })
   .strict();
-/** The CLI and the Web UI name the namespace whose payloads they send. */
-const CodecHeaders = z.looseObject({ 'x-namespace': z.string().max(1000).optional() });
+/**
+ * The CLI and the Web UI name the namespace whose payloads they send; this engine serves its own
+ * only (the route refuses any other), and the document names it.
+ */
+const codecHeaders = (namespace: string) => z.looseObject({ 'x-namespace': AnyText().max(1000).meta({ const: namespace }).optional() });
 
 const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -149,6 +152,7 @@ function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps)
 function codecRoutes(r: Router, { auth, config }: AppDeps) {
   const codec = new EncryptionCodec(config.payloadKeys);
   const allowed = new Set(config.codecCorsOrigins);
+  const CodecHeaders = codecHeaders(config.temporal.namespace);
   const cors = (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin;
     if (origin && allowed.has(origin)) {

@@ -29,7 +29,7 @@ import { recoveryStartRoute } from './recovery-start';
 import { assertSeparation } from '../separation';
 
 /** A recovery of the caller's tenants; another tenant's answers like a missing one (and is audited). */
-async function loadInScope({ db, auth }: AppDeps, req: FastifyRequest, id: string, action: string) {
+export async function loadInScope({ db, auth }: AppDeps, req: FastifyRequest, id: string, action: string) {
   const row = await getRecovery(db, id);
   if (!row) throw new ApiError(404, 'not_found', 'id: no such recovery', { field: 'id' });
   // Same answer as a missing id: another tenant's recoveries are not even confirmed to exist.

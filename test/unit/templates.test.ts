@@ -5,7 +5,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessConfirmationEmail, accessEmail, approverChangeEmail, linkEmail, noticeEmail, type Mail } from '../../infra/templates';
 import { oneLine, safeTextPattern, UNSAFE_MULTI_LINE, UNSAFE_SINGLE_LINE } from '../../domain/text';
-import { SingleLine } from '../../api/schemas';
+import fc from 'fast-check';
+import type { z } from 'zod';
+import { AccessReviewBody, RequestContext, SingleLine } from '../../api/schemas';
+import { inputProblem } from '../../api/input-walk';
 
 const EVIL = 'Acme \u202Eeman\u200D\r\nIT desk: call +1 555 0100\u2066\u0085\u2028x';
 const UNSAFE_IN_BODY = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
@@ -71,7 +74,62 @@ describe('the character rule', () => {
   it('the documented pattern accepts exactly what the schema accepts (trimmed first)', () => {
     const documented = new RegExp(safeTextPattern({ multiLine: false, trimmed: true }));
     const schema = SingleLine(50);
-    for (const s of ['Acme', ' Acme\r\n', '\u00a0Acme\u3000', '\uFEFFAcme', 'Ac\u200Bme', 'Ac\r\nme', '\u001cAcme', 'Acme\u0085', 'Zürich 東京', 'a\tb'])
+    for (const s of [
+      'Acme',
+      ' Acme\r\n',
+      '\u00a0Acme\u3000',
+      '\uFEFFAcme',
+      'Ac\u200Bme',
+      'Ac\r\nme',
+      '\u001cAcme',
+      'Acme\u0085',
+      'Zürich 東京',
+      'a\tb',
+      ' ',
+      '\t\u3000\n',
+    ])
       assert.equal(documented.test(s), schema.safeParse(s).success, JSON.stringify(s));
   });
+
+  // What the server takes: the field's schema, after the request walk (no NUL, no lone surrogate).
+  const served = (schema: z.ZodType) => (s: string) => inputProblem(s, '') === null && schema.safeParse(s).success;
+  const FIELDS: [string, { multiLine: boolean; trimmed: boolean }, (s: string) => boolean][] = [
+    ['single-line, trimmed', { multiLine: false, trimmed: true }, served(SingleLine(50))],
+    ['multi-line, trimmed', { multiLine: true, trimmed: true }, served(AccessReviewBody.shape.notes)],
+    ['single-line, as sent', { multiLine: false, trimmed: false }, served(RequestContext.shape.userAgent.unwrap())],
+  ];
+  /** Short strings of the characters the rule is about: white space, controls, bidi, surrogates (paired and not), text. */
+  const tricky = fc.string({
+    unit: fc.constantFrom(
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\u00a0',
+      '\u3000',
+      '\ufeff',
+      '\u2028',
+      '\u0085',
+      '\u0000',
+      '\u202e',
+      '\u200b',
+      'a',
+      '東',
+      '😀',
+      '\ud800',
+      '\udc00',
+    ),
+    maxLength: 8,
+  });
+
+  for (const [what, o, accepts] of FIELDS)
+    it(`${what}: the documented pattern (with and without the u flag) accepts exactly what the server accepts`, () => {
+      const patterns = [new RegExp(safeTextPattern(o), 'u'), new RegExp(safeTextPattern(o))];
+      fc.assert(
+        fc.property(tricky, (s) => {
+          for (const p of patterns) assert.equal(p.test(s), accepts(s), `${p.flags || 'no flags'} ${JSON.stringify(s)}`);
+        }),
+        { numRuns: 3000 },
+      );
+    });
 });
