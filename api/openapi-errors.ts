@@ -48,6 +48,7 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'POST /v1/recoveries': [...KEYED, 404, 409, 429],
   'GET /v1/recoveries': KEYED,
   'GET /v1/recoveries/:id': [...KEYED, ...BY_ID],
+  'GET /v1/recoveries/:id/evidence': [...KEYED, ...BY_ID],
   // Tier 3 may be refused for too many possession links (429).
   'POST /v1/recoveries/:id/verifications': [...KEYED, ...BY_ID, ...UPDATE, 429, ...DIRECTORY],
   'POST /v1/recoveries/:id/cancel': [...KEYED, ...BY_ID, ...UPDATE],
@@ -58,6 +59,7 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'POST /v1/links/cancel': [404, 409],
   'POST /v1/break-glass': [...KEYED, 404, 409, ...DIRECTORY],
   'GET /v1/break-glass/:id': [...KEYED, ...BY_ID],
+  'GET /v1/break-glass/:id/evidence': [...KEYED, ...BY_ID],
   'POST /v1/break-glass/:id/approvals': [...KEYED, ...BY_ID, ...UPDATE, ...DIRECTORY],
   'POST /v1/break-glass/:id/credential': [...KEYED, ...BY_ID, 409],
   'POST /v1/break-glass/:id/revoke': [...KEYED, ...BY_ID, ...UPDATE],

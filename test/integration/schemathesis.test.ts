@@ -1,5 +1,5 @@
 // schemathesis (PyPI) tests the API from its own OpenAPI document against a real engine, with every
-// check and every phase (examples, coverage, fuzzing, and the stateful phase that follows the
+// check but one (its reason below) and every phase (examples, coverage, fuzzing, and the stateful phase that follows the
 // document's links), as an admin, an agent and an anonymous caller, plus the ingestion key on the
 // login-event route: zero failures. Budgets are bounded (one worker, --max-time per run) so the
 // file takes about five minutes.
@@ -15,12 +15,10 @@ const MAX_EXAMPLES = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '15';
 /** Seconds per run, whole run (every phase): admin, agent, anonymous, ingestion. */
 const BUDGET = { admin: 110, agent: 60, anonymous: 60, ingestion: 20 };
 
-/** Checks left out, each with its reason (both go once the document's input schemas are exact). */
+/** Checks left out, each with its reason. */
 const EXCLUDED_CHECKS = [
-  // Documented input schemas still looser than the server (issue 16 item 9): schema-valid input gets 400.
+  // schemathesis 4.32.5 cannot use the documented Unicode `pattern`s (its "unsupported regex" warning), and some 400s depend on state or other fields (a tenantScope naming no tenant).
   'positive_data_acceptance',
-  // Same cause, the other way: input the document calls invalid (email format, maxLength before trimming) is accepted.
-  'negative_data_rejection',
 ];
 
 let h: Harness;
