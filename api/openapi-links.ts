@@ -1,7 +1,8 @@
 // What the zod schemas cannot say in /openapi.json: each operation's stable operationId, its error
-// statuses (api/openapi-errors.ts), request examples (checked against the route's own schemas as the document is built, so a wrong example
-// fails loudly instead of misleading a client), and OpenAPI links that walk the recovery and
-// break-glass flows, so generated clients and stateful testing follow the real sequences.
+// statuses (api/openapi-errors.ts), request examples (checked against the route's own schemas as
+// the document is built, so a wrong example fails loudly instead of misleading a client), and
+// OpenAPI links that walk the recovery and break-glass flows, so generated clients and stateful
+// testing follow the real sequences.
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
