@@ -13,7 +13,6 @@ import { httpServerOptions, registerHttpEdges } from './http-edges';
 import { inputProblem, MAX_INPUT_DEPTH } from './input-walk';
 import { registerJsonBody } from './json-body';
 import { openApiDecorations } from './openapi-links';
-import { ErrorBody } from './schemas';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
@@ -73,12 +72,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
   };
 
-  // Every documented route answers errors in the one shape; say so in the OpenAPI document. A
-  // route without an authenticating hook is public: it is documented without the global bearer.
+  // A route without an authenticating hook is public: it is documented without the global bearer.
+  // (Its error statuses are documented from api/openapi-errors.ts.)
   app.addHook('onRoute', (route) => {
-    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown>; security?: unknown[] } | undefined;
+    const schema = route.schema as { hide?: boolean; security?: unknown[] } | undefined;
     if (!schema || schema.hide) return;
-    schema.response = { '4XX': ErrorBody, '5XX': ErrorBody, ...(schema.response ?? {}) };
     if (!demandsKey(route.onRequest, route.preValidation, route.preHandler)) schema.security = [];
   });
 

@@ -158,33 +158,36 @@ export function isClientAbort(err: unknown, req: FastifyRequest): boolean {
 /** Methods a route can be registered with here; HEAD comes with every GET. */
 const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. */
-function allowedMethods(app: FastifyInstance, url: string): string[] {
+/**
+ * The methods the path of `url` is served with (empty: no such path), for a 405's Allow header. A
+ * concrete path owns its URL before a templated one that matches it too, as OpenAPI matches paths:
+ * only the routes with the fewest path parameters count (`/v1/links/redeem` is not a link).
+ */
+export function allowedMethods(app: FastifyInstance, url: string): string[] {
   const path = url.split('?')[0];
-  return ROUTABLE_METHODS.filter((method) => {
+  const found = ROUTABLE_METHODS.flatMap((method) => {
     try {
-      return app.findRoute({ method, url: path }) !== null;
+      const route = app.findRoute({ method, url: path });
+      return route ? [{ method, params: Object.keys(route.params ?? {}).length }] : [];
     } catch {
       // A path the router cannot even decode serves nothing.
-      return false;
+      return [];
     }
   });
+  const fewest = Math.min(...found.map((f) => f.params));
+  return found.filter((f) => f.params === fewest).map((f) => f.method);
 }
+
+/** A 405 naming the methods the path is served with. */
+export const notAllowed = (method: string, allow: string[]) =>
+  new ApiError(405, 'method_not_allowed', `method: ${method} is not served here; use ${allow.join(', ')}`, { field: 'method' }, { allow: allow.join(', ') });
 
 /** A path that exists, asked with a method it does not serve: 405 naming the ones it does. */
 function methodNotAllowed(req: FastifyRequest): ApiError | null {
   if (!req.is404) return null;
   const allow = allowedMethods(req.server, req.url);
   if (!allow.length || allow.includes(req.method)) return null;
-  return new ApiError(
-    405,
-    'method_not_allowed',
-    `method: ${req.method} is not served here; use ${allow.join(', ')}`,
-    { field: 'method' },
-    {
-      allow: allow.join(', '),
-    },
-  );
+  return notAllowed(req.method, allow);
 }
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config';
-import { ErrorBody } from './schemas';
+import { allowedMethods, notAllowed } from './errors';
 
 /**
  * Node's http server sweeps for expired requests this often (its default, 30 s, would let a
@@ -51,11 +51,7 @@ export function registerHttpEdges(app: FastifyInstance) {
   app.server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.end(rawAnswer({ status: 501, code: 'method_not_implemented', message: 'method: CONNECT is not served' }));
   });
-  // Any operation can time out while its request is read: the OpenAPI document says so.
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
-    if (schema && !schema.hide) schema.response = { 408: ErrorBody, ...(schema.response ?? {}) };
-  });
+  const shadowed = shadowedTemplates(app);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -69,7 +65,35 @@ export function registerHttpEdges(app: FastifyInstance) {
         .code(400)
         .header('connection', 'close')
         .send(errorBody('invalid_field', problem, { field: 'host' }));
+    // A templated route reached through a concrete path of another route's: that path's methods only.
+    if (shadowed(req.routeOptions.url)) {
+      const allow = allowedMethods(app, req.url);
+      if (!allow.includes(req.method)) throw notAllowed(req.method, allow);
+    }
   });
+}
+
+/**
+ * Whether a route template also matches a more concrete one's path (`/v1/links/:token` matches
+ * `/v1/links/redeem`): only then is a request's method checked against that path's own routes.
+ * Worked out once per template, from the routes registered.
+ */
+function shadowedTemplates(app: FastifyInstance): (template: string | undefined) => boolean {
+  const templates = new Set<string>();
+  app.addHook('onRoute', (route) => void templates.add(route.url));
+  const params = (t: string) => t.split('/').filter((s) => s.startsWith(':') || s === '*').length;
+  const known = new Map<string, boolean>();
+  return (template) => {
+    if (!template || !params(template)) return false;
+    let answer = known.get(template);
+    if (answer === undefined) {
+      const segments = template.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.+?^${}()|[\]\\]/g, '\\$&')));
+      const pattern = new RegExp(`^${segments.join('/')}$`);
+      answer = [...templates].some((t) => t !== template && params(t) < params(template) && pattern.test(t));
+      known.set(template, answer);
+    }
+    return answer;
+  };
 }
 
 /**

@@ -1,11 +1,13 @@
-// What the zod schemas cannot say in /openapi.json: each operation's stable operationId, request
-// examples (checked against the route's own schemas as the document is built, so a wrong example
-// fails loudly instead of misleading a client), and OpenAPI links that walk the recovery and
-// break-glass flows, so generated clients and stateful testing follow the real sequences.
+// What the zod schemas cannot say in /openapi.json: each operation's stable operationId, its error
+// statuses (api/openapi-errors.ts), request examples (checked against the route's own schemas as
+// the document is built, so a wrong example fails loudly instead of misleading a client), and
+// OpenAPI links that walk the recovery and break-glass flows, so generated clients and stateful
+// testing follow the real sequences.
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { documentedResponses } from './openapi-errors';
 import { OPERATIONS } from './openapi-operations';
 
 interface Link {
@@ -66,13 +68,14 @@ function checked(key: string, part: keyof Inputs, schema: z.ZodType | undefined,
 
 /** jsonSchemaTransform, then the operationId and examples of the route. */
 const transform: SwaggerTransform = (input) => {
-  const out = jsonSchemaTransform(input);
-  const doc = out.schema as Json & { hide?: boolean };
   const method = [input.route.method].flat()[0];
-  if (!doc || doc.hide || method === 'HEAD') return out;
+  if (!input.schema || (input.schema as { hide?: boolean }).hide || method === 'HEAD') return jsonSchemaTransform(input);
   const key = `${method} ${input.url}`;
   const op = OPERATIONS[key];
   if (!op) throw new Error(`${key}: no operationId in api/openapi-operations.ts`);
+  // The route's own answers and, in the shared shape, the error statuses it can give.
+  const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response: documentedResponses(method, input.route, input.schema.response) } });
+  const doc = out.schema as Json;
   doc.operationId = op.id;
   const inputs = input.schema as Inputs;
   if (op.body) {

@@ -501,6 +501,8 @@ export const ChainOut = out(
 );
 export const HealthOut = out(z.looseObject({ status: z.string() }));
 export const ReadyOut = out(z.looseObject({ status: z.string(), checks: z.record(z.string(), z.string()) }));
+/** Not ready: the readiness report, or (while the API drains) the one error shape. */
+export const NotReadyOut = out(z.union([ReadyOut, ErrorBody]).describe('Not ready: the readiness report, or the error shape while the API drains'));
 export const GrantAccepted = out(z.looseObject({ id: z.string(), kind: z.string(), accountId: z.string(), state: z.string() }));
 export const GrantOut = out(z.looseObject({ id: z.string(), kind: z.string(), tenantId: z.string(), accountId: z.string(), state: z.string() }));
 export const CredentialOut = out(z.looseObject({ id: z.string(), credential: z.string(), expiresAt: Iso }));

@@ -4,7 +4,7 @@ import { findAccount, recordLogin } from '../../store/directory';
 import { databaseAnswers } from '../../store/health';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
-import { HealthOut, LoginEvent, ReadyOut, RecordedOut } from '../schemas';
+import { HealthOut, LoginEvent, NotReadyOut, ReadyOut, RecordedOut } from '../schemas';
 
 /** How far ahead of this server's clock a reported login may be (the reporter's clock skew). */
 const LOGIN_CLOCK_SKEW_MS = 60_000;
@@ -68,7 +68,7 @@ function healthRoutes(r: Router, { db, temporal }: AppDeps) {
 
   r.get(
     '/readyz',
-    { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: ReadyOut } } },
+    { schema: { summary: 'Readiness: Postgres and Temporal answer', tags: ['health'], response: { 200: ReadyOut, 503: NotReadyOut } } },
     async (_req, reply) => {
       const checks: Record<string, string> = {};
       checks.postgres = (await databaseAnswers(db)) ? 'ok' : 'unavailable';

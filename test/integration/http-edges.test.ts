@@ -169,35 +169,38 @@ describe('errors raised before any route runs come in the one shape', () => {
     assertShape(await send([head('GET', '/v1/recoveries/%zz')]), 400, 'invalid_field');
   });
 
-  it('a request arriving while the app closes gets a 503 in the shape', async () => {
-    // A second app on the harness's parts, so closing it leaves the harness's API running.
-    const app = await buildApp({
-      db: h.db,
-      temporal: h.client,
-      // Bounds long enough for the pause below (the harness's are 1 s and 2 s).
-      config: { ...h.config, http: { ...h.config.http, headersTimeoutSeconds: 20, requestTimeoutSeconds: 20 } },
-      taskQueue: h.taskQueue,
-      searchAttributes: false,
-      logger: false,
-      mailer: h.mailer,
+  // /readyz documents its own 503 (a readiness report): the draining answer must still pass its serializer.
+  for (const path of ['/healthz', '/readyz']) {
+    it(`a request arriving while the app closes gets a 503 in the shape (${path})`, async () => {
+      // A second app on the harness's parts, so closing it leaves the harness's API running.
+      const app = await buildApp({
+        db: h.db,
+        temporal: h.client,
+        // Bounds long enough for the pause below (the harness's are 1 s and 2 s).
+        config: { ...h.config, http: { ...h.config.http, headersTimeoutSeconds: 20, requestTimeoutSeconds: 20 } },
+        taskQueue: h.taskQueue,
+        searchAttributes: false,
+        logger: false,
+        mailer: h.mailer,
+      });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      let closed: Promise<void> | undefined;
+      const timer = setTimeout(() => {
+        closed = app.close();
+      }, 150);
+      try {
+        // Headers begun before the close (the connection is not idle), finished well after it.
+        const a = await rawExchange((app.server.address() as { port: number }).port, [
+          { data: `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` },
+          { data: '\r\n', afterMs: 1500 },
+        ]);
+        assertShape(a, 503, 'unavailable');
+      } finally {
+        clearTimeout(timer);
+        await (closed ?? app.close());
+      }
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    let closed: Promise<void> | undefined;
-    const timer = setTimeout(() => {
-      closed = app.close();
-    }, 150);
-    try {
-      // Headers begun before the close (the connection is not idle), finished well after it.
-      const a = await rawExchange((app.server.address() as { port: number }).port, [
-        { data: 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n' },
-        { data: '\r\n', afterMs: 1500 },
-      ]);
-      assertShape(a, 503, 'unavailable');
-    } finally {
-      clearTimeout(timer);
-      await (closed ?? app.close());
-    }
-  });
+  }
 
   it('a wrong content type and an onRequest (auth) refusal are in the shape', async () => {
     const plain = await send([head('POST', '/v1/links/redeem', { 'Content-Type': 'text/plain', 'Content-Length': '2' }) + '{}']);
@@ -231,6 +234,21 @@ describe('methods a path does not serve', () => {
     const a = await send([head('DELETE', '/v1/admin/tenants/acme/policy', { Authorization: `Bearer ${h.adminKey}` })]);
     assertShape(a, 405, 'method_not_allowed');
     assert.deepEqual(allowOf(a), ['GET', 'HEAD', 'PUT']);
+  });
+
+  // A concrete path owns its URL (OpenAPI matches it before a templated one): /v1/links/redeem is
+  // not a link named "redeem", so a GET there is not served, and Allow does not offer it.
+  it('a concrete path shadowing a templated one lists its own methods only, and refuses the others', async () => {
+    for (const path of ['/v1/links/redeem', '/v1/links/cancel']) {
+      for (const method of ['OPTIONS', 'GET', 'HEAD', 'PUT']) {
+        const a = await send([head(method, path)]);
+        assert.equal(a.status, 405, `${method} ${path}: ${a.text.slice(0, 200)}`);
+        if (method !== 'HEAD') assertShape(a, 405, 'method_not_allowed');
+        assert.deepEqual(allowOf(a), ['POST'], `${method} ${path}`);
+      }
+    }
+    // The templated route still serves every other link.
+    assertShape(await send([head('GET', '/v1/links/k1.hV3q9sKx2LmN8pRt4WzY7bCd1FgJ6aEo0uQiSyTnMvU')]), 404, 'link_invalid');
   });
 
   it('an unknown path stays 404 route_not_found, whatever the method', async () => {

@@ -73,25 +73,53 @@ describe('the OpenAPI document', () => {
     assert.deepEqual([...documented].sort(), [...ROUTES].sort());
     const create = r.body.paths['/v1/recoveries'].post;
     assert.ok(create.requestBody.content['application/json'].schema.properties.context, 'request body schema present');
-    assert.ok(create.responses['4XX'].content['application/json'].schema.properties.error, 'error shape documented');
+    assert.ok(create.responses['400'].content['application/json'].schema.properties.error, 'error shape documented');
+  });
+
+  it('documents the error statuses of each operation one by one, each in the one error shape, and no ranges', async () => {
+    for (const { key, op } of operations(await doc())) {
+      const statuses = Object.keys(op.responses);
+      assert.deepEqual(
+        statuses.filter((s) => !/^[1-5]\d\d$/.test(s)),
+        [],
+        `${key}: exact statuses only`,
+      );
+      // Every operation: malformed input, the read bounds, oversized headers, unavailable.
+      for (const s of ['400', '408', '431', '503']) assert.ok(statuses.includes(s), `${key} documents ${s}`);
+      if (/^(POST|PUT|PATCH) /.test(key)) for (const s of ['413', '415']) assert.ok(statuses.includes(s), `${key} reads a body: documents ${s}`);
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400) continue;
+        const schema = JSON.stringify(response.content?.['application/json']?.schema ?? null);
+        assert.match(
+          schema,
+          /"error":\{"type":"object","properties":\{"code":\{"type":"string"\},"message":\{"type":"string"\}/,
+          `${key} ${status}: the error shape`,
+        );
+      }
+    }
   });
 
   it('marks exactly the routes that answer without a key as unauthenticated (security: [])', async () => {
     const doc = (await h.api('GET', '/openapi.json', { key: null })).body;
     assert.deepEqual(doc.security, [{ bearer: [] }], 'bearer is the default');
     const publicOps: string[] = [];
-    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>)) {
       for (const [method, op] of Object.entries(ops)) {
         // Asked without a key: a route with an auth hook answers 401 unauthenticated before it
         // looks at anything else; any other answer means the route is public.
         const r = await h.api(method.toUpperCase(), p.replace(/\{[^}]+\}/g, 'x0000000000000000'), { key: null });
         const needsKey = r.status === 401 && r.body?.error?.code === 'unauthenticated';
         const what = `${method.toUpperCase()} ${p} (answered ${r.status} without a key)`;
-        if (needsKey)
+        const documented = Object.keys(op.responses);
+        if (needsKey) {
           assert.ok(op.security === undefined || JSON.stringify(op.security) === '[{"bearer":[]}]', `${what}: documented as ${JSON.stringify(op.security)}`);
-        else {
+          assert.ok(documented.includes('401') && documented.includes('403'), `${what}: documents 401 and 403`);
+        } else {
           assert.deepEqual(op.security, [], `${what}: documented as needing a bearer key`);
           publicOps.push(`${method.toUpperCase()} ${p}`);
+          // No key, so no 403; 401 only where a presented credential or password is refused.
+          assert.ok(!documented.includes('403'), `${what}: documents 403`);
+          assert.equal(documented.includes('401'), /^\/v1\/directory\//.test(p), `${what}: documents 401 only for the directory sign-ins`);
         }
       }
     }
