@@ -45,6 +45,7 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'GET /v1/admin/tenants/:tenantId/directory': [...KEYED, 404],
   'GET /v1/admin/tenants/:tenantId/directory/health': [...KEYED, 404],
   'POST /v1/admin/directory-secrets/reseal': KEYED,
+  'POST /v1/admin/tenants/:tenantId/scim-token': [...KEYED, 404],
   'POST /v1/recoveries': [...KEYED, 404, 409, 429],
   'GET /v1/recoveries': KEYED,
   'GET /v1/recoveries/:id': [...KEYED, ...BY_ID],
