@@ -228,10 +228,14 @@ function codecOidc(e: z.infer<typeof EnvSchema>): Config['codecOidc'] {
   if (!e.CODEC_OIDC_ISSUER && !e.CODEC_OIDC_AUDIENCE && !e.CODEC_OIDC_JWKS_URL) return undefined;
   if (!e.CODEC_OIDC_ISSUER || !e.CODEC_OIDC_AUDIENCE) throw new ConfigError('CODEC_OIDC_ISSUER and CODEC_OIDC_AUDIENCE: set both, or neither');
   const issuer = e.CODEC_OIDC_ISSUER;
+  const jwksUrl = e.CODEC_OIDC_JWKS_URL ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  // The keys that decide who may decode: fetched over TLS in production, never over plain http.
+  if (e.NODE_ENV === 'production' && !jwksUrl.startsWith('https:'))
+    throw new ConfigError('CODEC_OIDC_JWKS_URL must be https in production (it names the keys that may decode)');
   return {
     issuer,
     audience: e.CODEC_OIDC_AUDIENCE,
-    jwksUrl: e.CODEC_OIDC_JWKS_URL ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
+    jwksUrl,
     principalClaim: e.CODEC_OIDC_PRINCIPAL_CLAIM,
   };
 }

@@ -162,7 +162,7 @@ describe('decoding is counted and bounded per principal', () => {
 
   it(`refuses bulk decoding past ${DECODE_BUDGET} payloads a minute with 429 and Retry-After`, async () => {
     const auditor = await seedPrincipal(h, ['auditor'], ['*']);
-    const bulk = { payloads: Array.from({ length: DECODE_BUDGET }, () => (sealed.payloads)[0]) };
+    const bulk = { payloads: Array.from({ length: DECODE_BUDGET }, () => sealed.payloads[0]) };
     assert.equal((await h.api('POST', '/codec/decode', { key: auditor.key, body: bulk })).status, 200);
     const r = await h.api('POST', '/codec/decode', { key: auditor.key, body: sealed });
     assert.equal(r.status, 429, r.text);
