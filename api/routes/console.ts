@@ -34,17 +34,20 @@ const MESSAGES: Record<string, string> = {
 };
 
 function page(reply: FastifyReply, status: number, title: string, body: string) {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .header('content-security-policy', CSP)
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><meta name="viewport" content="width=device-width">` +
-        '<style>body{font:16px system-ui;max-width:34em;margin:3em auto;padding:0 1em}input,button{font:inherit;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}form{margin:1.5em 0}</style>' +
-        `</head><body><h1>${esc(title)}</h1>${body}</body></html>`,
-    );
+  return (
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .header('cache-control', 'no-store')
+      // Not no-referrer: with it Chromium posts the forms with `Origin: null`, which sameOrigin refuses.
+      .header('referrer-policy', 'same-origin')
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><meta name="viewport" content="width=device-width">` +
+          '<style>body{font:16px system-ui;max-width:34em;margin:3em auto;padding:0 1em}input,button{font:inherit;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}form{margin:1.5em 0}</style>' +
+          `</head><body><h1>${esc(title)}</h1>${body}</body></html>`,
+      )
+  );
 }
 
 const see = (reply: FastifyReply, m: keyof typeof MESSAGES) => reply.code(303).header('location', `/signin?m=${m}`).send();
