@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { startLocalIssuer, type LocalIssuer } from '../../testkit/oidc-issuer';
-import { seedPrincipal, seedTenant } from '../../testkit/seed';
+import { execFile } from 'node:child_process';
+import { recoveryBody, seedLocalAccount, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { until } from '../../testkit/wait';
 
 let h: Harness;
 let idp: LocalIssuer;
@@ -28,6 +30,37 @@ before(async () => {
   sealed = enc.body;
   auditor = await seedPrincipal(h, ['auditor'], ['*']);
 });
+
+/** `temporal workflow show` of a fresh recovery with the given codec auth: its exit code and the decoded input, if any. */
+async function cliShow(auth: string): Promise<{ code: number; input: string }> {
+  const { tenantId, accountId, agent } = await seedLocalAccount(h);
+  const r = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId) });
+  assert.equal(r.status, 202, r.text);
+  const workflowId = `recovery:${tenantId}:${accountId}:password_reset`;
+  await until('the workflow started', async () => (await h.client.workflow.getHandle(workflowId).fetchHistory()).events!.length > 3);
+  const bin = process.env.TEMPORAL_CLI_PATH;
+  if (!bin) throw new Error('TEMPORAL_CLI_PATH is not set: run the suite with `npm test`');
+  const args = [
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+    '--address',
+    h.config.temporal.address,
+    '--namespace',
+    h.config.temporal.namespace,
+  ];
+  args.push('--disable-config-file', '--disable-config-env', '--command-timeout', '20s', '--codec-endpoint', `${h.baseUrl}/codec`, '--codec-auth', auth);
+  return new Promise((resolve) =>
+    execFile(bin, args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
+      if (err) return resolve({ code: (err as { code?: number }).code ?? 1, input: '' });
+      const doc = JSON.parse(out) as { events: { workflowExecutionStartedEventAttributes?: { input: { payloads: { data: string }[] } } }[] };
+      resolve({ code: 0, input: Buffer.from(doc.events[0].workflowExecutionStartedEventAttributes!.input.payloads[0].data, 'base64').toString('utf8') });
+    }),
+  );
+}
 after(async () => {
   await h?.close();
   await idp?.close();
@@ -42,6 +75,17 @@ describe('the codec accepts an OIDC access token of the configured issuer', () =
     assert.equal(JSON.parse(Buffer.from(r.body.payloads[0].data, 'base64').toString('utf8')).recoveryId, 'rec_oidc');
     const m = await h.api('GET', '/metrics');
     assert.match(m.text, new RegExp(`recovery_codec_decoded_payloads_total\\{principal="${auditor.id}",via="oidc"\\} 1`));
+  });
+
+  it('the Temporal CLI decodes with an access token: temporal workflow show --codec-auth "Bearer <token>"', async () => {
+    const r = await cliShow(`Bearer ${await idp.mint({ claims: { [CLAIM]: auditor.id } })}`);
+    assert.equal(r.code, 0);
+    assert.match(r.input, /"recoveryId":"rec_/);
+  });
+
+  it('the CLI gets nothing decoded with an expired token', async () => {
+    const r = await cliShow(`Bearer ${await idp.mint({ claims: { [CLAIM]: auditor.id }, expiresIn: -120 })}`);
+    assert.notEqual(r.code, 0, 'the CLI fails rather than showing the history');
   });
 
   it('API keys still work beside OIDC (the CLI path)', async () => {

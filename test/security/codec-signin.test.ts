@@ -126,6 +126,18 @@ describe('the codec accepts a session only while it lives, from a decoding princ
     assert.equal(ui.headers.get('access-control-allow-credentials'), 'true');
   });
 
+  it('disabling the principal ends its sessions: the cookie is refused', async () => {
+    const auditor = await seedPrincipal(h, ['auditor'], ['*']);
+    const cookie = await signInWithKey(h.baseUrl, auditor.key);
+    assert.equal((await h.api('POST', `/v1/admin/principals/${auditor.id}/disable`, { body: { reason: 'left the team' } })).status, 200);
+    assert.equal((await decodeWith({ cookie })).status, 401);
+  });
+
+  it('refuses a forged cookie value', async () => {
+    const r = await decodeWith({ cookie: `recovery_session=cs_${'A'.repeat(43)}` });
+    assert.equal(r.status, 401, r.text);
+  });
+
   it('signing out ends the session: the same cookie is refused', async () => {
     const auditor = await seedPrincipal(h, ['auditor'], ['*']);
     const cookie = await signInWithKey(h.baseUrl, auditor.key);
