@@ -16,6 +16,7 @@ import { openApiDecorations } from './openapi-links';
 import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
+import { consoleRoutes } from './routes/console';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
@@ -116,6 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   scimRoutes(app, deps);
   observabilityRoutes(app, deps);
   pageRoutes(app, deps);
+  consoleRoutes(app, deps);
   return app;
 }
 

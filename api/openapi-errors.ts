@@ -37,6 +37,7 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'POST /v1/admin/principals/:id/disable': [...KEYED, ...BY_ID],
   'POST /v1/admin/principals/:id/rotate-key': [...KEYED, ...BY_ID, 409],
   'POST /v1/admin/principals/:id/person-link': [...KEYED, ...BY_ID, 409],
+  'POST /v1/admin/principals/:id/console-sessions/revoke': [...KEYED, ...BY_ID],
   // Public: an invalid, used or expired link is 404.
   'POST /v1/persons/verify': [404],
   'PUT /v1/admin/tenants/:tenantId/policy': [...KEYED, 404],
@@ -72,7 +73,8 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'GET /v1/audit': KEYED,
   'GET /v1/audit/verify': KEYED,
   'POST /codec/encode': KEYED,
-  'POST /codec/decode': KEYED,
+  // A principal decoding past CODEC_DECODE_PAYLOADS_PER_MINUTE: 429.
+  'POST /codec/decode': [...KEYED, 429],
   'GET /healthz': [],
   'GET /readyz': [],
 };

@@ -54,6 +54,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /v1/admin/principals/:id/disable': { id: 'disablePrincipal', params: principal, body: [{ reason: 'Sam moved to another team' }] },
   'POST /v1/admin/principals/:id/rotate-key': { id: 'rotatePrincipalKey', params: principal },
   'POST /v1/admin/principals/:id/person-link': { id: 'sendPersonLink', params: principal },
+  'POST /v1/admin/principals/:id/console-sessions/revoke': { id: 'revokeConsoleSessions', params: principal },
   'POST /v1/persons/verify': { id: 'verifyPerson', body: [{ token }] },
   'PUT /v1/admin/tenants/:tenantId/policy': {
     id: 'setTenantPolicy',

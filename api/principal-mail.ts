@@ -7,8 +7,9 @@ import type { Database } from '../store/db';
 import { appendAudit } from '../store/audit';
 import { claimNotice, failNotice, markNoticeSent } from '../store/deliveries';
 import { insertVerification } from '../store/persons';
+import { insertSigninLink } from '../store/console-sessions';
 import { securityContactsInScope } from '../store/tenants';
-import { personVerificationEmail, approverChangeEmail, type Mail } from '../infra/templates';
+import { personVerificationEmail, approverChangeEmail, consoleSigninEmail, type Mail } from '../infra/templates';
 import { messageIdFor } from '../infra/mailer';
 import { newToken } from '../infra/secrets';
 import { holdsDecidingRole } from '../domain/person';
@@ -61,6 +62,23 @@ export async function issuePersonLink(
   const mail = personVerificationEmail({ principalId: p.id, name: p.name, roles: p.roles, createdBy: p.createdBy, url, ttlHours: PERSON_LINK_TTL_HOURS });
   return () =>
     sendRecorded(deps, { dedupeKey: `person-link:${id}`, tenantId: homeTenant(p.tenantScope), template: 'link:person_verification', to: [p.email!], mail });
+}
+
+/** How long a sign-in link works (the default of every emailed link). */
+export const SIGNIN_LINK_TTL_MINUTES = 15;
+
+/**
+ * Mails a single-use sign-in link to a principal's confirmed address. The token follows every
+ * link's rules (256 bits, only its HMAC under a keyed id stored, single use, 15 minutes); the link
+ * opens a page whose button consumes it, so a mail scanner's GET signs nobody in.
+ */
+export async function mailSigninLink(deps: AppDeps, p: { id: string; name: string; tenantScope: string[]; email: string }): Promise<boolean> {
+  const token = newToken(deps.config.tokenKeys);
+  const expiresAt = new Date(Date.now() + SIGNIN_LINK_TTL_MINUTES * 60_000);
+  const id = await insertSigninLink(deps.db, { principalId: p.id, keyId: token.keyId, tokenHash: token.hash, expiresAt });
+  const url = `${deps.config.publicBaseUrl}/signin/link?token=${encodeURIComponent(token.value)}`;
+  const mail = consoleSigninEmail({ principalId: p.id, name: p.name, url, ttlMinutes: SIGNIN_LINK_TTL_MINUTES });
+  return sendRecorded(deps, { dedupeKey: `signin-link:${id}`, tenantId: homeTenant(p.tenantScope), template: 'link:console_signin', to: [p.email], mail });
 }
 
 /**

@@ -17,6 +17,8 @@ export interface DevServerOptions {
   port: number;
   /** The Web UI's port; without it the server runs headless. */
   uiPort?: number;
+  /** The remote codec the Web UI asks to decode payloads (`--ui-codec-endpoint`), e.g. the engine's /codec. */
+  uiCodecEndpoint?: string;
   /** State file (SQLite); without it the state lives in memory. */
   dbFile?: string;
   logFile?: string;
@@ -33,6 +35,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', 'default', '--log-level', 'warn'];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort) args.push('--ui-port', String(o.uiPort), '--ui-ip', '127.0.0.1');
+  if (o.uiPort && o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
   else args.push('--headless');
   for (const p of o.sqlitePragmas ?? []) args.push('--sqlite-pragma', p);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);

@@ -8,6 +8,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { UNDECODABLE } from '../contracts/attested';
 import type { HmacKey } from './config';
+import { isPublicMetadata, isPublicSummary } from '../domain/public-summary';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -43,6 +44,7 @@ export class EncryptionCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
+      if (isPublic(p)) return p;
       const plain = temporal.api.common.v1.Payload.encode(p).finish();
       const iv = crypto.randomBytes(12);
       const c = crypto.createCipheriv('aes-256-gcm', this.#active.key.subarray(0, 32), iv);
@@ -76,6 +78,22 @@ export class EncryptionCodec implements PayloadCodec {
     const plain = Buffer.concat([d.update(data.subarray(12, data.length - 16)), d.final()]);
     return temporal.api.common.v1.Payload.decode(plain);
   }
+}
+
+/**
+ * A case's summary or current details, or the metadata query's answer carrying them: built from a
+ * grammar that holds no personal data (domain/public-summary.ts), and left readable so the UI
+ * shows where a case stands without the codec. Everything else is encrypted.
+ */
+function isPublic(p: Payload): boolean {
+  if (dec(p.metadata?.encoding) !== 'json/plain') return false;
+  let v: unknown;
+  try {
+    v = JSON.parse(dec(p.data));
+  } catch {
+    return false;
+  }
+  return typeof v === 'string' ? isPublicSummary(v) : isPublicMetadata(v);
 }
 
 /** The payload if the payload converter can read it, else a stand-in. */

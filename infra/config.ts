@@ -37,6 +37,21 @@ const EnvSchema = z.object({
   CODEC_CORS_ORIGINS: z.string().optional(),
   /** The Temporal Web UI's address, for links from evidence bundles to a run's history; default: the dev UI's port. */
   TEMPORAL_UI_URL: z.string().url().optional(),
+  /** How long a session cookie from /signin lasts, in minutes (the codec accepts it; 8 h by default). */
+  CONSOLE_SESSION_MINUTES: z.coerce.number().int().min(5).max(1440).default(480),
+  /** Payloads one principal may decode per minute through the codec endpoint (bulk decoding is refused past it). */
+  CODEC_DECODE_PAYLOADS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  /** OIDC at the codec: the issuer whose access tokens (the Temporal UI's "Pass the user access token") it accepts. */
+  CODEC_OIDC_ISSUER: z.string().url().optional(),
+  /** The audience those tokens must name. */
+  CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** The issuer's JWKS; default: <issuer>/.well-known/jwks.json. */
+  CODEC_OIDC_JWKS_URL: z.string().url().optional(),
+  /** The claim whose value is the principal id the token acts as (default: sub). */
+  CODEC_OIDC_PRINCIPAL_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:./-]{1,100}$/)
+    .default('sub'),
   /** Where the worker serves the Temporal SDK's Prometheus metrics, e.g. 127.0.0.1:9464. */
   WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Ports npm start binds for its embedded parts, so a second engine can run beside the first. */
@@ -89,6 +104,12 @@ export interface Config {
   codecCorsOrigins: string[];
   /** Where people open a run's history (evidence bundles link to it). */
   temporalUiUrl: string;
+  /** Minutes a /signin session lasts. */
+  consoleSessionMinutes: number;
+  /** Payloads one principal may decode per minute. */
+  codecDecodePerMinute: number;
+  /** OIDC access tokens the codec accepts, when configured. */
+  codecOidc?: { issuer: string; audience: string; jwksUrl: string; principalClaim: string };
   workerMetricsAddress?: string;
   /** Ports of npm start's embedded parts (TEMPORAL_DEV_PORT, TEMPORAL_UI_PORT, DEV_SMTP_PORT, WORKER_METRICS_PORT). */
   devPorts: { temporal: number; temporalUi: number; smtp: number; workerMetrics: number };
@@ -202,6 +223,23 @@ function devSecrets(dataDir: string): DevSecrets {
   }
 }
 
+/** OIDC at the codec: all of issuer and audience, or none (a token without an audience check is anyone's). */
+function codecOidc(e: z.infer<typeof EnvSchema>): Config['codecOidc'] {
+  if (!e.CODEC_OIDC_ISSUER && !e.CODEC_OIDC_AUDIENCE && !e.CODEC_OIDC_JWKS_URL) return undefined;
+  if (!e.CODEC_OIDC_ISSUER || !e.CODEC_OIDC_AUDIENCE) throw new ConfigError('CODEC_OIDC_ISSUER and CODEC_OIDC_AUDIENCE: set both, or neither');
+  const issuer = e.CODEC_OIDC_ISSUER;
+  const jwksUrl = e.CODEC_OIDC_JWKS_URL ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  // The keys that decide who may decode: fetched over TLS in production, never over plain http.
+  if (e.NODE_ENV === 'production' && !jwksUrl.startsWith('https:'))
+    throw new ConfigError('CODEC_OIDC_JWKS_URL must be https in production (it names the keys that may decode)');
+  return {
+    issuer,
+    audience: e.CODEC_OIDC_AUDIENCE,
+    jwksUrl,
+    principalClaim: e.CODEC_OIDC_PRINCIPAL_CLAIM,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   // Guessing the mode meant dev secrets and second-scale policy wherever NODE_ENV was forgotten.
   if (!env.NODE_ENV) throw new ConfigError('NODE_ENV is required: development, test or production (npm start sets development)');
@@ -276,6 +314,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       .map((o) => o.trim())
       .filter(Boolean),
     temporalUiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`,
+    consoleSessionMinutes: e.CONSOLE_SESSION_MINUTES,
+    codecDecodePerMinute: e.CODEC_DECODE_PAYLOADS_PER_MINUTE,
+    codecOidc: codecOidc(e),
     workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     devPorts: { temporal: e.TEMPORAL_DEV_PORT, temporalUi: e.TEMPORAL_UI_PORT, smtp: e.DEV_SMTP_PORT, workerMetrics: e.WORKER_METRICS_PORT },
     knowledgeKey: parseSecret(knowledgeRaw, 'KNOWLEDGE_HMAC_KEY'),

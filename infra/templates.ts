@@ -187,6 +187,21 @@ export function personVerificationEmail(raw: { principalId: string; name: string
   );
 }
 
+/** Sign-in to the engine's pages (decoded histories in the Temporal Web UI), asked for on /signin. */
+export function consoleSigninEmail(raw: { principalId: string; name: string; url: string; ttlMinutes: number }): Mail {
+  const v = clean(raw);
+  return mail(
+    'Your sign-in link for the recovery engine',
+    [
+      `Someone asked to sign in to the recovery engine as "${v.name}" (${v.principalId}) with this address.`,
+      'If it was you, open this link and press the button on the page:',
+      '{link}',
+      `The link works once and expires in ${v.ttlMinutes} minutes. If it was not you, ignore this email: nothing happens without the link.`,
+    ],
+    v.url,
+  );
+}
+
 /** The tenant's security contacts see every grant or change of a role that decides or reviews. */
 export function approverChangeEmail(raw: {
   tenantName: string;

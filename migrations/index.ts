@@ -14,6 +14,7 @@ import * as m0010 from './0010_tenant_directories';
 import * as m0012 from './0012_staged_password_sealed';
 import * as m0014 from './0014_account_id_case';
 import * as m0016 from './0016_scim_tokens';
+import * as m0017 from './0017_console_sessions';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012_staged_password_sealed': m0012,
   '0014_account_id_case': m0014,
   '0016_scim_tokens': m0016,
+  '0017_console_sessions': m0017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -60,13 +60,16 @@ async function start(config: Config, stops: Stop[]) {
       bin: temporalCliPath(),
       port: config.devPorts.temporal,
       uiPort: config.devPorts.temporalUi,
+      // The UI asks the engine's codec by default; a person signs in at /signin for the cookie it takes.
+      uiCodecEndpoint: `${config.publicBaseUrl}/codec`,
       dbFile: path.join(config.dataDir, 'temporal.db'),
       logFile: path.join(config.dataDir, 'temporal.log'),
       detached: true,
     });
     stops.unshift(() => dev.stop());
     resolved = { ...resolved, temporal: { ...resolved.temporal, address: dev.address } };
-    uiUrl = dev.uiUrl;
+    // The same host name as the engine's links: the sign-in cookie is per site, and 127.0.0.1 and localhost are two.
+    uiUrl = new URL(config.publicBaseUrl).hostname === 'localhost' ? `http://localhost:${config.devPorts.temporalUi}` : dev.uiUrl;
   }
   if (e.database) {
     say('starting the embedded database (PGlite)...');
@@ -100,7 +103,11 @@ function banner(config: Config, s: { engine: Engine; resolved: Config; uiUrl: st
   say(`  Mail            ${s.outboxDir ? `dev outbox: ${api}/dev/outbox (files in ${s.outboxDir}), SMTP ${resolved.smtpUrl}` : 'SMTP_URL'}`);
   say(`  Emailed links   ${config.publicBaseUrl}`);
   say(`  Metrics         ${api}/metrics (a "*" metrics or admin API key; worker SDK metrics also on http://${resolved.workerMetricsAddress}/metrics)`);
-  say(`  UI data codec   ${api}/codec (Temporal UI: Data Encoder; needs a "*" auditor or admin API key)`);
+  say(`  UI data codec   ${config.publicBaseUrl}/codec (the Web UI asks it; CLI: --codec-auth "Bearer <key>")`);
+  if (s.uiUrl) {
+    say(`  Decoded in UI   sign in at ${config.publicBaseUrl}/signin (paste the admin API key, or get an emailed link as a "*" auditor),`);
+    say(`                  then in the Web UI open Data Encoder, set ${config.publicBaseUrl}/codec, tick "Include cross-origin credentials"`);
+  }
   say(`  Audit heads     ${config.auditHeadExport.file} (signed, every ${config.auditHeadExport.intervalSeconds} s)`);
   // The embedded database has one role; on Postgres the engine should connect as recovery_runtime.
   if (engine.auditLogRewritable.length) say(`  Database role   single role: it could rewrite the audit log (${engine.auditLogRewritable[0]})`);

@@ -34,6 +34,8 @@ async function main() {
   const testServer = process.env.TEMPORAL_TEST_SERVER_PATH ?? provision('test-server.sh');
   const adminUrl = adminUrlFromEnv();
   const schemathesis = process.env.SCHEMATHESIS_PATH ?? provision('schemathesis.sh');
+  // Debian's Chromium for the browser test (playwright-core drives it; it never downloads one).
+  const chromium = process.env.CHROMIUM_PATH ?? provision('chromium.sh');
 
   const logDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recovery-test-'));
   // Keycloak (15-60 s and 450 MB) only for runs that include a test file named *keycloak*
@@ -73,6 +75,9 @@ async function main() {
     TEMPORAL_CLI_PATH: cli,
     TEMPORAL_TEST_SERVER_PATH: testServer,
     SCHEMATHESIS_PATH: schemathesis,
+    CHROMIUM_PATH: chromium,
+    // Where tests leave artifacts (the browser test's screenshot), beside the run's logs.
+    TEST_LOG_DIR: logDir,
     ...(keycloak ? { KEYCLOAK_URL: keycloak.url } : {}),
   };
   // The readable report on the terminal, and TAP in a file for the one-line summary at the end.

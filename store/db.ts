@@ -122,6 +122,25 @@ export interface PersonVerificationsTable {
   used_at: Timestamp | null;
   invalidated_at: Timestamp | null;
 }
+export interface ConsoleSigninLinksTable {
+  id: Generated<string>;
+  principal_id: string;
+  key_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+export interface ConsoleSessionsTable {
+  id: string;
+  principal_id: string;
+  token_hash: string;
+  method: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  ended_at: Timestamp | null;
+  ended_reason: string | null;
+}
 export interface DecisionClaimsTable {
   case_id: string;
   person_id: string;
@@ -326,6 +345,8 @@ export interface Database {
   persons: PersonsTable;
   person_verifications: PersonVerificationsTable;
   decision_claims: DecisionClaimsTable;
+  console_signin_links: ConsoleSigninLinksTable;
+  console_sessions: ConsoleSessionsTable;
   recoveries: RecoveriesTable;
   one_time_tokens: OneTimeTokensTable;
   staged_credentials: StagedCredentialsTable;

@@ -282,3 +282,12 @@ export async function upgradeOverLegacyAccountIds(ownerDb: Db, tenantId: string,
   }
   await m0014.up(ownerDb);
 }
+
+/** Ages every session of a principal past its end, as if its lifetime had run out. */
+export async function expireConsoleSessions(db: Db, principalId: string): Promise<void> {
+  await db
+    .updateTable('console_sessions')
+    .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+    .where('principal_id', '=', principalId)
+    .execute();
+}

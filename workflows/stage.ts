@@ -4,6 +4,7 @@ import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Rejection } from '../contracts/rejections';
 import { AccountIdKey, RecoveryKindKey, RecoveryStatusKey, RiskTierKey, TenantIdKey } from '../contracts/search-attributes';
+import { caseDetails } from '../domain/public-summary';
 import { bookkeeping, type Books } from './proxies';
 
 /** A validator's refusal: a stable type the API maps to an HTTP status (contracts/rejections.ts). */
@@ -79,10 +80,14 @@ export function createStage<S extends StageStatus>({ status, searchAttributes, r
       if (tier) pairs.push({ key: RiskTierKey, value: tier });
       wf.upsertSearchAttributes(pairs);
     }
+    // No tenant or account here (an account id may be an address): those are search attributes.
     wf.setCurrentDetails(
-      `**${status.kind}** for \`${status.accountId}\` in \`${status.tenantId}\`: ${status.state}` +
-        (status.waitingFor ? `, waiting for ${status.waitingFor}` : '') +
-        (summaryShowsDeadline && currentDeadline ? ` (deadline ${iso(currentDeadline)})` : ''),
+      caseDetails({
+        kind: status.kind,
+        state: status.state,
+        waitingFor: status.waitingFor,
+        deadline: summaryShowsDeadline && currentDeadline ? iso(currentDeadline) : null,
+      }),
     );
   };
 

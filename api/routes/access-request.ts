@@ -11,6 +11,7 @@ import { getTenant } from '../../store/tenants';
 import { newId } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
 import { ApiError } from '../errors';
+import { caseSummary } from '../../domain/public-summary';
 import { createAccessGrantSchema, GrantAccepted } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
@@ -68,7 +69,7 @@ async function startGrant(
               ],
             }
           : {}),
-        staticSummary: `${b.kind} for ${accountId} in ${b.tenantId} (${id}), ticket ${b.ticketRef}`,
+        staticSummary: caseSummary(b.kind, id),
       }),
     );
   } catch (err) {

@@ -1,50 +1,19 @@
 // What ops see: Prometheus metrics (for a `*`-scoped scraper or admin key), and the codec endpoint
-// the Temporal Web UI and CLI call to show encrypted payloads to `*`-scoped auditors and admins.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+// the Temporal Web UI and CLI call to show encrypted payloads to `*`-scoped auditors and admins
+// (./codec.ts), whose decode counter shares the metrics' registry.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Payload } from '@temporalio/common';
-import { EncryptionCodec } from '../../infra/codec';
 import type { Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
 import { ApiError } from '../errors';
 import { authHook, type Auth } from '../auth';
 import type { PrincipalRole } from '../../domain/types';
 import { coversAllTenants } from '../../domain/scope';
-import { AnyText, CodecOut } from '../schemas';
+import { codecRoutes } from './codec';
 import type { DirectoryHealthBoard } from '../directory-status';
 import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
 import { endedRecoveryCounts, recoveryCountsIn } from '../../store/recoveries';
-
-const B64 = z
-  .string()
-  .max(4 * 1024 * 1024)
-  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
-// The remote codec protocol: a Payloads message as JSON. Go's CLI leaves out empty fields, so an
-// empty list arrives as `{}` and a payload may come without `data`.
-const CodecBody = z
-  .object({
-    payloads: z
-      .array(z.object({ metadata: z.record(AnyText(), B64).optional(), data: B64.optional() }).strict())
-      .max(1000)
-      .default([]),
-  })
-  .strict();
-/**
- * The CLI and the Web UI name the namespace whose payloads they send; this engine serves its own
- * only (the route refuses any other), and the document names it.
- */
-const codecHeaders = (namespace: string) => z.looseObject({ 'x-namespace': AnyText().max(1000).meta({ const: namespace }).optional() });
-
-const toPayload = (p: z.infer<typeof CodecBody>['payloads'][number]): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
-  data: Buffer.from(p.data ?? '', 'base64'),
-});
-const fromPayload = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-  data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
-});
 
 /** API latency by route, observed on every response but the scrape's own. */
 function latencyHistogram(r: Router, registry: Registry) {
@@ -129,8 +98,7 @@ function directoryHealthGauge(registry: Registry, board: DirectoryHealthBoard) {
   });
 }
 
-function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps) {
-  const registry = new Registry();
+function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps, registry: Registry) {
   collectDefaultMetrics({ register: registry, prefix: 'recovery_api_' });
   latencyHistogram(r, registry);
   readModelGauges(registry, db);
@@ -148,58 +116,10 @@ function metricsRoute(r: Router, { db, config, auth, directoryHealth }: AppDeps)
   });
 }
 
-// The Temporal Web UI: Settings -> Data Encoder.
-function codecRoutes(r: Router, { auth, config }: AppDeps) {
-  const codec = new EncryptionCodec(config.payloadKeys);
-  const allowed = new Set(config.codecCorsOrigins);
-  const CodecHeaders = codecHeaders(config.temporal.namespace);
-  const cors = (req: FastifyRequest, reply: FastifyReply) => {
-    const origin = req.headers.origin;
-    if (origin && allowed.has(origin)) {
-      void reply
-        .header('access-control-allow-origin', origin)
-        .header('access-control-allow-credentials', 'true')
-        .header('access-control-allow-headers', 'authorization, content-type, x-namespace')
-        .header('access-control-allow-methods', 'POST, OPTIONS')
-        .header('access-control-max-age', '600')
-        .header('vary', 'origin');
-    }
-  };
-  for (const op of ['encode', 'decode'] as const) {
-    r.options(`/codec/${op}`, { schema: { hide: true } }, async (req, reply) => {
-      cors(req, reply);
-      return reply.code(204).send();
-    });
-    r.post(
-      `/codec/${op}`,
-      {
-        onRequest: [async (req, reply) => cors(req, reply), requireGlobalRole(auth, 'auditor', 'admin')],
-        bodyLimit: 8 * 1024 * 1024,
-        schema: {
-          summary: `${op} Temporal payloads (the remote codec protocol of the Temporal CLI and Web UI)`,
-          tags: ['ops'],
-          headers: CodecHeaders,
-          body: CodecBody,
-          response: { 200: CodecOut },
-        },
-      },
-      async (req) => {
-        const ns = req.headers['x-namespace'];
-        if (ns !== undefined && ns !== config.temporal.namespace)
-          throw new ApiError(400, 'invalid_field', `x-namespace: this codec serves the namespace ${config.temporal.namespace} only`, { field: 'x-namespace' });
-        try {
-          const out = op === 'encode' ? await codec.encode(req.body.payloads.map(toPayload)) : await codec.decode(req.body.payloads.map(toPayload));
-          return { payloads: out.map(fromPayload) };
-        } catch {
-          throw new ApiError(400, 'invalid_field', 'payloads: a payload could not be decrypted (unknown key or tampered data)', { field: 'payloads' });
-        }
-      },
-    );
-  }
-}
-
 export function observabilityRoutes(app: FastifyInstance, deps: AppDeps) {
   const r = typed(app);
-  metricsRoute(r, deps);
-  codecRoutes(r, deps);
+  // One registry: the codec's decode counter is scraped beside the rest.
+  const registry = new Registry();
+  metricsRoute(r, deps, registry);
+  codecRoutes(r, deps, registry);
 }

@@ -12,6 +12,7 @@ import { getRecovery, insertRecoveryWithinLimit, markStartFailed } from '../../s
 import { getTenant } from '../../store/tenants';
 import { nextStep } from '../views/recovery';
 import { ApiError } from '../errors';
+import { caseSummary } from '../../domain/public-summary';
 import { CreateRecovery, RecoveryAccepted, RecoveryRefused } from '../schemas';
 import { withTemporalDeadline } from '../deadlines';
 
@@ -89,7 +90,7 @@ async function startRecovery(deps: AppDeps, b: CreateBody, id: string, workflowI
               ],
             }
           : {}),
-        staticSummary: `${b.kind} of ${b.accountId} in ${b.tenantId} (${id})`,
+        staticSummary: caseSummary(b.kind, id),
       }),
     );
   } catch (err) {

@@ -23,6 +23,7 @@ const ROUTES = [
   'POST /v1/admin/tenants/{tenantId}/accounts',
   'PATCH /v1/admin/tenants/{tenantId}/accounts/{accountId}',
   'POST /v1/admin/principals',
+  'POST /v1/admin/principals/{id}/console-sessions/revoke',
   'POST /v1/admin/principals/{id}/disable',
   'POST /v1/admin/principals/{id}/rotate-key',
   'POST /v1/admin/principals/{id}/person-link',

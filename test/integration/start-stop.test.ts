@@ -37,6 +37,11 @@ async function startAndStop(signal: 'SIGINT' | 'SIGTERM') {
   try {
     await child.waitForText('Recovery engine is running.', 120_000);
     for (const v of ['PORT', 'TEMPORAL_DEV_PORT', 'DEV_SMTP_PORT']) assert.ok(await answers(ports[v]), `${v} answers while the engine runs`);
+    // Issue 15: the Web UI asks the engine's codec out of the box, and the banner says how to sign in.
+    const codec = `http://localhost:${ports.PORT}/codec`;
+    const settings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    assert.equal(settings.Codec?.Endpoint, codec, JSON.stringify(settings.Codec));
+    assert.match(child.tail(), new RegExp(`sign in at http://localhost:${ports.PORT}/signin`));
     const exited = new Promise<string>((resolve) => child.onExit(resolve));
     process.kill(child.pid, signal);
     const exit = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 60 s'), 60_000))]);

@@ -116,6 +116,18 @@ describe('Production mode: a weak key is rejected, naming the variable', () => {
     throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), TOKEN_HMAC_KEYS: `k1:${b64(32)},k1:${b64(32)}` }), 'TOKEN_HMAC_KEYS', /duplicate/);
   });
 
+  it('OIDC at the codec needs issuer and audience together, and an https JWKS in production', () => {
+    throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), CODEC_OIDC_ISSUER: 'https://idp.example.com' }), 'CODEC_OIDC_ISSUER');
+    const oidc = { CODEC_OIDC_ISSUER: 'https://idp.example.com/', CODEC_OIDC_AUDIENCE: 'temporal-ui' };
+    assert.deepEqual(loadConfig({ ...prodEnv(tmpDir()), ...oidc }).codecOidc, {
+      issuer: 'https://idp.example.com/',
+      audience: 'temporal-ui',
+      jwksUrl: 'https://idp.example.com/.well-known/jwks.json',
+      principalClaim: 'sub',
+    });
+    throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), ...oidc, CODEC_OIDC_JWKS_URL: 'http://idp.example.com/jwks' }), 'CODEC_OIDC_JWKS_URL');
+  });
+
   it('a weak BOOTSTRAP_ADMIN_KEY is rejected naming it', () => {
     throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), BOOTSTRAP_ADMIN_KEY: 'rk_short' }), 'BOOTSTRAP_ADMIN_KEY', /weak/);
   });
