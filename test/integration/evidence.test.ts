@@ -3,6 +3,10 @@
 // decided, when, and the proof that the audit chain holding it verifies. Never a link or secret.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launchChromium } from '../../testkit/browser';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { tokenFrom } from '../../testkit/mail';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedBreakGlassTeam, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy } from '../../testkit/seed';
@@ -197,5 +201,39 @@ describe('a break-glass evidence bundle', () => {
     assert.equal(b.audit.proof.chainValid, true);
     const secret = cred.body.credential as string;
     assert.ok(secret && !r.text.includes(secret) && !r.text.includes(secret.split('.').pop()!), 'the credential value is nowhere in the bundle');
+  });
+});
+
+describe('the printable page in a real browser', () => {
+  it("Debian's Chromium renders the key facts, takes a screenshot, and prints the page to a PDF", async () => {
+    const logDir = process.env.TEST_LOG_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-evidence-'));
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.setExtraHTTPHeaders({ authorization: `Bearer ${done.auditorKey}` });
+      const res = await page.goto(`${h.baseUrl}/v1/recoveries/${done.id}/evidence?format=html`);
+      assert.equal(res?.status(), 200);
+      const visible = await page.locator('body').innerText();
+      for (const fact of [
+        `Evidence: recovery ${done.id}`,
+        'Final state: completed',
+        JUSTIFICATION,
+        'SUP-7781',
+        'called back on the number on file',
+        'The audit chain verifies',
+      ])
+        assert.ok(visible.includes(fact), `the page shows ${JSON.stringify(fact)}`);
+      assert.equal(await page.locator('script').count(), 0, 'the justification stayed text: no script element');
+      const shot = path.join(logDir, 'evidence-page.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(fs.statSync(shot).size > 10_000, 'a screenshot with something on it');
+      process.stdout.write(`screenshot: ${shot}\n`);
+      const pdf = await page.pdf({ format: 'A4', printBackground: true });
+      assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+      const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+      assert.ok(pages >= 1 && pages <= 6, `prints on a few pages (${pages})`);
+    } finally {
+      await browser.close();
+    }
   });
 });
