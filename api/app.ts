@@ -22,6 +22,7 @@ import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
 import { evidenceRoutes } from './routes/evidence';
 import { scimRoutes } from './routes/scim';
+import { eventRoutes } from './routes/events';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -112,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   accessRoutes(app, deps);
   linkRoutes(app, deps);
   opsRoutes(app, deps);
+  eventRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
   scimRoutes(app, deps);

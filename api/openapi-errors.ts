@@ -69,6 +69,8 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   // Public sign-ins: a credential or password not valid now is 401; both share a rate limit (429).
   'POST /v1/directory/sessions': [401, 429],
   'POST /v1/directory/password-sessions': [401, 429],
+  // Per-event problems are answered in the 200's results; the batch itself: key, role.
+  'POST /v1/events': KEYED,
   'POST /v1/events/login': [...KEYED, 404, ...DIRECTORY],
   'GET /v1/audit': KEYED,
   'GET /v1/audit/verify': KEYED,

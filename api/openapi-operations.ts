@@ -138,6 +138,44 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     body: [{ ...account, credential: 'bgc_k1.Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5' }],
   },
   'POST /v1/directory/password-sessions': { id: 'createPasswordSession', body: [{ ...account, password: 'plinth-orbit-saffron-42' }] },
+  'POST /v1/events': {
+    id: 'recordEvents',
+    body: [
+      {
+        events: [
+          {
+            eventId: 'evt-7f3a-0001',
+            type: 'login',
+            tenantId: 'acme',
+            accountId: 'u-1001',
+            at: '2026-11-30T08:15:00Z',
+            ip: '203.0.113.24',
+            deviceId: 'dev-7f3a9c',
+            outcome: 'success',
+            sessionId: 'sess-41',
+          },
+          {
+            eventId: 'evt-7f3a-0002',
+            type: 'session_use',
+            tenantId: 'acme',
+            accountId: 'u-1001',
+            at: '2026-11-30T08:20:00Z',
+            ip: '203.0.113.24',
+            sessionId: 'sess-41',
+          },
+          {
+            eventId: 'evt-7f3a-0003',
+            type: 'mfa_enroll',
+            tenantId: 'acme',
+            accountId: 'u-1001',
+            at: '2026-11-30T08:21:00Z',
+            ip: '203.0.113.24',
+            deviceId: 'dev-7f3a9c',
+          },
+        ],
+      },
+    ],
+  },
   'POST /v1/events/login': {
     id: 'recordLogin',
     body: [{ ...account, ip: '203.0.113.24', deviceId: 'dev-7f3a9c', geo: { country: 'DE', asn: 3320 }, success: true }],

@@ -331,6 +331,41 @@ export const LoginEvent = z
   })
   .strict();
 
+/** The at most this many events `POST /v1/events` takes at once. */
+export const EVENT_BATCH_MAX = 1000;
+const EventId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "the reporter's id of the event: letters, digits and . _ : -, 1 to 128");
+const SessionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a session id: letters, digits and . _ : -, 1 to 128');
+const EventCommon = {
+  eventId: EventId,
+  tenantId: TenantId,
+  accountId: AccountId,
+  at: Instant.describe('When it happened: at most 400 days ago and at most 60 s ahead of the server clock'),
+  ip: Ip,
+  geo: Geo.optional(),
+};
+/** One event of a batch; each is checked on its own, so one bad event never refuses the others. */
+export const IngestedEvent = z.discriminatedUnion('type', [
+  z
+    .object({
+      ...EventCommon,
+      type: z.literal('login'),
+      deviceId: printable(z.string().min(1).max(128)).optional(),
+      userAgent: printable(z.string().max(512)).optional(),
+      outcome: z.enum(['success', 'failure']),
+      sessionId: SessionId.optional(),
+    })
+    .strict(),
+  z.object({ ...EventCommon, type: z.literal('session_use'), sessionId: SessionId }).strict(),
+  z.object({ ...EventCommon, type: z.literal('mfa_enroll'), deviceId: printable(z.string().min(1).max(128)).optional() }).strict(),
+]);
+export const EventBatch = z
+  .object({
+    events: z
+      .array(z.looseObject({}).describe('An event: login, session_use or mfa_enroll (see the description of the operation); checked one by one'))
+      .min(1)
+      .max(EVENT_BATCH_MAX),
+  })
+  .strict();
 /** A tenant's audit chain, or `_system`: the chain of what `*`-scoped principals do. */
 const AuditChainId = z.string().regex(/^(_system|[a-z0-9][a-z0-9-]{1,62})$/, 'a tenant id (lowercase letters, digits and dashes, 2-63 characters) or _system');
 /** A JSON page of the audit log holds at most this many events; the streamed formats go to 1,000,000. */
@@ -485,6 +520,22 @@ export const EvidenceOut = {
   },
 };
 export const ScimTokenOut = out(z.looseObject({ tenantId: z.string(), token: z.string(), endpoint: z.string() }));
+export const EventBatchOut = out(
+  z.looseObject({
+    accepted: z.number(),
+    duplicates: z.number(),
+    rejected: z.number(),
+    results: z.array(
+      z.looseObject({
+        index: z.number(),
+        eventId: z.string().nullable(),
+        status: z.enum(['accepted', 'duplicate', 'rejected']),
+        error: z.looseObject({ code: z.string(), message: z.string(), status: z.number(), details: z.unknown() }).optional(),
+      }),
+    ),
+  }),
+);
+
 export const ChainOut = out(
   z.looseObject({
     tenantId: z.string(),

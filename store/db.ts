@@ -223,6 +223,21 @@ export interface AuditEventsTable {
   /** The AUDIT_HMAC_KEYS key id of `hash`; null: an unkeyed SHA-256 event from before 0008. */
   key_id: string | null;
 }
+export interface IngestedEventsTable {
+  tenant_id: string;
+  event_id: string;
+  type: 'login' | 'session_use' | 'mfa_enroll';
+  account_id: string;
+  at: Timestamp;
+  ip: string;
+  device_id: string | null;
+  user_agent: string | null;
+  session_id: string | null;
+  outcome: 'success' | 'failure' | null;
+  geo: Json<Record<string, unknown>> | null;
+  source: string;
+  received_at: Generated<Date>;
+}
 export interface ScimTokensTable {
   tenant_id: string;
   token_hash: string;
@@ -354,6 +369,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   scim_tokens: ScimTokensTable;
+  ingested_events: IngestedEventsTable;
   rate_events: RateEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   attestations: AttestationsTable;

@@ -401,3 +401,54 @@ export async function setAccountLifecycle(db: Db, accountUuid: string, status: '
   const r = await db.selectFrom('accounts').select('status').where('id', '=', accountUuid).executeTakeFirst();
   return r?.status ?? null;
 }
+
+/** Logins reported in a batch, in the caller's transaction: login history, and the accounts' last login. */
+export async function recordLoginsTx(
+  trx: Transaction<Database>,
+  logins: {
+    accountUuid: string;
+    at: Date;
+    ip: string;
+    deviceId?: string;
+    country?: string;
+    asn?: number;
+    lat?: number;
+    lon?: number;
+    success: boolean;
+    source: string;
+  }[],
+) {
+  if (!logins.length) return;
+  await trx
+    .insertInto('login_events')
+    .values(
+      logins.map((e) => ({
+        account_id: e.accountUuid,
+        at: e.at,
+        ip: e.ip,
+        device_id: e.deviceId ?? null,
+        country: e.country ?? null,
+        asn: e.asn ?? null,
+        lat: e.lat ?? null,
+        lon: e.lon ?? null,
+        success: e.success,
+        source: e.source,
+      })),
+    )
+    .execute();
+  const latest = new Map<string, Date>();
+  for (const e of logins) if (e.success && (!latest.has(e.accountUuid) || latest.get(e.accountUuid)! < e.at)) latest.set(e.accountUuid, e.at);
+  for (const [id, at] of latest) {
+    await trx
+      .updateTable('accounts')
+      .set({ last_login_at: sql`greatest(last_login_at, ${at})` })
+      .where('id', '=', id)
+      .execute();
+  }
+}
+
+/** The engine's rows of these accounts of one tenant, by external id. */
+export function accountsByExternalIds(db: Db, tenantId: string, externalIds: readonly string[]) {
+  if (!externalIds.length) return Promise.resolve([]);
+  return db.selectFrom('accounts').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('external_id', 'in', externalIds).execute();
+}

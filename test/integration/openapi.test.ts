@@ -54,6 +54,7 @@ const ROUTES = [
   'POST /v1/break-glass/{id}/review',
   'POST /v1/directory/sessions',
   'POST /v1/directory/password-sessions',
+  'POST /v1/events',
   'POST /v1/events/login',
   'GET /v1/audit',
   'GET /v1/audit/verify',
