@@ -232,28 +232,7 @@ export async function recordLogin(
   accountUuid: string,
   e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean; source: string },
 ) {
-  await db
-    .insertInto('login_events')
-    .values({
-      account_id: accountUuid,
-      at: e.at,
-      ip: e.ip,
-      device_id: e.deviceId ?? null,
-      country: e.country ?? null,
-      asn: e.asn ?? null,
-      lat: e.lat ?? null,
-      lon: e.lon ?? null,
-      success: e.success,
-      source: e.source,
-    })
-    .execute();
-  if (e.success) {
-    await db
-      .updateTable('accounts')
-      .set({ last_login_at: sql`greatest(last_login_at, ${e.at})` })
-      .where('id', '=', accountUuid)
-      .execute();
-  }
+  await db.transaction().execute((trx) => recordLoginsTx(trx, [{ accountUuid, ...e }]));
 }
 
 export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
