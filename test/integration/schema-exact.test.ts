@@ -75,7 +75,7 @@ function refused(r: { status: number; text: string; body: { error?: { code?: str
 }
 
 const urlOf = (p: string) => p.replace(/\{[^}]+\}/g, (m) => (m === '{token}' ? 't1.' + 'A'.repeat(43) : m === '{id}' ? 'rec_AAAAAAAAAAAAAAAA' : tenantId));
-const keyFor = (p: string) => (p === '/v1/events/login' ? ingestionKey : key);
+const keyFor = (p: string) => (p === '/v1/events/login' || p === '/v1/events' ? ingestionKey : key);
 
 describe('trimmed text fields: white space only is refused, and the document says so', () => {
   const TRIMMED: [string, string, string][] = [

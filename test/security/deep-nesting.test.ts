@@ -21,7 +21,7 @@ interface Operation {
 
 before(async () => {
   h = await startHarness();
-  // `ingestion` is a role of its own: the login-event route gets an ingestion key, every other route the rest.
+  // `ingestion` is a role of its own: the event routes get an ingestion key, every other route the rest.
   key = (
     await seedPrincipal(
       h,
@@ -56,7 +56,7 @@ const BODIES: [string, string][] = [
 ];
 
 /** The key that passes the route's role check, so the body reaches the walk. */
-const keyFor = (path: string) => (path === '/v1/events/login' ? ingestionKey : key);
+const keyFor = (path: string) => (path === '/v1/events/login' || path === '/v1/events' ? ingestionKey : key);
 
 const urlOf = (path: string) => path.replace(/\{[^}]+\}/g, (m) => (m === '{token}' ? 't1.' + 'A'.repeat(43) : `x${m.length}`));
 
