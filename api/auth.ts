@@ -62,6 +62,25 @@ export function demandsKey(...hooks: unknown[]): boolean {
   return hooks.flat().some((h) => typeof h === 'function' && AUTH_HOOKS.has(h));
 }
 
+type PrincipalRow = Pick<
+  NonNullable<Awaited<ReturnType<typeof principalByKeyHash>>>,
+  'id' | 'email' | 'name' | 'roles' | 'tenant_scope' | 'account_tenant_id' | 'account_external_id' | 'person_id' | 'person_confirmed_at'
+>;
+
+/** A principal row (by key, by console session) as the API sees it: one mapping for every way in. */
+export function principalOf(row: PrincipalRow): Principal {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    roles: row.roles as PrincipalRole[],
+    tenantScope: row.tenant_scope,
+    account: row.account_tenant_id && row.account_external_id ? { tenantId: row.account_tenant_id, accountId: row.account_external_id } : null,
+    personId: row.person_id,
+    personConfirmed: row.person_id !== null && row.person_confirmed_at !== null,
+  };
+}
+
 export function createAuth(db: Db) {
   async function authenticate(req: FastifyRequest): Promise<Principal> {
     const m = BEARER.exec(req.headers.authorization ?? '');
@@ -69,16 +88,7 @@ export function createAuth(db: Db) {
     const row = await principalByKeyHash(db, apiKeyHash(m[1]));
     if (!row || row.disabled_at)
       throw new ApiError(401, 'unauthenticated', 'authorization: unknown or disabled API key', { field: 'authorization' }, { 'www-authenticate': 'Bearer' });
-    const p: Principal = {
-      id: row.id,
-      email: row.email,
-      name: row.name,
-      roles: row.roles as PrincipalRole[],
-      tenantScope: row.tenant_scope,
-      account: row.account_tenant_id && row.account_external_id ? { tenantId: row.account_tenant_id, accountId: row.account_external_id } : null,
-      personId: row.person_id,
-      personConfirmed: row.person_id !== null && row.person_confirmed_at !== null,
-    };
+    const p = principalOf(row);
     req.principal = p;
     return p;
   }

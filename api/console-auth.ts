@@ -10,7 +10,7 @@ import { liveSessionByHash } from '../store/console-sessions';
 import { principalById } from '../store/principals';
 import type { PrincipalRole } from '../domain/types';
 import type { Db } from '../store/db';
-import type { Auth, Principal } from './auth';
+import { principalOf, type Auth, type Principal } from './auth';
 import { ApiError } from './errors';
 
 /** The session cookie's name: with the __Host- prefix (Secure, whole host, no Domain) where the engine is served over https. */
@@ -40,29 +40,12 @@ export function setSessionCookie(reply: FastifyReply, config: Pick<Config, 'publ
   void reply.header('set-cookie', `${sessionCookieName(config)}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure}`);
 }
 
-type PrincipalRow = NonNullable<Awaited<ReturnType<typeof principalById>>>;
-const toPrincipal = (
-  row: Pick<
-    PrincipalRow,
-    'id' | 'email' | 'name' | 'roles' | 'tenant_scope' | 'account_tenant_id' | 'account_external_id' | 'person_id' | 'person_confirmed_at'
-  >,
-): Principal => ({
-  id: row.id,
-  email: row.email,
-  name: row.name,
-  roles: row.roles as PrincipalRole[],
-  tenantScope: row.tenant_scope,
-  account: row.account_tenant_id && row.account_external_id ? { tenantId: row.account_tenant_id, accountId: row.account_external_id } : null,
-  personId: row.person_id,
-  personConfirmed: row.person_id !== null && row.person_confirmed_at !== null,
-});
-
 /** The principal of a live session cookie, with the session's id and end; null without one. */
 export async function sessionOf(db: Db, config: Pick<Config, 'publicBaseUrl'>, req: FastifyRequest) {
   const value = readCookie(req, sessionCookieName(config));
   if (!value) return null;
   const row = await liveSessionByHash(db, apiKeyHash(value));
-  return row ? { sessionId: row.session_id, expiresAt: row.expires_at, principal: toPrincipal(row) } : null;
+  return row ? { sessionId: row.session_id, expiresAt: row.expires_at, principal: principalOf(row) } : null;
 }
 
 const JWT = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
@@ -90,7 +73,7 @@ function oidcVerifier(db: Db, oidc: NonNullable<Config['codecOidc']>) {
     if (typeof id !== 'string') throw refused(`no ${oidc.principalClaim} claim`);
     const row = await principalById(db, id);
     if (!row || row.disabled_at) throw refused(`no enabled principal ${oidc.principalClaim}`);
-    return toPrincipal(row);
+    return principalOf(row);
   };
 }
 
