@@ -18,6 +18,7 @@ export interface AuditEventOut {
   details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
+  /** The audit key id of `hash` (null: an unkeyed event from before the chain was keyed). */
   key_id: string | null;
 }
 

@@ -3,22 +3,11 @@
 // (GET /v1/audit). Reads only (faults.ts tampers).
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Database, Db } from '../store/db';
+import type { AuditEventOut } from '../domain/ocsf';
 import { found } from './inspect';
 
-/** One event of GET /v1/audit's JSON answer. */
-export interface AuditEventJson {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string;
-  recovery_id: string | null;
-  details: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-  /** The audit key id of `hash` (null: an unkeyed event from before the chain was keyed). */
-  key_id: string | null;
-}
+/** One event of GET /v1/audit's JSON answer: the export's own shape. */
+export type AuditEventJson = AuditEventOut;
 
 /** Which events: every condition given must hold. */
 export interface AuditFilter {
