@@ -258,8 +258,19 @@ const SEARCH_ATTRIBUTES: Record<string, Rule<Extract<HistoryStep, { kind: 'searc
   TenantId: { category: 'bookkeeping', why: 'fixed at the start; every event is in this tenant', needs: () => [] },
   AccountId: { category: 'bookkeeping', why: 'fixed at the start; every event targets it', needs: () => [] },
   RecoveryKind: { category: 'bookkeeping', why: 'fixed at the start; every transition records it', needs: () => [] },
-  RecoveryStatus: { category: 'transition', why: 'the state shown', needs: (s) => [{ action: [], match: (d) => d.state === (s.value as string[])[0] }] },
-  RiskTier: { category: 'transition', why: 'the risk tier shown', needs: (s) => [{ action: [], match: (d) => d.riskTier === (s.value as string[])[0] }] },
+  RecoveryStatus: {
+    category: 'transition',
+    why: "the state shown: a recovery is `received` from the API's request event until triage records the next one",
+    needs: (s) => {
+      const shown = (s.value as string[])[0];
+      return [shown === 'received' ? { action: 'recovery.requested' } : { action: [], match: (d) => d.state === shown }];
+    },
+  },
+  RiskTier: {
+    category: 'transition',
+    why: "the risk tier shown: a recovery's triage records it; emergency access is high risk by definition",
+    needs: (s, c) => (c.workflow === 'recoveryWorkflow' ? [{ action: [], match: (d) => d.riskTier === (s.value as string[])[0] }] : []),
+  },
 };
 
 const MARKERS: Record<string, string> = { core_patch: 'a patch decision: code versions, not case state' };
