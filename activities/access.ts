@@ -3,20 +3,21 @@
 // Three concerns, each its own factory: the grant's bookkeeping, its notices, and the credentials.
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { appendAudit, appendAuditTx, caseActors } from '../store/audit';
+import { appendAuditTx, caseActors } from '../store/audit';
 import { issueCredentialOnce, moveGrant, pickupCopy, revokeCredential, type GrantRow } from '../store/grants';
 import { revokeAccessSessions } from '../store/sessions';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { settlePriorTokens } from '../store/tokens';
-import { isAccessTerminal } from '../domain/access';
+import { ACCESS_REQUIRED_APPROVALS, isAccessTerminal } from '../domain/access';
 import type { Db } from '../store/db';
 import { accessConfirmationEmail, accessEmail, type AccessTemplate } from '../infra/templates';
 import { hmacHex, openSealedWith, sealSecret } from '../infra/secrets';
 import { loadGrant, requireAccount, type ActivityDeps, type Deps } from './deps';
-import { createLinkToken, mailLink, recordLinkSent, sendOnce } from './mail';
+import { createLinkToken, mailLink, recordLinkSent, recordNotice, sendOnce } from './mail';
+import { DECISION_REASONS } from './notify';
 import { currentRunId } from './run';
-import type { GrantTransition } from '../contracts/activities';
+import type { AuditedStep, GrantTransition } from '../contracts/activities';
 
 /** `bgc_<kid>.<base64url>`: 256 bits, the key id tells which HMAC key checks it. */
 export function newAccessCredential(keys: ActivityDeps['config']['tokenKeys']): { value: string; keyId: string; hash: string } {
@@ -54,20 +55,22 @@ async function deciders(db: Db, grantId: string): Promise<string[]> {
 function grantBookkeeping({ db }: ActivityDeps) {
   return {
     /** Moves the grant's read model and audits the step, atomically and once. */
-    async recordGrantTransition(i: GrantTransition) {
+    async recordGrantTransition(i: GrantTransition): Promise<AuditedStep> {
       const terminal = isAccessTerminal(i.state);
-      await db.transaction().execute(async (trx) => {
+      const eventKey = `${i.grantId}:${i.step}`;
+      return db.transaction().execute(async (trx) => {
         const g = await moveGrant(trx, { id: i.grantId, state: i.state, terminal, runId: currentRunId() });
         if (!g) throw ApplicationFailure.nonRetryable(`grant ${i.grantId} not found`, 'grant_not_found');
-        await appendAuditTx(trx, {
+        const { seq } = await appendAuditTx(trx, {
           tenantId: i.tenantId,
-          eventKey: `${i.grantId}:${i.step}`,
+          eventKey,
           actor: i.actor,
           action: i.action,
           target: `account:${g.account_id}`,
           recoveryId: i.grantId,
           details: { kind: g.kind, state: i.state, justification: g.justification, ticketRef: g.ticket_ref, ...i.details },
         });
+        return { eventKey, seq, action: i.action, state: i.state };
       });
     },
   };
@@ -125,20 +128,20 @@ function contactConfirmation({ db, mailer, config }: ActivityDeps) {
   };
 }
 
+/** A grant's notice, audited under its step. */
+const recordGrantNotice = (db: Db, g: GrantRow, n: { step: string; action: string; template: string; recipients: number; reason: string }) =>
+  recordNotice(db, { tenantId: g.tenant_id, caseId: g.id, target: `account:${g.account_id}`, ...n });
+
 function grantNotices(deps: ActivityDeps) {
   const { db } = deps;
   return {
     async notifyAccessApprovers(i: { grantId: string; step: string }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
-      return {
-        recipients: await mailGrant(
-          deps,
-          g,
-          i.step,
-          'access_approval_needed',
-          await principalsWithRole(db, g.tenant_id, 'break_glass_approver', [g.requested_by]),
-        ),
-      };
+      const template = 'access_approval_needed';
+      const n = await mailGrant(deps, g, i.step, template, await principalsWithRole(db, g.tenant_id, 'break_glass_approver', [g.requested_by]));
+      const reason = `emergency access needs ${ACCESS_REQUIRED_APPROVALS} break-glass approvers, neither the requester`;
+      await recordGrantNotice(db, g, { step: i.step, action: 'approval.requested', template, recipients: n, reason });
+      return { recipients: n };
     },
 
     async notifyAccessRequester(i: {
@@ -148,7 +151,9 @@ function grantNotices(deps: ActivityDeps) {
     }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const email = await principalEmail(db, g.requested_by);
-      return { recipients: await mailGrant(deps, g, i.step, i.template, email ? [email] : []) };
+      const n = await mailGrant(deps, g, i.step, i.template, email ? [email] : []);
+      await recordGrantNotice(db, g, { step: i.step, action: 'requester.notified', template: i.template, recipients: n, reason: DECISION_REASONS[i.template] });
+      return { recipients: n };
     },
 
     /** Escalations go to the tenant's security contacts. */
@@ -159,36 +164,22 @@ function grantNotices(deps: ActivityDeps) {
     }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const n = await mailGrant(deps, g, i.step, i.template, (await securityContacts(db, g.tenant_id)).contacts);
-      await appendAudit(db, {
-        tenantId: g.tenant_id,
-        eventKey: `${g.id}:${i.step}`,
-        actor: 'system',
-        action: 'access.escalated',
-        target: `account:${g.account_id}`,
-        recoveryId: g.id,
-        details: { template: i.template, recipients: n },
-      });
+      const reason = i.template === 'access_approval_escalation' ? 'no approver acted by half the approval deadline' : 'the post-action review is overdue';
+      await recordGrantNotice(db, g, { step: i.step, action: 'access.escalated', template: i.template, recipients: n, reason });
       return { recipients: n };
     },
 
     async remindReviewers(i: { grantId: string; step: string; template: 'review_needed' | 'review_reminder' }): Promise<{ recipients: number }> {
       const g = await loadGrant(db, i.grantId);
       const exclude = [g.requested_by, ...(await deciders(db, g.id))];
-      const n = await mailGrant(
-        deps,
-        g,
-        i.step,
-        i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder',
-        await principalsWithRole(db, g.tenant_id, 'reviewer', exclude),
-      );
-      await appendAudit(db, {
-        tenantId: g.tenant_id,
-        eventKey: `${g.id}:${i.step}`,
-        actor: 'system',
+      const template = i.template === 'review_needed' ? 'access_review_needed' : 'access_review_reminder';
+      const n = await mailGrant(deps, g, i.step, template, await principalsWithRole(db, g.tenant_id, 'reviewer', exclude));
+      await recordGrantNotice(db, g, {
+        step: i.step,
         action: i.template === 'review_needed' ? 'review.requested' : 'review.reminded',
-        target: `account:${g.account_id}`,
-        recoveryId: g.id,
-        details: { recipients: n },
+        template: i.template,
+        recipients: n,
+        reason: i.template === 'review_needed' ? 'every emergency access is reviewed by someone independent' : 'the post-action review is still open',
       });
       return { recipients: n };
     },

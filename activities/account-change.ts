@@ -69,7 +69,7 @@ export function createAccountChangeActivities({ db, mailer }: Deps) {
         action: 'account.change_notified',
         target: `account:${c.accountId}`,
         recoveryId: c.id,
-        details: { recipients: to.length, deliveryFailed: sent.failed },
+        details: { recipients: to.length, deliveryFailed: sent.failed, reason: c.reason },
       });
       return { recipients: to.length };
     },

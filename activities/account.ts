@@ -1,11 +1,23 @@
 // Changes to the account itself, through the tenant's directory: the new password, MFA factors
-// removed, every session revoked.
+// removed, every session revoked. Each is audited once, by the step that made it.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { NewPassword } from '../domain/directory';
+import type { AccountRef, NewPassword } from '../domain/directory';
+import { appendAudit, appendAuditTx, type AuditInput } from '../store/audit';
 import { openSealedWith } from '../infra/secrets';
 import { resetVerificationFailures } from '../store/directory';
 import { discardStaged, markStagedApplied, stagedPassword, stagedPasswordPurpose } from '../store/tokens';
 import { loadRecovery, requireAccount, type Deps } from './deps';
+
+/** The audit event of a change made in the account's directory for a recovery, once per step. */
+const directoryChange = (ref: AccountRef, recoveryId: string, step: string, action: string, details: Record<string, unknown>): AuditInput => ({
+  tenantId: ref.tenantId,
+  eventKey: `${recoveryId}:${step}`,
+  actor: 'system',
+  action,
+  target: `account:${ref.accountId}`,
+  recoveryId,
+  details,
+});
 
 export function createAccountActivities({ db, config, directoryFor }: Deps) {
   return {
@@ -49,6 +61,15 @@ export function createAccountActivities({ db, config, directoryFor }: Deps) {
       await db.transaction().execute(async (trx) => {
         await markStagedApplied(trx, i.tokenId);
         await resetVerificationFailures(trx, ref);
+        await appendAuditTx(
+          trx,
+          directoryChange(ref, i.recoveryId, 'apply-password', 'account.password_set', {
+            directory: directory.kind,
+            tokenId: i.tokenId,
+            reason: 'the account owner chose a new password through the reset link',
+            evidence: 'tier 3: the link sent to the registered address was used',
+          }),
+        );
       });
       return { applied: true };
     },
@@ -56,10 +77,21 @@ export function createAccountActivities({ db, config, directoryFor }: Deps) {
     async revokeSessions(i: { recoveryId: string; tenantId: string; accountId: string; reason: string }): Promise<{ revoked: number }> {
       const directory = await directoryFor(i.tenantId);
       await requireAccount(directory, i.tenantId, i.accountId);
-      return directory.revokeSessions(
-        { tenantId: i.tenantId, accountId: i.accountId },
-        { idempotencyKey: `${i.recoveryId}:revoke-sessions`, by: `recovery:${i.recoveryId}`, reason: i.reason },
+      const ref = { tenantId: i.tenantId, accountId: i.accountId };
+      const { revoked } = await directory.revokeSessions(ref, {
+        idempotencyKey: `${i.recoveryId}:revoke-sessions`,
+        by: `recovery:${i.recoveryId}`,
+        reason: i.reason,
+      });
+      await appendAudit(
+        db,
+        directoryChange(ref, i.recoveryId, 'revoke-sessions', 'account.sessions_revoked', {
+          directory: directory.kind,
+          revoked,
+          reason: i.reason,
+        }),
       );
+      return { revoked };
     },
 
     /**
@@ -70,9 +102,16 @@ export function createAccountActivities({ db, config, directoryFor }: Deps) {
       const r = await loadRecovery(db, i.recoveryId);
       const directory = await directoryFor(r.tenant_id);
       await requireAccount(directory, r.tenant_id, r.account_id);
-      const { removed } = await directory.removeMfaFactors(
-        { tenantId: r.tenant_id, accountId: r.account_id },
-        { idempotencyKey: `${r.id}:remove-mfa`, by: `recovery:${r.id}` },
+      const ref = { tenantId: r.tenant_id, accountId: r.account_id };
+      const { removed } = await directory.removeMfaFactors(ref, { idempotencyKey: `${r.id}:remove-mfa`, by: `recovery:${r.id}` });
+      await appendAudit(
+        db,
+        directoryChange(ref, r.id, 'remove-mfa', 'account.mfa_factors_removed', {
+          directory: directory.kind,
+          factorsRemoved: removed,
+          enrolment: directory.enrolment,
+          reason: 'an approved MFA reset: every factor goes, enrolment is required again',
+        }),
       );
       return { removed, enrolment: directory.enrolment };
     },

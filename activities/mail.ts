@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../store/db';
 import { isPermanentMailError, MailDeferredError, messageIdFor, type Mailer, type OutgoingMail } from '../infra/mailer';
-import { appendAuditTx } from '../store/audit';
+import { appendAudit, appendAuditTx } from '../store/audit';
 import { claimNotice, failNotice, markNoticeRetrying, markNoticeSent, recordLinkDelivery } from '../store/deliveries';
 import { insertToken, invalidateUndelivered, markTokenMailed, type NewTokenRow } from '../store/tokens';
 import type { HmacKey } from '../infra/config';
@@ -45,6 +45,33 @@ export async function sendOnce(
   }
   await markNoticeSent(db, d.dedupeKey, messageId);
   return { sent: true, failed: false };
+}
+
+/** A notice of a case's step: audited once per step, with its template, how many it went to and why. */
+export interface NoticeRecord {
+  tenantId: string;
+  caseId: string;
+  step: string;
+  /** `account:<id>` or `tenant:<id>`: whose matter the notice is. */
+  target: string;
+  action: string;
+  template: string;
+  recipients: number;
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+/** Audits a notice (sent, or found to have no one to go to) under the step that sent it. */
+export async function recordNotice(db: Db, n: NoticeRecord): Promise<void> {
+  await appendAudit(db, {
+    tenantId: n.tenantId,
+    eventKey: `${n.caseId}:${n.step}`,
+    actor: 'system',
+    action: n.action,
+    target: n.target,
+    recoveryId: n.caseId,
+    details: { template: n.template, recipients: n.recipients, reason: n.reason, ...n.details },
+  });
 }
 
 /** What the bookkeeping of one mailed link needs; `target` names whom it went to (audit). */

@@ -2,13 +2,20 @@
 // reminders, the requester's decision notice (to people of the tenant), and notices to the
 // account's own addresses; one factory for each audience.
 import { noticeEmail } from '../infra/templates';
-import type { NoticeTemplate } from '../contracts/activities';
+import type { DecisionTemplate, NoticeTemplate } from '../contracts/activities';
 import type { Reason } from '../domain/types';
 import { appendAudit, caseEventDetails } from '../store/audit';
 import { principalEmail, principalsToNotify } from '../store/principals';
 import { securityContacts, tenantName } from '../store/tenants';
 import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
-import { sendOnce } from './mail';
+import { recordNotice, sendOnce } from './mail';
+
+/** Why the requester is told how the approval stage ended. */
+export const DECISION_REASONS: Record<DecisionTemplate, string> = {
+  decision_approved: 'the approvals the policy requires were given',
+  decision_denied: 'an approver denied the request',
+  decision_expired: 'the approval deadline passed without the approvals required',
+};
 
 function securityNotices({ db, mailer }: ActivityDeps) {
   return {
@@ -69,13 +76,18 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
         });
         await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
       }
-      await appendAudit(db, {
+      await recordNotice(db, {
         tenantId: r.tenant_id,
-        eventKey: `${i.recoveryId}:${i.step}`,
-        actor: 'system',
-        action: i.template === 'approval_needed' ? 'approval.requested' : 'approval.reminded',
+        caseId: r.id,
+        step: i.step,
         target: `account:${r.account_id}`,
-        recoveryId: r.id,
+        action: i.template === 'approval_needed' ? 'approval.requested' : 'approval.reminded',
+        template: i.template,
+        recipients: to.length,
+        reason:
+          i.template === 'approval_needed'
+            ? `the policy requires ${i.required} approval(s) for this ${r.kind}`
+            : 'no decision yet when the approval deadline is three quarters gone',
         details: { approversNotified: to.length, required: i.required },
       });
       return { recipients: to.length };
@@ -89,23 +101,35 @@ function staffNotices({ db, mailer, config }: ActivityDeps) {
     }): Promise<{ recipients: number }> {
       const r = await loadRecovery(db, i.recoveryId);
       const email = await principalEmail(db, r.requested_by);
-      if (!email) return { recipients: 0 };
-      const mail = noticeEmail(i.template, {
-        tenantName: await tenantName(db, r.tenant_id),
-        recoveryId: r.id,
-        kind: r.kind,
-        accountId: r.account_id,
-        reasons: [],
-      });
-      await sendOnce(db, mailer, {
-        dedupeKey: `${i.recoveryId}:${i.step}`,
+      if (email) {
+        const mail = noticeEmail(i.template, {
+          tenantName: await tenantName(db, r.tenant_id),
+          recoveryId: r.id,
+          kind: r.kind,
+          accountId: r.account_id,
+          reasons: [],
+        });
+        await sendOnce(db, mailer, {
+          dedupeKey: `${i.recoveryId}:${i.step}`,
+          tenantId: r.tenant_id,
+          recoveryId: r.id,
+          template: i.template,
+          to: [email],
+          ...mail,
+        });
+      }
+      const recipients = email ? 1 : 0;
+      await recordNotice(db, {
         tenantId: r.tenant_id,
-        recoveryId: r.id,
+        caseId: r.id,
+        step: i.step,
+        target: `account:${r.account_id}`,
+        action: 'requester.notified',
         template: i.template,
-        to: [email],
-        ...mail,
+        recipients,
+        reason: DECISION_REASONS[i.template],
       });
-      return { recipients: 1 };
+      return { recipients };
     },
   };
 }
@@ -119,7 +143,25 @@ function accountNotices({ db, mailer, directoryFor }: Deps) {
       await requireAccount(directory, r.tenant_id, r.account_id);
       const to = await directory.addresses({ tenantId: r.tenant_id, accountId: r.account_id });
       const mail = noticeEmail(i.template, { tenantName: await tenantName(db, r.tenant_id), recoveryId: r.id, kind: r.kind, reasons: [] });
-      await sendOnce(db, mailer, { dedupeKey: `${i.recoveryId}:${i.step}`, tenantId: r.tenant_id, recoveryId: r.id, template: i.template, to, ...mail });
+      const sent = await sendOnce(db, mailer, {
+        dedupeKey: `${i.recoveryId}:${i.step}`,
+        tenantId: r.tenant_id,
+        recoveryId: r.id,
+        template: i.template,
+        to,
+        ...mail,
+      });
+      await recordNotice(db, {
+        tenantId: r.tenant_id,
+        caseId: r.id,
+        step: i.step,
+        target: `account:${r.account_id}`,
+        action: 'account.notified',
+        template: i.template,
+        recipients: to.length,
+        reason: `every registered address is told of an applied ${r.kind}`,
+        details: { deliveryFailed: sent.failed },
+      });
       return { recipients: to.length };
     },
   };

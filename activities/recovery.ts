@@ -13,7 +13,7 @@ import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
 import { getTenant } from '../store/tenants';
 import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
 import { currentRunId } from './run';
-import type { DecisionRecord, RecoveryTransition, VerificationRecord } from '../contracts/activities';
+import type { AuditedStep, DecisionRecord, RecoveryTransition, VerificationRecord } from '../contracts/activities';
 
 async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; context: unknown }, now: Date) {
   const history = await loginHistoryOf(db, { tenantId: r.tenant_id, accountId: r.account_id });
@@ -27,8 +27,9 @@ async function behaviourOf(db: Db, r: { tenant_id: string; account_id: string; c
 function recoveryRecords({ db }: ActivityDeps) {
   return {
     /** Moves the read model to a new state and audits the step, atomically and once. */
-    async recordTransition(i: RecoveryTransition): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    async recordTransition(i: RecoveryTransition): Promise<AuditedStep> {
+      const eventKey = `${i.recoveryId}:${i.step}`;
+      return db.transaction().execute(async (trx) => {
         const terminal = isTerminal(i.state as RecoveryState);
         const r = await moveRecovery(trx, {
           id: i.recoveryId,
@@ -40,15 +41,16 @@ function recoveryRecords({ db }: ActivityDeps) {
           runId: currentRunId(),
         });
         if (!r) throw ApplicationFailure.nonRetryable(`recovery ${i.recoveryId} not found`, 'recovery_not_found');
-        await appendAuditTx(trx, {
+        const { seq } = await appendAuditTx(trx, {
           tenantId: i.tenantId,
-          eventKey: `${i.recoveryId}:${i.step}`,
+          eventKey,
           actor: i.actor,
           action: i.action,
           target: `account:${r.account_id}`,
           recoveryId: i.recoveryId,
           details: { state: i.state, kind: r.kind, riskTier: i.riskTier, reasons: i.reasons, ...i.details },
         });
+        return { eventKey, seq, action: i.action, state: i.state };
       });
     },
 
@@ -58,6 +60,8 @@ function recoveryRecords({ db }: ActivityDeps) {
       await db.transaction().execute(async (trx) => {
         // Counted once, with its event: a retry finds the step's event and leaves the counter alone.
         if (!i.pending && !(await auditEventExists(trx, key))) await countVerificationOutcome(trx, { tenantId: i.tenantId, accountId: i.accountId }, i.passed);
+        // Why anyone is verified at all: the agent's stated reason for the recovery.
+        const r = await loadRecovery(trx, i.recoveryId);
         await appendAuditTx(trx, {
           tenantId: i.tenantId,
           eventKey: key,
@@ -65,7 +69,7 @@ function recoveryRecords({ db }: ActivityDeps) {
           action: i.pending ? 'verification.pending' : i.passed ? 'verification.passed' : 'verification.failed',
           target: `account:${i.accountId}`,
           recoveryId: i.recoveryId,
-          details: { tier: i.tier, passed: i.passed, signals: i.evidence },
+          details: { tier: i.tier, passed: i.passed, signals: i.evidence, justification: r.reason, ticketRef: r.ticket_ref },
         });
       });
     },

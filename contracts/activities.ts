@@ -37,6 +37,18 @@ interface Transition {
   details: Record<string, unknown>;
 }
 
+/**
+ * The audit event that records a step: its key and place in the tenant's chain, so the step's
+ * history event (a local activity's marker holds no input) names the evidence that accounts for it.
+ * The workflows never read it, so histories recorded before it (no result) replay unchanged.
+ */
+export interface AuditedStep {
+  eventKey: string;
+  seq: number;
+  action: string;
+  state: string;
+}
+
 export interface RecoveryTransition extends Transition {
   recoveryId: string;
   riskTier: string | null;
@@ -85,7 +97,7 @@ export interface IssuedLink {
 }
 
 export interface RecoveryActivities {
-  recordTransition: (i: RecoveryTransition) => Promise<void>;
+  recordTransition: (i: RecoveryTransition) => Promise<AuditedStep>;
   assessRecovery: (i: { recoveryId: string }) => Promise<{ facts: TriageFacts; policy: Policy }>;
   evaluateBehaviour: (i: { recoveryId: string }) => Promise<{ consistent: boolean; evidence: string[] }>;
   recordVerification: (i: VerificationRecord) => Promise<void>;
@@ -121,7 +133,7 @@ export interface TargetRotation {
 }
 
 export interface AccessActivities {
-  recordGrantTransition: (i: GrantTransition) => Promise<void>;
+  recordGrantTransition: (i: GrantTransition) => Promise<AuditedStep>;
   issueContactConfirmation: (i: { grantId: string; step: string; ttlSeconds: number }) => Promise<{ tokenId: string }>;
   notifyAccessApprovers: (i: { grantId: string; step: string }) => Promise<Recipients>;
   notifyAccessRequester: (i: { grantId: string; step: string; template: DecisionTemplate }) => Promise<Recipients>;

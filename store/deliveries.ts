@@ -68,7 +68,7 @@ export async function failNotice(
       action: 'email.delivery_failed',
       target: `tenant:${d.tenantId}`,
       recoveryId: d.recoveryId ?? null,
-      details: { template: d.template, recipients: d.recipients, ...failure },
+      details: { template: d.template, recipients: d.recipients, reason: 'the mail server refused the notice for good', ...failure },
     });
   });
 }

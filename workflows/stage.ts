@@ -49,7 +49,7 @@ export interface StageOptions<S extends StageStatus> {
   /** Whether the one-line summary in the Temporal UI names the current deadline. */
   summaryShowsDeadline: boolean;
   /** Records a transition and its audit event (`books` is the main path's proxy). */
-  record: (books: Books, t: Transition<S['state']>) => Promise<void>;
+  record: (books: Books, t: Transition<S['state']>) => Promise<unknown>;
 }
 
 /** Call once, at the top of the workflow and before any handler: it decides two patches. */

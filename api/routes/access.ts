@@ -159,7 +159,10 @@ async function openPickup(deps: AppDeps, g: GrantRow, actor: string, reqId: stri
       const credential = openSealedWith(config.tokenKeys, picked.keyId, `pickup:${g.id}`, picked.sealed);
       if (credential === null) throw new PickupKeyUnavailable(picked.keyId);
       // Recorded with the pickup: a credential is never handed out without its audit event.
-      await appendAuditTx(trx, auditEvent(g, actor, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString() }, reqId));
+      await appendAuditTx(
+        trx,
+        auditEvent(g, actor, 'credential.fetched', { expiresAt: picked.expiresAt.toISOString(), justification: g.justification }, reqId),
+      );
       return { credential, expiresAt: picked.expiresAt };
     });
   } catch (err) {

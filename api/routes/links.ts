@@ -164,7 +164,10 @@ async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof Re
     secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret),
     enrolledVia: `recovery:${row.recovery_id}`,
   };
-  const done = await consume(deps, row, (trx) => enrolFactor(trx, acct, factorRow), { action: 'mfa.enrolled', details: { factorType: 'totp' } });
+  const done = await consume(deps, row, (trx) => enrolFactor(trx, acct, factorRow), {
+    action: 'mfa.enrolled',
+    details: { factorType: 'totp', evidence: 'tier 3: the enrolment link sent to the registered address was used' },
+  });
   if (!done) throw LINK_INVALID();
   const name = await tenantName(db, row.tenant_id);
   const label = encodeURIComponent(`${name}:${row.account_id}`);
