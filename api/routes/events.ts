@@ -9,7 +9,7 @@ import { coversTenant } from '../../domain/scope';
 import { accountsByExternalIds, findAccount, recordLogin } from '../../store/directory';
 import { eventKey, ingestEvents, type NewEvent } from '../../store/events';
 import { typed, type AppDeps, type Router } from '../deps';
-import { noResponses, respondToEvent, responsesOfReplays, type EventResponses } from '../risk-detections';
+import { respondToEvent, type EventResponses } from '../risk-detections';
 import { ApiError } from '../errors';
 import { EVENT_BATCH_MAX, EventBatch, EventBatchOut, IngestedEvent, LoginEvent, RecordedOut } from '../schemas';
 
@@ -198,23 +198,17 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
 }
 
 /**
- * Judges the events just recorded, in batch order (a login earlier in the batch counts for an
- * enrolment after it), and answers replays with the responses made the first time.
+ * Judges the events in batch order (a login earlier in the batch counts for an enrolment after
+ * it). A duplicate is judged again: its response, made the first time, is found by its dedupe key
+ * and answered (and its run started, had a failure cut the first answer short).
  */
 async function answerResponses(deps: AppDeps, valid: { i: number; item: Item }[], results: Result[], written: Map<string, NewEvent>) {
-  const replays = new Map<string, string[]>();
   for (const { i, item } of valid) {
     const r = results[i];
-    if (r.status === 'duplicate') replays.set(item.tenantId, [...(replays.get(item.tenantId) ?? []), item.eventId]);
-    if (r.status !== 'accepted') continue;
+    if (r.status === 'rejected') continue;
     const e = written.get(eventKey(item))!;
     const passwordCompromised = item.type === 'login' ? item.passwordCompromised : undefined;
     Object.assign(r, await respondToEvent(deps, { ...e, accountId: item.accountId, passwordCompromised }));
-  }
-  for (const [tenantId, ids] of replays) {
-    const answered = await responsesOfReplays(deps, tenantId, ids);
-    for (const { i, item } of valid)
-      if (results[i].status === 'duplicate' && item.tenantId === tenantId) Object.assign(results[i], answered.get(item.eventId) ?? noResponses());
   }
 }
 
