@@ -52,10 +52,11 @@ describe('who may reverse a risk response', () => {
     assert.equal((await getResponse(h.db, id))!.state, 'held');
   });
 
-  it('an agent of the tenant cannot (403)', async () => {
+  it('an agent of the tenant cannot, nor read it (403)', async () => {
     const id = await heldEnrolment();
     const agent = await seedPrincipal(h, ['agent'], [tenantId]);
     assert.equal((await reverse(id, agent.key)).status, 403);
+    assert.equal((await h.api('GET', `/v1/risk-responses/${id}`, { key: agent.key })).status, 403, 'nor read it');
     assert.equal((await getResponse(h.db, id))!.state, 'held');
   });
 
@@ -66,6 +67,7 @@ describe('who may reverse a risk response', () => {
     const r = await reverse(id, admin.key);
     assert.equal(r.status, 404, r.text);
     assert.equal((await h.api('GET', `/v1/risk-responses/${id}`, { key: admin.key })).status, 404);
+    assert.ok((await auditActionsOf(h.db, id)).includes('access.denied_out_of_scope'), 'the attempt is audited against the response');
     assert.equal((await getResponse(h.db, id))!.state, 'held');
   });
 
