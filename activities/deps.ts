@@ -7,11 +7,12 @@ import { DirectoryRefusedError, type Directory, type DirectoryFor } from '../dom
 import { directoriesFor } from '../store/directories';
 import { getRecovery } from '../store/recoveries';
 import { getGrant } from '../store/grants';
+import { getResponse } from '../store/risk-responses';
 
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'>;
+  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] };
   /** Defaults to each tenant's saved directory (the built-in one when none is saved). */
   directoryFor?: DirectoryFor;
 }
@@ -64,4 +65,11 @@ export async function requireAccount(directory: Directory, tenantId: string, acc
   const a = await directory.lookup({ tenantId, accountId });
   if (!a) throw ApplicationFailure.nonRetryable('account not found', DIRECTORY_REFUSED, { code: 'account_not_found' });
   return a;
+}
+
+/** A risk response as the audit of a rejected message names its case. */
+export async function loadResponseCase(db: Db, responseId: string) {
+  const r = await getResponse(db, responseId);
+  if (!r) throw ApplicationFailure.nonRetryable(`risk response ${responseId} not found`, 'response_not_found');
+  return { id: r.id, tenant_id: r.tenantId, account_id: r.accountId };
 }

@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit';
 import { evidenceRoutes } from './routes/evidence';
 import { scimRoutes } from './routes/scim';
 import { eventRoutes } from './routes/events';
+import { riskResponseRoutes } from './routes/risk-responses';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -114,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   linkRoutes(app, deps);
   opsRoutes(app, deps);
   eventRoutes(app, deps);
+  riskResponseRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
   scimRoutes(app, deps);

@@ -72,6 +72,10 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   // Per-event problems are answered in the 200's results; the batch itself: key, role.
   'POST /v1/events': KEYED,
   'POST /v1/events/login': [...KEYED, 404, ...DIRECTORY],
+  'GET /v1/risk-responses': KEYED,
+  'GET /v1/risk-responses/:id': [...KEYED, ...BY_ID],
+  'POST /v1/risk-responses/:id/reverse': [...KEYED, ...BY_ID, ...UPDATE],
+  'POST /v1/risk-responses/:id/acknowledge': [...KEYED, ...BY_ID, ...UPDATE],
   'GET /v1/audit': KEYED,
   'GET /v1/audit/verify': KEYED,
   'POST /codec/encode': KEYED,

@@ -317,6 +317,11 @@ export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
 export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
 export const PersonVerifyBody = z.object({ token: LinkToken }).strict();
 
+/** The product found the password used at this login in a breached or common-password list: a successful one forces a change. */
+const PasswordCompromised = z
+  .boolean()
+  .optional()
+  .describe('True when the password used at this login is in a breached or common-password list; on a successful login the engine forces a password change');
 export const LoginEvent = z
   .object({
     tenantId: TenantId,
@@ -328,6 +333,7 @@ export const LoginEvent = z
     deviceId: printable(z.string().min(1).max(128)).optional(),
     geo: Geo.optional(),
     success: z.boolean(),
+    passwordCompromised: PasswordCompromised,
   })
   .strict();
 
@@ -353,6 +359,7 @@ export const IngestedEvent = z.discriminatedUnion('type', [
       userAgent: printable(z.string().max(512)).optional(),
       outcome: z.enum(['success', 'failure']),
       sessionId: SessionId.optional(),
+      passwordCompromised: PasswordCompromised,
     })
     .strict(),
   z.object({ ...EventCommon, type: z.literal('session_use'), sessionId: SessionId }).strict(),
@@ -416,6 +423,13 @@ export const createAccessGrantSchema = (mode: PolicyMode) => {
 
 export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
 export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: MultiLine(4000) }).strict();
+
+export const RiskResponseParams = z.object({ id: z.string().regex(/^rr_[A-Za-z0-9_-]{16}$/, 'a risk response id (rr_...)') }).strict();
+export const ListRiskResponsesQuery = z
+  .object({ tenantId: TenantId, accountId: AccountId.optional(), limit: QueryInt(1, 200, 50), before: Instant.optional() })
+  .strict();
+/** An admin's reversal or acknowledgement of a risk response: the reason is audited. */
+export const RiskDecisionBody = z.object({ reason: Text(1000) }).strict();
 
 export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: AnyText().min(1).max(200) }).strict();
 /** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
@@ -485,7 +499,12 @@ export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() })
 export const DecisionOut = out(z.looseObject({ id: z.string(), counted: z.boolean(), state: z.string() }));
 export const LinkOut = out(z.looseObject({ valid: z.literal(true), purpose: z.string(), expiresAt: Iso, requires: z.array(z.string()) }));
 export const LinkUsedOut = out(z.looseObject({ status: z.string(), message: z.string() }));
-export const RecordedOut = out(z.looseObject({ recorded: z.boolean() }));
+/** What the engine did on its own about an event (README, risk responses), and the responses to follow. */
+const EventActions = {
+  actions: z.array(z.enum(['session_revoked', 'enrolment_held', 'password_change_forced', 'escalated'])),
+  responseIds: z.array(z.string()),
+};
+export const RecordedOut = out(z.looseObject({ recorded: z.boolean(), ...EventActions }));
 export const AuditOut = {
   description: 'Events in chain order: a JSON page by default; JSON lines (format=jsonl or ocsf) or CSV streamed',
   content: {
@@ -519,6 +538,22 @@ export const EvidenceOut = {
     'text/html': { schema: z.string() },
   },
 };
+const RiskResponseFields = z.looseObject({
+  id: z.string(),
+  tenantId: z.string(),
+  accountId: z.string(),
+  action: z.enum(['revoke_sessions', 'hold_enrolment', 'force_password_change', 'escalate']),
+  signal: z.string(),
+  eventId: z.string().nullable(),
+  evidence: z.array(z.string()),
+  state: z.string(),
+  outcome: z.looseObject({}).nullable(),
+  decision: z.looseObject({ by: z.string(), at: z.string(), reason: z.string() }).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const RiskResponseOut = out(RiskResponseFields);
+export const RiskResponseList = out(z.looseObject({ items: z.array(RiskResponseFields), nextBefore: z.string().nullable() }));
 export const ScimTokenOut = out(z.looseObject({ tenantId: z.string(), token: z.string(), endpoint: z.string() }));
 export const EventBatchOut = out(
   z.looseObject({
@@ -531,6 +566,9 @@ export const EventBatchOut = out(
         eventId: z.string().nullable(),
         status: z.enum(['accepted', 'duplicate', 'rejected']),
         error: z.looseObject({ code: z.string(), message: z.string(), status: z.number(), details: z.unknown() }).optional(),
+        /** Accepted and duplicate events: what was done (a duplicate is answered with its first answer's responses). */
+        actions: EventActions.actions.optional(),
+        responseIds: EventActions.responseIds.optional(),
       }),
     ),
   }),
