@@ -186,6 +186,36 @@ const ACTIVITIES = {
     why: 'every old and new address told of the change',
     needs: (_s, c) => [{ action: 'account.change_notified', key: keyed(c, 'notified') }],
   },
+  applyRiskResponse: {
+    category: 'directory change',
+    why: 'the automatic response carried out (sessions revoked, enrolment held, change required, or escalated): its transition event',
+    needs: (_s, c) => [
+      {
+        action: ['risk.sessions_revoked', 'risk.enrolment_held', 'risk.password_change_required', 'risk.escalated'],
+        key: keyed(c, 'applied'),
+        evidence: ['evidence'],
+      },
+    ],
+  },
+  alertRiskResponse: { category: 'notification', why: "the tenant's security contacts told of the response", needs: notice('security.alerted') },
+  decideRiskResponse: {
+    category: 'decision',
+    why: "an admin's reversal or acknowledgement, with the reason given",
+    needs: (s, c) => {
+      const i = input<{ decision: 'reverse' | 'acknowledge' }>(s);
+      return [{ action: i.decision === 'reverse' ? 'risk.response_reversed' : 'risk.response_acknowledged', key: keyed(c, `decided:${i.decision}`) }];
+    },
+  },
+  closeRiskResponse: {
+    category: 'transition',
+    why: 'the review window ended with nobody deciding: the response stands',
+    needs: (_s, c) => [{ action: 'risk.response_closed', key: keyed(c, 'closed') }],
+  },
+  notifySecurityWebhook: {
+    category: 'notification',
+    why: 'the internal security webhook told (when one is configured)',
+    needs: (s, c) => (result<{ sent: boolean }>(s).sent ? [{ action: 'security.webhook_sent', key: keyed(c, input<{ step: string }>(s).step) }] : []),
+  },
   confirmAttestation: {
     category: 'bookkeeping',
     why: 'checks a message was sent through the API: a confirmed one is recorded where it takes effect (its update or signal), a refused one as rejected',
