@@ -175,3 +175,16 @@ export function principalsWithPersons(db: Db, ids: readonly string[]) {
     .where('principals.id', 'in', ids)
     .execute();
 }
+
+/** The tenant's approvers (enabled) whose own account is in this tenant: the access review checks it. */
+export function approversWithAccountsIn(db: Db, tenantId: string) {
+  return db
+    .selectFrom('principals')
+    .select(['id', 'name', 'account_external_id'])
+    .where('disabled_at', 'is', null)
+    .where(sql<boolean>`roles @> array['approver']::text[]`)
+    .where('account_tenant_id', '=', tenantId)
+    .where('account_external_id', 'is not', null)
+    .orderBy('id')
+    .execute();
+}
