@@ -4,6 +4,7 @@
 // over the API as JSON and as a printable page, tenant-scoped; the mail to the security contacts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createActivities } from '../../activities';
 import { findAccount } from '../../store/directory';
 import { placeAccountActivity, placeEndedBreakGlassGrant } from '../../testkit/access-review';
 import { startHarness, type Harness } from '../../testkit/engine';
@@ -118,7 +119,7 @@ describe("the tenant's access-review Schedule", () => {
     }
   });
 
-  it('refuses a production-invalid note and unknown tenants with 400 and 404, never 500', async () => {
+  it('refuses an over-long note with 400 naming the field, and an unknown tenant or schedule with 404', async () => {
     const tenantId = await seedTenant(h, 'local');
     const bad = await h.api('POST', `${schedulePath(tenantId)}/pause`, { body: { note: 'x'.repeat(501) } });
     assert.equal(bad.status, 400);
@@ -197,7 +198,7 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
     assert.ok(mail.text.includes(`http://recovery.test/v1/access-reviews/${report.id}?format=html`));
   });
 
-  it('serves the report as a printable page: escaped, no script, the facts on it', async () => {
+  it('serves the report as a printable page: no script, a strict CSP, the facts on it', async () => {
     const r = await fetch(`${h.baseUrl}/v1/access-reviews/${report.id}?format=html`, { headers: { authorization: `Bearer ${h.adminKey}` } });
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
@@ -276,5 +277,43 @@ describe('orphans: the identity provider removed the account, the directory stil
     assert.equal(rx.accounts.get(kept)!.active, true);
     assert.ok(rx.applied.some((a) => a.op === 'disable' && a.accountId === gone && a.idempotencyKey.startsWith(report.id)));
     await h.sink.waitFor((m) => m.to.includes(`${gone}@example.com`) && m.subject.includes('suspended by an access review'));
+  });
+});
+
+describe('a retried step acts once', () => {
+  it('opening, suspending and mailing again (same review id) change, mail and audit nothing more', async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const idle = await seedAccount(h, tenantId, { mfa: true });
+    await placeAccountActivity(h.db, tenantId, idle, { lastLoginAt: daysAgo(100), createdAt: daysAgo(200) });
+    await setPolicy(h, tenantId, { accessReview: { action: 'suspend' } });
+    const acts = createActivities({ db: h.db, mailer: h.mailer, config: h.config });
+    const reviewId = `arv_${'a1'.repeat(16)}`;
+    const open = () => acts.openAccessReview({ reviewId, tenantId, workflowId: `access-review:${tenantId}-retry`, asOf: new Date().toISOString() });
+    const first = await open();
+    assert.deepEqual(first.toSuspend, [0]);
+    // Between the attempts the account signs in: the retry keeps the findings the first attempt stored.
+    await placeAccountActivity(h.db, tenantId, idle, { lastLoginAt: new Date() });
+    assert.deepEqual(await open(), first);
+
+    assert.deepEqual(await acts.applyAccessReviewFinding({ reviewId, n: 0 }), { suspended: true });
+    assert.deepEqual(await acts.applyAccessReviewFinding({ reviewId, n: 0 }), { suspended: true });
+    await acts.sendAccessReviewReport({ reviewId });
+    await acts.sendAccessReviewReport({ reviewId });
+
+    for (const action of [
+      'access_review.started',
+      'access_review.finding',
+      'access_review.account_suspended',
+      'access_review.account_notified',
+      'access_review.completed',
+    ]) {
+      assert.equal((await auditEvents(h.db, { tenantId, action })).length, 1, action);
+    }
+    await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.startsWith('[access review]'));
+    const notices = h.sink.list().filter((m) => m.to.includes(`${idle}@${tenantId}.test`) && m.subject.includes('suspended by an access review'));
+    const reports = h.sink.list().filter((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.startsWith('[access review]'));
+    assert.equal(notices.length, 1, 'one notice to the account');
+    assert.equal(reports.length, 1, 'one report to the security contacts');
+    assert.equal((await h.api('GET', `/v1/access-reviews/${reviewId}`)).body.findings.length, 1);
   });
 });
