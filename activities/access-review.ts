@@ -12,7 +12,8 @@ import { completeAccessReview, getAccessReview, openAccessReviewOnce, recordFind
 import { appendAudit } from '../store/audit';
 import { accountsForReview, findAccount, setAccountActive } from '../store/directory';
 import { issuedBreakGlassGrants } from '../store/grants';
-import { approversWithAccountsIn } from '../store/principals';
+import { decidersWithAccountsIn } from '../store/principals';
+import { DECIDING_ROLES } from '../domain/person';
 import { getTenant, securityContacts } from '../store/tenants';
 import { DIRECTORY_REFUSED, type Deps } from './deps';
 import { sendOnce } from './mail';
@@ -63,11 +64,12 @@ function openReview(deps: Deps): AccessReviewActivities['openAccessReview'] {
       credentialEndsAt: iso(g.ends_at),
     }));
     const byId = new Map(accounts.map((a) => [a.accountId, a]));
-    const approvers = (await approversWithAccountsIn(db, tenantId)).map((p) => {
+    const approvers = (await decidersWithAccountsIn(db, tenantId, DECIDING_ROLES)).map((p) => {
       const a = byId.get(p.account_external_id!);
       return {
         principalId: p.id,
         name: p.name,
+        roles: p.roles,
         account: a ? { accountId: a.accountId, status: a.status, createdAt: a.createdAt, lastLoginAt: a.lastLoginAt } : null,
       };
     });

@@ -42,6 +42,7 @@ function options(deps: AppDeps, tenantId: string, p: Policy['accessReview']): Sc
       // The Schedule appends each run's time: one id per run, all of them this tenant's.
       workflowId: scheduleId,
       memo: memo(tenantId),
+      staticSummary: `Access review of tenant ${tenantId}`,
       ...(typedSearchAttributes ? { typedSearchAttributes } : {}),
     },
     // A slow review is never run twice at once; a missed run (server down) is caught up within a day.

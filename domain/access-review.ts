@@ -34,9 +34,11 @@ export interface ReviewGrant {
   credentialEndsAt: string | null;
 }
 
+/** A principal who decides others' cases in the tenant: an approver, break-glass approver or reviewer. */
 export interface ReviewApprover {
   principalId: string;
   name: string;
+  roles: string[];
   /** The approver's own account in this tenant, or null when it no longer exists. */
   account: { accountId: string; status: string; createdAt: string; lastLoginAt: string | null } | null;
 }
@@ -130,17 +132,18 @@ function grantFinding(g: ReviewGrant, asOf: string): AccessReviewFinding | null 
 function approverFinding(p: ReviewApprover, asOf: string): AccessReviewFinding | null {
   const target = `principal:${p.principalId}`;
   const base = { kind: 'stale_approver' as const, target, suspendAccount: null };
-  if (!p.account) return { ...base, reason: `approver ${p.name}'s own account no longer exists`, evidence: { accountId: null } };
+  const roles = p.roles.join(',');
+  if (!p.account) return { ...base, reason: `approver ${p.name}'s own account no longer exists`, evidence: { roles, accountId: null } };
   const a = p.account;
   if (a.status !== 'active') {
-    return { ...base, reason: `approver ${p.name}'s own account is ${a.status}`, evidence: { accountId: a.accountId, status: a.status } };
+    return { ...base, reason: `approver ${p.name}'s own account is ${a.status}`, evidence: { roles, accountId: a.accountId, status: a.status } };
   }
   const idle = idleDays(a, asOf);
   if (idle < INACTIVE_DAYS) return null;
   return {
     ...base,
     reason: `approver ${p.name}'s own account has not signed in for ${idle} days`,
-    evidence: { accountId: a.accountId, lastLoginAt: a.lastLoginAt, idleDays: idle },
+    evidence: { roles, accountId: a.accountId, lastLoginAt: a.lastLoginAt, idleDays: idle },
   };
 }
 

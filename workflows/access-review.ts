@@ -4,7 +4,7 @@
 // clock, so a run replays the same and a time-skipping test moves it.
 import * as wf from '@temporalio/workflow';
 import type { AccessReviewInput, AccessReviewOutcome } from '../contracts/access-review';
-import { acts } from './proxies';
+import { reviewActs as acts } from './proxies';
 
 export async function accessReviewWorkflow(i: AccessReviewInput): Promise<AccessReviewOutcome> {
   const reviewId = `arv_${wf.uuid4().replace(/-/g, '')}`;

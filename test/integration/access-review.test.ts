@@ -134,6 +134,7 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
   let report: Awaited<ReturnType<typeof runReview>>;
   const ids: Record<string, string> = {};
   let staleApprover: { id: string };
+  let staleBreakGlassApprover: { id: string };
   let bg: { flagged: string; reviewed: string };
 
   before(async () => {
@@ -152,6 +153,8 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
     await placeAccountActivity(h.db, tenantId, ids.approverOld, { lastLoginAt: daysAgo(120), createdAt: old });
     await placeAccountActivity(h.db, tenantId, ids.approverFresh, { lastLoginAt: daysAgo(2), createdAt: old });
     staleApprover = await seedPrincipal(h, ['approver'], [tenantId], { tenantId, accountId: ids.approverOld });
+    staleBreakGlassApprover = await seedPrincipal(h, ['break_glass_approver'], [tenantId], { tenantId, accountId: ids.approverOld });
+    await seedPrincipal(h, ['agent'], [tenantId], { tenantId, accountId: ids.approverOld }); // decides nothing: not flagged
     await seedPrincipal(h, ['approver'], [tenantId], { tenantId, accountId: ids.approverFresh });
     bg = {
       flagged: await placeEndedBreakGlassGrant(h.db, { tenantId, accountId: ids.sso, state: 'awaiting_review', endedAt: daysAgo(2) }),
@@ -161,7 +164,7 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
     report = await runReview(tenantId);
   });
 
-  it('flags exactly the inactive, MFA-less, unreviewed and stale-approver cases', () => {
+  it('flags exactly the inactive, MFA-less, unreviewed and stale-approver cases (approvers of recoveries and of break-glass)', () => {
     assert.deepEqual(
       found(report),
       [
@@ -170,6 +173,7 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
         `inactive_account account:${ids.idle}`,
         `local_without_mfa account:${ids.noMfa}`,
         `stale_approver principal:${staleApprover.id}`,
+        `stale_approver principal:${staleBreakGlassApprover.id}`,
       ].sort(),
     );
     assert.equal(report.action, 'report');
@@ -193,7 +197,7 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
 
   it('mails the report to the security contacts, with a link to the printable page', async () => {
     const mail = await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.startsWith('[access review]'));
-    assert.equal(mail.subject, `[access review] 5 findings in Tenant ${tenantId}`);
+    assert.equal(mail.subject, `[access review] 6 findings in Tenant ${tenantId}`);
     assert.ok(mail.text.includes(`inactive_account account:${ids.idle}`));
     assert.ok(mail.text.includes(`http://recovery.test/v1/access-reviews/${report.id}?format=html`));
   });

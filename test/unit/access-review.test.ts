@@ -104,6 +104,7 @@ describe('approvers whose own accounts are stale', () => {
   const approver = (id: string, account: { lastLoginAt: string | null; status?: string } | null) => ({
     principalId: id,
     name: `approver ${id}`,
+    roles: ['approver'],
     account: account && { accountId: `acct-${id}`, status: account.status ?? 'active', createdAt: daysBefore(400), lastLoginAt: account.lastLoginAt },
   });
   it('stale (90 days), suspended or missing own accounts are flagged; an active one is not', () => {
