@@ -23,7 +23,7 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 const MAIL_LINES = 50;
 
 /** Accounts as the review sees them; a remote directory is asked whether each may still sign in. */
-async function reviewAccounts(deps: Deps, directory: Directory, tenantId: string): Promise<ReviewAccount[]> {
+async function reviewAccounts(deps: Deps, directory: Directory, tenantId: string, breakGlassAccount: string | null): Promise<ReviewAccount[]> {
   const rows = await accountsForReview(deps.db, tenantId);
   const out: ReviewAccount[] = [];
   for (const a of rows) {
@@ -38,6 +38,7 @@ async function reviewAccounts(deps: Deps, directory: Directory, tenantId: string
       // A remote directory keeps the factors: the engine cannot tell, so it does not guess.
       mfaFactors: remote ? null : Number(a.mfa_factors ?? 0),
       directoryActive: remote ? (seen ? seen.active : null) : a.status === 'active',
+      breakGlass: a.external_id === breakGlassAccount,
     });
   }
   return out;
@@ -56,7 +57,7 @@ function openReview(deps: Deps): AccessReviewActivities['openAccessReview'] {
     if (!tenant) throw ApplicationFailure.nonRetryable(`tenant ${tenantId} not found`, 'tenant_not_found');
     const action = resolvePolicy(tenant.policy_override as PolicyOverride | null).accessReview.action;
     const directory = await deps.directoryFor(tenantId);
-    const accounts = await reviewAccounts(deps, directory, tenantId);
+    const accounts = await reviewAccounts(deps, directory, tenantId, tenant.break_glass_account);
     const breakGlassGrants = (await issuedBreakGlassGrants(db, tenantId)).map((g) => ({
       grantId: g.id,
       accountId: g.account_id,

@@ -24,6 +24,8 @@ export interface ReviewAccount {
   mfaFactors: number | null;
   /** The tenant's directory: whether it lets the account sign in; null when it no longer knows it. */
   directoryActive: boolean | null;
+  /** The tenant's designated break-glass account: idle by design, so reported but never suspended. */
+  breakGlass?: boolean;
 }
 
 export interface ReviewGrant {
@@ -67,7 +69,14 @@ function idleDays(a: { createdAt: string; lastLoginAt: string | null }, asOf: st
   return daysBetween(a.lastLoginAt ?? a.createdAt, asOf);
 }
 
+/** The designated break-glass account keeps working: a review that suspended it would lock out the emergency. */
 function accountFindings(a: ReviewAccount, asOf: string): AccessReviewFinding[] {
+  const found = accountFindingsOf(a, asOf);
+  if (!a.breakGlass) return found;
+  return found.map((f) => ({ ...f, suspendAccount: null, evidence: { ...f.evidence, breakGlassAccount: true } }));
+}
+
+function accountFindingsOf(a: ReviewAccount, asOf: string): AccessReviewFinding[] {
   const target = `account:${a.accountId}`;
   // The IdP removed it (SCIM), yet the directory still lets it sign in; or the directory lost it.
   if (a.status !== 'active' && a.directoryActive === true) {

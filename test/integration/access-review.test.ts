@@ -229,18 +229,26 @@ describe('findings: each kind fires, and its near miss does not (policy: report)
 });
 
 describe('policy: suspend, through the directory, with a notice to the account', () => {
-  it('suspends the inactive account (the near miss stays), notifies its addresses, and a second run finds nothing new', async () => {
-    const tenantId = await seedTenant(h, 'local');
+  it('suspends the inactive account (the near miss and the break-glass account stay), notifies its addresses, and a second run finds nothing new', async () => {
+    const tenantId = uniq('t-susp');
+    const bgAccount = uniq('bg-admin');
+    const body = { id: tenantId, name: `Tenant ${tenantId}`, authMode: 'local', securityContacts: [`security@${tenantId}.test`], breakGlassAccount: bgAccount };
+    assert.equal((await h.api('POST', '/v1/admin/tenants', { body })).status, 201);
     const idle = await seedAccount(h, tenantId, { mfa: true });
     const near = await seedAccount(h, tenantId, { mfa: true });
+    await seedAccount(h, tenantId, { externalId: bgAccount, role: 'admin', mfa: true });
     await placeAccountActivity(h.db, tenantId, idle, { lastLoginAt: daysAgo(90), createdAt: daysAgo(200) });
     await placeAccountActivity(h.db, tenantId, near, { lastLoginAt: daysAgo(89), createdAt: daysAgo(200) });
+    await placeAccountActivity(h.db, tenantId, bgAccount, { lastLoginAt: null, createdAt: daysAgo(200) });
     await setPolicy(h, tenantId, { accessReview: { action: 'suspend' } });
     await putSchedule(tenantId);
     const first = await runReview(tenantId);
-    assert.deepEqual(found(first), [`inactive_account account:${idle}`]);
-    assert.equal(first.findings[0].outcome.status, 'suspended');
+    assert.deepEqual(found(first), [`inactive_account account:${bgAccount}`, `inactive_account account:${idle}`].sort());
+    const outcome = (id: string) => first.findings.find((f) => f.target === `account:${id}`)!.outcome.status;
+    assert.equal(outcome(idle), 'suspended');
+    assert.equal(outcome(bgAccount), 'reported', 'the emergency account is reported, never suspended');
     assert.equal((await findAccount(h.db, tenantId, idle))!.status, 'suspended');
+    assert.equal((await findAccount(h.db, tenantId, bgAccount))!.status, 'active');
     assert.equal((await findAccount(h.db, tenantId, near))!.status, 'active');
     const notice = await h.sink.waitFor((m) => m.to.includes(`${idle}@${tenantId}.test`) && m.subject.includes('suspended by an access review'));
     assert.ok(notice.text.includes('no sign-in for 90 days'));
@@ -249,7 +257,7 @@ describe('policy: suspend, through the directory, with a notice to the account',
     assert.equal(suspended[0].target, `account:${idle}`);
 
     const second = await runReview(tenantId, [first.id]);
-    assert.deepEqual(found(second), [], 'a suspended account is not flagged again');
+    assert.deepEqual(found(second), [`inactive_account account:${bgAccount}`], 'a suspended account is not flagged again');
   });
 });
 

@@ -124,6 +124,28 @@ describe('approvers whose own accounts are stale', () => {
   });
 });
 
+describe("the tenant's designated break-glass account", () => {
+  it('is reported when idle or without MFA, but never suspended by the review', () => {
+    const found = accessReviewFindings(
+      facts({
+        accounts: [
+          account('bg', { breakGlass: true, authMethod: 'local', mfaFactors: 0, lastLoginAt: daysBefore(200) }),
+          account('x', { lastLoginAt: daysBefore(200) }),
+        ],
+      }),
+    );
+    assert.deepEqual(
+      found.map((f) => [f.kind, f.target, f.suspendAccount]),
+      [
+        ['inactive_account', 'account:bg', null],
+        ['local_without_mfa', 'account:bg', null],
+        ['inactive_account', 'account:x', 'x'],
+      ],
+    );
+    assert.equal(found[0].evidence.breakGlassAccount, true);
+  });
+});
+
 describe('the report is stable', () => {
   it('findings come in the same order whatever order the facts arrive in, counted by kind', () => {
     const accounts = [account('b', { lastLoginAt: daysBefore(100) }), account('a', { authMethod: 'local', mfaFactors: 0, lastLoginAt: daysBefore(100) })];
