@@ -3,6 +3,7 @@
 // none returns a secret: tokens and password hashes stay in Postgres and these functions.
 import type { WorkflowActivities } from '../contracts/activities';
 import { createAccessActivities } from './access';
+import { createAccessReviewActivities } from './access-review';
 import { createAccountChangeActivities } from './account-change';
 import { createAccountActivities } from './account';
 import { createAttestationActivities } from './attestations';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountChangeActivities(all),
     ...createAttestationActivities(all),
     ...createRiskResponseActivities(all),
+    ...createAccessReviewActivities(all),
   } satisfies WorkflowActivities;
 }
 

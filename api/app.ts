@@ -21,6 +21,7 @@ import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
 import { evidenceRoutes } from './routes/evidence';
+import { accessReviewRoutes } from './routes/access-reviews';
 import { scimRoutes } from './routes/scim';
 import { eventRoutes } from './routes/events';
 import { riskResponseRoutes } from './routes/risk-responses';
@@ -118,6 +119,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   riskResponseRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
+  accessReviewRoutes(app, deps);
   scimRoutes(app, deps);
   observabilityRoutes(app, deps);
   pageRoutes(app, deps);

@@ -65,6 +65,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     ],
   },
   'GET /v1/admin/tenants/:tenantId/policy': { id: 'getTenantPolicy', params: tenant },
+  'PUT /v1/admin/tenants/:tenantId/access-review-schedule': { id: 'setAccessReviewSchedule', params: tenant },
+  'GET /v1/admin/tenants/:tenantId/access-review-schedule': { id: 'getAccessReviewSchedule', params: tenant },
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/pause': {
+    id: 'pauseAccessReviewSchedule',
+    params: tenant,
+    body: [{ note: 'Paused during the directory migration (CHG-2291)' }],
+  },
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/unpause': {
+    id: 'unpauseAccessReviewSchedule',
+    params: tenant,
+    body: [{ note: 'Directory migration finished (CHG-2291)' }],
+  },
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/trigger': { id: 'triggerAccessReview', params: tenant },
+  'GET /v1/access-reviews/:id': { id: 'getAccessReview', params: { id: 'arv_5d41402abc4b2a76b9719d911017c592' }, querystring: { format: 'json' } },
+  'GET /v1/access-reviews': { id: 'listAccessReviews', querystring: { tenantId: 'acme' } },
   // The built-in directory: an example pointing at a made-up webhook would leave the tenant unreachable.
   'PUT /v1/admin/tenants/:tenantId/directory': { id: 'setTenantDirectory', params: tenant, body: [{ kind: 'builtin' }] },
   'GET /v1/admin/tenants/:tenantId/directory': { id: 'getTenantDirectory', params: tenant },

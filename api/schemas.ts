@@ -652,3 +652,54 @@ export const DirectoryResealOut = out(
     unreadable: z.array(z.object({ tenantId: z.string(), keyId: z.string().nullable() })),
   }),
 );
+
+// The scheduled access review: its Schedule (admin) and its reports (auditor, admin).
+export const ScheduleNoteBody = z.object({ note: Text(500) }).strict();
+export const AccessReviewReportId = z.string().regex(/^arv_[0-9a-f]{32}$/, 'an access review id (arv_...)');
+export const AccessReviewReportParams = z.object({ id: AccessReviewReportId }).strict();
+export const ListAccessReviewsQuery = z.object({ tenantId: TenantId, limit: QueryInt(1, 200, 50) }).strict();
+export const ReviewScheduleOut = out(
+  z.looseObject({
+    scheduleId: z.string(),
+    tenantId: z.string(),
+    cadenceSeconds: z.number(),
+    action: z.enum(['report', 'suspend']),
+    paused: z.boolean(),
+    note: z.string().nullable(),
+    nextRunAt: z.string().nullable(),
+    recentRuns: z.array(z.looseObject({ scheduledAt: z.string(), workflowId: z.string() })),
+  }),
+);
+export const ReviewTriggerOut = out(z.looseObject({ scheduleId: z.string(), triggered: z.boolean() }));
+const AccessReviewFindingOut = z.looseObject({
+  n: z.number(),
+  kind: z.string(),
+  target: z.string(),
+  reason: z.string(),
+  evidence: z.looseObject({}),
+  outcome: z.looseObject({ status: z.string() }),
+});
+export const AccessReviewOut = {
+  description: 'One access review report as JSON, or with format=html a printable page',
+  content: {
+    'application/json': {
+      schema: out(
+        z.looseObject({
+          id: z.string(),
+          tenantId: z.string(),
+          state: z.enum(['open', 'completed']),
+          asOf: z.string(),
+          action: z.enum(['report', 'suspend']),
+          counts: z.looseObject({}),
+          findings: z.array(AccessReviewFindingOut),
+        }),
+      ),
+    },
+    'text/html': { schema: z.string() },
+  },
+};
+export const AccessReviewList = out(
+  z.looseObject({
+    items: z.array(z.looseObject({ id: z.string(), tenantId: z.string(), state: z.string(), asOf: z.string(), findings: z.number() })),
+  }),
+);

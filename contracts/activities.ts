@@ -1,6 +1,7 @@
 // The activities the workflows call: names, inputs and results. The workflows proxy these types,
 // and activities/ is checked against them, so neither side drifts without the compiler noticing.
 // Inputs and results end up in workflow history: ids, counts and outcomes, never a secret.
+import type { AccessReviewActivities } from './access-review';
 import type { Policy } from '../domain/policy';
 import type { AttestationKind, Confirmation, ConfirmRequest } from './attestations';
 import type { TriageFacts } from '../domain/triage';
@@ -170,4 +171,9 @@ export interface RiskResponseActivities {
 }
 
 /** Everything the worker registers: every workflow's activities. */
-export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities & AttestationActivities & RiskResponseActivities;
+export type WorkflowActivities = RecoveryActivities &
+  AccessActivities &
+  AccountChangeActivities &
+  AttestationActivities &
+  RiskResponseActivities &
+  AccessReviewActivities;

@@ -1,6 +1,7 @@
 // Policy is data: built-in defaults (SPEC.md section 2), per-tenant overrides validated and
 // bounded here, then resolved into plain numbers the workflows receive as arguments.
 import { z } from 'zod';
+import { ACCESS_REVIEW_ACTIONS, type AccessReviewAction } from './access-review';
 import type { AccountRole, RecoveryKind, Tier } from './types';
 import { PRIVILEGED_ROLES } from './types';
 
@@ -31,6 +32,8 @@ export interface Policy {
   manualReviewApprovals: number;
   rateLimits: { perIpPerHour: number; perAccountPer24h: number };
   rules: Record<RecoveryKind, { standard: RecoveryRule; privileged: RecoveryRule; elevated: RecoveryRule }>;
+  /** The scheduled access review (SPEC.md 3.3): how often it runs, and what it does with a finding. */
+  accessReview: { cadenceSeconds: number; action: AccessReviewAction };
 }
 
 const T3_PLUS_T1_OR_T2: TierRequirement = { all: [3], anyOf: [1, 2] };
@@ -67,10 +70,15 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
       elevated: { approvals: 2, waitSeconds: 48 * HOUR, tiers: ALL_TIERS },
     },
   },
+  // Weekly, report only: suspending is the tenant's explicit choice.
+  accessReview: { cadenceSeconds: 7 * 24 * HOUR, action: 'report' },
 });
 
 /** Bounds differ by mode: production never allows a wait under 24 h; dev allows seconds. */
 export type PolicyMode = 'production' | 'dev';
+
+/** The access review runs at least every 90 days; production at most daily, dev every minute. */
+export const ACCESS_REVIEW_CADENCE = { maxSeconds: 90 * 24 * HOUR, minSeconds: 24 * HOUR, minDevSeconds: 60 } as const;
 
 /** The longest waiting period any row may set. */
 const MAX_WAIT = 14 * 24 * HOUR;
@@ -144,6 +152,18 @@ export function policyOverrideSchema(mode: PolicyMode) {
         .strict()
         .optional(),
       rules: z.object({ password_reset: kindOverride.optional(), mfa_reset: kindOverride.optional() }).strict().optional(),
+      accessReview: z
+        .object({
+          cadenceSeconds: z
+            .number()
+            .int()
+            .min(dev ? ACCESS_REVIEW_CADENCE.minDevSeconds : ACCESS_REVIEW_CADENCE.minSeconds)
+            .max(ACCESS_REVIEW_CADENCE.maxSeconds)
+            .optional(),
+          action: z.enum(ACCESS_REVIEW_ACTIONS).optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict();
 }
@@ -153,9 +173,10 @@ export type PolicyOverride = z.infer<ReturnType<typeof policyOverrideSchema>>;
 export function resolvePolicy(override: PolicyOverride | null | undefined): Policy {
   const base: Policy = structuredClone(DEFAULT_POLICY);
   if (!override) return base;
-  const { rules, rateLimits, ...scalars } = override;
+  const { rules, rateLimits, accessReview, ...scalars } = override;
   Object.assign(base, scalars);
   if (rateLimits) Object.assign(base.rateLimits, rateLimits);
+  if (accessReview) Object.assign(base.accessReview, accessReview);
   for (const kind of ['password_reset', 'mfa_reset'] as const) {
     const o = rules?.[kind];
     const r = base.rules[kind];

@@ -251,3 +251,40 @@ export function riskResponseEmail(raw: RiskResponseMailFacts): Mail {
     `Review it: GET ${v.apiUrl}/v1/risk-responses/${v.responseId}; an admin reverses it with POST ${v.apiUrl}/v1/risk-responses/${v.responseId}/reverse.`,
   ]);
 }
+/** To the account's registered addresses: the access review suspended it. */
+export function accessReviewSuspendedEmail(raw: { tenantName: string; reviewId: string; reason: string }): Mail {
+  const v = clean(raw);
+  return mail(`Your ${v.tenantName} account was suspended by an access review`, [
+    `The scheduled access review of ${v.tenantName} (${v.reviewId}) suspended your account: ${v.reason}.`,
+    'If you still need this account, ask your administrator to reactivate it.',
+  ]);
+}
+
+/** To the tenant's security contacts: what one access review found and did (ids and reasons, never a secret). */
+export function accessReviewReportEmail(raw: {
+  tenantName: string;
+  reviewId: string;
+  asOf: string;
+  action: string;
+  counts: Record<string, number>;
+  lines: string[];
+  more: number;
+  url: string;
+}): Mail {
+  const v = clean(raw);
+  const counts = Object.entries(v.counts)
+    .map(([k, n]) => `- ${k}: ${n}`)
+    .join('\n');
+  const total = Object.values(v.counts).reduce((a, b) => a + b, 0);
+  return mail(
+    `[access review] ${total} finding${total === 1 ? '' : 's'} in ${v.tenantName}`,
+    [
+      `The scheduled access review of ${v.tenantName} as of ${v.asOf} (${v.reviewId}; action: ${v.action}) found:`,
+      counts,
+      ...(v.lines.length ? [v.lines.join('\n') + (v.more ? `\n(and ${v.more} more)` : '')] : []),
+      'The full report (printable):',
+      '{link}',
+    ],
+    v.url,
+  );
+}

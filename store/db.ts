@@ -361,7 +361,23 @@ export interface TenantDirectoriesTable {
   updated_at: Timestamp;
   updated_by: string;
 }
+export interface AccessReviewsTable {
+  id: string;
+  tenant_id: string;
+  workflow_id: string;
+  actor: string;
+  as_of: Timestamp;
+  action: 'report' | 'suspend';
+  findings: Json<unknown[]>;
+  /** Finding number -> what the action did with it. */
+  outcomes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  state: Generated<'open' | 'completed'>;
+  recipients: number | null;
+  created_at: Generated<Date>;
+  completed_at: Timestamp | null;
+}
 export interface Database {
+  access_reviews: AccessReviewsTable;
   tenant_directories: TenantDirectoriesTable;
   access_grants: AccessGrantsTable;
   access_credentials: AccessCredentialsTable;

@@ -436,3 +436,21 @@ export function accountsByExternalIds(db: Db, tenantId: string, externalIds: rea
   if (!externalIds.length) return Promise.resolve([]);
   return db.selectFrom('accounts').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('external_id', 'in', externalIds).execute();
 }
+
+/** Every account of a tenant as the access review reads it: status, method, last login, active MFA factors. */
+export function accountsForReview(db: Db, tenantId: string) {
+  return db
+    .selectFrom('accounts as a')
+    .select(['a.id', 'a.external_id', 'a.status', 'a.auth_method', 'a.created_at', 'a.last_login_at'])
+    .select((eb) =>
+      eb
+        .selectFrom('mfa_factors as f')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('f.account_id', '=', 'a.id')
+        .where('f.removed_at', 'is', null)
+        .as('mfa_factors'),
+    )
+    .where('a.tenant_id', '=', tenantId)
+    .orderBy('a.external_id')
+    .execute();
+}

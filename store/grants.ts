@@ -191,3 +191,16 @@ export function openGrantsOf(db: Db, tenantId: string, accountId: string) {
     .orderBy('created_at')
     .execute();
 }
+
+/** The tenant's break-glass grants whose credential was issued, with when it stopped working (revoked, else expiry). */
+export function issuedBreakGlassGrants(db: Db, tenantId: string) {
+  return db
+    .selectFrom('access_grants as g')
+    .innerJoin('access_credentials as c', 'c.grant_id', 'g.id')
+    .select(['g.id', 'g.account_id', 'g.state'])
+    .select(sql<Date>`coalesce(least(c.revoked_at, c.expires_at), c.expires_at)`.as('ends_at'))
+    .where('g.tenant_id', '=', tenantId)
+    .where('g.kind', '=', 'break_glass')
+    .orderBy('g.id')
+    .execute();
+}

@@ -175,3 +175,20 @@ export function principalsWithPersons(db: Db, ids: readonly string[]) {
     .where('principals.id', 'in', ids)
     .execute();
 }
+
+/**
+ * The enabled principals holding any of `roles` for this tenant (scope names it, or `*`) whose own
+ * account is in this tenant: the access review checks that account.
+ */
+export function decidersWithAccountsIn(db: Db, tenantId: string, roles: readonly string[]) {
+  return db
+    .selectFrom('principals')
+    .select(['id', 'name', 'roles', 'account_external_id'])
+    .where('disabled_at', 'is', null)
+    .where(sql<boolean>`roles && ${sql.val([...roles])}::text[]`)
+    .where(sql<boolean>`(tenant_scope @> array[${tenantId}]::text[] or tenant_scope @> array['*']::text[])`)
+    .where('account_tenant_id', '=', tenantId)
+    .where('account_external_id', 'is not', null)
+    .orderBy('id')
+    .execute();
+}

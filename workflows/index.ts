@@ -3,3 +3,4 @@ export { recoveryWorkflow } from './recovery';
 export { accessGrantWorkflow } from './access';
 export { accountChangeWorkflow } from './account-change';
 export { riskResponseWorkflow } from './risk-response';
+export { accessReviewWorkflow } from './access-review';

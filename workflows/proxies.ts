@@ -7,6 +7,9 @@ const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInter
 /** Side effects (mail, directory changes, tokens) and everything an update or signal handler calls. */
 export const acts = wf.proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
 
+/** The access review's steps read or change a whole tenant (a remote directory asked per account): minutes, not seconds. */
+export const reviewActs = wf.proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry });
+
 const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
 
 /**

@@ -18,9 +18,11 @@ import { issuePersonLink, notifyApproverChange } from '../principal-mail';
 import { principalRoutes } from './principals';
 import { tenantDirectoryRoutes } from './tenant-directory';
 import { directoryOpsRoutes } from './directory-ops';
+import { updateSchedule } from '../access-review-schedule';
 import { CreatePrincipal, CreateTenant, ImportAccounts, ImportOut, PolicyOut, PrincipalOut, TenantOut, TenantParams } from '../schemas';
 
-async function tenantOr404({ db }: AppDeps, tenantId: string) {
+/** The tenant, or a 404 naming the tenantId parameter. */
+export async function tenantOr404({ db }: AppDeps, tenantId: string) {
   const t = await getTenant(db, tenantId);
   if (!t) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
   return t;
@@ -195,7 +197,10 @@ function policyRoutes(r: Router, deps: AppDeps) {
           details: { override },
         });
       });
-      return { tenantId, override, effective: resolvePolicy(override) };
+      const effective = resolvePolicy(override);
+      // The tenant's access-review Schedule (if one was created) follows the new cadence at once.
+      await updateSchedule(deps, tenantId, effective.accessReview);
+      return { tenantId, override, effective };
     },
   );
 

@@ -12,11 +12,10 @@ import { caseTokens } from '../../store/tokens';
 import { typed, type AppDeps, type Router } from '../deps';
 import { AccessParams, EvidenceOut, EvidenceQuery, IdParams } from '../schemas';
 import { evidencePage } from '../views/evidence-html';
+import { PAGE_CSP } from '../views/html';
 import { iso, isoOrNull } from '../views/time';
 import { grantInScope } from './access';
 import { loadInScope } from './recoveries';
-
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Everything the store holds about a case, read once; the bundle is built from these facts. */
 async function factsOf(deps: AppDeps, c: CaseFacts): Promise<EvidenceFacts> {

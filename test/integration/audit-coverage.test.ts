@@ -216,6 +216,36 @@ const ACTIVITIES = {
     why: 'the internal security webhook told (when one is configured)',
     needs: (s, c) => (result<{ sent: boolean }>(s).sent ? [{ action: 'security.webhook_sent', key: keyed(c, input<{ step: string }>(s).step) }] : []),
   },
+  openAccessReview: {
+    category: 'decision',
+    why: 'the review of a tenant opened as of its time: its start, and one event per finding with the evidence evaluated',
+    needs: (s, c) => [
+      { action: 'access_review.started', key: keyed(c, 'started') },
+      ...Array.from({ length: result<{ findings: number }>(s).findings }, (_, n) => ({
+        action: 'access_review.finding',
+        key: keyed(c, `finding:${n}`),
+        evidence: ['evidence'],
+      })),
+    ],
+  },
+  applyAccessReviewFinding: {
+    category: 'directory change',
+    why: "a finding's suspension through the directory, and the notice to the account; or the directory's refusal",
+    needs: (s, c) => {
+      const n = input<{ n: number }>(s).n;
+      return result<{ suspended: boolean }>(s).suspended
+        ? [
+            { action: 'access_review.account_suspended', key: keyed(c, `${n}:suspended`) },
+            { action: 'access_review.account_notified', key: keyed(c, `${n}:notified`) },
+          ]
+        : [{ action: 'access_review.suspend_refused', key: keyed(c, `${n}:refused`) }];
+    },
+  },
+  sendAccessReviewReport: {
+    category: 'notification',
+    why: "the report mailed to the tenant's security contacts, and the review completed",
+    needs: (_s, c) => [{ action: 'access_review.completed', key: keyed(c, 'completed') }],
+  },
   confirmAttestation: {
     category: 'bookkeeping',
     why: 'checks a message was sent through the API: a confirmed one is recorded where it takes effect (its update or signal), a refused one as rejected',
