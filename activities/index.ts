@@ -7,6 +7,7 @@ import { createAccountChangeActivities } from './account-change';
 import { createAccountActivities } from './account';
 import { createAttestationActivities } from './attestations';
 import { withDefaults, type ActivityDeps } from './deps';
+import { createInvitationActivities } from './invitations';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
 import { createRecoveryActivities } from './recovery';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountActivities(all),
     ...createAccessActivities(all),
     ...createAccountChangeActivities(all),
+    ...createInvitationActivities(all),
     ...createAttestationActivities(all),
   } satisfies WorkflowActivities;
 }

@@ -6,8 +6,8 @@
 import { ACCESS_KINDS } from './access';
 import { RECOVERY_KINDS } from './types';
 
-const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS].join('|')})`;
-const CASE_ID = '(?:rec|bg)_[A-Za-z0-9_-]{8,40}';
+const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS, 'invitation'].join('|')})`;
+const CASE_ID = '(?:rec|bg|inv)_[A-Za-z0-9_-]{8,40}';
 const STATE = '[a-z_]{1,40}';
 /**
  * The phrases the workflows wait with, one by one (a phrase outside this list leaves the details
@@ -27,6 +27,8 @@ const WAITING_PHRASES = [
   'the credential to expire or be revoked',
   'the rotation of the account credential',
   'a post-action review by an independent reviewer',
+  'the invitation email',
+  'the invitee to register',
 ];
 const WAITING = `(?:${WAITING_PHRASES.join('|')})`;
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{3})?Z';

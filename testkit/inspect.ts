@@ -199,6 +199,7 @@ const WRITABLE_TABLES = [
   'credential_pickups',
   'account_changes',
   'tenant_directories',
+  'invitations',
 ] as const;
 
 /**
