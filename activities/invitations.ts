@@ -5,7 +5,7 @@ import type { InvitationTransition, IssuedLink } from '../contracts/activities';
 import { invitationEnrolment } from '../contracts/invitation';
 import { appendAuditTx } from '../store/audit';
 import { getInvitation, INVITATION_TERMINAL, moveInvitation } from '../store/invitations';
-import { discardUnconfirmedFactors } from '../store/mfa-factors';
+import { endFactorsEnrolledVia } from '../store/mfa-factors';
 import type { Deps } from './deps';
 import { issueCaseLink } from './links';
 import { currentRunId } from './run';
@@ -18,10 +18,10 @@ export function createInvitationActivities(deps: Deps) {
     return inv;
   };
   return {
-    /** Moves the read model and audits the step, atomically and once; an unused invitation leaves no half-enrolled factor. */
+    /** Moves the read model and audits the step, atomically and once; an invitation ended without a password leaves no factor. */
     async recordInvitationTransition(i: InvitationTransition): Promise<void> {
       const terminal = (INVITATION_TERMINAL as readonly string[]).includes(i.state);
-      if (terminal && i.state !== 'registered') await discardUnconfirmedFactors(db, invitationEnrolment(i.invitationId));
+      if (terminal && i.state !== 'registered') await endFactorsEnrolledVia(db, invitationEnrolment(i.invitationId));
       await db.transaction().execute(async (trx) => {
         const expiresAt = typeof i.details.expiresAt === 'string' ? new Date(i.details.expiresAt) : undefined;
         const r = await moveInvitation(trx, { id: i.invitationId, state: i.state, terminal, runId: currentRunId(), expiresAt });

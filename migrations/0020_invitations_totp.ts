@@ -21,11 +21,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   // One open invitation per account.
   await sql`create unique index invitations_open_uq on invitations (tenant_id, account_id) where ended_at is null`.execute(db);
   await sql`alter table mfa_factors add column confirmed_at timestamptz, add column last_step bigint`.execute(db);
+  // An invitation finds its factor by what enrolled it.
+  await sql`create index mfa_factors_enrolled_via_idx on mfa_factors (enrolled_via) where enrolled_via is not null`.execute(db);
   // Factors enrolled before confirmation existed were taken as enrolled.
   await sql`update mfa_factors set confirmed_at = created_at`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index mfa_factors_enrolled_via_idx`.execute(db);
   await sql`alter table mfa_factors drop column confirmed_at, drop column last_step`.execute(db);
   await db.schema.dropTable('invitations').execute();
 }

@@ -106,7 +106,14 @@ export async function acceptTotpStep(db: Db, factorId: string, step: number): Pr
   });
 }
 
-/** An invitation that ended unused leaves no half-enrolled factor behind. */
-export async function discardUnconfirmedFactors(db: Db, enrolledVia: string): Promise<void> {
-  await db.deleteFrom('mfa_factors').where('enrolled_via', '=', enrolledVia).where('confirmed_at', 'is', null).execute();
+/**
+ * An invitation that ended without a password (expired, or refused by the directory) leaves no
+ * factor behind: the unconfirmed one goes, a confirmed one is removed (kept as a record), so the
+ * account can be invited again.
+ */
+export async function endFactorsEnrolledVia(db: Db, enrolledVia: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('mfa_factors').where('enrolled_via', '=', enrolledVia).where('confirmed_at', 'is', null).execute();
+    await trx.updateTable('mfa_factors').set({ removed_at: new Date() }).where('enrolled_via', '=', enrolledVia).where('removed_at', 'is', null).execute();
+  });
 }

@@ -79,11 +79,13 @@ describe('TOTP enrolment, then the password, then login', () => {
     assert.equal(view.body.state, 'registered');
     assert.equal(view.body.factorConfirmed, true);
     assert.ok(!view.text.includes(inv.token) && !view.text.includes(secret), 'the invitation shows its state, never its link or secret');
+    // The link is recorded as issued once the mail is out: the invitee may be quicker than that record.
+    const actions = (await auditActionsOf(h.db, inv.id)).filter((a) => a.startsWith('invitation.'));
+    assert.equal(actions.filter((a) => a === 'invitation.link_issued').length, 1);
     assert.deepEqual(
-      (await auditActionsOf(h.db, inv.id)).filter((a) => a.startsWith('invitation.')),
+      actions.filter((a) => a !== 'invitation.link_issued'),
       [
         'invitation.created',
-        'invitation.link_issued',
         'invitation.factor_started',
         'invitation.factor_code_refused',
         'invitation.factor_confirmed',
