@@ -8,8 +8,11 @@ import { startHarness, type Harness } from '../../testkit/engine';
 import { codeIn, enrol, invitationState, invite, register } from '../../testkit/invitations';
 import { until } from '../../testkit/wait';
 import { auditEvents, countAuditEvents } from '../../testkit/inspect-audit';
-import { rowCounts } from '../../testkit/inspect';
-import { nextIp, OLD_PASSWORD, seedAccount, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { recoveryRow, rowCounts } from '../../testkit/inspect';
+import { nextIp, OLD_PASSWORD, recoveryBody, seedAccount, seedLocalAccount, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { statusQuery, submitVerificationUpdate } from '../../contracts/recovery';
+import { attestationKeys } from '../../infra/secrets';
+import { createAttestation } from '../../store/attestations';
 
 const PASSWORD = 'copper-falcon-draws-63-maps';
 
@@ -184,5 +187,34 @@ describe('a TOTP code works once', () => {
     const limited = await h.api('POST', '/v1/links/factor/confirm', { key: null, body: { token: inv.token, tenantId, code: right } });
     assert.equal(limited.status, 429, limited.text);
     assert.equal(limited.headers.get('retry-after'), '900');
+  });
+});
+
+describe('an authenticator never verifies the MFA reset that replaces it', () => {
+  it('even a message attested as a TOTP pass is refused by the MFA reset workflow itself, and Tier 3 stays open', async () => {
+    const { tenantId, accountId, agent } = await seedLocalAccount(h);
+    const created = await h.api('POST', '/v1/recoveries', { key: agent.key, body: recoveryBody(tenantId, accountId, { kind: 'mfa_reset' }) });
+    assert.equal(created.status, 202, created.text);
+    const id = created.body.id as string;
+    const { workflow_id: workflowId } = await recoveryRow(h.db, id);
+    const handle = h.client.workflow.getHandle(workflowId);
+    await until('verifying', async () => (await handle.query(statusQuery)).state === 'verifying');
+    // What an API that forgot its own check would record: the workflow must not rely on it.
+    const attestationId = await createAttestation(h.db, attestationKeys(h.config.tokenKeys), {
+      kind: 'recovery.verify',
+      tenantId,
+      caseId: id,
+      workflowId,
+      facts: {
+        principal: { principalId: agent.id, personId: agent.id, roles: ['agent'], tenantScope: [tenantId], account: null },
+        message: { tier: 3, actor: `principal:${agent.id}`, channel: 'totp', passed: true, reused: false },
+      },
+    });
+    await assert.rejects(handle.executeUpdate(submitVerificationUpdate, { args: [{ attestationId, tier: 3 }] }), (err: Error) =>
+      JSON.stringify(err.cause ?? err).includes('channel_not_allowed'),
+    );
+    const status = await handle.query(statusQuery);
+    assert.deepEqual(status.tiers.passed, []);
+    assert.equal(status.state, 'verifying');
   });
 });
