@@ -1,4 +1,4 @@
-// Records one history per path of both workflows into test/fixtures/histories/<VERSION>/, for
+// Records one history per path of every workflow into test/fixtures/histories/<VERSION>/, for
 // the replay test. Bump VERSION (and keep the older folders) when a patch changes the commands. Run with `npm run record-histories` after an intended workflow change (and a
 // patch, if old histories must still replay). Drives the real workflow on the time-skipping server.
 import { after, before, it } from 'node:test';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { startHarness, type Harness } from '../../testkit/engine';
-import { grantRow, recoveryRow } from '../../testkit/inspect';
+import { found, grantRow, invitationRow, recoveryRow } from '../../testkit/inspect';
+import { codeIn, enrol, invitationState, invite } from '../../testkit/invitations';
 import { tokenFrom } from '../../testkit/mail';
 import { until } from '../../testkit/wait';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -379,5 +380,31 @@ it('records every path', async () => {
     await h.testEnv!.sleep('16 minutes');
     await waitFor(c, id, 'completed');
     await save('mfa-reset-enrolment-link-expired', id);
+  }
+});
+
+it('records every path of the invitation workflow', async () => {
+  const invited = async () => {
+    const tenantId = await seedTenant(h, 'local');
+    const accountId = await seedAccount(h, tenantId, { password: null });
+    return { tenantId, accountId, ...(await invite(h, tenantId, accountId)) };
+  };
+  const saveInvitation = async (name: string, i: { id: string; tenantId: string; accountId: string }) => {
+    await until('ended', async () => ['registered', 'expired', 'failed'].includes(await invitationState(h, i.id)));
+    const row = found(await invitationRow(h.db, i.id), i.id);
+    await store(name, row.workflow_id, row.run_id!);
+  };
+  {
+    const i = await invited();
+    const secret = await enrol(h, i.tenantId, i.token);
+    await h.api('POST', '/v1/links/factor/confirm', { key: null, body: { token: i.token, tenantId: i.tenantId, code: codeIn(secret) } });
+    await h.api('POST', '/v1/links/redeem', { key: null, body: { token: i.token, tenantId: i.tenantId, newPassword: 'recorded-path-passphrase-9' } });
+    await saveInvitation('invitation-registered', i);
+  }
+  {
+    const i = await invited();
+    await until('pending', async () => (await invitationState(h, i.id)) === 'pending');
+    await h.testEnv!.sleep('25 hours');
+    await saveInvitation('invitation-expired', i);
   }
 });
