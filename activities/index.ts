@@ -8,6 +8,7 @@ import { createAccountChangeActivities } from './account-change';
 import { createAccountActivities } from './account';
 import { createAttestationActivities } from './attestations';
 import { withDefaults, type ActivityDeps } from './deps';
+import { createInvitationActivities } from './invitations';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
 import { createRecoveryActivities } from './recovery';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountActivities(all),
     ...createAccessActivities(all),
     ...createAccountChangeActivities(all),
+    ...createInvitationActivities(all),
     ...createAttestationActivities(all),
     ...createRiskResponseActivities(all),
     ...createAccessReviewActivities(all),

@@ -17,6 +17,8 @@ import { registerIdempotency } from './idempotency';
 import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { consoleRoutes } from './routes/console';
+import { invitationLinkRoutes } from './routes/invitation-links';
+import { invitationRoutes } from './routes/invitations';
 import { linkRoutes } from './routes/links';
 import { opsRoutes } from './routes/ops';
 import { auditRoutes } from './routes/audit';
@@ -114,6 +116,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   recoveryRoutes(app, deps);
   accessRoutes(app, deps);
   linkRoutes(app, deps);
+  invitationRoutes(app, deps);
+  invitationLinkRoutes(app, deps);
   opsRoutes(app, deps);
   eventRoutes(app, deps);
   riskResponseRoutes(app, deps);

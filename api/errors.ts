@@ -140,7 +140,7 @@ function paramOfUrl(url: string): string {
   const path = url.split('?')[0];
   if (/^\/v1\/links\/[^/]*$/.test(path)) return 'params.token';
   if (/^\/v1\/admin\/tenants\/[^/]+/.test(path)) return 'params.tenantId';
-  if (/^\/v1\/(recoveries|break-glass)\/[^/]+/.test(path)) return 'params.id';
+  if (/^\/v1\/(recoveries|break-glass|invitations)\/[^/]+/.test(path)) return 'params.id';
   return 'url';
 }
 

@@ -65,8 +65,15 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   'POST /v1/recoveries/:id/approvals': [...KEYED, ...BY_ID, ...UPDATE, ...DIRECTORY],
   // Public: every failure of a link is the same 404; a cancel may come too late (409).
   'GET /v1/links/:token': [404],
-  'POST /v1/links/redeem': [404, ...DIRECTORY],
+  // An invitation's password before its factor is confirmed: 409.
+  'POST /v1/links/redeem': [404, 409, ...DIRECTORY],
   'POST /v1/links/cancel': [404, 409],
+  // An invitee's link: the factor is confirmed already or not started (409); codes and enrolments are limited (429).
+  'POST /v1/links/factor': [404, 409, 429],
+  'POST /v1/links/factor/confirm': [404, 409, 429],
+  // Refused for an SSO tenant or account, a registered account or an open invitation (409).
+  'POST /v1/invitations': [...KEYED, 404, 409, ...DIRECTORY],
+  'GET /v1/invitations/:id': [...KEYED, ...BY_ID],
   'POST /v1/break-glass': [...KEYED, 404, 409, ...DIRECTORY],
   'GET /v1/break-glass/:id': [...KEYED, ...BY_ID],
   'GET /v1/break-glass/:id/evidence': [...KEYED, ...BY_ID],

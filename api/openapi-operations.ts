@@ -105,7 +105,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /v1/recoveries/:id/verifications': {
     id: 'submitVerification',
     params: recovery,
-    body: [{ tier: 1, answers: { first_school: 'Hillside Primary' } }, { tier: 2 }, { tier: 3, channel: 'email' }],
+    body: [
+      { tier: 1, answers: { first_school: 'Hillside Primary' } },
+      { tier: 2 },
+      { tier: 3, channel: 'email' },
+      { tier: 3, channel: 'totp', code: '492039' },
+    ],
   },
   'POST /v1/recoveries/:id/cancel': { id: 'cancelRecovery', params: recovery, body: [{ reason: 'Dana remembered her password' }] },
   'POST /v1/recoveries/:id/approvals': {
@@ -122,6 +127,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     ],
   },
   'POST /v1/links/cancel': { id: 'cancelByLink', body: [{ token, tenantId: 'acme' }] },
+  'POST /v1/links/factor': { id: 'enrolFactorByLink', body: [{ token, tenantId: 'acme', factor: { type: 'totp', label: 'Work phone' } }] },
+  'POST /v1/links/factor/confirm': { id: 'confirmFactorByLink', body: [{ token, tenantId: 'acme', code: '492039' }] },
+  'POST /v1/invitations': { id: 'createInvitation', body: [account] },
+  'GET /v1/invitations/:id': { id: 'getInvitation', params: { id: 'inv_Wq8mZ2kLx9Rt4NbV' } },
   'POST /v1/break-glass': {
     id: 'requestBreakGlass',
     body: [

@@ -248,6 +248,9 @@ export const CreateRecovery = z
   })
   .strict();
 
+/** A code from an authenticator app (RFC 6238): six digits. */
+export const TotpCode = z.string().regex(/^[0-9]{6}$/, 'the six digits the authenticator app shows');
+
 export const Verification = z.discriminatedUnion('tier', [
   z
     .object({
@@ -256,7 +259,11 @@ export const Verification = z.discriminatedUnion('tier', [
     })
     .strict(),
   z.object({ tier: z.literal(2) }).strict(),
-  z.object({ tier: z.literal(3), channel: z.literal('email') }).strict(),
+  z.discriminatedUnion('channel', [
+    z.object({ tier: z.literal(3), channel: z.literal('email') }).strict(),
+    // Checked against the account's enrolled authenticator here and dropped: only the outcome travels.
+    z.object({ tier: z.literal(3), channel: z.literal('totp'), code: TotpCode }).strict(),
+  ]),
 ]);
 
 export const CancelBody = z.object({ reason: Text(1000) }).strict();
@@ -316,6 +323,20 @@ export const RedeemBody = z
 export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
 export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
 export const PersonVerifyBody = z.object({ token: LinkToken }).strict();
+/** An invitation link, first step: a TOTP factor to enrol (its secret is shown once). */
+export const EnrolFactorBody = z
+  .object({
+    token: LinkToken,
+    tenantId: TenantId.optional(),
+    factor: z.object({ type: z.literal('totp'), label: SingleLine(100).optional() }).strict(),
+  })
+  .strict();
+/** An invitation link, second step: a code from the app confirms the factor. */
+export const ConfirmFactorBody = z.object({ token: LinkToken, tenantId: TenantId.optional(), code: TotpCode }).strict();
+
+/** An invitation: only whom to invite. The link goes to the address the engine holds for the account. */
+export const CreateInvitation = z.object({ tenantId: TenantId, accountId: AccountId }).strict();
+export const InvitationIdParams = z.object({ id: z.string().regex(/^inv_[A-Za-z0-9_-]{16}$/, 'an invitation id (inv_...)') }).strict();
 
 /** The product found the password used at this login in a breached or common-password list: a successful one forces a change. */
 const PasswordCompromised = z
@@ -433,7 +454,15 @@ export const RiskDecisionBody = z.object({ reason: Text(1000) }).strict();
 
 export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: AnyText().min(1).max(200) }).strict();
 /** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
-export const DirectoryPasswordSession = z.object({ tenantId: TenantId, accountId: AccountId, password: AnyText().min(1).max(1024) }).strict();
+export const DirectoryPasswordSession = z
+  .object({
+    tenantId: TenantId,
+    accountId: AccountId,
+    password: AnyText().min(1).max(1024),
+    /** Required when the account has an enrolled authenticator. */
+    totp: TotpCode.optional(),
+  })
+  .strict();
 
 // ---- responses (documented for clients and checked by the serializer; loose: extra fields pass) ----
 const Iso = z.string();
@@ -499,6 +528,18 @@ export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() })
 export const DecisionOut = out(z.looseObject({ id: z.string(), counted: z.boolean(), state: z.string() }));
 export const LinkOut = out(z.looseObject({ valid: z.literal(true), purpose: z.string(), expiresAt: Iso, requires: z.array(z.string()) }));
 export const LinkUsedOut = out(z.looseObject({ status: z.string(), message: z.string() }));
+export const InvitationOut = out(
+  z.looseObject({
+    id: z.string(),
+    tenantId: z.string(),
+    accountId: z.string(),
+    state: z.string(),
+    factorConfirmed: z.boolean(),
+    createdAt: Iso,
+    expiresAt: Iso.nullable(),
+    endedAt: Iso.nullable(),
+  }),
+);
 /** What the engine did on its own about an event (README, risk responses), and the responses to follow. */
 const EventActions = {
   actions: z.array(z.enum(['session_revoked', 'enrolment_held', 'password_change_forced', 'escalated'])),

@@ -8,7 +8,7 @@ import type { TriageFacts } from '../domain/triage';
 import type { Reason, Tier } from '../domain/types';
 
 /** What a recovery's emailed link is for. */
-export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel';
+export type LinkPurpose = 'password_reset' | 'mfa_enrolment' | 'verify_possession' | 'cancel' | 'invitation';
 
 /** The notices a recovery sends (besides links). */
 export type NoticeTemplate =
@@ -151,6 +151,16 @@ export interface AccountChangeActivities {
   notifyAccountChange: (i: { changeId: string }) => Promise<Recipients>;
 }
 
+export interface InvitationTransition extends Transition {
+  invitationId: string;
+}
+
+/** Onboarding without SSO: the invitation's single link, its recorded states. */
+export interface InvitationActivities {
+  recordInvitationTransition: (i: InvitationTransition) => Promise<void>;
+  issueInvitationLink: (i: { invitationId: string; step: string; ttlSeconds: number }) => Promise<IssuedLink>;
+}
+
 /** What both case workflows call before they count a message sent on a principal's behalf. */
 export interface AttestationActivities {
   confirmAttestation: <K extends AttestationKind>(i: ConfirmRequest<K>) => Promise<Confirmation<K>>;
@@ -176,4 +186,5 @@ export type WorkflowActivities = RecoveryActivities &
   AccountChangeActivities &
   AttestationActivities &
   RiskResponseActivities &
-  AccessReviewActivities;
+  AccessReviewActivities &
+  InvitationActivities;

@@ -77,10 +77,19 @@ export interface ApprovalResult {
 
 /** A verification as the API established it (tier 1: the answers were checked and dropped there). */
 export type VerificationSubmission =
-  { tier: 1; actor: string; passed: boolean; factorsChecked: number } | { tier: 2; actor: string } | { tier: 3; actor: string; channel: 'email' };
+  | { tier: 1; actor: string; passed: boolean; factorsChecked: number }
+  | { tier: 2; actor: string }
+  | { tier: 3; actor: string; channel: 'email' }
+  /** A code from the enrolled authenticator, checked (and its step used up) by the API; only the outcome travels. */
+  | { tier: 3; actor: string; channel: 'totp'; passed: boolean; reused: boolean };
 
 /** What the verification Update carries: the attestation, and the tier for display and cheap checks. Old runs read the submission itself. */
-export type VerificationMessage = Attested & { tier: 1 | 2 | 3 } & Partial<{ actor: string; passed: boolean; factorsChecked: number; channel: 'email' }>;
+export type VerificationMessage = Attested & { tier: 1 | 2 | 3 } & Partial<{
+    actor: string;
+    passed: boolean;
+    factorsChecked: number;
+    channel: 'email' | 'totp';
+  }>;
 
 export interface VerificationResult {
   tier: Tier;

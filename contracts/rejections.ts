@@ -4,6 +4,8 @@
 export const RECOVERY_REJECTIONS = {
   invalid_state: 409,
   already_verified: 409,
+  /** Tier 3 over the factor the recovery resets (a TOTP code for an MFA reset). */
+  channel_not_allowed: 409,
 } as const;
 
 /** Separation of duties on a recovery's approvals. */

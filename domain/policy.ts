@@ -29,6 +29,8 @@ export interface Policy {
   knowledgeFactors: string[] | null;
   /** Tier 3 possession links one recovery may mail; each new one ends the earlier ones. */
   maxPossessionLinks: number;
+  /** How long an invitation's single-use link lives: NIST's cap on an emailed secret is 24 h. */
+  invitationTtlSeconds: number;
   manualReviewApprovals: number;
   rateLimits: { perIpPerHour: number; perAccountPer24h: number };
   rules: Record<RecoveryKind, { standard: RecoveryRule; privileged: RecoveryRule; elevated: RecoveryRule }>;
@@ -55,6 +57,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
   maxConsecutiveAccountFailures: 100,
   knowledgeFactors: null,
   maxPossessionLinks: 3,
+  invitationTtlSeconds: 24 * HOUR,
   manualReviewApprovals: 2,
   rateLimits: { perIpPerHour: 5, perAccountPer24h: 3 },
   rules: {
@@ -136,6 +139,12 @@ export function policyOverrideSchema(mode: PolicyMode) {
         .optional(),
       maxFailedVerifications: z.number().int().min(1).max(10).optional(),
       maxPossessionLinks: z.number().int().min(1).max(10).optional(),
+      invitationTtlSeconds: z
+        .number()
+        .int()
+        .min(dev ? 1 : 900)
+        .max(24 * HOUR)
+        .optional(),
       // Names as Tier 1 answers carry them; an account that lacks a named factor cannot pass Tier 1.
       knowledgeFactors: z
         .array(z.string().regex(/^[a-z0-9_]{1,64}$/))

@@ -7,8 +7,8 @@ import { ACCESS_KINDS } from './access';
 import { RESPONSE_ACTIONS, RISK_WAITING, responseKind } from './risk-response';
 import { RECOVERY_KINDS } from './types';
 
-const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS, ...RESPONSE_ACTIONS.map(responseKind)].join('|')})`;
-const CASE_ID = '(?:rec|bg|rr)_[A-Za-z0-9_-]{8,40}';
+const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS, ...RESPONSE_ACTIONS.map(responseKind), 'invitation'].join('|')})`;
+const CASE_ID = '(?:rec|bg|rr|inv)_[A-Za-z0-9_-]{8,40}';
 const STATE = '[a-z_]{1,40}';
 /**
  * The phrases the workflows wait with, one by one (a phrase outside this list leaves the details
@@ -29,6 +29,8 @@ const WAITING_PHRASES = [
   'the rotation of the account credential',
   'a post-action review by an independent reviewer',
   RISK_WAITING,
+  'the invitation email',
+  'the invitee to register',
 ];
 const WAITING = `(?:${WAITING_PHRASES.join('|')})`;
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{3})?Z';

@@ -73,25 +73,6 @@ export function newId(prefix: string): string {
   return `${prefix}_${crypto.randomBytes(12).toString('base64url')}`;
 }
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** A TOTP shared secret (RFC 4226 recommends 160 bits), base32 as authenticator apps expect. */
-export function newTotpSecret(): string {
-  const bytes = crypto.randomBytes(20);
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
-
 /** AES-256-GCM under a key derived for this one use, so factor secrets can be read back to verify codes. */
 export function sealSecret(masterKey: Buffer, purpose: string, plaintext: string): string {
   const key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), `recovery-engine:${purpose}`, 32));

@@ -59,6 +59,19 @@ export function linkEmail(purpose: LinkPurpose, raw: { tenantName: string; url: 
         [`Someone is recovering your ${v.tenantName} account with our support team. If it is you, confirm with this link:`, '{link}', expiry, notMe],
         v.url,
       );
+    case 'invitation': {
+      const hours = Math.round(v.ttlMinutes / 60);
+      return mail(
+        `You are invited to ${v.tenantName}`,
+        [
+          `An administrator of ${v.tenantName} created an account for you. Use this link to set up an authenticator app and then your password:`,
+          '{link}',
+          `The link works once and expires in ${hours >= 1 ? `${hours} hour(s)` : `${v.ttlMinutes} minutes`}.`,
+          notMe,
+        ],
+        v.url,
+      );
+    }
     case 'cancel':
       return mail(
         v.reminder ? `Reminder: a change to your ${v.tenantName} account takes effect soon` : `A change to your ${v.tenantName} account is pending`,

@@ -5,16 +5,8 @@ import crypto from 'node:crypto';
 import { DirectoryRefusedError, type AccountRef, type Directory } from '../domain/directory';
 import { hashPassword } from '../infra/secrets';
 import type { Db } from './db';
-import {
-  accountUuid,
-  checkKnowledge,
-  findAccount,
-  passwordChangedBy,
-  registeredAddresses,
-  removeFactorsRequireEnrolment,
-  setAccountActive,
-  setPasswordHash,
-} from './directory';
+import { accountUuid, checkKnowledge, findAccount, passwordChangedBy, registeredAddresses, setAccountActive, setPasswordHash } from './directory';
+import { removeFactorsRequireEnrolment } from './mfa-factors';
 import { revokeAllSessions } from './sessions';
 
 async function requireUuid(db: Db, ref: AccountRef): Promise<string> {

@@ -59,6 +59,23 @@ export interface MfaFactorsTable {
   created_at: Generated<Date>;
   removed_at: Timestamp | null;
   enrolled_via: string | null;
+  /** Null until a code from the authenticator confirmed it: only a confirmed factor counts. */
+  confirmed_at: Timestamp | null;
+  /** The last TOTP time step accepted: a code of that step or an earlier one is refused. */
+  last_step: number | null;
+}
+export interface InvitationsTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  workflow_id: string;
+  run_id: string | null;
+  state: string;
+  invited_by: string;
+  ttl_seconds: number;
+  expires_at: Timestamp | null;
+  created_at: Generated<Date>;
+  ended_at: Timestamp | null;
 }
 export interface PasswordCredentialsTable {
   account_id: string;
@@ -387,6 +404,7 @@ export interface Database {
   account_addresses: AccountAddressesTable;
   knowledge_factors: KnowledgeFactorsTable;
   mfa_factors: MfaFactorsTable;
+  invitations: InvitationsTable;
   password_credentials: PasswordCredentialsTable;
   sessions: SessionsTable;
   account_changes: AccountChangesTable;

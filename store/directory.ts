@@ -1,11 +1,13 @@
-// The built-in directory: accounts, addresses, knowledge factors, MFA factors, argon2id password
-// credentials and login history, all in Postgres (sessions: store/sessions.ts). The only owner of
-// those tables; store/builtin-directory.ts puts them behind the Directory port (domain/directory.ts).
+// The built-in directory: accounts, addresses, knowledge factors, argon2id password credentials
+// and login history, all in Postgres (sessions: store/sessions.ts; MFA factors:
+// store/mfa-factors.ts). The only owner of those tables; store/builtin-directory.ts puts them
+// behind the Directory port (domain/directory.ts).
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from './db';
 import { constantTimeEqualHex, hashPassword, knowledgeHash, verifyPassword } from '../infra/secrets';
 import { AccountIdCaseClashError, type AccountRef, type KnowledgeCheck } from '../domain/directory';
 import type { AccountAuthMethod, AccountRole } from '../domain/types';
+import { insertImportedFactors } from './mfa-factors';
 import { accountIdsCaseSensitive } from './tenants';
 
 export interface ImportedAccount {
@@ -110,12 +112,7 @@ export async function importAccounts(
       if (passwordHash && a.authMethod === 'local') {
         await trx.insertInto('password_credentials').values({ account_id: row.id, password_hash: passwordHash, changed_by: 'import' }).execute();
       }
-      if (a.mfaFactors?.length) {
-        await trx
-          .insertInto('mfa_factors')
-          .values(a.mfaFactors.map((f) => ({ account_id: row.id, type: f.type, label: f.label ?? null, secret_enc: null })))
-          .execute();
-      }
+      if (a.mfaFactors?.length) await insertImportedFactors(trx, row.id, a.mfaFactors);
     }
     if (record) await record(trx, { created, existing });
     return { created, existing };
@@ -268,15 +265,6 @@ export async function accountUuid(db: Db, ref: AccountRef): Promise<string | nul
   return a?.id ?? null;
 }
 
-/** A factor enrolled through a recovery link: the enrolment requirement ends with it. */
-export async function enrolFactor(trx: Transaction<Database>, accountUuid: string, f: { label: string; secretSealed: string; enrolledVia: string }) {
-  await trx
-    .insertInto('mfa_factors')
-    .values({ account_id: accountUuid, type: 'totp', label: f.label, secret_enc: f.secretSealed, enrolled_via: f.enrolledVia })
-    .execute();
-  await trx.updateTable('accounts').set({ mfa_enrolment_required: false, updated_at: new Date() }).where('id', '=', accountUuid).execute();
-}
-
 /** Sets the account's password credential (an argon2id hash); a retry writes the same hash again. */
 export async function setPasswordHash(db: Db, accountUuid: string, hash: string, changedBy: string): Promise<void> {
   await db
@@ -290,21 +278,6 @@ export async function setPasswordHash(db: Db, accountUuid: string, hash: string,
 export async function passwordChangedBy(db: Db, accountUuid: string): Promise<string | null> {
   const row = await db.selectFrom('password_credentials').select(['changed_by']).where('account_id', '=', accountUuid).executeTakeFirst();
   return row ? row.changed_by : null;
-}
-
-/** Removes every active factor except those enrolled by `keepEnrolledVia`, and requires enrolment. */
-export async function removeFactorsRequireEnrolment(db: Db, accountUuid: string, keepEnrolledVia: string): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('mfa_factors')
-      .set({ removed_at: new Date() })
-      .where('account_id', '=', accountUuid)
-      .where('removed_at', 'is', null)
-      .where((eb) => eb.or([eb('enrolled_via', 'is', null), eb('enrolled_via', '!=', keepEnrolledVia)]))
-      .executeTakeFirst();
-    await trx.updateTable('accounts').set({ mfa_enrolment_required: true, updated_at: new Date() }).where('id', '=', accountUuid).execute();
-    return Number(res.numUpdatedRows);
-  });
 }
 
 /** The account's recent login history (newest first), by tenant and external id. */

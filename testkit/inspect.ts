@@ -131,6 +131,10 @@ export function principalNamed(db: Db, name: string) {
 }
 
 /** An account's MFA factors, removed ones included. */
+export function invitationRow(db: Db, id: string) {
+  return db.selectFrom('invitations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export function factorsOf(db: Db, accountUuid: string) {
   return db.selectFrom('mfa_factors').selectAll().where('account_id', '=', accountUuid).execute();
 }
@@ -199,6 +203,7 @@ const WRITABLE_TABLES = [
   'credential_pickups',
   'account_changes',
   'tenant_directories',
+  'invitations',
 ] as const;
 
 /**

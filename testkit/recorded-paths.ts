@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import type { Harness } from './engine';
 import { getAccountChange } from '../store/account-changes';
-import { found, grantRow, recoveryRow } from './inspect';
+import { found, grantRow, invitationRow, recoveryRow } from './inspect';
+import { codeIn, enrol, invitationState, invite } from './invitations';
 import { tokenFrom } from './mail';
 import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from './seed';
 import { until } from './wait';
 
-export type WorkflowName = 'recoveryWorkflow' | 'accessGrantWorkflow' | 'accountChangeWorkflow';
+export type WorkflowName = 'recoveryWorkflow' | 'accessGrantWorkflow' | 'accountChangeWorkflow' | 'invitationWorkflow';
 
 /** One path's run: the case (recovery, grant or account change) and its closed workflow run. */
 export interface RecordedCase {
@@ -366,7 +367,41 @@ const ACCOUNT_CHANGE_PATHS: RecordedPath[] = [
 ];
 
 /** Every recorded path, in the order they are recorded. */
-export const RECORDED_PATHS: readonly RecordedPath[] = [...ACCESS_PATHS, ...UNDELIVERED_PATHS, ...RECOVERY_PATHS, ...ACCOUNT_CHANGE_PATHS];
+/** An account with no password yet, invited: its invitation's id, mailed token and tenant. */
+async function invited(h: Harness) {
+  const tenantId = await seedTenant(h, 'local');
+  const accountId = await seedAccount(h, tenantId, { password: null });
+  return { tenantId, accountId, ...(await invite(h, tenantId, accountId)) };
+}
+const invitationEnded = (h: Harness, id: string) => until('ended', async () => ['registered', 'expired', 'failed'].includes(await invitationState(h, id)));
+
+const INVITATION_PATHS: RecordedPath[] = [
+  {
+    name: 'invitation-registered',
+    workflow: 'invitationWorkflow',
+    drive: async (h) => {
+      const i = await invited(h);
+      const secret = await enrol(h, i.tenantId, i.token);
+      await h.api('POST', '/v1/links/factor/confirm', { key: null, body: { token: i.token, tenantId: i.tenantId, code: codeIn(secret) } });
+      await h.api('POST', '/v1/links/redeem', { key: null, body: { token: i.token, tenantId: i.tenantId, newPassword: 'recorded-path-passphrase-9' } });
+      await invitationEnded(h, i.id);
+      return i.id;
+    },
+  },
+  {
+    name: 'invitation-expired',
+    workflow: 'invitationWorkflow',
+    drive: async (h) => {
+      const i = await invited(h);
+      await until('pending', async () => (await invitationState(h, i.id)) === 'pending');
+      await h.testEnv!.sleep('25 hours');
+      await invitationEnded(h, i.id);
+      return i.id;
+    },
+  },
+];
+
+export const RECORDED_PATHS: readonly RecordedPath[] = [...ACCESS_PATHS, ...UNDELIVERED_PATHS, ...RECOVERY_PATHS, ...ACCOUNT_CHANGE_PATHS, ...INVITATION_PATHS];
 
 /** Drives a path and waits for its workflow run to close. */
 export async function driveRecordedPath(h: Harness, p: RecordedPath): Promise<RecordedCase> {
@@ -381,6 +416,10 @@ async function runOf(h: Harness, workflow: WorkflowName, caseId: string): Promis
     const c = found(await getAccountChange(h.db, caseId), `account change ${caseId}`);
     const workflowId = `account-change:${caseId}`;
     return { tenantId: c.tenantId, workflowId, runId: (await h.client.workflow.getHandle(workflowId).describe()).runId };
+  }
+  if (workflow === 'invitationWorkflow') {
+    const row = found(await invitationRow(h.db, caseId), `invitation ${caseId}`);
+    return { tenantId: row.tenant_id, workflowId: row.workflow_id, runId: found(row.run_id, `run of ${caseId}`) };
   }
   // The read model's run id is set by the run's first recorded transition, done by now.
   const row = workflow === 'recoveryWorkflow' ? await recoveryRow(h.db, caseId) : await grantRow(h.db, caseId);

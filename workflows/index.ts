@@ -4,3 +4,4 @@ export { accessGrantWorkflow } from './access';
 export { accountChangeWorkflow } from './account-change';
 export { riskResponseWorkflow } from './risk-response';
 export { accessReviewWorkflow } from './access-review';
+export { invitationWorkflow } from './invitation';

@@ -96,6 +96,9 @@ async function verificationHandler(run: RecoveryRun, msg: VerificationMessage): 
   const { message } = await confirmed('recovery.verify', run.input.recoveryId, msg);
   // The state may have moved while the attestation was confirmed.
   checkVerifying(run, message.tier);
+  // Tier 3 goes through a channel other than the factor being reset.
+  if (message.tier === 3 && message.channel === 'totp' && run.input.kind === 'mfa_reset')
+    throw reject('channel_not_allowed', 'channel: an MFA reset cannot be verified with the authenticator it resets');
   return submitVerification(run, message);
 }
 
@@ -188,6 +191,15 @@ async function submitVerification(run: RecoveryRun, sub: VerificationSubmission)
     const b = await acts.evaluateBehaviour({ recoveryId });
     passed = b.consistent;
     evidence = b.evidence;
+  } else if (sub.channel === 'totp') {
+    passed = sub.passed;
+    evidence = [
+      passed
+        ? 'possession of the enrolled authenticator (TOTP code matched)'
+        : sub.reused
+          ? 'the TOTP code was used already within its window'
+          : 'the TOTP code did not match',
+    ];
   } else {
     if (kind === 'password_reset') {
       // Tier 3 for a password reset is the completion link itself.
@@ -221,7 +233,7 @@ async function submitVerification(run: RecoveryRun, sub: VerificationSubmission)
     });
     return { tier: 3, passed: false, evidence, state: status.state, attemptsLeft: status.tiers.attemptsLeft };
   }
-  const tier = sub.tier as Tier;
+  const tier: Tier = sub.tier;
   if (passed && !status.tiers.passed.includes(tier)) status.tiers.passed.push(tier);
   if (!passed) status.tiers.failedAttempts++;
   const max = run.policy!.maxFailedVerifications;

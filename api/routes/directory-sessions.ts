@@ -4,11 +4,13 @@ import crypto from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { appendAudit } from '../../store/audit';
 import { passwordSignInFacts } from '../../store/directory';
+import { liveTotpFactors } from '../../store/mfa-factors';
 import { openPasswordSession, takeSignInSlots } from '../../store/sessions';
 import { tenantExists } from '../../store/tenants';
 import { dummyPasswordHash, verifyPasswordOrDummy } from '../../infra/secrets';
 import type { AppDeps, Router } from '../deps';
 import { ApiError } from '../errors';
+import { checkTotpCode } from '../totp-check';
 import { DirectoryPasswordSession, PasswordSessionOut } from '../schemas';
 
 /**
@@ -30,10 +32,17 @@ export async function takeSignInSlotsOr429({ db }: AppDeps, ip: string, tenantId
   });
 }
 
-type Refusal = 'unknown_account' | 'sso_managed' | 'account_inactive' | 'no_password' | 'wrong_password';
+type Refusal = 'unknown_account' | 'sso_managed' | 'account_inactive' | 'no_password' | 'wrong_password' | 'totp_required' | 'totp_wrong' | 'totp_reused';
+
+/** An account with an enrolled authenticator also needs a code from it; checked only after the right password, so no step is used up by a guess. */
+async function secondFactor(deps: AppDeps, accountUuid: string, code: string | undefined): Promise<Refusal | null> {
+  if (code === undefined) return (await liveTotpFactors(deps.db, accountUuid)).length ? 'totp_required' : null;
+  const outcome = await checkTotpCode(deps, accountUuid, code);
+  return outcome === 'wrong' ? 'totp_wrong' : outcome === 'reused' ? 'totp_reused' : null;
+}
 
 /** Decides a password sign-in: always exactly one argon2id verify, whatever the account. */
-async function decide(deps: AppDeps, tenantId: string, accountId: string, password: string) {
+async function decide(deps: AppDeps, tenantId: string, accountId: string, password: string, totp: string | undefined) {
   const a = await passwordSignInFacts(deps.db, tenantId, accountId);
   const ok = await verifyPasswordOrDummy(a?.password_hash, password);
   let refusal: Refusal | null = null;
@@ -43,6 +52,7 @@ async function decide(deps: AppDeps, tenantId: string, accountId: string, passwo
   else if (!ok) refusal = 'wrong_password';
   // Checked after the password, so a disabled account answers like any refusal, right password or not.
   else if (a.status !== 'active') refusal = 'account_inactive';
+  else refusal = await secondFactor(deps, a.id, totp);
   return { account: a, refusal };
 }
 
@@ -66,22 +76,27 @@ export function directoryPasswordSessionRoute(r: Router, deps: AppDeps) {
     '/v1/directory/password-sessions',
     {
       schema: {
-        summary: 'Sign in to the built-in directory with a password (rate-limited per IP and per account, shared with the credential sign-in)',
+        summary:
+          'Sign in to the built-in directory with a password, and a TOTP code when the account has an authenticator (rate-limited per IP and per account, shared with the credential sign-in)',
         tags: ['directory'],
         body: DirectoryPasswordSession,
         response: { 201: PasswordSessionOut },
       },
     },
     async (req, reply) => {
-      const { tenantId, accountId, password } = req.body;
+      const { tenantId, accountId, password, totp } = req.body;
       await takeSignInSlotsOr429(deps, req.ip, tenantId, accountId);
-      const { account, refusal } = await decide(deps, tenantId, accountId, password);
+      const { account, refusal } = await decide(deps, tenantId, accountId, password, totp);
       const session =
         !refusal && account?.password_hash
           ? await openPasswordSession(deps.db, { accountUuid: account.id, passwordHash: account.password_hash, lifetimeSeconds: PASSWORD_SESSION_SECONDS })
           : null;
       if (session) {
-        await audit(deps, req, tenantId, accountId, 'directory.signed_in', { sessionId: session.id, expiresAt: session.expiresAt.toISOString() });
+        await audit(deps, req, tenantId, accountId, 'directory.signed_in', {
+          sessionId: session.id,
+          expiresAt: session.expiresAt.toISOString(),
+          ...(totp !== undefined ? { secondFactor: 'totp' } : {}),
+        });
         return reply.code(201).send({ sessionId: session.id, expiresAt: session.expiresAt.toISOString() });
       }
       // The real reason is audited; the answer is one and the same for all of them.

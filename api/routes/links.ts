@@ -4,13 +4,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WorkflowUpdateStage } from '@temporalio/client';
+import { invitationEnrolment, invitationRegisteredSignal } from '../../contracts/invitation';
 import { linkRedeemedSignal, cancelUpdate } from '../../contracts/recovery';
 import { checkNewPassword } from '../../domain/password';
 import { appendAudit, appendAuditTx } from '../../store/audit';
-import { accountUuid, enrolFactor } from '../../store/directory';
+import { accountUuid } from '../../store/directory';
+import { enrolFactor, factorEnrolledVia } from '../../store/mfa-factors';
 import { tenantName } from '../../store/tenants';
 import { consumeToken, stagePassword, stagedPasswordPurpose, tokenByHash, type StagedForm } from '../../store/tokens';
-import { constantTimeEqualHex, hashPassword, newTotpSecret, sealSecret, tokenHash } from '../../infra/secrets';
+import { constantTimeEqualHex, hashPassword, sealSecret, tokenHash } from '../../infra/secrets';
+import { newTotpSecret, otpauthUri, sealTotpSecret } from '../../infra/totp';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../store/db';
 import { typed, type AppDeps, type Router } from '../deps';
@@ -37,7 +40,7 @@ async function findLiveToken(db: Db, keys: AppDeps['config']['tokenKeys'], prese
  * the answer is sent: that failure then costs what an unknown token costs, so timing does not
  * tell a live token from a made-up one.
  */
-async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: string | undefined, req: FastifyRequest, reply: FastifyReply) {
+export async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: string | undefined, req: FastifyRequest, reply: FastifyReply) {
   const row = await findLiveToken(db, config.tokenKeys, token);
   if (!row) return null;
   if (tenantId !== undefined && tenantId !== row.tenant_id) {
@@ -58,7 +61,7 @@ async function liveTokenFor({ db, config }: AppDeps, token: string, tenantId: st
   return row.live ? row : null;
 }
 
-type TokenRow = NonNullable<Awaited<ReturnType<typeof liveTokenFor>>>;
+export type TokenRow = NonNullable<Awaited<ReturnType<typeof liveTokenFor>>>;
 type Used = z.infer<typeof LinkUsedOut>;
 
 /** The default way to tell the workflow: the link-redeemed signal. */
@@ -72,7 +75,7 @@ const signalRedeemed = ({ temporal }: AppDeps, workflowId: string, tokenId: stri
  * happened that did not, and a link is never used without its audit event. The event comes
  * after the signal so the tenant's audit head is not held across a Temporal call.
  */
-async function consume<T>(
+export async function consume<T>(
   deps: AppDeps,
   row: TokenRow,
   stage: (trx: Transaction<Database>) => Promise<T>,
@@ -99,6 +102,16 @@ async function consume<T>(
   });
 }
 
+/** What using the link still takes; an invitation's steps go factor, code, then password. */
+async function requires({ db }: AppDeps, row: TokenRow): Promise<string[]> {
+  if (row.purpose === 'password_reset') return ['newPassword'];
+  if (row.purpose === 'mfa_enrolment') return ['factor'];
+  if (row.purpose !== 'invitation') return [];
+  const factor = await factorEnrolledVia(db, invitationEnrolment(row.recovery_id));
+  if (factor?.confirmed_at) return ['newPassword'];
+  return factor ? ['code', 'newPassword'] : ['factor', 'code', 'newPassword'];
+}
+
 function describeRoute(r: Router, deps: AppDeps) {
   r.get(
     '/v1/links/:token',
@@ -106,19 +119,14 @@ function describeRoute(r: Router, deps: AppDeps) {
     async (req, reply) => {
       const row = await liveTokenFor(deps, req.params.token, req.query.tenant, req, reply);
       if (!row) throw LINK_INVALID();
-      return {
-        valid: true,
-        purpose: row.purpose,
-        expiresAt: new Date(row.expires_at).toISOString(),
-        requires: row.purpose === 'password_reset' ? ['newPassword'] : row.purpose === 'mfa_enrolment' ? ['factor'] : [],
-      };
+      return { valid: true, purpose: row.purpose, expiresAt: new Date(row.expires_at).toISOString(), requires: await requires(deps, row) };
     },
   );
 }
 
-/** A password-reset link: the new password is checked and hashed, then staged as the link is used. */
-async function resetPassword(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<Used> {
-  if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for a password reset', { field: 'newPassword' });
+/** The new password checked against the rules and the account's names, in the form the tenant's directory takes it. */
+async function stagedForm(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<StagedForm> {
+  if (newPassword === undefined) throw new ApiError(400, 'invalid_field', 'newPassword: required for this link', { field: 'newPassword' });
   const directory = await deps.directoryFor(row.tenant_id);
   const addresses = await directory.addresses({ tenantId: row.tenant_id, accountId: row.account_id });
   const verdict = checkNewPassword(newPassword, [row.account_id, ...addresses, ...addresses.map((a) => a.split('@')[0])]);
@@ -126,16 +134,39 @@ async function resetPassword(deps: AppDeps, row: TokenRow, newPassword: string |
   const key = deps.config.tokenKeys[0];
   // A remote directory hashes the password itself: it waits sealed, and only until it is applied.
   // Otherwise hash before taking a connection: argon2id is deliberately slow.
-  const form: StagedForm =
-    directory.passwordForm === 'plaintext'
-      ? { sealed: sealSecret(key.key, stagedPasswordPurpose(row.id), newPassword), keyId: key.id }
-      : { hash: await hashPassword(newPassword) };
+  return directory.passwordForm === 'plaintext'
+    ? { sealed: sealSecret(key.key, stagedPasswordPurpose(row.id), newPassword), keyId: key.id }
+    : { hash: await hashPassword(newPassword) };
+}
+
+/** A password-reset link: the new password is checked and hashed, then staged as the link is used. */
+async function resetPassword(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<Used> {
+  const form = await stagedForm(deps, row, newPassword);
   const done = await consume(deps, row, (trx) => stagePassword(trx, row.id, form), {
     action: 'link.redeemed',
     details: { evidence: 'tier 3: possession of the registered address' },
   });
   if (!done) throw LINK_INVALID();
   return { status: 'accepted', purpose: row.purpose, message: 'Your new password is being applied. Every session will be signed out.' };
+}
+
+/** An invitation's last step: the password, only once the invitee confirmed an authenticator with a code. */
+async function registerPassword(deps: AppDeps, row: TokenRow, newPassword: string | undefined): Promise<Used> {
+  const factor = await factorEnrolledVia(deps.db, invitationEnrolment(row.recovery_id));
+  if (!factor?.confirmed_at)
+    throw new ApiError(409, 'factor_not_confirmed', 'factor: enrol an authenticator and confirm it with a code before setting a password', { field: 'factor' });
+  const form = await stagedForm(deps, row, newPassword);
+  const tell = (workflowId: string, tokenId: string) =>
+    withTemporalDeadline(deps.temporal, 'signal', () => deps.temporal.workflow.getHandle(workflowId).signal(invitationRegisteredSignal, { tokenId }));
+  const done = await consume(
+    deps,
+    row,
+    (trx) => stagePassword(trx, row.id, form),
+    { action: 'link.redeemed', details: { evidence: 'invitation registered: authenticator confirmed, password set' } },
+    tell,
+  );
+  if (!done) throw LINK_INVALID();
+  return { status: 'accepted', purpose: row.purpose, message: 'Your password is being set. Sign in with it and a code from your authenticator app.' };
 }
 
 /** A possession link (the owner's, or the security contact's for an SSO bypass): using it is the evidence. */
@@ -161,7 +192,7 @@ async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof Re
   if (!acct) throw LINK_INVALID();
   const factorRow = {
     label: factor.label ?? 'authenticator',
-    secretSealed: sealSecret(config.knowledgeKey, 'mfa-factor', secret),
+    secretSealed: sealTotpSecret(config.knowledgeKey, secret),
     enrolledVia: `recovery:${row.recovery_id}`,
   };
   const done = await consume(deps, row, (trx) => enrolFactor(trx, acct, factorRow), {
@@ -170,12 +201,11 @@ async function enrolTotp(deps: AppDeps, row: TokenRow, factor: z.infer<typeof Re
   });
   if (!done) throw LINK_INVALID();
   const name = await tenantName(db, row.tenant_id);
-  const label = encodeURIComponent(`${name}:${row.account_id}`);
   return {
     status: 'enrolled',
     purpose: row.purpose,
     message: 'Add this secret to your authenticator app now: it is shown once.',
-    totp: { secret, otpauthUri: `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(name)}&algorithm=SHA1&digits=6&period=30` },
+    totp: { secret, otpauthUri: otpauthUri(secret, name, row.account_id) },
   };
 }
 
@@ -198,6 +228,7 @@ function redeemRoute(r: Router, deps: AppDeps) {
       if (row.purpose === 'password_reset') return resetPassword(deps, row, newPassword);
       if (row.purpose === 'verify_possession' || row.purpose === 'sso_bypass_confirm') return confirmPossession(deps, row);
       if (row.purpose === 'mfa_enrolment') return enrolTotp(deps, row, factor);
+      if (row.purpose === 'invitation') return registerPassword(deps, row, newPassword);
       throw LINK_INVALID();
     },
   );

@@ -11,7 +11,7 @@ const RECOVER_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 <meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width">
 <style>body{font:16px system-ui;max-width:32em;margin:3em auto;padding:0 1em}input,button{font:inherit;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}</style></head>
 <body><h1>Account recovery</h1><p id="msg">Checking your link…</p>
-<form id="f" hidden><label id="pwl" hidden>New password (12 to 128 characters)<input id="pw" type="password" autocomplete="new-password" minlength="12" maxlength="128"></label>
+<form id="f" hidden><label id="codel" hidden>Code from your authenticator app<input id="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6"></label><label id="pwl" hidden>New password (12 to 128 characters)<input id="pw" type="password" autocomplete="new-password" minlength="12" maxlength="128"></label>
 <button id="go" type="submit">Continue</button></form>
 <script src="/recover.js"></script></body></html>`;
 
@@ -30,8 +30,18 @@ fetch('/v1/links/'+encodeURIComponent(token)+(tenant?'?tenant='+encodeURICompone
  else if(purpose==='cancel'){say('A recovery of your account is pending. If you did not ask for it, stop it now.');btn.textContent='This was not me: cancel it'}
  else if(purpose==='verify_possession'){say('Confirm that you are the one recovering this account.'+until);btn.textContent='Yes, this is me'}
  else if(purpose==='mfa_enrolment'){say('Enrol a new authenticator app.'+until);btn.textContent='Show my new authenticator secret'}
+ else if(purpose==='invitation'){say('Welcome. Set up an authenticator app, confirm it with a code, then choose your password.'+until);inviteStep(x.b.requires[0])}
  f.hidden=false});
+// An invitation goes factor, code, then password: each answer moves it to the next step.
+function inviteStep(step){purpose='invitation:'+step;document.getElementById('codel').hidden=step!=='code';pw.hidden=step!=='newPassword';
+ btn.textContent=step==='factor'?'Set up my authenticator app':step==='code'?'Confirm the code':'Set my password'}
+function invite(step){var body={token:token,tenantId:tenant};
+ var req=step==='factor'?post('/v1/links/factor',Object.assign(body,{factor:{type:'totp'}})):step==='code'?post('/v1/links/factor/confirm',Object.assign(body,{code:document.getElementById('code').value})):post('/v1/links/redeem',Object.assign(body,{newPassword:document.getElementById('pw').value}));
+ req.then(function(x){if(!x.ok){say(x.b.error.message);return}
+  if(step==='factor'){say(x.b.message+' Secret: '+x.b.totp.secret+'  ('+x.b.totp.otpauthUri+')');inviteStep('code')}
+  else if(step==='code'){say(x.b.message);inviteStep('newPassword')}else{f.hidden=true;say(x.b.message)}})}
 f.addEventListener('submit',function(e){e.preventDefault();
+ if(purpose.indexOf('invitation:')===0){invite(purpose.slice(11));return}
  var req=purpose==='cancel'?post('/v1/links/cancel',{token:token,tenantId:tenant}):post('/v1/links/redeem',purpose==='password_reset'?{token:token,tenantId:tenant,newPassword:document.getElementById('pw').value}:purpose==='mfa_enrolment'?{token:token,tenantId:tenant,factor:{type:'totp'}}:{token:token,tenantId:tenant});
  req.then(function(x){if(!x.ok){say(x.b.error.message);return}f.hidden=true;say(x.b.message+(x.b.totp?' Secret: '+x.b.totp.secret+'  ('+x.b.totp.otpauthUri+')':''))})});
 })();`;

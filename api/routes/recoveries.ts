@@ -8,6 +8,8 @@ import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { appendAudit } from '../../store/audit';
 import { getTenant } from '../../store/tenants';
 import { attest, principalFacts } from '../attest';
+import { accountUuid } from '../../store/directory';
+import { checkTotpCode } from '../totp-check';
 import { typed, type AppDeps, type Router } from '../deps';
 import { getRecovery, listRecoveries, type RecoveryRow } from '../../store/recoveries';
 import { nextStep, recoveryView } from '../views/recovery';
@@ -110,6 +112,21 @@ function factorsMissing(missing: string[]) {
   return new ApiError(400, 'knowledge_factors_missing', `${fields[0]}: required by the tenant's Tier 1 policy`, { field: fields[0], missing: fields });
 }
 
+/**
+ * Tier 3 by a code from the account's enrolled authenticator: checked here and dropped, its step
+ * used up; never for an MFA reset, which resets that very factor.
+ */
+async function totpSubmission(deps: AppDeps, row: RecoveryRow, actor: string, code: string) {
+  if (row.kind === 'mfa_reset')
+    throw new ApiError(409, 'channel_not_allowed', 'channel: an MFA reset cannot be verified with the authenticator it resets; use email', {
+      field: 'channel',
+    });
+  const outcome = await checkTotpCode(deps, await accountUuid(deps.db, { tenantId: row.tenant_id, accountId: row.account_id }), code);
+  if (outcome === 'no_factor')
+    throw new ApiError(409, 'tier_not_available', 'channel: the account has no enrolled authenticator; use email', { field: 'channel' });
+  return { tier: 3 as const, actor, channel: 'totp' as const, passed: outcome === 'accepted', reused: outcome === 'reused' };
+}
+
 function verificationRoute(r: Router, deps: AppDeps) {
   const { temporal, auth, directoryFor } = deps;
   r.post(
@@ -138,6 +155,8 @@ function verificationRoute(r: Router, deps: AppDeps) {
         submission = { tier: 1 as const, actor, passed: k.passed, factorsChecked: k.factorsChecked };
       } else if (body.tier === 2) {
         submission = { tier: 2 as const, actor };
+      } else if (body.channel === 'totp') {
+        submission = await totpSubmission(deps, row, actor, body.code);
       } else {
         submission = { tier: 3 as const, actor, channel: body.channel };
       }

@@ -246,6 +246,15 @@ const ACTIVITIES = {
     why: "the report mailed to the tenant's security contacts, and the review completed",
     needs: (_s, c) => [{ action: 'access_review.completed', key: keyed(c, 'completed') }],
   },
+  recordInvitationTransition: {
+    category: 'transition',
+    why: 'moves the invitation to a state and audits the move in the same transaction',
+    needs: (s, c) => {
+      const i = input<{ step: string; action: string; state: string }>(s);
+      return [{ action: i.action, key: keyed(c, i.step), match: (d) => d.state === i.state }];
+    },
+  },
+  issueInvitationLink: { category: 'notification', why: "the invitation's single-use link mailed to the account's primary address", needs: linkNeeds },
   confirmAttestation: {
     category: 'bookkeeping',
     why: 'checks a message was sent through the API: a confirmed one is recorded where it takes effect (its update or signal), a refused one as rejected',
@@ -465,7 +474,9 @@ describe('every recorded path is accounted for by the audit log', () => {
       }
       // A history with no recorded transition would make the check above vacuous.
       assert.ok(
-        steps.some((s) => s.kind === 'activity' && (s.name === 'recordTransition' || s.name === 'recordGrantTransition' || s.name === 'applyAccountChange')),
+        steps.some(
+          (s) => s.kind === 'activity' && ['recordTransition', 'recordGrantTransition', 'applyAccountChange', 'recordInvitationTransition'].includes(s.name),
+        ),
       );
       assert.deepEqual(problems, []);
     });

@@ -221,6 +221,13 @@ describe("policyOverrideSchema('production') bounds every value", () => {
     }
   });
 
+  it('an invitation link lives 15 minutes to 24 hours (NIST caps an emailed secret at 24 h); 24 h by default', () => {
+    for (const t of [0, 60, 899, 86401, 7 * 86400]) assert.equal(prod.safeParse({ invitationTtlSeconds: t }).success, false, `ttl ${t}`);
+    for (const t of [900, 3600, 86400]) assert.equal(prod.safeParse({ invitationTtlSeconds: t }).success, true, `ttl ${t}`);
+    assert.equal(DEFAULT_POLICY.invitationTtlSeconds, 86400);
+    assert.equal(resolvePolicy({ invitationTtlSeconds: 3600 }).invitationTtlSeconds, 3600);
+  });
+
   it('rejects unknown keys at every level', () => {
     assert.equal(prod.safeParse({ tokenTtl: 900 }).success, false);
     assert.equal(prod.safeParse({ maxConsecutiveAccountFailures: 1000 }).success, false);
