@@ -11,7 +11,7 @@ import { getGrant } from '../store/grants';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'>;
+  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] };
   /** Defaults to each tenant's saved directory (the built-in one when none is saved). */
   directoryFor?: DirectoryFor;
 }

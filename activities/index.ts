@@ -10,6 +10,7 @@ import { withDefaults, type ActivityDeps } from './deps';
 import { createLinkActivities } from './links';
 import { createNoticeActivities } from './notify';
 import { createRecoveryActivities } from './recovery';
+import { createRiskResponseActivities } from './risk-response';
 
 export type { ActivityDeps } from './deps';
 
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccessActivities(all),
     ...createAccountChangeActivities(all),
     ...createAttestationActivities(all),
+    ...createRiskResponseActivities(all),
   } satisfies WorkflowActivities;
 }
 

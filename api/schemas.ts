@@ -317,6 +317,11 @@ export const LinkQuery = z.object({ tenant: TenantId.optional() }).strict();
 export const LinkCancelBody = z.object({ token: LinkToken, tenantId: TenantId.optional() }).strict();
 export const PersonVerifyBody = z.object({ token: LinkToken }).strict();
 
+/** The product found the password used at this login in a breached or common-password list: a successful one forces a change. */
+const PasswordCompromised = z
+  .boolean()
+  .optional()
+  .describe('True when the password used at this login is in a breached or common-password list; on a successful login the engine forces a password change');
 export const LoginEvent = z
   .object({
     tenantId: TenantId,
@@ -328,6 +333,7 @@ export const LoginEvent = z
     deviceId: printable(z.string().min(1).max(128)).optional(),
     geo: Geo.optional(),
     success: z.boolean(),
+    passwordCompromised: PasswordCompromised,
   })
   .strict();
 
@@ -353,6 +359,7 @@ export const IngestedEvent = z.discriminatedUnion('type', [
       userAgent: printable(z.string().max(512)).optional(),
       outcome: z.enum(['success', 'failure']),
       sessionId: SessionId.optional(),
+      passwordCompromised: PasswordCompromised,
     })
     .strict(),
   z.object({ ...EventCommon, type: z.literal('session_use'), sessionId: SessionId }).strict(),
@@ -485,7 +492,12 @@ export const StateOut = out(z.looseObject({ id: z.string(), state: z.string() })
 export const DecisionOut = out(z.looseObject({ id: z.string(), counted: z.boolean(), state: z.string() }));
 export const LinkOut = out(z.looseObject({ valid: z.literal(true), purpose: z.string(), expiresAt: Iso, requires: z.array(z.string()) }));
 export const LinkUsedOut = out(z.looseObject({ status: z.string(), message: z.string() }));
-export const RecordedOut = out(z.looseObject({ recorded: z.boolean() }));
+/** What the engine did on its own about an event (README, risk responses), and the responses to follow. */
+const EventActions = {
+  actions: z.array(z.enum(['session_revoked', 'enrolment_held', 'password_change_forced', 'escalated'])),
+  responseIds: z.array(z.string()),
+};
+export const RecordedOut = out(z.looseObject({ recorded: z.boolean(), ...EventActions }));
 export const AuditOut = {
   description: 'Events in chain order: a JSON page by default; JSON lines (format=jsonl or ocsf) or CSV streamed',
   content: {
@@ -531,6 +543,9 @@ export const EventBatchOut = out(
         eventId: z.string().nullable(),
         status: z.enum(['accepted', 'duplicate', 'rejected']),
         error: z.looseObject({ code: z.string(), message: z.string(), status: z.number(), details: z.unknown() }).optional(),
+        /** Accepted and duplicate events: what was done (a duplicate is answered with its first answer's responses). */
+        actions: EventActions.actions.optional(),
+        responseIds: EventActions.responseIds.optional(),
       }),
     ),
   }),

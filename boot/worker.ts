@@ -18,7 +18,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-type WorkerConfig = Pick<Config, 'payloadKeys' | 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'>;
+type WorkerConfig = Pick<Config, 'payloadKeys' | 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production' | 'securityWebhook'>;
 
 export async function createRecoveryWorker(o: {
   connection: NativeConnection;

@@ -143,5 +143,19 @@ export interface AttestationActivities {
   confirmAttestation: <K extends AttestationKind>(i: ConfirmRequest<K>) => Promise<Confirmation<K>>;
 }
 
+/** What the internal security webhook is told of: a risk response fired, or a recovery refused for high risk. */
+export type SecurityEvent = 'risk_response' | 'recovery_refused';
+
+/** The risk-response workflow's steps; the reason of a decision is the admin's own words (audit). */
+export interface RiskResponseActivities {
+  /** Carries out the response once; `alert`: the tenant's security contacts are to be told. */
+  applyRiskResponse: (i: { responseId: string }) => Promise<{ state: string; alert: boolean }>;
+  alertRiskResponse: (i: { responseId: string; step: string }) => Promise<Recipients>;
+  decideRiskResponse: (i: { responseId: string; decision: 'reverse' | 'acknowledge'; by: string; reason: string }) => Promise<{ state: string }>;
+  closeRiskResponse: (i: { responseId: string }) => Promise<{ state: string }>;
+  /** Signs and posts the event to the configured webhook (the secret stays in the worker); throws to be retried. */
+  notifySecurityWebhook: (i: { event: SecurityEvent; caseId: string; tenantId: string; step: string }) => Promise<{ sent: boolean; status: number | null }>;
+}
+
 /** Everything the worker registers: every workflow's activities. */
-export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities & AttestationActivities;
+export type WorkflowActivities = RecoveryActivities & AccessActivities & AccountChangeActivities & AttestationActivities & RiskResponseActivities;

@@ -12,6 +12,7 @@ export interface AttestedMessages {
   'access.review': { outcome: 'appropriate' | 'inappropriate'; notes: string };
   'access.revoke': { actor: string; reason: string };
   'access.credential_fetched': { actor: string };
+  'risk.decide': { decision: 'reverse' | 'acknowledge'; reason: string };
 }
 export type AttestationKind = keyof AttestedMessages;
 

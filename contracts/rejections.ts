@@ -30,6 +30,13 @@ export const ACCESS_REJECTIONS = {
   not_revocable: 409,
 } as const;
 
+/** An admin's reversal or acknowledgement of a risk response. */
+export const RISK_RESPONSE_REJECTIONS = {
+  decider_lacks_role: 403,
+  decider_out_of_scope: 403,
+  response_decided: 409,
+} as const;
+
 /** Refusals an activity raises inside an update handler (the update fails with them as cause). */
 export const ACTIVITY_REFUSALS: Record<string, number> = {
   possession_link_limit: 429,
@@ -41,5 +48,11 @@ export const MESSAGE_REJECTIONS = {
   malformed_message: 400,
 } as const;
 
-export const WORKFLOW_REJECTIONS = { ...RECOVERY_REJECTIONS, ...APPROVAL_REJECTIONS, ...ACCESS_REJECTIONS, ...MESSAGE_REJECTIONS } as const;
+export const WORKFLOW_REJECTIONS = {
+  ...RECOVERY_REJECTIONS,
+  ...APPROVAL_REJECTIONS,
+  ...ACCESS_REJECTIONS,
+  ...RISK_RESPONSE_REJECTIONS,
+  ...MESSAGE_REJECTIONS,
+} as const;
 export type Rejection = keyof typeof WORKFLOW_REJECTIONS;

@@ -4,10 +4,11 @@
 // personal data, and the payload codec leaves exactly the strings of this grammar unencrypted:
 // a person without decode rights still sees where a case stands.
 import { ACCESS_KINDS } from './access';
+import { RESPONSE_ACTIONS, RISK_WAITING, responseKind } from './risk-response';
 import { RECOVERY_KINDS } from './types';
 
-const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS].join('|')})`;
-const CASE_ID = '(?:rec|bg)_[A-Za-z0-9_-]{8,40}';
+const KIND = `(?:${[...RECOVERY_KINDS, ...ACCESS_KINDS, ...RESPONSE_ACTIONS.map(responseKind)].join('|')})`;
+const CASE_ID = '(?:rec|bg|rr)_[A-Za-z0-9_-]{8,40}';
 const STATE = '[a-z_]{1,40}';
 /**
  * The phrases the workflows wait with, one by one (a phrase outside this list leaves the details
@@ -27,6 +28,7 @@ const WAITING_PHRASES = [
   'the credential to expire or be revoked',
   'the rotation of the account credential',
   'a post-action review by an independent reviewer',
+  RISK_WAITING,
 ];
 const WAITING = `(?:${WAITING_PHRASES.join('|')})`;
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{3})?Z';

@@ -72,6 +72,14 @@ const EnvSchema = z.object({
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
   /** `dev` allows second-scale durations in tenant policy; always `production` when NODE_ENV is. */
   POLICY_MODE: z.enum(['production', 'dev']).optional(),
+  /** The internal security webhook: told when a risk response fires or a recovery is refused for high risk. */
+  SECURITY_WEBHOOK_URL: z.string().url().optional(),
+  /** Its signing secret (>= 32 characters); the worker signs inside the activity, nothing else sees it. */
+  SECURITY_WEBHOOK_SECRET: z.string().optional(),
+  SECURITY_WEBHOOK_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('security'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolish.default(false),
   /** Bounds on reading a request (slowloris): its headers, the whole request, and silence on the connection. */
@@ -121,6 +129,8 @@ export interface Config {
   /** Seconds between the API's checks of every saved tenant directory (0: off; the health endpoint still sets the gauge). */
   directoryHealthCheckSeconds: number;
   bootstrapAdminKey?: string;
+  /** The internal security webhook, when configured (the secret never leaves the worker's activity). */
+  securityWebhook: SecurityWebhook | null;
   policyMode: 'production' | 'dev';
   /** Production transports left in plaintext by ALLOW_PLAINTEXT_TRANSPORT=sidecar, to be logged at start. */
   plaintextTransports: PlaintextTransport[];
@@ -130,7 +140,24 @@ export interface Config {
   http: { headersTimeoutSeconds: number; requestTimeoutSeconds: number; idleTimeoutSeconds: number };
 }
 
+export interface SecurityWebhook {
+  url: string;
+  keyId: string;
+  secret: string;
+}
+
 export class ConfigError extends Error {}
+
+/** The security webhook's settings: both or neither of URL and secret; https in production. */
+function securityWebhook(e: z.infer<typeof EnvSchema>): SecurityWebhook | null {
+  const url = e.SECURITY_WEBHOOK_URL;
+  const secret = e.SECURITY_WEBHOOK_SECRET;
+  if (!url && !secret) return null;
+  if (!url) throw new ConfigError('SECURITY_WEBHOOK_URL is required when SECURITY_WEBHOOK_SECRET is set');
+  if (!secret || secret.length < 32) throw new ConfigError('SECURITY_WEBHOOK_SECRET is required with SECURITY_WEBHOOK_URL: at least 32 characters');
+  if (e.NODE_ENV === 'production' && !url.startsWith('https:')) throw new ConfigError('SECURITY_WEBHOOK_URL must be https in production');
+  return { url, keyId: e.SECURITY_WEBHOOK_KEY_ID, secret };
+}
 
 export type PlaintextTransport = 'temporal' | 'smtp' | 'links';
 
@@ -327,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     directoryHealthCheckSeconds: e.DIRECTORY_HEALTH_CHECK_SECONDS,
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
+    securityWebhook: securityWebhook(e),
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),
     plaintextTransports,
     logLevel: e.LOG_LEVEL,

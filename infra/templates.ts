@@ -230,3 +230,24 @@ export function accountChangedEmail(raw: { tenantName: string; changeId: string;
     'If you did not expect this, contact your security team now: a changed address is how an account is taken over.',
   ]);
 }
+
+/** A risk response as its alert to the tenant's security contacts describes it. */
+export interface RiskResponseMailFacts {
+  tenantName: string;
+  responseId: string;
+  accountId: string;
+  action: string;
+  state: string;
+  evidence: string[];
+  apiUrl: string;
+}
+
+/** The engine acted on its own: what it did, why, and how an admin reverses it. */
+export function riskResponseEmail(raw: RiskResponseMailFacts): Mail {
+  const v = clean(raw);
+  return mail(`[security] Automatic ${v.action.replace(/_/g, ' ')} for account ${v.accountId} in ${v.tenantName}`, [
+    `The recovery engine responded on its own to a risk signal for account ${v.accountId} in ${v.tenantName}: ${v.action.replace(/_/g, ' ')} (now ${v.state}).`,
+    `Evidence:\n${v.evidence.map((e) => `- ${e}`).join('\n')}`,
+    `Review it: GET ${v.apiUrl}/v1/risk-responses/${v.responseId}; an admin reverses it with POST ${v.apiUrl}/v1/risk-responses/${v.responseId}/reverse.`,
+  ]);
+}

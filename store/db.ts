@@ -238,6 +238,25 @@ export interface IngestedEventsTable {
   source: string;
   received_at: Generated<Date>;
 }
+export interface RiskResponsesTable {
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  account_uuid: string;
+  action: 'revoke_sessions' | 'hold_enrolment' | 'force_password_change' | 'escalate';
+  signal: string;
+  dedupe_key: string;
+  event_id: string | null;
+  evidence: Json<string[]>;
+  state: string;
+  outcome: Json<Record<string, unknown>> | null;
+  workflow_id: string;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  decision_reason: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
 export interface ScimTokensTable {
   tenant_id: string;
   token_hash: string;
@@ -370,6 +389,7 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   scim_tokens: ScimTokensTable;
   ingested_events: IngestedEventsTable;
+  risk_responses: RiskResponsesTable;
   rate_events: RateEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   attestations: AttestationsTable;

@@ -239,6 +239,11 @@ export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
   return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
 }
 
+/** The account's logins at or before `at`, newest first (what a detection judges an event on). */
+export async function loginHistoryUpTo(db: Db, accountUuid: string, at: Date, limit = 100) {
+  return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).where('at', '<=', at).orderBy('at', 'desc').limit(limit).execute();
+}
+
 /** The directory's credential check, so tests and connectors can prove a change took effect. */
 export async function checkPassword(db: Db, tenantId: string, externalId: string, password: string): Promise<boolean> {
   const acct = await findAccount(db, tenantId, externalId);

@@ -68,3 +68,28 @@ export async function countIngestedEvents(db: Db, tenantId: string): Promise<num
     .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
+
+/**
+ * Where the session was issued: the latest successful login reported with this session id for the
+ * account, at or before `at`, or null when none was reported.
+ */
+export async function sessionIssuedAt(
+  db: Db,
+  q: { tenantId: string; accountUuid: string; sessionId: string; at: Date },
+): Promise<{ ip: string; asn: number | null } | null> {
+  const row = await db
+    .selectFrom('ingested_events')
+    .select(['ip', 'geo'])
+    .where('tenant_id', '=', q.tenantId)
+    .where('account_id', '=', q.accountUuid)
+    .where('type', '=', 'login')
+    .where('outcome', '=', 'success')
+    .where('session_id', '=', q.sessionId)
+    .where('at', '<=', q.at)
+    .orderBy('at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return null;
+  const asn = (row.geo as { asn?: unknown } | null)?.asn;
+  return { ip: row.ip, asn: typeof asn === 'number' ? asn : null };
+}

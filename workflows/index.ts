@@ -2,3 +2,4 @@
 export { recoveryWorkflow } from './recovery';
 export { accessGrantWorkflow } from './access';
 export { accountChangeWorkflow } from './account-change';
+export { riskResponseWorkflow } from './risk-response';

@@ -9,6 +9,7 @@ import { coversTenant } from '../../domain/scope';
 import { accountsByExternalIds, findAccount, recordLogin } from '../../store/directory';
 import { eventKey, ingestEvents, type NewEvent } from '../../store/events';
 import { typed, type AppDeps, type Router } from '../deps';
+import { noResponses, respondToEvent, responsesOfReplays, type EventResponses } from '../risk-detections';
 import { ApiError } from '../errors';
 import { EVENT_BATCH_MAX, EventBatch, EventBatchOut, IngestedEvent, LoginEvent, RecordedOut } from '../schemas';
 
@@ -19,7 +20,8 @@ async function mirroredRemote(directoryFor: AppDeps['directoryFor'], db: AppDeps
   return findAccount(db, tenantId, accountId);
 }
 
-function loginEventRoute(r: Router, { db, auth, directoryFor }: AppDeps) {
+function loginEventRoute(r: Router, deps: AppDeps) {
+  const { db, auth, directoryFor } = deps;
   r.post(
     '/v1/events/login',
     {
@@ -50,7 +52,18 @@ function loginEventRoute(r: Router, { db, auth, directoryFor }: AppDeps) {
         lon: b.geo?.lon,
         success: b.success,
       });
-      return reply.code(202).send({ recorded: true });
+      const done = await respondToEvent(deps, {
+        tenantId: b.tenantId,
+        eventId: null,
+        type: 'login',
+        accountId: b.accountId,
+        accountUuid: acct.id,
+        at,
+        ip: b.ip,
+        outcome: b.success ? 'success' : 'failure',
+        passwordCompromised: b.passwordCompromised,
+      });
+      return reply.code(202).send({ recorded: true, ...done });
     },
   );
 }
@@ -62,7 +75,7 @@ interface ItemError {
   status: number;
   details: { field: string };
 }
-type Result = { index: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: ItemError };
+type Result = { index: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: ItemError } & Partial<EventResponses>;
 
 const itemError = (status: number, code: string, field: string, message: string): ItemError => ({ status, code, message, details: { field } });
 
@@ -172,10 +185,32 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
       const fresh = await ingestEvents(deps.db, toWrite);
       for (const { i, item } of valid)
         if (results[i].status === 'accepted' && !fresh.has(eventKey(item))) results[i] = { index: i, eventId: item.eventId, status: 'duplicate' };
+      await answerResponses(deps, valid, results, new Map(toWrite.map((e) => [eventKey(e), e])));
       const count = (s: Result['status']) => results.filter((x) => x.status === s).length;
       return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), results };
     },
   );
+}
+
+/**
+ * Judges the events just recorded, in batch order (a login earlier in the batch counts for an
+ * enrolment after it), and answers replays with the responses made the first time.
+ */
+async function answerResponses(deps: AppDeps, valid: { i: number; item: Item }[], results: Result[], written: Map<string, NewEvent>) {
+  const replays = new Map<string, string[]>();
+  for (const { i, item } of valid) {
+    const r = results[i];
+    if (r.status === 'duplicate') replays.set(item.tenantId, [...(replays.get(item.tenantId) ?? []), item.eventId]);
+    if (r.status !== 'accepted') continue;
+    const e = written.get(eventKey(item))!;
+    const passwordCompromised = item.type === 'login' ? item.passwordCompromised : undefined;
+    Object.assign(r, await respondToEvent(deps, { ...e, accountId: item.accountId, passwordCompromised }));
+  }
+  for (const [tenantId, ids] of replays) {
+    const answered = await responsesOfReplays(deps, tenantId, ids);
+    for (const { i, item } of valid)
+      if (results[i].status === 'duplicate' && item.tenantId === tenantId) Object.assign(results[i], answered.get(item.eventId) ?? noResponses());
+  }
 }
 
 const eventIdOf = (raw: unknown) => {

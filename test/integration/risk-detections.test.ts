@@ -1,0 +1,141 @@
+// Ingestion-time detections (SPEC section 2, risk table) on real Temporal, Postgres and SMTP: a
+// session used from another network is revoked and the security contacts told; a same-ASN mobile
+// address change is not; an enrolment within 60 s of an unfamiliar login is held; a login with a
+// breached password forces a change. Each event's answer says what was done.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { findAccount } from '../../store/directory';
+import { getResponse } from '../../store/risk-responses';
+import { openSession, sessionIsLive } from '../../store/sessions';
+import { startHarness, type Harness } from '../../testkit/engine';
+import { seedAccount, seedIngestion, seedTenant } from '../../testkit/seed';
+import { until } from '../../testkit/wait';
+
+let h: Harness;
+let tenantId: string;
+let key: string;
+before(async () => {
+  h = await startHarness();
+  tenantId = await seedTenant(h, 'local');
+  key = (await seedIngestion(h, [tenantId])).key;
+});
+after(async () => {
+  await h?.close();
+});
+
+let n = 0;
+const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+const evt = (type: string, accountId: string, over: Record<string, unknown>) => ({ eventId: `rd-${++n}`, type, tenantId, accountId, ...over });
+const login = (accountId: string, over: Record<string, unknown> = {}) =>
+  evt('login', accountId, { at: ago(3600), ip: '203.0.113.24', deviceId: 'laptop-1', outcome: 'success', geo: { country: 'GB', asn: 2856 }, ...over });
+const post = async (events: unknown[]) => {
+  const r = await h.api('POST', '/v1/events', { key, body: { events } });
+  assert.equal(r.status, 200, r.text);
+  return r.body.results as { status: string; actions?: string[]; responseIds?: string[] }[];
+};
+const stateOf = async (id: string) => (await getResponse(h.db, id))?.state;
+
+describe('a session used from another network than its login (hijack)', () => {
+  it('revokes the account sessions through its directory and emails the security contacts', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
+    const results = await post([
+      login(accountId, { at: ago(600), sessionId: 'sess-a' }),
+      evt('session_use', accountId, { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-a', geo: { country: 'GB', asn: 64512 } }),
+    ]);
+    assert.deepEqual(results[0].actions, []);
+    assert.deepEqual(results[1].actions, ['session_revoked']);
+    const id = results[1].responseIds![0];
+    await until('sessions revoked', async () => (await stateOf(id)) === 'applied');
+    assert.equal(await sessionIsLive(h.db, session), false, 'the session no longer works');
+    const mail = await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.includes(accountId));
+    assert.match(mail.subject, /\[security\] Automatic revoke sessions/);
+  });
+
+  it('a mobile user whose address changes within the same ASN is not a hijack', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
+    const results = await post([
+      login(accountId, { at: ago(600), ip: '100.64.1.10', sessionId: 'sess-m', geo: { asn: 20057 } }),
+      evt('session_use', accountId, { at: ago(30), ip: '172.58.44.2', sessionId: 'sess-m', geo: { asn: 20057 } }),
+    ]);
+    assert.deepEqual(results[1].actions, []);
+    assert.equal(await sessionIsLive(h.db, session), true);
+  });
+
+  it('without ASNs, the same /16 is the same network and another /16 is not', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([
+      login(accountId, { at: ago(600), ip: '192.0.2.10', sessionId: 'sess-p', geo: undefined }),
+      evt('session_use', accountId, { at: ago(40), ip: '192.0.77.3', sessionId: 'sess-p' }),
+      evt('session_use', accountId, { at: ago(30), ip: '198.18.0.3', sessionId: 'sess-p' }),
+    ]);
+    assert.deepEqual(results[1].actions, []);
+    assert.deepEqual(results[2].actions, ['session_revoked']);
+  });
+
+  it('a second use of the same hijacked session, and a replayed event, answer the response already made', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const use = evt('session_use', accountId, { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-r', geo: { asn: 64512 } });
+    const first = await post([login(accountId, { at: ago(600), sessionId: 'sess-r' }), use]);
+    const again = await post([use, evt('session_use', accountId, { at: ago(20), ip: '198.51.100.10', sessionId: 'sess-r', geo: { asn: 64512 } })]);
+    assert.equal(again[0].status, 'duplicate');
+    assert.deepEqual(again[0].responseIds, first[1].responseIds);
+    assert.deepEqual(again[1].responseIds, first[1].responseIds);
+  });
+});
+
+describe('an MFA enrolment within 60 s of a login from an unfamiliar context', () => {
+  const unfamiliar = { ip: '45.160.1.5', deviceId: 'phone-x', geo: { country: 'BR', asn: 28573 } };
+
+  it('is held for review', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([
+      login(accountId),
+      login(accountId, { at: ago(70), ...unfamiliar }),
+      evt('mfa_enroll', accountId, { at: ago(30), ip: unfamiliar.ip, deviceId: 'phone-x' }),
+    ]);
+    assert.deepEqual(results[2].actions, ['enrolment_held']);
+    assert.equal(await stateOf(results[2].responseIds![0]), 'held', 'held from the answer on');
+  });
+
+  it('is not held after a familiar login', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([login(accountId), login(accountId, { at: ago(70) }), evt('mfa_enroll', accountId, { at: ago(30), ip: '203.0.113.24' })]);
+    assert.deepEqual(results[2].actions, []);
+  });
+
+  it('is not held more than 60 s after the login', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([
+      login(accountId),
+      login(accountId, { at: ago(200), ...unfamiliar }),
+      evt('mfa_enroll', accountId, { at: ago(100), ip: unfamiliar.ip }),
+    ]);
+    assert.deepEqual(results[2].actions, []);
+  });
+
+  it("is not held on a new account's first login (onboarding)", async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([login(accountId, { at: ago(70), ...unfamiliar }), evt('mfa_enroll', accountId, { at: ago(30), ip: unfamiliar.ip })]);
+    assert.deepEqual(results[1].actions, []);
+  });
+});
+
+describe('a login whose password is breached or common', () => {
+  it('forces a password change (batch and single login); a failed login forces nothing', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([login(accountId, { passwordCompromised: true }), login(accountId, { passwordCompromised: true, outcome: 'failure' })]);
+    assert.deepEqual(results[0].actions, ['password_change_forced']);
+    assert.deepEqual(results[1].actions, []);
+    await until('change recorded', async () => (await stateOf(results[0].responseIds![0])) === 'password_change_required');
+
+    const single = await h.api('POST', '/v1/events/login', {
+      key,
+      body: { tenantId, accountId, ip: '203.0.113.24', success: true, passwordCompromised: true },
+    });
+    assert.equal(single.status, 202, single.text);
+    assert.deepEqual(single.body.actions, ['password_change_forced']);
+    assert.equal(single.body.responseIds.length, 1);
+  });
+});
