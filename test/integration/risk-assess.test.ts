@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { auditEvents } from '../../testkit/inspect-audit';
 import { seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
@@ -126,5 +127,67 @@ describe('who may ask, and bad input', () => {
       assert.equal(r.status, 400, `${field}: ${r.text}`);
       assert.equal(r.body.error.details?.field, field, r.text);
     }
+  });
+});
+
+describe('reset storm: escalated for unfamiliar contexts, audited at start and end, shown on /metrics', () => {
+  it('starts at 6x the baseline, lets a known device in a known country pass, and ends once the rate falls', async () => {
+    const storming = await seedTenant(h, 'local');
+    const agentKey = (await seedPrincipal(h, ['agent'], [storming])).key;
+    const scraper = (await seedPrincipal(h, ['metrics'], ['*'])).key;
+    const accounts = await Promise.all([1, 2, 3, 4].map(() => seedAccount(h, storming)));
+    const now = Date.now();
+    const ask = (accountId: string, at: number, context: Record<string, unknown>) =>
+      h.api('POST', '/v1/risk/assess', { key: agentKey, body: { tenantId: storming, accountId, kind: 'password_reset', at: iso(at), context } });
+    // A quiet week: one reset a day.
+    for (let d = 7; d >= 1; d--) assert.equal((await ask(accounts[d % 4], now - d * 24 * HOUR - 5 * HOUR, { ip: `192.0.2.${d}`, geo: LONDON })).status, 200);
+    // The storm, three hours ago: twelve resets in ten minutes from unfamiliar contexts.
+    const stormAt = now - 3 * HOUR;
+    const answers = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await ask(accounts[i % 4], stormAt + i * 50_000, { ip: `198.51.100.${i + 1}`, deviceId: `bot-${i}`, geo: NEW_YORK });
+      assert.equal(r.status, 200, r.text);
+      answers.push(r.body);
+    }
+    const stormed = answers.filter((a) => a.signals.some((s: { code: string }) => s.code === 'reset_storm'));
+    assert.equal(stormed.length, 3, 'the 10th, 11th and 12th of the hour are in the storm');
+    for (const a of stormed) assert.notEqual(a.tier, 'low');
+
+    const started = await auditEvents(h.db, { tenantId: storming, action: 'risk.storm_started' });
+    assert.equal(started.length, 1);
+    const metrics = async () => (await h.api('GET', '/metrics', { key: scraper })).text;
+    assert.match(await metrics(), new RegExp(`recovery_reset_storm_active\\{tenant="${storming}"\\} 1`));
+
+    // During the storm, a known device in a known country still passes.
+    const known = await seedAccount(h, storming);
+    await h.api('POST', '/v1/events', {
+      key: (await seedIngestion(h, [storming])).key,
+      body: {
+        events: [
+          {
+            eventId: `risk-${++n}`,
+            type: 'login',
+            tenantId: storming,
+            accountId: known,
+            at: iso(now - 5 * 24 * HOUR),
+            ip: '81.2.69.160',
+            deviceId: 'laptop-1',
+            outcome: 'success',
+            geo: LONDON,
+          },
+        ],
+      },
+    });
+    const pass = await ask(known, stormAt + 12 * 50_000, { ip: '81.2.69.160', deviceId: 'laptop-1', geo: LONDON });
+    assert.ok(!pass.body.signals.some((s: { code: string }) => s.code === 'reset_storm'), pass.text);
+    assert.equal(pass.body.tier, 'low');
+
+    // Now, hours later, the rate is back to normal: the storm ends, audited, and the gauge drops.
+    const quiet = await ask(accounts[0], now, { ip: '192.0.2.99', geo: LONDON });
+    assert.ok(!quiet.body.signals.some((s: { code: string }) => s.code === 'reset_storm'));
+    const ended = await auditEvents(h.db, { tenantId: storming, action: 'risk.storm_ended' });
+    assert.equal(ended.length, 1);
+    assert.match(await metrics(), new RegExp(`recovery_reset_storm_active\\{tenant="${storming}"\\} 0`));
+    assert.match(await metrics(), new RegExp(`recovery_reset_storms_started\\{tenant="${storming}"\\} 1`));
   });
 });
