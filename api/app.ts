@@ -23,6 +23,8 @@ import { auditRoutes } from './routes/audit';
 import { evidenceRoutes } from './routes/evidence';
 import { scimRoutes } from './routes/scim';
 import { eventRoutes } from './routes/events';
+import { riskRoutes } from './routes/risk';
+import { sharedIpDatabase } from '../infra/ip-database';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -72,6 +74,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     log: opts.logger || console,
     directoryFor: opts.directoryFor ?? directoriesFor(opts.db, opts.config),
     directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
+    ipDatabase: opts.ipDatabase ?? sharedIpDatabase(opts.config.ipDatabases),
   };
 
   // A route without an authenticating hook is public: it is documented without the global bearer.
@@ -114,6 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   linkRoutes(app, deps);
   opsRoutes(app, deps);
   eventRoutes(app, deps);
+  riskRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
   scimRoutes(app, deps);

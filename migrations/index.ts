@@ -16,6 +16,7 @@ import * as m0014 from './0014_account_id_case';
 import * as m0016 from './0016_scim_tokens';
 import * as m0017 from './0017_console_sessions';
 import * as m0018 from './0018_ingested_events';
+import * as m0021 from './0021_risk_assessments';
 import * as m0022 from './0022_risk_responses';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016_scim_tokens': m0016,
   '0017_console_sessions': m0017,
   '0018_ingested_events': m0018,
+  '0021_risk_assessments': m0021,
   '0022_risk_responses': m0022,
 };
 

@@ -56,6 +56,7 @@ const ROUTES = [
   'POST /v1/directory/password-sessions',
   'POST /v1/events',
   'POST /v1/events/login',
+  'POST /v1/risk/assess',
   'GET /v1/audit',
   'GET /v1/audit/verify',
   'POST /codec/encode',
