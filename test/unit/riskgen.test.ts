@@ -2,7 +2,7 @@
 // legitimate travel at airliner speed, and every attack family present with its variations.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IngestedEvent } from '../../api/schemas';
+import { IngestedEvent, RiskAssessIn } from '../../api/schemas';
 import { haversineKm, IMPOSSIBLE_TRAVEL_KMH } from '../../domain/risk';
 import { ATTACK_TYPES, generateScenario, type Scenario } from '../../testkit/riskgen';
 import { NETWORKS } from '../../testkit/riskgen/world';
@@ -30,13 +30,17 @@ describe('the steps replay in time order through the API', () => {
     assert.equal(new Set(ids).size, ids.length);
   });
 
-  it('are events the ingestion schema accepts, each at its step time; assessments carry their time too', () => {
+  it('are events the ingestion schema accepts and assessments the assess schema accepts, each at its step time', () => {
     for (const s of world.steps) {
       if ('event' in s) {
         const parsed = IngestedEvent.safeParse(s.event);
         assert.ok(parsed.success, `${JSON.stringify(s.event)}: ${parsed.error?.message}`);
         assert.equal(Date.parse(s.event.at), s.t);
-      } else assert.equal(Date.parse(s.assess.at), s.t);
+      } else {
+        const parsed = RiskAssessIn.safeParse(s.assess);
+        assert.ok(parsed.success, `${JSON.stringify(s.assess)}: ${parsed.error?.message}`);
+        assert.equal(Date.parse(s.assess.at), s.t);
+      }
     }
   });
 });

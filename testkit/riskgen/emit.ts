@@ -38,7 +38,11 @@ export class Emitter {
     const t = Math.floor(time);
     if (t < this.start || t >= this.end) return;
     const context: RequestContext = { ip: place.ip, ...ctx, geo: geoOf(rng, place) };
-    this.steps.push({ t, assess: { ...who, kind, at: iso(t), context }, truth: { attack: truth.attack ?? null, scored: 'reset', story: truth.story } });
+    this.steps.push({
+      t,
+      assess: { tenantId: who.tenantId, accountId: who.accountId, kind, at: iso(t), context },
+      truth: { attack: truth.attack ?? null, scored: 'reset', story: truth.story },
+    });
   }
 
   /** The steps in time order (stable), events numbered in that order. */
