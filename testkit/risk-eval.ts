@@ -71,6 +71,34 @@ export interface ReplayResult {
   assessMs: number[];
   assessErrors: Record<string, number>;
   wallMs: number;
+  /** Scored session uses not counted: their session had been revoked (with all of the account's) before. */
+  deadSessionUses: number;
+}
+
+/**
+ * The replay is open loop (the world does not react), but a revoked session is gone: its person
+ * signs in again and its thief is locked out. Uses of a session issued before a revocation of the
+ * account's sessions are therefore sent but not scored.
+ */
+class Revocations {
+  private issued = new Map<string, number>();
+  private revokedAt = new Map<string, number>();
+  private static account = (e: { tenantId: string; accountId: string }) => `${e.tenantId}\n${e.accountId}`;
+
+  /** Whether a scored step still counts, judged before its answer. */
+  counts(step: Step): boolean {
+    if (!('event' in step) || step.event.type !== 'session_use') return true;
+    const revoked = this.revokedAt.get(Revocations.account(step.event));
+    const issued = this.issued.get(`${Revocations.account(step.event)}\n${step.event.sessionId}`);
+    return revoked === undefined || issued === undefined || issued > revoked;
+  }
+
+  see(step: Step, outcome: Outcome) {
+    if (!('event' in step)) return;
+    const e = step.event;
+    if (e.type === 'login' && e.sessionId) this.issued.set(`${Revocations.account(e)}\n${e.sessionId}`, step.t);
+    if (e.type === 'session_use' && outcome === 'refused') this.revokedAt.set(Revocations.account(e), step.t);
+  }
 }
 
 /** The API's body limit (256 KiB) with room for the envelope: a batch is cut at this size too. */
@@ -83,7 +111,18 @@ const BATCH_BYTES = 250 * 1024;
  */
 export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { batch?: number; log?: (m: string) => void } = {}): Promise<ReplayResult> {
   const size = o.batch ?? 1000;
-  const r: ReplayResult = { observations: [], events: 0, eventMs: 0, eventBatches: 0, rejectedEvents: 0, assessMs: [], assessErrors: {}, wallMs: 0 };
+  const r: ReplayResult = {
+    observations: [],
+    events: 0,
+    eventMs: 0,
+    eventBatches: 0,
+    rejectedEvents: 0,
+    assessMs: [],
+    assessErrors: {},
+    wallMs: 0,
+    deadSessionUses: 0,
+  };
+  const revocations = new Revocations();
   const t0 = performance.now();
   let pending: Step[] = [];
   let pendingBytes = 0;
@@ -103,9 +142,12 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
     steps.forEach((step, i) => {
       const item = results[i];
       if (item.status === 'rejected') r.rejectedEvents++;
-      if (!step.truth.scored) return;
       const outcome = item.status === 'rejected' ? 'error' : actionOutcome(item.actions);
-      r.observations.push({ step, outcome, detail: JSON.stringify(item.actions ?? []) });
+      const counts = revocations.counts(step);
+      revocations.see(step, outcome);
+      if (!step.truth.scored) return;
+      if (!counts) r.deadSessionUses++;
+      else r.observations.push({ step, outcome, detail: JSON.stringify(item.actions ?? []) });
     });
     if (o.log && performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
@@ -127,7 +169,11 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
     r.assessMs.push(performance.now() - a0);
     const body = res.body as { response?: string; score?: number; signals?: Json[] } | null;
     const outcome = res.status === 200 ? assessOutcome(body?.response) : 'error';
-    if (outcome === 'error') r.assessErrors[`HTTP ${res.status}`] = (r.assessErrors[`HTTP ${res.status}`] ?? 0) + 1;
+    if (outcome === 'error') {
+      const err = (res.body as { error?: { code?: string; details?: { field?: string } } } | null)?.error;
+      const key = `HTTP ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.details?.field ? ` (${err.details.field})` : ''}`;
+      r.assessErrors[key] = (r.assessErrors[key] ?? 0) + 1;
+    }
     const signals = (body?.signals ?? []).map((x: Json) => x?.code ?? x).join(',');
     r.observations.push({ step, outcome, detail: res.status === 200 ? `${body?.response} score=${body?.score} [${signals}]` : `HTTP ${res.status}` });
   }
@@ -262,6 +308,7 @@ export function evaluationRows(f: Figures, r: ReplayResult, sample?: SampleResul
     target: `>= ${fmtNum(TARGETS.eventsPerSecond)} events/s`,
     verdict: verdict(f.eventsPerSecond >= TARGETS.eventsPerSecond),
   });
+  rows.push({ item: 'not scored', name: 'session uses after their session was revoked', figure: fmtNum(r.deadSessionUses), target: '', verdict: 'info' });
   const errs = Object.entries(r.assessErrors).map(([k, v]) => `${k} x${v}`);
   rows.push({
     item: 'errors',
