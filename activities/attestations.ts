@@ -8,7 +8,7 @@ import { useAttestation } from '../store/attestations';
 import { appendAudit } from '../store/audit';
 import { takeRateSlot } from '../store/rate-limits';
 import { tokenUsedFor } from '../store/tokens';
-import { loadGrant, loadRecovery, type Deps } from './deps';
+import { loadGrant, loadRecovery, loadResponseCase, type Deps } from './deps';
 
 /** Rejected messages audited per case per hour; past it the worker only logs them (a forged flood must not grow the chain without limit). */
 export const REJECTED_MESSAGES_AUDITED_PER_HOUR = 20;
@@ -30,7 +30,11 @@ export function createAttestationActivities({ db, config }: Deps) {
   }
 
   async function auditRejection(i: ConfirmRequest<AttestationKind>, reason: UnattestedReason, eventKey: string): Promise<void> {
-    const c = i.caseId.startsWith('bg_') ? await loadGrant(db, i.caseId) : await loadRecovery(db, i.caseId);
+    const c = i.caseId.startsWith('bg_')
+      ? await loadGrant(db, i.caseId)
+      : i.caseId.startsWith('rr_')
+        ? await loadResponseCase(db, i.caseId)
+        : await loadRecovery(db, i.caseId);
     if (!(await takeRateSlot(db, 'message_rejected', i.caseId, REJECTED_MESSAGES_AUDITED_PER_HOUR, 3600))) {
       Context.current().log.warn('rejected message not audited: hourly limit for this case reached', { caseId: i.caseId, kind: i.kind, reason });
       return;

@@ -8,6 +8,7 @@ import { DirectoryRefusedError, type Directory, type DirectoryFor } from '../dom
 import { directoriesFor } from '../store/directories';
 import { getRecovery } from '../store/recoveries';
 import { getGrant } from '../store/grants';
+import { getResponse } from '../store/risk-responses';
 
 export interface ActivityDeps {
   db: Db;
@@ -71,4 +72,11 @@ export async function requireAccount(directory: Directory, tenantId: string, acc
   const a = await directory.lookup({ tenantId, accountId });
   if (!a) throw ApplicationFailure.nonRetryable('account not found', DIRECTORY_REFUSED, { code: 'account_not_found' });
   return a;
+}
+
+/** A risk response as the audit of a rejected message names its case. */
+export async function loadResponseCase(db: Db, responseId: string) {
+  const r = await getResponse(db, responseId);
+  if (!r) throw ApplicationFailure.nonRetryable(`risk response ${responseId} not found`, 'response_not_found');
+  return { id: r.id, tenant_id: r.tenantId, account_id: r.accountId };
 }

@@ -25,6 +25,7 @@ import { scimRoutes } from './routes/scim';
 import { eventRoutes } from './routes/events';
 import { riskRoutes } from './routes/risk';
 import { sharedIpDatabase } from '../infra/ip-database';
+import { riskResponseRoutes } from './routes/risk-responses';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
 import { recoveryRoutes } from './routes/recoveries';
@@ -118,6 +119,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   opsRoutes(app, deps);
   eventRoutes(app, deps);
   riskRoutes(app, deps);
+  riskResponseRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);
   scimRoutes(app, deps);

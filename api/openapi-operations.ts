@@ -16,6 +16,7 @@ const account = { tenantId: 'acme', accountId: 'u-1001' };
 const recovery = { id: 'rec_8Jd2kLq9ZxW4mN7p' };
 const grant = { id: 'bg_Tq3vN8sLw2XkR5mZ' };
 const principal = { id: 'prn_3fJq9ZkL2mXw8RtB' };
+const riskResponse = { id: 'rr_Vb7kQ2mZx9LwN4pT' };
 const token = 'k1.hV3q9sKx2LmN8pRt4WzY7bCd1FgJ6aEo0uQiSyTnMvU';
 const context = { ip: '203.0.113.24', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0', deviceId: 'dev-7f3a9c' };
 
@@ -178,7 +179,22 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'POST /v1/events/login': {
     id: 'recordLogin',
-    body: [{ ...account, ip: '203.0.113.24', deviceId: 'dev-7f3a9c', geo: { country: 'DE', asn: 3320 }, success: true }],
+    body: [
+      { ...account, ip: '203.0.113.24', deviceId: 'dev-7f3a9c', geo: { country: 'DE', asn: 3320 }, success: true },
+      { ...account, ip: '203.0.113.24', deviceId: 'dev-7f3a9c', success: true, passwordCompromised: true },
+    ],
+  },
+  'GET /v1/risk-responses': { id: 'listRiskResponses', querystring: { tenantId: 'acme', accountId: 'u-1001', limit: 50 } },
+  'GET /v1/risk-responses/:id': { id: 'getRiskResponse', params: riskResponse },
+  'POST /v1/risk-responses/:id/reverse': {
+    id: 'reverseRiskResponse',
+    params: riskResponse,
+    body: [{ reason: 'The owner confirmed the new phone by video call (ticket 4821)' }],
+  },
+  'POST /v1/risk-responses/:id/acknowledge': {
+    id: 'acknowledgeRiskResponse',
+    params: riskResponse,
+    body: [{ reason: 'Confirmed: the session was used from an unknown network; the owner was told' }],
   },
   'POST /v1/risk/assess': {
     id: 'assessRisk',

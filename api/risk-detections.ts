@@ -18,7 +18,7 @@ import {
 import { newId } from '../infra/secrets';
 import { loginHistoryUpTo } from '../store/directory';
 import { sessionIssuedAt, type NewEvent } from '../store/events';
-import { recordResponse, responsesOfEvents, type ResponseRow } from '../store/risk-responses';
+import { recordResponse, type ResponseRow } from '../store/risk-responses';
 import { withTemporalDeadline } from './deadlines';
 import type { AppDeps } from './deps';
 
@@ -28,7 +28,7 @@ export interface EventResponses {
   responseIds: string[];
 }
 
-export const noResponses = (): EventResponses => ({ actions: [], responseIds: [] });
+const noResponses = (): EventResponses => ({ actions: [], responseIds: [] });
 
 /**
  * An event as detection reads it: what was recorded, the account's external id, and the login's
@@ -114,19 +114,4 @@ export async function respondToEvent(deps: AppDeps, e: JudgedEvent): Promise<Eve
   });
   await startResponse(deps, row);
   return answerOf([row]);
-}
-
-/**
- * A replayed event (a duplicate) is answered with the responses made for it the first time, and
- * their runs are started if the first answer never got that far (the reporter retried a failure).
- */
-export async function responsesOfReplays(deps: AppDeps, tenantId: string, eventIds: string[]): Promise<Map<string, EventResponses>> {
-  const out = new Map<string, EventResponses>();
-  const rows = await responsesOfEvents(deps.db, tenantId, eventIds);
-  for (const r of rows) {
-    await startResponse(deps, r);
-    const prev = out.get(r.eventId!) ?? noResponses();
-    out.set(r.eventId!, { actions: [...prev.actions, ACTION_ANSWERS[r.action]], responseIds: [...prev.responseIds, r.id] });
-  }
-  return out;
 }

@@ -434,6 +434,13 @@ export const createAccessGrantSchema = (mode: PolicyMode) => {
 export const AccessRevoke = z.object({ reason: Text(1000) }).strict();
 export const AccessReviewBody = z.object({ outcome: z.enum(['appropriate', 'inappropriate']), notes: MultiLine(4000) }).strict();
 
+export const RiskResponseParams = z.object({ id: z.string().regex(/^rr_[A-Za-z0-9_-]{16}$/, 'a risk response id (rr_...)') }).strict();
+export const ListRiskResponsesQuery = z
+  .object({ tenantId: TenantId, accountId: AccountId.optional(), limit: QueryInt(1, 200, 50), before: Instant.optional() })
+  .strict();
+/** An admin's reversal or acknowledgement of a risk response: the reason is audited. */
+export const RiskDecisionBody = z.object({ reason: Text(1000) }).strict();
+
 export const DirectorySession = z.object({ tenantId: TenantId, accountId: AccountId, credential: AnyText().min(1).max(200) }).strict();
 /** A password sign-in: any length the policy ever allowed fits; the cap only bounds the hashing. */
 export const DirectoryPasswordSession = z.object({ tenantId: TenantId, accountId: AccountId, password: AnyText().min(1).max(1024) }).strict();
@@ -550,6 +557,22 @@ export const EvidenceOut = {
     'text/html': { schema: z.string() },
   },
 };
+const RiskResponseFields = z.looseObject({
+  id: z.string(),
+  tenantId: z.string(),
+  accountId: z.string(),
+  action: z.enum(['revoke_sessions', 'hold_enrolment', 'force_password_change', 'escalate']),
+  signal: z.string(),
+  eventId: z.string().nullable(),
+  evidence: z.array(z.string()),
+  state: z.string(),
+  outcome: z.looseObject({}).nullable(),
+  decision: z.looseObject({ by: z.string(), at: z.string(), reason: z.string() }).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const RiskResponseOut = out(RiskResponseFields);
+export const RiskResponseList = out(z.looseObject({ items: z.array(RiskResponseFields), nextBefore: z.string().nullable() }));
 export const ScimTokenOut = out(z.looseObject({ tenantId: z.string(), token: z.string(), endpoint: z.string() }));
 export const EventBatchOut = out(
   z.looseObject({

@@ -112,13 +112,6 @@ export async function getResponse(db: Db | Trx, id: string): Promise<ResponseRow
   return r ? rowOf(r) : null;
 }
 
-/** The responses made for these events of a tenant (a replayed batch is answered with them). */
-export async function responsesOfEvents(db: Db, tenantId: string, eventIds: readonly string[]): Promise<ResponseRow[]> {
-  if (!eventIds.length) return [];
-  const rows = await db.selectFrom('risk_responses').selectAll().where('tenant_id', '=', tenantId).where('event_id', 'in', eventIds).execute();
-  return rows.map(rowOf);
-}
-
 /** A tenant's responses, newest first, optionally of one account; `before` is the previous page's last createdAt. */
 export async function listResponses(db: Db, q: { tenantId: string; accountId?: string; limit: number; before?: string }): Promise<ResponseRow[]> {
   let query = db.selectFrom('risk_responses').selectAll().where('tenant_id', '=', q.tenantId);

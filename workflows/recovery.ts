@@ -40,8 +40,12 @@ async function triageStage(run: RecoveryRun, assessment: { facts: TriageFacts; p
   status.manualReview = decision.manualReview;
   if (decision.outcome === 'refused') {
     status.route = decision.route ?? 'customer_it';
-    if (status.route === 'security')
+    if (status.route === 'security') {
       await acts.alertSecurity({ recoveryId, tenantId, step: 'alert-high-risk', template: 'security_alert', reasons: decision.reasons });
+      // The internal security webhook too; histories from before patch `security-webhook` did not call it.
+      if (wf.patched('security-webhook'))
+        await acts.notifySecurityWebhook({ event: 'recovery_refused', caseId: recoveryId, tenantId, step: 'webhook-high-risk' });
+    }
     await end(run, 'refused', 'recovery.refused', { route: status.route, riskScore: decision.riskScore, signals: assessment.facts.signals });
     return null;
   }

@@ -69,9 +69,12 @@ export async function riskResponseWorkflow(input: RiskResponseInput): Promise<{ 
 
   show();
   const applied = await acts.applyRiskResponse({ responseId });
-  status.state = applied.state;
-  status.waitingFor = RISK_WAITING;
-  show();
+  // An admin may have decided while the action ran: the decision's state stands.
+  if (!status.decision && !deciding) {
+    status.state = applied.state;
+    status.waitingFor = RISK_WAITING;
+    show();
+  }
   if (applied.alert) await acts.alertRiskResponse({ responseId, step: 'alert' });
   await acts.notifySecurityWebhook({ event: 'risk_response', caseId: responseId, tenantId, step: 'webhook' });
 

@@ -9,7 +9,7 @@ import { coversTenant } from '../../domain/scope';
 import { accountsByExternalIds, findAccount, recordLogin } from '../../store/directory';
 import { eventKey, ingestEvents, type NewEvent } from '../../store/events';
 import { typed, type AppDeps, type Router } from '../deps';
-import { noResponses, respondToEvent, responsesOfReplays, type EventResponses } from '../risk-detections';
+import { respondToEvent, type EventResponses } from '../risk-detections';
 import { ApiError } from '../errors';
 import { EVENT_BATCH_MAX, EventBatch, EventBatchOut, IngestedEvent, LoginEvent, RecordedOut } from '../schemas';
 
@@ -28,6 +28,8 @@ function loginEventRoute(r: Router, deps: AppDeps) {
       onRequest: auth.requireRole('ingestion'),
       schema: {
         summary: 'Record a login event (feeds risk and Tier 2); ingestion role only',
+        description:
+          'Answers `recorded` with `actions` and `responseIds`: a successful login with `passwordCompromised: true` forces a password change (`password_change_forced`).',
         tags: ['events'],
         body: LoginEvent,
         response: { 202: RecordedOut },
@@ -125,9 +127,12 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
         description:
           'Each event is checked on its own and answered in `results` (same order): `accepted`, `duplicate` (its eventId was recorded before: nothing is written twice), ' +
           'or `rejected` with the error a single request would get (status 400, 403 or 404, code, and the field named as `events.<i>.<field>`). One bad event never refuses the others. ' +
-          'Shapes: login {eventId, type:"login", tenantId, accountId, at, ip, deviceId?, userAgent?, geo?, outcome:"success"|"failure", sessionId?}; ' +
+          'Shapes: login {eventId, type:"login", tenantId, accountId, at, ip, deviceId?, userAgent?, geo?, outcome:"success"|"failure", sessionId?, passwordCompromised?}; ' +
           'session_use {eventId, type:"session_use", tenantId, accountId, at, ip, sessionId, geo?}; mfa_enroll {eventId, type:"mfa_enroll", tenantId, accountId, at, ip, deviceId?, geo?}. ' +
-          '`at` may be in the past (up to 400 days: replays, late delivery) but at most 60 s ahead of the server clock.',
+          '`at` may be in the past (up to 400 days: replays, late delivery) but at most 60 s ahead of the server clock. ' +
+          'Accepted and duplicate events carry `actions` (what the engine did on its own: `session_revoked` for a session used from another network than its login, ' +
+          '`enrolment_held` for an MFA enrolment within 60 s of a login from an unfamiliar context, `password_change_forced` for a successful login with passwordCompromised) ' +
+          'and `responseIds` (GET /v1/risk-responses/{id}).',
         tags: ['events'],
         body: EventBatch,
         response: { 200: EventBatchOut },
@@ -193,23 +198,17 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
 }
 
 /**
- * Judges the events just recorded, in batch order (a login earlier in the batch counts for an
- * enrolment after it), and answers replays with the responses made the first time.
+ * Judges the events in batch order (a login earlier in the batch counts for an enrolment after
+ * it). A duplicate is judged again: its response, made the first time, is found by its dedupe key
+ * and answered (and its run started, had a failure cut the first answer short).
  */
 async function answerResponses(deps: AppDeps, valid: { i: number; item: Item }[], results: Result[], written: Map<string, NewEvent>) {
-  const replays = new Map<string, string[]>();
   for (const { i, item } of valid) {
     const r = results[i];
-    if (r.status === 'duplicate') replays.set(item.tenantId, [...(replays.get(item.tenantId) ?? []), item.eventId]);
-    if (r.status !== 'accepted') continue;
+    if (r.status === 'rejected') continue;
     const e = written.get(eventKey(item))!;
     const passwordCompromised = item.type === 'login' ? item.passwordCompromised : undefined;
     Object.assign(r, await respondToEvent(deps, { ...e, accountId: item.accountId, passwordCompromised }));
-  }
-  for (const [tenantId, ids] of replays) {
-    const answered = await responsesOfReplays(deps, tenantId, ids);
-    for (const { i, item } of valid)
-      if (results[i].status === 'duplicate' && item.tenantId === tenantId) Object.assign(results[i], answered.get(item.eventId) ?? noResponses());
   }
 }
 

@@ -128,6 +128,29 @@ describe('Production mode: a weak key is rejected, naming the variable', () => {
     throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), ...oidc, CODEC_OIDC_JWKS_URL: 'http://idp.example.com/jwks' }), 'CODEC_OIDC_JWKS_URL');
   });
 
+  it('the security webhook needs URL and a strong secret together, and https in production', () => {
+    const secret = 'x'.repeat(32);
+    throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), SECURITY_WEBHOOK_URL: 'https://sec.example.com/hook' }), 'SECURITY_WEBHOOK_SECRET');
+    throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), SECURITY_WEBHOOK_SECRET: secret }), 'SECURITY_WEBHOOK_URL');
+    throwsConfigError(
+      () => loadConfig({ ...prodEnv(tmpDir()), SECURITY_WEBHOOK_URL: 'https://sec.example.com/hook', SECURITY_WEBHOOK_SECRET: 'short' }),
+      'SECURITY_WEBHOOK_SECRET',
+    );
+    throwsConfigError(
+      () => loadConfig({ ...prodEnv(tmpDir()), SECURITY_WEBHOOK_URL: 'http://sec.example.com/hook', SECURITY_WEBHOOK_SECRET: secret }),
+      'SECURITY_WEBHOOK_URL',
+    );
+    assert.deepEqual(
+      loadConfig({ ...prodEnv(tmpDir()), SECURITY_WEBHOOK_URL: 'https://sec.example.com/hook', SECURITY_WEBHOOK_SECRET: secret }).securityWebhook,
+      {
+        url: 'https://sec.example.com/hook',
+        keyId: 'security',
+        secret,
+      },
+    );
+    assert.equal(loadConfig(prodEnv(tmpDir())).securityWebhook, null);
+  });
+
   it('a weak BOOTSTRAP_ADMIN_KEY is rejected naming it', () => {
     throwsConfigError(() => loadConfig({ ...prodEnv(tmpDir()), BOOTSTRAP_ADMIN_KEY: 'rk_short' }), 'BOOTSTRAP_ADMIN_KEY', /weak/);
   });
