@@ -70,9 +70,12 @@ export async function historyBefore(db: Db, accountUuid: string, at: Date): Prom
 }
 
 /** The reset rates around a request, from the recorded assessments strictly before `at`, in one statement. */
-export async function resetCounts(db: Db, q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date }): Promise<ResetCounts> {
+export async function resetCounts(
+  db: Db,
+  q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date },
+): Promise<ResetCounts & { stormOpen: boolean }> {
   const { tenantId: t, accountId: a, ip, at } = q;
-  const { rows } = await sql<Record<keyof ResetCounts, string>>`
+  const { rows } = await sql<Record<keyof ResetCounts, string> & { stormOpen: boolean }>`
     select
       (select count(*) from risk_assessments where tenant_id = ${t} and account_id = ${a}
          and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "account24h",
@@ -83,7 +86,8 @@ export async function resetCounts(db: Db, q: { tenantId: string; accountId: stri
       (select count(*) from risk_assessments where tenant_id = ${t}
          and at > ${at}::timestamptz - interval '1 hour' and at < ${at}) as "tenant1h",
       (select count(*) from risk_assessments where tenant_id = ${t}
-         and at > ${at}::timestamptz - interval '169 hours' and at <= ${at}::timestamptz - interval '1 hour') as "tenantBaseline7d"`.execute(db);
+         and at > ${at}::timestamptz - interval '169 hours' and at <= ${at}::timestamptz - interval '1 hour') as "tenantBaseline7d",
+      exists (select 1 from risk_storms where tenant_id = ${t} and ended_at is null) as "stormOpen"`.execute(db);
   const r = rows[0];
   return {
     account24h: Number(r.account24h),
@@ -91,6 +95,7 @@ export async function resetCounts(db: Db, q: { tenantId: string; accountId: stri
     deviceAccounts24h: Number(r.deviceAccounts24h),
     tenant1h: Number(r.tenant1h),
     tenantBaseline7d: Number(r.tenantBaseline7d),
+    stormOpen: r.stormOpen,
   };
 }
 
@@ -110,9 +115,8 @@ export interface AssessInput {
 
 export type StormChange = { change: 'started' | 'ended'; stormId: string } | null;
 
-/** Records a scored request and opens or closes the tenant's storm, auditing either, in one transaction. */
-async function recordAssessmentTx(trx: Transaction<Database>, i: AssessInput, a: RiskAssessment): Promise<StormChange> {
-  await trx
+function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment) {
+  return db
     .insertInto('risk_assessments')
     .values({
       tenant_id: i.tenantId,
@@ -128,24 +132,20 @@ async function recordAssessmentTx(trx: Transaction<Database>, i: AssessInput, a:
     })
     .onConflict((oc) => oc.column('source').where('source', '<>', 'assess').doNothing())
     .execute();
-  if (a.storm.active) {
+}
+
+/** Opens or closes the tenant's storm, auditing either, in one transaction; null when nothing changed. */
+async function moveStormTx(trx: Transaction<Database>, i: AssessInput, storm: RiskAssessment['storm']): Promise<StormChange> {
+  if (storm.active) {
     const opened = await trx
       .insertInto('risk_storms')
-      .values({ tenant_id: i.tenantId, started_at: i.at, peak_per_hour: a.storm.lastHour, baseline_per_hour: a.storm.baselinePerHour })
+      .values({ tenant_id: i.tenantId, started_at: i.at, peak_per_hour: storm.lastHour, baseline_per_hour: storm.baselinePerHour })
       .onConflict((oc) => oc.column('tenant_id').where('ended_at', 'is', null).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (opened) {
-      await stormAudit(trx, i.tenantId, String(opened.id), 'started', i.at, a.storm);
-      return { change: 'started', stormId: String(opened.id) };
-    }
-    await trx
-      .updateTable('risk_storms')
-      .set({ peak_per_hour: sql`greatest(peak_per_hour, ${a.storm.lastHour})` })
-      .where('tenant_id', '=', i.tenantId)
-      .where('ended_at', 'is', null)
-      .execute();
-    return null;
+    if (!opened) return null;
+    await stormAudit(trx, i.tenantId, String(opened.id), 'started', i.at, storm);
+    return { change: 'started', stormId: String(opened.id) };
   }
   const closed = await trx
     .updateTable('risk_storms')
@@ -156,8 +156,18 @@ async function recordAssessmentTx(trx: Transaction<Database>, i: AssessInput, a:
     .returning('id')
     .executeTakeFirst();
   if (!closed) return null;
-  await stormAudit(trx, i.tenantId, String(closed.id), 'ended', i.at, a.storm);
+  await stormAudit(trx, i.tenantId, String(closed.id), 'ended', i.at, storm);
   return { change: 'ended', stormId: String(closed.id) };
+}
+
+/** Keeps an open storm's peak (one statement, outside any transaction). */
+function raiseStormPeak(db: Db, tenantId: string, lastHour: number) {
+  return db
+    .updateTable('risk_storms')
+    .set({ peak_per_hour: sql`greatest(peak_per_hour, ${lastHour})` })
+    .where('tenant_id', '=', tenantId)
+    .where('ended_at', 'is', null)
+    .execute();
 }
 
 function stormAudit(trx: Transaction<Database>, tenantId: string, id: string, change: 'started' | 'ended', at: Date, storm: RiskAssessment['storm']) {
@@ -182,10 +192,14 @@ export async function assessAndRecord(
 ): Promise<{ assessment: RiskAssessment; storm: StormChange } | null> {
   const acct = await findAccount(db, i.tenantId, i.accountId);
   if (!acct) return null;
-  const [rows, resets] = await Promise.all([historyBefore(db, acct.id, i.at), resetCounts(db, i)]);
+  const [rows, { stormOpen, ...resets }] = await Promise.all([historyBefore(db, acct.id, i.at), resetCounts(db, i)]);
   const history = rows.map(({ locate: ip, ...e }) => ({ ...e, geo: locate(ip, e.geo) }));
   const assessment = assessRisk({ at: i.at, ip: i.ip, deviceId: i.deviceId, geo: i.geo, history, resets, perAccountPer24h: i.perAccountPer24h });
-  const storm = await db.transaction().execute((trx) => recordAssessmentTx(trx, i, assessment));
+  await recordAssessment(db, i, assessment);
+  // The common case (no storm, or one going on) writes nothing more; a change is audited with it.
+  let storm: StormChange = null;
+  if (assessment.storm.active !== stormOpen) storm = await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm));
+  else if (stormOpen) await raiseStormPeak(db, i.tenantId, assessment.storm.lastHour);
   return { assessment, storm };
 }
 
