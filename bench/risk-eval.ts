@@ -1,4 +1,4 @@
-// `npm run risk:eval -- [--seed=N] [--accounts=M] [--weeks=W] [--tenants=T] [--sample=K] [--assert] [--breakdown]`
+// `npm run risk:eval -- [--seed=N] [--accounts=M] [--weeks=W] [--tenants=T] [--attacks=A] [--sample=K] [--assert] [--breakdown]`
 //
 // Generates a world (testkit/riskgen), stands up a real engine as the benchmarks do (API and worker
 // processes, a Temporal dev server, a database cloned from a migrated template), replays the
@@ -12,13 +12,16 @@ import { renderTable } from '../testkit/table';
 import { startBenchEngine } from './lib/engine';
 
 function parseArgs(argv: string[]) {
-  const o = { seed: 2, accounts: 3000, weeks: 4, tenants: undefined as number | undefined, sample: 40, assert: false, breakdown: false };
+  const o = { seed: 2, accounts: 3000, weeks: 4, tenants: undefined as number | undefined, attacks: 12, sample: 40, assert: false, breakdown: false };
   for (const a of argv) {
-    const m = /^--(seed|accounts|weeks|tenants|sample)=(\d+)$/.exec(a);
-    if (m) o[m[1] as 'seed' | 'accounts' | 'weeks' | 'tenants' | 'sample'] = Number(m[2]);
+    const m = /^--(seed|accounts|weeks|tenants|attacks|sample)=(\d+)$/.exec(a);
+    if (m) o[m[1] as 'seed' | 'accounts' | 'weeks' | 'tenants' | 'attacks' | 'sample'] = Number(m[2]);
     else if (a === '--assert') o.assert = true;
     else if (a === '--breakdown') o.breakdown = true;
-    else throw new Error(`unknown argument ${a}: --seed=N --accounts=M --weeks=W --tenants=T --sample=K --assert --breakdown`);
+    else
+      throw new Error(
+        `unknown argument ${a}: --seed=N --accounts=M --weeks=W --tenants=T --attacks=A (per 1,000 accounts, each family) --sample=K --assert --breakdown`,
+      );
   }
   if (o.weeks < 2 || o.weeks > 50) throw new Error('--weeks: 2 to 50 (events older than 400 days are refused)');
   if (o.accounts < 50) throw new Error('--accounts: at least 50');
@@ -32,7 +35,14 @@ async function main() {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void runCleanups({ who: 'risk:eval' }).then(() => process.exit(130)));
 
   // The world ends a few minutes ago: events may not be ahead of the server's clock.
-  const scenario = generateScenario({ seed: o.seed, accounts: o.accounts, weeks: o.weeks, tenants: o.tenants, end: Date.now() - 5 * 60_000 });
+  const scenario = generateScenario({
+    seed: o.seed,
+    accounts: o.accounts,
+    weeks: o.weeks,
+    tenants: o.tenants,
+    attacksPerThousand: o.attacks,
+    end: Date.now() - 5 * 60_000,
+  });
   const events = scenario.steps.filter((s) => 'event' in s).length;
   log(
     `seed ${o.seed}: ${o.accounts} accounts in ${scenario.tenants.length} tenants, ${o.weeks} weeks, ${events} events, ${scenario.steps.length - events} reset requests`,
@@ -49,7 +59,7 @@ async function main() {
   await engine.close();
 
   const title =
-    `Risk evaluation, seed ${o.seed}, ${o.accounts} accounts, ${scenario.tenants.length} tenants, ${o.weeks} weeks; ${new Date().toISOString()}, ` +
+    `Risk evaluation, seed ${o.seed}, ${o.accounts} accounts, ${scenario.tenants.length} tenants, ${o.weeks} weeks, ${o.attacks} attacks per 1,000 accounts per family; ${new Date().toISOString()}, ` +
     `node ${process.version}, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   process.stdout.write(`\n${title}\n\n${renderTable(rows, EVAL_HEAD)}\n\n`);
   process.stdout.write(`recoveries sample answers: ${JSON.stringify(sample.statuses)}\n`);

@@ -19,7 +19,7 @@ export interface ScenarioOptions {
   weeks?: number;
   /** When the scenario ends (epoch ms): the replay's "now", a little before the real one. */
   end: number;
-  /** Targeted attacks of each family per 1,000 accounts (default 12; at least 6 each). */
+  /** Targeted attacks (vishing, hijack, takeover) of each family per 1,000 accounts (default 12; at least 6 each). */
   attacksPerThousand?: number;
 }
 
