@@ -64,7 +64,7 @@ export const RISK_WEIGHTS: Record<RiskSignal['code'], number> = {
   impossible_travel: 60,
   impossible_travel_known_device: 35,
   new_device_new_country: 40,
-  new_device_new_network: 15,
+  new_device_new_network: 30,
   recent_factor_enrolment: 40,
   session_anomaly: 30,
   breached_password: 30,

@@ -102,13 +102,13 @@ describe('new device together with a new country or network', () => {
     assert.equal(a.tier, 'medium');
   });
 
-  it('a new phone at home on a mobile network adds a little but stays low', () => {
+  it('a new device on a network never seen, in the usual country, is escalated (a residential proxy looks like this)', () => {
     const a = assessRisk(req({ deviceId: 'new-phone', geo: { ...LONDON, asn: 64999 } }));
     assert.deepEqual(
       a.signals.map((s) => s.code),
       ['new_device_new_network'],
     );
-    assert.equal(a.tier, 'low');
+    assert.equal(a.tier, 'medium');
   });
 
   it('does not fire for a new device in the usual country and network, nor a known device abroad', () => {
