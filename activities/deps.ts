@@ -13,7 +13,9 @@ import { getResponse } from '../store/risk-responses';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] } & Partial<Pick<Config, 'ipDatabases'>>;
+  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] } & Partial<
+      Pick<Config, 'ipDatabases'>
+    >;
   /** Defaults to each tenant's saved directory (the built-in one when none is saved). */
   directoryFor?: DirectoryFor;
   /** Defaults to the configured IP databases (the packaged DB-IP Lite files), opened once per process. */
