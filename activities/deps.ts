@@ -1,8 +1,9 @@
 // What every activity is built with, and the lookups they share.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Config } from '../infra/config';
+import { DEFAULT_CITY_DATABASES, type Config } from '../infra/config';
 import type { Db } from '../store/db';
 import type { Mailer } from '../infra/mailer';
+import { sharedIpDatabase, type IpDatabase } from '../infra/ip-database';
 import { DirectoryRefusedError, type Directory, type DirectoryFor } from '../domain/directory';
 import { directoriesFor } from '../store/directories';
 import { getRecovery } from '../store/recoveries';
@@ -12,17 +13,25 @@ import { getResponse } from '../store/risk-responses';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] };
+  config: Pick<Config, 'tokenKeys' | 'publicBaseUrl' | 'knowledgeKey' | 'production'> & { securityWebhook?: Config['securityWebhook'] } & Partial<
+      Pick<Config, 'ipDatabases'>
+    >;
   /** Defaults to each tenant's saved directory (the built-in one when none is saved). */
   directoryFor?: DirectoryFor;
+  /** Defaults to the configured IP databases (the packaged DB-IP Lite files), opened once per process. */
+  ipDatabase?: IpDatabase;
 }
 
 /** The dependencies with every default filled in, as each concern's factory takes them. */
-export type Deps = ActivityDeps & { directoryFor: DirectoryFor };
+export type Deps = ActivityDeps & { directoryFor: DirectoryFor; ipDatabase: IpDatabase };
 
 export function withDefaults(deps: ActivityDeps): Deps {
   const resolve = deps.directoryFor ?? directoriesFor(deps.db, deps.config);
-  return { ...deps, directoryFor: async (tenantId) => refusalsAsFailures(await refused(() => resolve(tenantId))) };
+  return {
+    ...deps,
+    directoryFor: async (tenantId) => refusalsAsFailures(await refused(() => resolve(tenantId))),
+    ipDatabase: deps.ipDatabase ?? sharedIpDatabase(deps.config.ipDatabases ?? { city: DEFAULT_CITY_DATABASES, asn: [] }),
+  };
 }
 
 /** What a workflow catches when a directory refuses for good: the recovery or grant fails with the code. */

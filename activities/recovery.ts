@@ -3,12 +3,14 @@
 // each its own factory: what is recorded, and what is assessed.
 import { ApplicationFailure } from '@temporalio/activity';
 import { resolvePolicy, type Policy, type PolicyOverride } from '../domain/policy';
-import { assessBehaviour, riskSignals, type RequestContext } from '../domain/risk';
+import { assessBehaviour, type RequestContext } from '../domain/risk';
 import type { TriageFacts } from '../domain/triage';
 import { isTerminal, type ErrorSource, type RecoveryKind, type RecoveryState, type Urgency } from '../domain/types';
 import type { Db } from '../store/db';
 import { appendAudit, appendAuditTx, auditEventExists } from '../store/audit';
 import { accountActivity, countVerificationOutcome, loginHistoryOf } from '../store/directory';
+import { completeGeo } from '../infra/ip-database';
+import { assessAndRecord } from '../store/risk';
 import { moveRecovery, recentRequestsForAccount } from '../store/recoveries';
 import { getTenant } from '../store/tenants';
 import { loadRecovery, requireAccount, type ActivityDeps, type Deps } from './deps';
@@ -89,7 +91,7 @@ function recoveryRecords({ db }: ActivityDeps) {
   };
 }
 
-function recoveryAssessment({ db, directoryFor }: Deps) {
+function recoveryAssessment({ db, directoryFor, ipDatabase }: Deps) {
   return {
     /** Gathers the facts triage needs. Returns no personal data: booleans, counts and codes. */
     async assessRecovery({ recoveryId }: { recoveryId: string }): Promise<{ facts: TriageFacts; policy: Policy }> {
@@ -110,8 +112,6 @@ function recoveryAssessment({ db, directoryFor }: Deps) {
         signals: [],
       };
       if (acct) {
-        const now = new Date();
-        const behaviour = await behaviourOf(db, r, now);
         const activity = await accountActivity(db, { tenantId: r.tenant_id, accountId: r.account_id });
         facts.account = {
           exists: true,
@@ -122,12 +122,20 @@ function recoveryAssessment({ db, directoryFor }: Deps) {
           // Only a directory without them says so: histories keep their old facts.
           ...(directory.knowledgeFactors ? {} : { knowledgeFactors: false }),
         };
-        facts.signals = riskSignals(behaviour, {
-          lastLoginAt: activity.lastLoginAt,
-          now,
-          recentRequestsForAccount: recent,
+        // The same assessment POST /v1/risk/assess gives, as of the request's time, recorded once.
+        const ctx = r.context as RequestContext;
+        const assessed = await assessAndRecord(db, (ip, given) => completeGeo(ipDatabase, ip, given), {
+          tenantId: r.tenant_id,
+          accountId: r.account_id,
+          kind: r.kind,
+          at: new Date(r.created_at),
+          ip: ctx.ip,
+          deviceId: ctx.deviceId,
+          geo: completeGeo(ipDatabase, ctx.ip, ctx.geo),
           perAccountPer24h: policy.rateLimits.perAccountPer24h,
+          source: `recovery:${r.id}`,
         });
+        facts.signals = assessed?.assessment.signals ?? [];
       }
       return { facts, policy };
     },

@@ -26,6 +26,8 @@ import { evidenceRoutes } from './routes/evidence';
 import { accessReviewRoutes } from './routes/access-reviews';
 import { scimRoutes } from './routes/scim';
 import { eventRoutes } from './routes/events';
+import { riskRoutes } from './routes/risk';
+import { sharedIpDatabase } from '../infra/ip-database';
 import { riskResponseRoutes } from './routes/risk-responses';
 import { observabilityRoutes } from './routes/observability';
 import { pageRoutes } from './routes/pages';
@@ -76,6 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     log: opts.logger || console,
     directoryFor: opts.directoryFor ?? directoriesFor(opts.db, opts.config),
     directoryHealth: opts.directoryHealth ?? new DirectoryHealthBoard(),
+    ipDatabase: opts.ipDatabase ?? sharedIpDatabase(opts.config.ipDatabases),
   };
 
   // A route without an authenticating hook is public: it is documented without the global bearer.
@@ -120,6 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   invitationLinkRoutes(app, deps);
   opsRoutes(app, deps);
   eventRoutes(app, deps);
+  riskRoutes(app, deps);
   riskResponseRoutes(app, deps);
   auditRoutes(app, deps);
   evidenceRoutes(app, deps);

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
+import type { IpDatabase } from '../infra/ip-database';
 import type { Mailer } from '../infra/mailer';
 import type { Db } from '../store/db';
 import type { DirectoryFor } from '../domain/directory';
@@ -27,6 +28,8 @@ export interface AppOptions {
   directoryFor?: DirectoryFor;
   /** Each tenant's latest directory health, shared with the periodic check (boot/); a fresh one by default. */
   directoryHealth?: DirectoryHealthBoard;
+  /** The offline IP database; by default the configured files (config.ipDatabases), opened once per process. */
+  ipDatabase?: IpDatabase;
 }
 
 export interface AppDeps extends AppOptions {
@@ -34,6 +37,7 @@ export interface AppDeps extends AppOptions {
   log: Logger | Console;
   directoryFor: DirectoryFor;
   directoryHealth: DirectoryHealthBoard;
+  ipDatabase: IpDatabase;
 }
 
 /** The app as routes register on it: request and response types come from the zod schemas. */

@@ -87,6 +87,7 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   // Per-event problems are answered in the 200's results; the batch itself: key, role.
   'POST /v1/events': KEYED,
   'POST /v1/events/login': [...KEYED, 404, ...DIRECTORY],
+  'POST /v1/risk/assess': [...KEYED, 404],
   'GET /v1/risk-responses': KEYED,
   'GET /v1/risk-responses/:id': [...KEYED, ...BY_ID],
   'POST /v1/risk-responses/:id/reverse': [...KEYED, ...BY_ID, ...UPDATE],

@@ -220,6 +220,17 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     params: riskResponse,
     body: [{ reason: 'Confirmed: the session was used from an unknown network; the owner was told' }],
   },
+  'POST /v1/risk/assess': {
+    id: 'assessRisk',
+    body: [
+      {
+        ...account,
+        kind: 'password_reset',
+        at: '2026-11-30T09:00:00Z',
+        context: { ip: '203.0.113.24', deviceId: 'dev-7f3a9c', userAgent: 'Mozilla/5.0', geo: { country: 'DE', asn: 3320, lat: 52.52, lon: 13.405 } },
+      },
+    ],
+  },
   'POST /v1/admin/tenants/:tenantId/scim-token': { id: 'issueScimToken', params: tenant },
   'GET /v1/audit': { id: 'exportAudit', querystring: { tenantId: 'acme', from: '2026-11-01T00:00:00Z', format: 'jsonl', limit: 1000, cursor: 0 } },
   'GET /v1/audit/verify': { id: 'verifyAuditChain', querystring: { tenantId: 'acme' } },

@@ -358,6 +358,16 @@ export const LoginEvent = z
   })
   .strict();
 
+export const RiskAssessIn = z
+  .object({
+    tenantId: TenantId,
+    accountId: AccountId,
+    kind: z.enum(RECOVERY_KINDS),
+    at: Instant.optional().describe('Evaluate as of this time, using only events before it: at most 400 days ago and at most 60 s ahead (default: now)'),
+    context: RequestContext,
+  })
+  .strict();
+
 /** The at most this many events `POST /v1/events` takes at once. */
 export const EVENT_BATCH_MAX = 1000;
 const EventId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "the reporter's id of the event: letters, digits and . _ : -, 1 to 128");
@@ -546,6 +556,15 @@ const EventActions = {
   responseIds: z.array(z.string()),
 };
 export const RecordedOut = out(z.looseObject({ recorded: z.boolean(), ...EventActions }));
+
+export const RiskAssessOut = out(
+  z.object({
+    score: z.number().int(),
+    tier: z.enum(['low', 'medium', 'high']),
+    response: z.enum(['challenge', 'approval_and_wait', 'refuse']),
+    signals: z.array(z.object({ code: z.string(), weight: z.number().int(), evidence: z.string() })),
+  }),
+);
 export const AuditOut = {
   description: 'Events in chain order: a JSON page by default; JSON lines (format=jsonl or ocsf) or CSV streamed',
   content: {

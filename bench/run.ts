@@ -1,6 +1,6 @@
 // `npm run bench`: runs the selected benchmarks one after another, then prints one table.
 //
-//   tsx bench/run.ts [--quick] [--only=api,starts,starts-pg,e2e,parked,efficiency,export] [--json=FILE]
+//   tsx bench/run.ts [--quick] [--only=api,starts,starts-pg,e2e,parked,efficiency,export,risk] [--json=FILE]
 //
 // --quick runs the small versions (a few seconds each) for CI. Benchmarks report, they do not
 // fail the build: the exit code is 0 unless a benchmark crashed (or the run was interrupted).
@@ -12,6 +12,7 @@ import { auditExport } from './audit-export';
 import { e2e } from './e2e';
 import { efficiency } from './efficiency';
 import { parked } from './parked';
+import { risk } from './risk';
 import { cleanupMark, runCleanups } from '../testkit/procs';
 import { getShared } from './lib/engine';
 import { renderTable, type Bench, type BenchContext, type Row } from './lib/util';
@@ -25,6 +26,7 @@ const BENCHES: Record<string, { item: string; title: string; run: Bench }> = {
   parked: { item: '4', title: 'parked workflows', run: parked },
   efficiency: { item: '5', title: 'efficiency', run: efficiency },
   export: { item: '14', title: 'audit export', run: auditExport },
+  risk: { item: '15', title: 'risk: events in and assessment', run: risk },
 };
 
 function parseArgs(argv: string[]) {

@@ -146,7 +146,7 @@ export function buildEvidence(f: EvidenceFacts) {
       ...(c.risk ? { errorSource: c.risk.errorSource, urgency: c.risk.urgency, context: c.risk.context } : {}),
     },
     risk: c.risk
-      ? { tier: c.risk.tier, route: c.risk.route, reasons: c.risk.reasons, assessedAt: first('recovery.triaged')?.at ?? null }
+      ? assessment(c.risk, first('recovery.triaged') ?? first('recovery.refused'))
       : {
           tier: 'high',
           route: null,
@@ -210,3 +210,16 @@ export function buildEvidence(f: EvidenceFacts) {
 }
 
 export type EvidenceBundle = ReturnType<typeof buildEvidence>;
+
+/** A recovery's risk assessment: the tier and route it was given, and the score and signals (each with weight and evidence) triage recorded. */
+function assessment(risk: NonNullable<CaseFacts['risk']>, triaged: EvidenceEvent | undefined) {
+  const d = triaged?.details ?? {};
+  return {
+    tier: risk.tier,
+    route: risk.route,
+    reasons: risk.reasons,
+    assessedAt: triaged?.at ?? null,
+    ...(typeof d.riskScore === 'number' ? { score: d.riskScore } : {}),
+    ...(Array.isArray(d.signals) ? { signals: d.signals } : {}),
+  };
+}

@@ -1,8 +1,6 @@
-// Risk signals and Tier 2 (behavioural consistency) from the request context against the
+// Geo helpers and Tier 2 (behavioural consistency) from the request context against the
 // account's login history. Pure; the activity that calls it turns results into facts without
 // personal data.
-import type { RiskSignal } from './triage';
-import { RISK_WEIGHTS } from './triage';
 
 export interface GeoPoint {
   country?: string;
@@ -71,20 +69,19 @@ export function assessBehaviour(ctx: RequestContext, history: LoginRecord[], now
   return { knownDevice, knownCountry, knownAsn, impossibleTravel, hasHistory: ok.length > 0, consistent, evidence };
 }
 
-export function riskSignals(
-  b: BehaviourAssessment,
-  opts: { lastLoginAt: Date | null; now: Date; recentRequestsForAccount: number; perAccountPer24h: number; factorAddedSecondsAfterLogin?: number | null },
-): RiskSignal[] {
-  const out: RiskSignal[] = [];
-  const add = (code: RiskSignal['code'], evidence: string) => out.push({ code, weight: RISK_WEIGHTS[code], evidence });
-  if (b.impossibleTravel) add('impossible_travel', `travel faster than ${IMPOSSIBLE_TRAVEL_KMH} km/h since the last login`);
-  if (b.hasHistory && !b.knownDevice && !b.knownCountry) add('new_device_new_country', 'new device and new country in the request context');
-  if (opts.recentRequestsForAccount >= opts.perAccountPer24h) add('repeat_reset', `${opts.recentRequestsForAccount} requests in 24 h`);
-  if (opts.lastLoginAt && opts.now.getTime() - opts.lastLoginAt.getTime() > INACTIVE_DAYS * 86_400_000) {
-    add('inactive_90d', `no login for more than ${INACTIVE_DAYS} days`);
-  }
-  if (opts.factorAddedSecondsAfterLogin != null && opts.factorAddedSecondsAfterLogin <= 60) {
-    add('recent_factor_enrolment', 'an MFA factor was added within 60 s of a login');
-  }
-  return out;
-}
+/**
+ * Networks of hosting providers and commercial VPN exits: a login from one says little about where
+ * the person is, so a country jump through one is not impossible travel. Public ASNs of the large
+ * clouds, hosts and VPN carriers; a miss only means the other rules (an exit used before, a known
+ * device that habitually jumps) have to explain the jump.
+ */
+export const HOSTING_ASNS: ReadonlySet<number> = new Set([
+  // Clouds: Amazon, Google, Microsoft, Oracle, Alibaba, Tencent, IBM
+  16509, 14618, 8987, 15169, 396982, 19527, 8075, 8068, 31898, 45102, 37963, 132203, 36351,
+  // Hosts: DigitalOcean, OVH, Hetzner, Linode/Akamai, Vultr, Leaseweb, Scaleway, Contabo, Choopa
+  14061, 16276, 24940, 63949, 20473, 60781, 28753, 16265, 12876, 51167, 40021,
+  // VPN carriers and exits: M247, Datacamp/CDN77, Cloudflare WARP, Mullvad (31173), Proton, Packethost, Zenlayer, Hostwinds
+  9009, 60068, 13335, 31173, 209103, 62240, 54825, 21859, 54290, 212238, 136787, 147049,
+]);
+
+export const isHostingAsn = (asn: number | undefined | null): boolean => asn != null && HOSTING_ASNS.has(asn);

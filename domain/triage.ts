@@ -6,7 +6,20 @@ import { isPrivileged } from './policy';
 import type { AccountAuthMethod, AccountRole, ErrorSource, Reason, RecoveryKind, RiskTier, Route, TenantAuthMode, Urgency } from './types';
 
 export interface RiskSignal {
-  code: 'impossible_travel' | 'new_device_new_country' | 'repeat_reset' | 'inactive_90d' | 'recent_factor_enrolment';
+  code:
+    | 'impossible_travel'
+    | 'impossible_travel_known_device'
+    | 'new_device_new_country'
+    | 'new_device_new_network'
+    | 'recent_factor_enrolment'
+    | 'session_anomaly'
+    | 'breached_password'
+    | 'failed_login_burst'
+    | 'repeat_reset'
+    | 'repeat_reset_ip'
+    | 'repeat_reset_device'
+    | 'reset_storm'
+    | 'inactive_90d';
   weight: number;
   evidence: string;
 }
@@ -42,11 +55,24 @@ export interface TriageDecision {
   rule: RecoveryRule;
 }
 
+/**
+ * Each signal's weight (domain/risk-signals.ts raises them; README lists why). A signal at 60 or
+ * more refuses alone; 30-59 escalates alone (approval and a long wait); below 30 only adds up.
+ * Recorded histories carry each signal's weight: changing one never changes a replay.
+ */
 export const RISK_WEIGHTS: Record<RiskSignal['code'], number> = {
   impossible_travel: 60,
+  impossible_travel_known_device: 35,
   new_device_new_country: 40,
+  new_device_new_network: 30,
   recent_factor_enrolment: 40,
+  session_anomaly: 30,
+  breached_password: 30,
+  failed_login_burst: 15,
   repeat_reset: 10,
+  repeat_reset_ip: 20,
+  repeat_reset_device: 25,
+  reset_storm: 30,
   inactive_90d: 10,
 };
 export const MEDIUM_RISK_AT = 30;

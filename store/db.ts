@@ -274,6 +274,29 @@ export interface RiskResponsesTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
+export interface RiskAssessmentsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  account_id: string;
+  kind: string;
+  at: Timestamp;
+  ip: string;
+  device_id: string | null;
+  score: number;
+  tier: 'low' | 'medium' | 'high';
+  signals: Json<unknown>;
+  /** `assess` (POST /v1/risk/assess) or `recovery:<id>` (a recovery's own assessment, once). */
+  source: string;
+  created_at: Generated<Date>;
+}
+export interface RiskStormsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  peak_per_hour: number;
+  baseline_per_hour: number;
+}
 export interface ScimTokensTable {
   tenant_id: string;
   token_hash: string;
@@ -424,6 +447,8 @@ export interface Database {
   scim_tokens: ScimTokensTable;
   ingested_events: IngestedEventsTable;
   risk_responses: RiskResponsesTable;
+  risk_assessments: RiskAssessmentsTable;
+  risk_storms: RiskStormsTable;
   rate_events: RateEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   attestations: AttestationsTable;

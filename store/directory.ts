@@ -395,13 +395,15 @@ export async function recordLoginsTx(
     .execute();
   const latest = new Map<string, Date>();
   for (const e of logins) if (e.success && (!latest.has(e.accountUuid) || latest.get(e.accountUuid)! < e.at)) latest.set(e.accountUuid, e.at);
-  for (const [id, at] of latest) {
-    await trx
-      .updateTable('accounts')
-      .set({ last_login_at: sql`greatest(last_login_at, ${at})` })
-      .where('id', '=', id)
-      .execute();
-  }
+  if (!latest.size) return;
+  // Concurrent batches touch overlapping accounts: rows are locked in id order first (no
+  // deadlock between two batches; NO KEY UPDATE, as the update itself takes, so the event inserts'
+  // foreign-key share locks do not conflict), then one statement sets every account's last login.
+  const ids = [...latest.keys()].sort();
+  await trx.selectFrom('accounts').select('id').where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
+  const values = sql.join(ids.map((id) => sql`(${id}::uuid, ${latest.get(id)!}::timestamptz)`));
+  await sql`update accounts a set last_login_at = greatest(a.last_login_at, v.at)
+    from (values ${values}) as v(id, at) where a.id = v.id`.execute(trx);
 }
 
 /** The engine's rows of these accounts of one tenant, by external id. */

@@ -234,3 +234,8 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
 export function idempotencyRows(db: Db) {
   return db.selectFrom('idempotency_keys').selectAll().execute();
 }
+
+/** The scored reset requests of one account (POST /v1/risk/assess and recoveries), oldest first. */
+export function riskAssessmentsOf(db: Db, tenantId: string, accountId: string) {
+  return db.selectFrom('risk_assessments').selectAll().where('tenant_id', '=', tenantId).where('account_id', '=', accountId).orderBy('id').execute();
+}

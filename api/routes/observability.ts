@@ -14,6 +14,7 @@ import type { DirectoryHealthBoard } from '../directory-status';
 import { deliveryCounts } from '../../store/deliveries';
 import { endedGrantCounts, grantCountsIn } from '../../store/grants';
 import { endedRecoveryCounts, recoveryCountsIn } from '../../store/recoveries';
+import { stormGauges } from '../../store/risk';
 
 /** API latency by route, observed on every response but the scrape's own. */
 function latencyHistogram(r: Router, registry: Registry) {
@@ -68,6 +69,20 @@ function readModelGauges(registry: Registry, db: Db) {
       for (const row of rows) this.set({ template: row.template, status: row.status }, Number(row.n));
     },
   });
+  // A tenant's reset storm (store/risk.ts opens and closes it, auditing both): on now, and how many began.
+  const stormGauge = (name: string, help: string, value: (s: { active: boolean; started: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['tenant'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await stormGauges(db)) this.set({ tenant: s.tenantId }, value(s));
+      },
+    });
+  stormGauge('recovery_reset_storm_active', "Whether the tenant's reset rate is a storm now (1) or not (0)", (s) => (s.active ? 1 : 0));
+  stormGauge('recovery_reset_storms_started', 'Reset storms ever started, by tenant', (s) => s.started);
 }
 
 /**

@@ -21,7 +21,7 @@ export function evidencePage(b: EvidenceBundle): string {
   const sections = [
     `<h1>${esc(title)}</h1><p class="muted">Tenant ${esc(c.tenantId)}, account ${esc(c.accountId)}, ${esc(c.kind)}. Final state: <strong>${esc(c.finalState)}</strong>.</p>`,
     `<h2>Request</h2><dl><dt>Requested</dt><dd>${esc(b.request.at)}</dd><dt>By</dt><dd>${who(b.request.requestedBy)}</dd><dt>Justification</dt><dd>${esc(b.request.justification)}</dd><dt>Ticket</dt><dd>${esc(text(b.request.ticketRef))}</dd></dl>`,
-    `<h2>Risk assessment</h2><dl><dt>Tier</dt><dd>${esc(text(b.risk.tier))}</dd><dt>Route</dt><dd>${esc(text(b.risk.route))}</dd><dt>Assessed</dt><dd>${esc(text(b.risk.assessedAt))}</dd><dt>Signals</dt><dd>${esc(text(b.risk.reasons))}</dd></dl>`,
+    `<h2>Risk assessment</h2><dl><dt>Tier</dt><dd>${esc(text(b.risk.tier))}</dd><dt>Route</dt><dd>${esc(text(b.risk.route))}</dd><dt>Assessed</dt><dd>${esc(text(b.risk.assessedAt))}</dd><dt>Score</dt><dd>${esc(text(b.risk.score ?? null))}</dd><dt>Signals</dt><dd>${esc(text(b.risk.signals ?? []))}</dd><dt>Reasons</dt><dd>${esc(text(b.risk.reasons))}</dd></dl>`,
     `<h2>Verification</h2>${table(
       ['Tier', 'Result', 'Evidence', 'When', 'By'],
       b.verifications.map((v) => [cell(v.tier), cell(v.result), cell(v.evidence), cell(v.at), `<td>${who(v.by)}</td>`]),

@@ -67,6 +67,7 @@ const ROUTES = [
   'POST /v1/directory/password-sessions',
   'POST /v1/events',
   'POST /v1/events/login',
+  'POST /v1/risk/assess',
   'GET /v1/risk-responses',
   'GET /v1/risk-responses/{id}',
   'POST /v1/risk-responses/{id}/reverse',

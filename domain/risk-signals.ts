@@ -1,0 +1,254 @@
+// The risk engine: a request (a reset, as of a time `at`) scored against the account's behaviour
+// history and the tenant's reset rates. Pure and explainable: every signal has a weight and its
+// evidence; the score is their sum and the tier follows triage's thresholds. The evidence holds
+// no IP address or device id (it goes into workflow history and the evidence bundle).
+import { HIGH_RISK_AT, MEDIUM_RISK_AT, RISK_WEIGHTS, riskTierOf, type RiskSignal } from './triage';
+import type { RiskTier } from './types';
+import { haversineKm, IMPOSSIBLE_TRAVEL_KMH, INACTIVE_DAYS, isHostingAsn } from './risk';
+
+export interface ResolvedGeo {
+  country?: string;
+  asn?: number;
+  lat?: number;
+  lon?: number;
+}
+
+/** One event of the account's history (logins, session uses, MFA enrolments), geo resolved. */
+export interface HistoryEvent {
+  type: 'login' | 'session_use' | 'mfa_enroll';
+  at: Date;
+  ip: string;
+  deviceId?: string | null;
+  sessionId?: string | null;
+  geo: ResolvedGeo;
+  /** A login's outcome; session uses and enrolments count as successful presence. */
+  success: boolean;
+  /** A login event that reported its password on a breached or common list. */
+  passwordFlagged?: boolean;
+}
+
+/** Earlier reset requests, all strictly before `at`. */
+export interface ResetCounts {
+  /** This account, last 24 h. */
+  account24h: number;
+  /** Distinct accounts reset from this IP in the last hour. */
+  ipAccounts1h: number;
+  /** Distinct accounts reset from this device in the last 24 h. */
+  deviceAccounts24h: number;
+  /** The tenant, last hour. */
+  tenant1h: number;
+  /** The tenant, the 7 days before that hour. */
+  tenantBaseline7d: number;
+}
+
+export interface RiskRequest {
+  at: Date;
+  ip: string;
+  deviceId?: string;
+  geo: ResolvedGeo;
+  /** Newest first or any order; only events strictly before `at` are read. */
+  history: readonly HistoryEvent[];
+  resets: ResetCounts;
+  perAccountPer24h: number;
+}
+
+export type RiskResponse = 'challenge' | 'approval_and_wait' | 'refuse';
+export interface RiskAssessment {
+  score: number;
+  tier: RiskTier;
+  response: RiskResponse;
+  signals: RiskSignal[];
+  /** Whether the tenant's reset rate is a storm right now (for the storm's start/end bookkeeping). */
+  storm: { active: boolean; lastHour: number; baselinePerHour: number };
+  /** Known device and known country: what still passes during a storm. */
+  familiar: boolean;
+}
+
+/** A device, country or network is familiar once seen this long before: a takeover's own logins do not vouch for it. */
+export const FAMILIAR_AFTER_MS = 24 * 3_600_000;
+/** Closer than this, a "jump" is geolocation noise (city-level databases err by hundreds of km). */
+export const SHORT_HOP_KM = 500;
+export const ENROLMENT_AFTER_LOGIN_S = 60;
+export const ENROLMENT_LOOKBACK_MS = 7 * 86_400_000;
+export const SESSION_LOOKBACK_MS = 86_400_000;
+export const FAILED_LOGINS_1H = 5;
+export const IP_ACCOUNTS_1H = 3;
+export const DEVICE_ACCOUNTS_24H = 3;
+/** A storm: the last hour's resets at least this many times the tenant's hourly baseline... */
+export const STORM_FACTOR = 6;
+/** ...and at least this many (a quiet tenant's baseline is near zero). */
+export const STORM_MIN_RESETS = 10;
+const BASELINE_HOURS = 7 * 24;
+
+const HOUR_MS = 3_600_000;
+
+interface Familiarity {
+  devices: Set<string>;
+  countries: Set<string>;
+  asns: Set<number>;
+  any: boolean;
+}
+
+/** What the account had used successfully at least FAMILIAR_AFTER_MS before `until`. */
+export function familiarity(history: readonly HistoryEvent[], until: Date): Familiarity {
+  const f: Familiarity = { devices: new Set(), countries: new Set(), asns: new Set(), any: false };
+  const cutoff = until.getTime() - FAMILIAR_AFTER_MS;
+  for (const e of history) {
+    if (!e.success || e.at.getTime() > cutoff) continue;
+    f.any = true;
+    if (e.deviceId) f.devices.add(e.deviceId);
+    if (e.geo.country) f.countries.add(e.geo.country);
+    if (e.geo.asn !== undefined) f.asns.add(e.geo.asn);
+  }
+  return f;
+}
+
+interface Ctx {
+  at: Date;
+  deviceId?: string | null;
+  geo: ResolvedGeo;
+}
+
+const speedKmh = (a: Ctx, b: Ctx) => {
+  const km = haversineKm({ lat: a.geo.lat!, lon: a.geo.lon! }, { lat: b.geo.lat!, lon: b.geo.lon! });
+  const hours = Math.max(Math.abs(b.at.getTime() - a.at.getTime()) / HOUR_MS, 1 / 60);
+  return { km, kmh: km / hours };
+};
+const located = (c: Ctx) => c.geo.lat !== undefined && c.geo.lon !== undefined;
+
+/** A jump faster than 900 km/h that a VPN or the database's noise does not explain, or null. */
+function travel(req: RiskRequest, before: HistoryEvent[], fam: Familiarity): { km: number; kmh: number; from?: string } | null {
+  const prev = before.find((e) => e.success && located(e));
+  if (!prev || !located(req)) return null;
+  const { km, kmh } = speedKmh(prev, req);
+  if (kmh <= IMPOSSIBLE_TRAVEL_KMH || km < SHORT_HOP_KM) return null;
+  // VPN exits: a hosting network on either side, or an exit (country or network) used before.
+  if (isHostingAsn(req.geo.asn) || isHostingAsn(prev.geo.asn)) return null;
+  if ((req.geo.country && fam.countries.has(req.geo.country)) || (req.geo.asn !== undefined && fam.asns.has(req.geo.asn))) return null;
+  // A known device whose own history already jumps like this: a habitual VPN or remote desktop.
+  if (req.deviceId && fam.devices.has(req.deviceId) && habitualJumps(before, req.deviceId)) return null;
+  return { km, kmh, from: prev.geo.country };
+}
+
+function habitualJumps(before: HistoryEvent[], deviceId: string): boolean {
+  const mine = before.filter((e) => e.success && e.deviceId === deviceId && located(e));
+  for (let i = 0; i + 1 < mine.length; i++) {
+    const { km, kmh } = speedKmh(mine[i + 1], mine[i]);
+    if (kmh > IMPOSSIBLE_TRAVEL_KMH && km >= SHORT_HOP_KM && mine[i].geo.country !== mine[i + 1].geo.country) return true;
+  }
+  return false;
+}
+
+/** An MFA enrolment within 60 s after a successful login from an unfamiliar context, in the last 7 days. */
+function suspiciousEnrolment(before: HistoryEvent[], at: Date): { seconds: number } | null {
+  for (const enrol of before) {
+    if (enrol.type !== 'mfa_enroll' || at.getTime() - enrol.at.getTime() > ENROLMENT_LOOKBACK_MS) continue;
+    const login = before.find(
+      (e) => e.type === 'login' && e.success && e.at <= enrol.at && enrol.at.getTime() - e.at.getTime() <= ENROLMENT_AFTER_LOGIN_S * 1000,
+    );
+    if (!login) continue;
+    const fam = familiarity(
+      before.filter((e) => e.at < login.at),
+      login.at,
+    );
+    if (!unfamiliarContext(login, fam)) continue;
+    return { seconds: Math.round((enrol.at.getTime() - login.at.getTime()) / 1000) };
+  }
+  return null;
+}
+
+/** A new device together with a new country or network (no history: nothing to compare with). */
+function unfamiliarContext(c: Ctx, fam: Familiarity): 'country' | 'network' | null {
+  if (!fam.any || (c.deviceId && fam.devices.has(c.deviceId))) return null;
+  if (c.geo.country && !fam.countries.has(c.geo.country)) return 'country';
+  if (c.geo.asn !== undefined && !fam.asns.has(c.geo.asn)) return 'network';
+  return null;
+}
+
+/** A session used from another country or network than the login that issued it, in the last 24 h. */
+function sessionAnomaly(before: HistoryEvent[], at: Date): { country: boolean } | null {
+  let found: { country: boolean } | null = null;
+  for (const use of before) {
+    if (use.type !== 'session_use' || !use.sessionId || at.getTime() - use.at.getTime() > SESSION_LOOKBACK_MS) continue;
+    const issued = before.find((e) => e.type === 'login' && e.success && e.sessionId === use.sessionId);
+    if (!issued) continue;
+    const country = !!issued.geo.country && !!use.geo.country && issued.geo.country !== use.geo.country;
+    const asn = issued.geo.asn !== undefined && use.geo.asn !== undefined && issued.geo.asn !== use.geo.asn;
+    if (country) return { country: true };
+    if (asn) found = { country: false };
+  }
+  return found;
+}
+
+/**
+ * A storm is measured against the tenant's own baseline: with no reset in the 7 days before the
+ * last hour there is none (a new tenant's first hour is not a surge of anything).
+ */
+export function tenantStorm(r: ResetCounts): RiskAssessment['storm'] {
+  const baselinePerHour = r.tenantBaseline7d / BASELINE_HOURS;
+  const lastHour = r.tenant1h + 1;
+  const active = r.tenantBaseline7d > 0 && lastHour >= STORM_MIN_RESETS && lastHour >= STORM_FACTOR * Math.max(baselinePerHour, 1);
+  return { active, lastHour, baselinePerHour: Math.round(baselinePerHour * 100) / 100 };
+}
+
+export const responseOf = (tier: RiskTier): RiskResponse => (tier === 'high' ? 'refuse' : tier === 'medium' ? 'approval_and_wait' : 'challenge');
+
+export function assessRisk(req: RiskRequest): RiskAssessment {
+  const before = req.history.filter((e) => e.at < req.at).sort((a, b) => b.at.getTime() - a.at.getTime());
+  const fam = familiarity(before, req.at);
+  const signals: RiskSignal[] = [];
+  const add = (code: RiskSignal['code'], evidence: string) => signals.push({ code, weight: RISK_WEIGHTS[code], evidence });
+  const knownDevice = !!req.deviceId && fam.devices.has(req.deviceId);
+  const knownCountry = !!req.geo.country && fam.countries.has(req.geo.country);
+
+  const jump = travel(req, before, fam);
+  if (jump) {
+    const what = `${Math.round(jump.km)} km from the last ${jump.from ?? 'located'} activity at ${Math.round(jump.kmh)} km/h (over ${IMPOSSIBLE_TRAVEL_KMH})`;
+    if (knownDevice) add('impossible_travel_known_device', `${what}, from a known device`);
+    else add('impossible_travel', what);
+  }
+  const unfamiliar = unfamiliarContext(req, fam);
+  if (unfamiliar === 'country') add('new_device_new_country', `device not seen before, country ${req.geo.country} not seen before`);
+  if (unfamiliar === 'network') add('new_device_new_network', `device not seen before, network AS${req.geo.asn} not seen before`);
+
+  const enrol = suspiciousEnrolment(before, req.at);
+  if (enrol) add('recent_factor_enrolment', `an MFA factor was enrolled ${enrol.seconds} s after a login from an unfamiliar context`);
+  const session = sessionAnomaly(before, req.at);
+  if (session) {
+    signals.push({
+      code: 'session_anomaly',
+      weight: session.country ? RISK_WEIGHTS.session_anomaly : Math.round(RISK_WEIGHTS.session_anomaly / 3),
+      evidence: `a session was used from another ${session.country ? 'country' : 'network'} than the login that issued it (last 24 h)`,
+    });
+  }
+  const flagged = before.find((e) => e.type === 'login' && e.passwordFlagged && req.at.getTime() - e.at.getTime() <= 30 * 86_400_000);
+  if (flagged) add('breached_password', 'a login in the last 30 days reported a password on a breached or common list');
+  const failures = before.filter((e) => e.type === 'login' && !e.success && req.at.getTime() - e.at.getTime() <= HOUR_MS).length;
+  if (failures >= FAILED_LOGINS_1H) add('failed_login_burst', `${failures} failed logins in the last hour`);
+
+  const r = req.resets;
+  if (r.account24h >= req.perAccountPer24h) add('repeat_reset', `${r.account24h} earlier resets of this account in 24 h`);
+  // One source resetting many accounts: the device is the stronger of the two (an office shares
+  // an IP); one signal, not both, so a shared context alone never escalates.
+  if (r.deviceAccounts24h >= DEVICE_ACCOUNTS_24H) add('repeat_reset_device', `${r.deviceAccounts24h} other accounts reset from this device in 24 h`);
+  else if (r.ipAccounts1h >= IP_ACCOUNTS_1H) add('repeat_reset_ip', `${r.ipAccounts1h} other accounts reset from this IP in the last hour`);
+  const storm = tenantStorm(r);
+  const familiar = knownDevice && knownCountry;
+  if (storm.active && !familiar) {
+    add(
+      'reset_storm',
+      `tenant reset storm (${storm.lastHour} in the last hour, baseline ${storm.baselinePerHour}/h) and the context is not a known device in a known country`,
+    );
+  }
+
+  const last = before.find((e) => e.success);
+  if (last && req.at.getTime() - last.at.getTime() > INACTIVE_DAYS * 86_400_000) {
+    add('inactive_90d', `no activity for ${Math.floor((req.at.getTime() - last.at.getTime()) / 86_400_000)} days (over ${INACTIVE_DAYS})`);
+  }
+
+  const score = signals.reduce((s, x) => s + x.weight, 0);
+  const tier = riskTierOf(score);
+  return { score, tier, response: responseOf(tier), signals, storm, familiar };
+}
+
+export const RISK_THRESHOLDS = { medium: MEDIUM_RISK_AT, high: HIGH_RISK_AT } as const;

@@ -1,0 +1,214 @@
+// The risk engine's reads and records: an account's behaviour history as of a time, the reset
+// rates around a request, every scored request (`risk_assessments`) and each tenant's reset
+// storms (`risk_storms`), their only owner. assessAndRecord is the one assessment both
+// POST /v1/risk/assess and a recovery's triage run.
+import { sql, type Transaction } from 'kysely';
+import { assessRisk, type HistoryEvent, type ResetCounts, type ResolvedGeo, type RiskAssessment } from '../domain/risk-signals';
+import type { Database, Db } from './db';
+import { appendAuditTx } from './audit';
+import { findAccount } from './directory';
+
+/** How many of the newest events of each source are read: enough for familiarity, bounded for speed. */
+export const HISTORY_LIMIT = 300;
+
+interface HistoryRow {
+  type: HistoryEvent['type'];
+  at: Date;
+  ip: string;
+  device_id: string | null;
+  session_id: string | null;
+  country: string | null;
+  asn: string | number | null;
+  lat: number | null;
+  lon: number | null;
+  success: boolean;
+  geo: Record<string, unknown> | null;
+  from_batch: boolean;
+}
+
+const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : undefined);
+
+function geoOfRow(r: HistoryRow): ResolvedGeo {
+  const g = r.geo ?? {};
+  const out: ResolvedGeo = {};
+  const country = r.country ?? (typeof g.country === 'string' ? g.country : undefined);
+  if (country) out.country = country;
+  const asn = num(r.asn ?? g.asn);
+  if (asn !== undefined) out.asn = asn;
+  const lat = num(r.lat ?? g.lat);
+  const lon = num(r.lon ?? g.lon);
+  if (lat !== undefined && lon !== undefined) Object.assign(out, { lat, lon });
+  return out;
+}
+
+/**
+ * The account's events strictly before `at`, newest first: its logins (login_events: both event
+ * routes write there) and its session uses and enrolments (ingested_events). A batch login is in
+ * both tables; its ingested copy (which has the session id) is the one kept.
+ */
+export async function historyBefore(db: Db, accountUuid: string, at: Date): Promise<(HistoryEvent & { locate: string })[]> {
+  const { rows } = await sql<HistoryRow>`
+    (select 'login' as type, at, ip, device_id, null as session_id, country, asn, lat, lon, success, null::jsonb as geo, false as from_batch
+       from login_events where account_id = ${accountUuid} and at < ${at} order by at desc limit ${HISTORY_LIMIT})
+    union all
+    (select type, at, ip, device_id, session_id, null, null, null, null, outcome is distinct from 'failure', geo, true
+       from ingested_events where account_id = ${accountUuid} and at < ${at} order by at desc limit ${HISTORY_LIMIT})`.execute(db);
+  const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${new Date(r.at).getTime()}|${r.ip}`));
+  return rows
+    .filter((r) => r.from_batch || !batchLogins.has(`${new Date(r.at).getTime()}|${r.ip}`))
+    .map((r) => ({
+      type: r.type,
+      at: new Date(r.at),
+      ip: r.ip,
+      deviceId: r.device_id,
+      sessionId: r.session_id,
+      geo: geoOfRow(r),
+      success: r.success,
+      locate: r.ip,
+    }))
+    .sort((a, b) => b.at.getTime() - a.at.getTime());
+}
+
+/** The reset rates around a request, from the recorded assessments strictly before `at`, in one statement. */
+export async function resetCounts(
+  db: Db,
+  q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date },
+): Promise<ResetCounts & { stormOpen: boolean }> {
+  const { tenantId: t, accountId: a, ip, at } = q;
+  const { rows } = await sql<Record<keyof ResetCounts, string> & { stormOpen: boolean }>`
+    select
+      (select count(*) from risk_assessments where tenant_id = ${t} and account_id = ${a}
+         and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "account24h",
+      (select count(distinct account_id) from risk_assessments where tenant_id = ${t} and ip = ${ip} and account_id <> ${a}
+         and at > ${at}::timestamptz - interval '1 hour' and at < ${at}) as "ipAccounts1h",
+      (select count(distinct account_id) from risk_assessments where tenant_id = ${t} and device_id = ${q.deviceId ?? null} and account_id <> ${a}
+         and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "deviceAccounts24h",
+      (select count(*) from risk_assessments where tenant_id = ${t}
+         and at > ${at}::timestamptz - interval '1 hour' and at < ${at}) as "tenant1h",
+      (select count(*) from risk_assessments where tenant_id = ${t}
+         and at > ${at}::timestamptz - interval '169 hours' and at <= ${at}::timestamptz - interval '1 hour') as "tenantBaseline7d",
+      exists (select 1 from risk_storms where tenant_id = ${t} and ended_at is null) as "stormOpen"`.execute(db);
+  const r = rows[0];
+  return {
+    account24h: Number(r.account24h),
+    ipAccounts1h: Number(r.ipAccounts1h),
+    deviceAccounts24h: Number(r.deviceAccounts24h),
+    tenant1h: Number(r.tenant1h),
+    tenantBaseline7d: Number(r.tenantBaseline7d),
+    stormOpen: r.stormOpen,
+  };
+}
+
+export interface AssessInput {
+  tenantId: string;
+  accountId: string;
+  kind: string;
+  at: Date;
+  ip: string;
+  deviceId?: string;
+  /** The caller's geo, already completed from the IP database. */
+  geo: ResolvedGeo;
+  perAccountPer24h: number;
+  /** `assess`, or `recovery:<id>` (recorded once). */
+  source: string;
+}
+
+export type StormChange = { change: 'started' | 'ended'; stormId: string } | null;
+
+function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment) {
+  return db
+    .insertInto('risk_assessments')
+    .values({
+      tenant_id: i.tenantId,
+      account_id: i.accountId,
+      kind: i.kind,
+      at: i.at,
+      ip: i.ip,
+      device_id: i.deviceId ?? null,
+      score: a.score,
+      tier: a.tier,
+      signals: JSON.stringify(a.signals),
+      source: i.source,
+    })
+    .onConflict((oc) => oc.column('source').where('source', '<>', 'assess').doNothing())
+    .execute();
+}
+
+/** Opens or closes the tenant's storm, auditing either, in one transaction; null when nothing changed. */
+async function moveStormTx(trx: Transaction<Database>, i: AssessInput, storm: RiskAssessment['storm']): Promise<StormChange> {
+  if (storm.active) {
+    const opened = await trx
+      .insertInto('risk_storms')
+      .values({ tenant_id: i.tenantId, started_at: i.at, peak_per_hour: storm.lastHour, baseline_per_hour: storm.baselinePerHour })
+      .onConflict((oc) => oc.column('tenant_id').where('ended_at', 'is', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!opened) return null;
+    await stormAudit(trx, i.tenantId, String(opened.id), 'started', i.at, storm);
+    return { change: 'started', stormId: String(opened.id) };
+  }
+  const closed = await trx
+    .updateTable('risk_storms')
+    .set({ ended_at: i.at })
+    .where('tenant_id', '=', i.tenantId)
+    .where('ended_at', 'is', null)
+    .where('started_at', '<', i.at)
+    .returning('id')
+    .executeTakeFirst();
+  if (!closed) return null;
+  await stormAudit(trx, i.tenantId, String(closed.id), 'ended', i.at, storm);
+  return { change: 'ended', stormId: String(closed.id) };
+}
+
+/** Keeps an open storm's peak (one statement, outside any transaction). */
+function raiseStormPeak(db: Db, tenantId: string, lastHour: number) {
+  return db
+    .updateTable('risk_storms')
+    .set({ peak_per_hour: sql`greatest(peak_per_hour, ${lastHour})` })
+    .where('tenant_id', '=', tenantId)
+    .where('ended_at', 'is', null)
+    .execute();
+}
+
+function stormAudit(trx: Transaction<Database>, tenantId: string, id: string, change: 'started' | 'ended', at: Date, storm: RiskAssessment['storm']) {
+  return appendAuditTx(trx, {
+    tenantId,
+    eventKey: `risk-storm:${tenantId}:${id}:${change}`,
+    actor: 'system:risk',
+    action: `risk.storm_${change}`,
+    target: `tenant:${tenantId}`,
+    details: { at: at.toISOString(), resetsLastHour: storm.lastHour, baselinePerHour: storm.baselinePerHour },
+  });
+}
+
+/**
+ * Scores a reset request as of `i.at` and records it. `locate` completes a history event's geo
+ * from the IP database where the reporter gave none. Null when the account does not exist.
+ */
+export async function assessAndRecord(
+  db: Db,
+  locate: (ip: string, given: ResolvedGeo) => ResolvedGeo,
+  i: AssessInput,
+): Promise<{ assessment: RiskAssessment; storm: StormChange } | null> {
+  const acct = await findAccount(db, i.tenantId, i.accountId);
+  if (!acct) return null;
+  const [rows, { stormOpen, ...resets }] = await Promise.all([historyBefore(db, acct.id, i.at), resetCounts(db, i)]);
+  const history = rows.map(({ locate: ip, ...e }) => ({ ...e, geo: locate(ip, e.geo) }));
+  const assessment = assessRisk({ at: i.at, ip: i.ip, deviceId: i.deviceId, geo: i.geo, history, resets, perAccountPer24h: i.perAccountPer24h });
+  await recordAssessment(db, i, assessment);
+  // The common case (no storm, or one going on) writes nothing more; a change is audited with it.
+  let storm: StormChange = null;
+  if (assessment.storm.active !== stormOpen) storm = await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm));
+  else if (stormOpen) await raiseStormPeak(db, i.tenantId, assessment.storm.lastHour);
+  return { assessment, storm };
+}
+
+/** Each tenant's storm state, for /metrics: open storms and how many ever started. */
+export async function stormGauges(db: Db): Promise<{ tenantId: string; active: boolean; started: number }[]> {
+  const rows = await db
+    .selectFrom('risk_storms')
+    .select((eb) => ['tenant_id', eb.fn.countAll<string>().as('started'), sql<boolean>`bool_or(ended_at is null)`.as('active')])
+    .groupBy('tenant_id')
+    .execute();
+  return rows.map((r) => ({ tenantId: r.tenant_id, active: !!r.active, started: Number(r.started) }));
+}
