@@ -248,11 +248,8 @@ const ACTIVITIES = {
   },
   recordInvitationTransition: {
     category: 'transition',
-    why: 'moves the invitation to a state and audits the move in the same transaction',
-    needs: (s, c) => {
-      const i = input<{ step: string; action: string; state: string }>(s);
-      return [{ action: i.action, key: keyed(c, i.step), match: (d) => d.state === i.state }];
-    },
+    why: 'moves the invitation to a state; it returns the audit event that records the move',
+    needs: auditedStep,
   },
   issueInvitationLink: { category: 'notification', why: "the invitation's single-use link mailed to the account's primary address", needs: linkNeeds },
   confirmAttestation: {
@@ -316,6 +313,11 @@ const SIGNALS: Record<string, Rule<SignalStep>> = {
   linkRedeemed: {
     category: 'evidence',
     why: 'the API used a link; its redemption event holds the tier 3 evidence (a hint it did not commit is dropped, see confirmRedemption)',
+    needs: () => [],
+  },
+  invitationRegistered: {
+    category: 'evidence',
+    why: "the API used the invitation's link; the redemption is checked and recorded as for linkRedeemed (see confirmRedemption)",
     needs: () => [],
   },
   credentialFetched: { category: 'decision', why: 'the requester picked the credential up, once', needs: () => [{ action: 'credential.fetched' }] },
