@@ -520,6 +520,8 @@ describe('the coverage table', () => {
       failure: { type: 'no_registered_address', message: '' },
     } as const;
     assert.throws(() => needsOf(failed, c), /does not map/);
+    // A run whose result names no state would match any event: its end is a finding instead.
+    assert.throws(() => needsOf({ kind: 'closed', status: 'COMPLETED', result: { caseId: 'rec_x' } }, c), /closed without a state/);
   });
 });
 
