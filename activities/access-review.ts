@@ -93,7 +93,7 @@ function openReview(deps: Deps): AccessReviewActivities['openAccessReview'] {
       eventKey: `${reviewId}:started`,
       action: 'access_review.started',
       target: `tenant:${tenantId}`,
-      details: { asOf, action: row.action, byKind },
+      details: { reason: "the tenant's scheduled access review", asOf, action: row.action, byKind },
     });
     for (const [n, f] of findings.entries()) {
       await appendAudit(db, {
@@ -128,7 +128,12 @@ function applyFinding(deps: Deps): AccessReviewActivities['applyAccessReviewFind
     } catch (err) {
       if (!(err instanceof ApplicationFailure) || err.type !== DIRECTORY_REFUSED) throw err;
       const code = (err.details?.[0] as { code?: string } | undefined)?.code ?? DIRECTORY_REFUSED;
-      await appendAudit(db, { ...base, eventKey: `${reviewId}:${n}:refused`, action: 'access_review.suspend_refused', details: { n, kind: f.kind, code } });
+      await appendAudit(db, {
+        ...base,
+        eventKey: `${reviewId}:${n}:refused`,
+        action: 'access_review.suspend_refused',
+        details: { n, kind: f.kind, reason: f.reason, code },
+      });
       await recordFindingOutcome(db, reviewId, n, { status: 'refused', code });
       return { suspended: false };
     }
@@ -157,7 +162,7 @@ function applyFinding(deps: Deps): AccessReviewActivities['applyAccessReviewFind
       ...base,
       eventKey: `${reviewId}:${n}:notified`,
       action: 'access_review.account_notified',
-      details: { n, recipients: to.length, deliveryFailed: sent.failed },
+      details: { n, reason: f.reason, recipients: to.length, deliveryFailed: sent.failed },
     });
     await recordFindingOutcome(db, reviewId, n, { status: 'suspended', sessionsRevoked: revoked, noticeRecipients: to.length });
     return { suspended: true };
@@ -198,7 +203,12 @@ function sendReport(deps: Deps): AccessReviewActivities['sendAccessReviewReport'
       action: 'access_review.completed',
       target: `tenant:${r.tenant_id}`,
       recoveryId: reviewId,
-      details: { findings: r.findings.length, contacts: to.length, deliveryFailed: sent.failed },
+      details: {
+        reason: "the review's report was mailed to the tenant's security contacts",
+        findings: r.findings.length,
+        contacts: to.length,
+        deliveryFailed: sent.failed,
+      },
     });
     return { recipients: to.length };
   };

@@ -95,7 +95,11 @@ function applying({ db, directoryFor }: Deps) {
         step: 'closed',
         action: 'risk.response_closed',
         actor: 'system',
-        details: { previousState: r.state, note: 'nobody reversed or acknowledged it in the review window: it stands' },
+        details: {
+          previousState: r.state,
+          reason: 'review_window_ended',
+          note: 'nobody reversed or acknowledged it in the review window: it stands',
+        },
       });
       return { state: 'closed' };
     },
@@ -139,7 +143,7 @@ function telling({ db, mailer, config }: Deps) {
         action: 'security.alerted',
         target: `tenant:${r.tenantId}`,
         recoveryId: r.id,
-        details: { contacts: to.length, action: r.action, signal: r.signal },
+        details: { contacts: to.length, action: r.action, signal: r.signal, reason: r.signal },
       });
       return { recipients: to.length };
     },
@@ -161,7 +165,7 @@ function telling({ db, mailer, config }: Deps) {
         action: 'security.webhook_sent',
         target: `tenant:${i.tenantId}`,
         recoveryId: i.caseId,
-        details: { event: i.event, status },
+        details: { event: i.event, reason: i.event, status },
       });
       return { sent: true, status };
     },

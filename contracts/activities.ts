@@ -157,7 +157,7 @@ export interface InvitationTransition extends Transition {
 
 /** Onboarding without SSO: the invitation's single link, its recorded states. */
 export interface InvitationActivities {
-  recordInvitationTransition: (i: InvitationTransition) => Promise<void>;
+  recordInvitationTransition: (i: InvitationTransition) => Promise<AuditedStep>;
   issueInvitationLink: (i: { invitationId: string; step: string; ttlSeconds: number }) => Promise<IssuedLink>;
 }
 

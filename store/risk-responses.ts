@@ -93,7 +93,7 @@ export function recordResponse(db: Db, r: NewResponse): Promise<{ row: ResponseR
         action: 'risk.response_recorded',
         target: `account:${r.accountId}`,
         recoveryId: r.id,
-        details: { action: r.action, signal: r.signal, eventId: r.eventId, evidence: r.evidence, state: r.state },
+        details: { action: r.action, signal: r.signal, reason: r.signal, eventId: r.eventId, evidence: r.evidence, state: r.state },
       });
       return { row: rowOf(inserted), inserted: true };
     }
@@ -154,7 +154,7 @@ export function recordResponseTransition(db: Db, t: ResponseTransition): Promise
       action: t.action,
       target: `account:${row.account_id}`,
       recoveryId: t.id,
-      details: { action: row.action, signal: row.signal, state: t.state, ...t.details },
+      details: { action: row.action, signal: row.signal, reason: row.signal, state: t.state, ...t.details },
     });
     return rowOf(row);
   });

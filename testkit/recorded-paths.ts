@@ -4,13 +4,17 @@
 import assert from 'node:assert/strict';
 import type { Harness } from './engine';
 import { getAccountChange } from '../store/account-changes';
+import { getAccessReview, listAccessReviews } from '../store/access-reviews';
+import { getResponse } from '../store/risk-responses';
+import { placeAccountActivity } from './access-review';
 import { found, grantRow, invitationRow, recoveryRow } from './inspect';
 import { codeIn, enrol, invitationState, invite } from './invitations';
 import { tokenFrom } from './mail';
-import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant } from './seed';
+import { KNOWLEDGE, recoveryBody, seedAccount, seedIngestion, seedLogin, seedPrincipal, seedTenant, setPolicy } from './seed';
 import { until } from './wait';
 
-export type WorkflowName = 'recoveryWorkflow' | 'accessGrantWorkflow' | 'accountChangeWorkflow' | 'invitationWorkflow';
+export type WorkflowName =
+  'recoveryWorkflow' | 'accessGrantWorkflow' | 'accountChangeWorkflow' | 'invitationWorkflow' | 'riskResponseWorkflow' | 'accessReviewWorkflow';
 
 /** One path's run: the case (recovery, grant or account change) and its closed workflow run. */
 export interface RecordedCase {
@@ -401,7 +405,99 @@ const INVITATION_PATHS: RecordedPath[] = [
   },
 ];
 
-export const RECORDED_PATHS: readonly RecordedPath[] = [...ACCESS_PATHS, ...UNDELIVERED_PATHS, ...RECOVERY_PATHS, ...ACCOUNT_CHANGE_PATHS, ...INVITATION_PATHS];
+/** A tenant with one account, an ingestion key and an admin; detections answer with the response made. */
+async function riskTeam(h: Harness) {
+  const tenantId = await seedTenant(h, 'local');
+  return {
+    h,
+    tenantId,
+    accountId: await seedAccount(h, tenantId),
+    ingest: (await seedIngestion(h, [tenantId])).key,
+    admin: await seedPrincipal(h, ['admin'], [tenantId]),
+  };
+}
+type RiskTeam = Awaited<ReturnType<typeof riskTeam>>;
+const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+const evt = (t: RiskTeam, type: string, over: Record<string, unknown>) => ({
+  eventId: `rp-${Math.random().toString(36).slice(2, 10)}`,
+  type,
+  tenantId: t.tenantId,
+  accountId: t.accountId,
+  ...over,
+});
+const login = (t: RiskTeam, over: Record<string, unknown> = {}) =>
+  evt(t, 'login', { at: ago(3600), ip: '203.0.113.24', deviceId: 'laptop-1', outcome: 'success', geo: { country: 'GB', asn: 2856 }, ...over });
+/** Posts the events; the id of the response the last one started. */
+async function detected(t: RiskTeam, events: Record<string, unknown>[], state: string) {
+  const r = await t.h.api('POST', '/v1/events', { key: t.ingest, body: { events } });
+  assert.equal(r.status, 200, r.text);
+  const id = found((r.body.results as { responseIds?: string[] }[]).at(-1)?.responseIds?.[0], `a risk response in ${r.text}`);
+  await riskWait(t, id, state);
+  return id;
+}
+const riskWait = (t: RiskTeam, id: string, state: string) => until(state, async () => (await getResponse(t.h.db, id))?.state === state);
+const riskDecide = async (t: RiskTeam, id: string, decision: 'reverse' | 'acknowledge', state: string) => {
+  const r = await t.h.api('POST', `/v1/risk-responses/${id}/${decision}`, { key: t.admin.key, body: { reason: 'recorded path' } });
+  assert.equal(r.status, 200, r.text);
+  await riskWait(t, id, state);
+  return id;
+};
+const risk = (name: string, drive: (t: RiskTeam) => Promise<string>): RecordedPath => ({
+  name,
+  workflow: 'riskResponseWorkflow',
+  drive: async (h) => drive(await riskTeam(h)),
+});
+
+const RISK_PATHS: RecordedPath[] = [
+  risk('risk-hijack-acknowledged', async (t) => {
+    const use = evt(t, 'session_use', { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-a', geo: { country: 'GB', asn: 64512 } });
+    const id = await detected(t, [login(t, { at: ago(600), sessionId: 'sess-a' }), use], 'applied');
+    return riskDecide(t, id, 'acknowledge', 'acknowledged');
+  }),
+  risk('risk-enrolment-held-reversed', async (t) => {
+    const unfamiliar = { ip: '45.160.1.5', deviceId: 'phone-x', geo: { country: 'BR', asn: 28573 } };
+    const enrol = evt(t, 'mfa_enroll', { at: ago(30), ip: unfamiliar.ip, deviceId: 'phone-x' });
+    const id = await detected(t, [login(t), login(t, { at: ago(70), ...unfamiliar }), enrol], 'held');
+    return riskDecide(t, id, 'reverse', 'released');
+  }),
+  risk('risk-password-change-closed', async (t) => {
+    const id = await detected(t, [login(t, { passwordCompromised: true })], 'password_change_required');
+    // Past the 30-day review window with nobody deciding: the response stands.
+    await t.h.testEnv!.sleep('721 hours');
+    await riskWait(t, id, 'closed');
+    return id;
+  }),
+];
+
+/** A tenant with one account idle for a year, reviewed as its Schedule starts a run (the time-skipping server has no Schedules). */
+async function reviewed(h: Harness, action: 'report' | 'suspend') {
+  const tenantId = await seedTenant(h, 'local');
+  if (action === 'suspend') await setPolicy(h, tenantId, { accessReview: { action } });
+  const idle = await seedAccount(h, tenantId, { mfa: true });
+  const t0 = await h.testEnv!.currentTimeMs();
+  await placeAccountActivity(h.db, tenantId, idle, { lastLoginAt: new Date(t0 - 365 * 86_400_000), createdAt: new Date(t0 - 400 * 86_400_000) });
+  const workflowId = `access-review:${tenantId}-recorded`;
+  await h.client.workflow.start('accessReviewWorkflow', { taskQueue: h.taskQueue, workflowId, args: [{ tenantId }] });
+  const row = await until('the completed review', async () =>
+    (await listAccessReviews(h.db, tenantId, 10)).find((r) => r.workflow_id === workflowId && r.state === 'completed'),
+  );
+  return row.id;
+}
+
+const ACCESS_REVIEW_PATHS: RecordedPath[] = [
+  { name: 'access-review-report', workflow: 'accessReviewWorkflow', drive: (h) => reviewed(h, 'report') },
+  { name: 'access-review-suspend', workflow: 'accessReviewWorkflow', drive: (h) => reviewed(h, 'suspend') },
+];
+
+export const RECORDED_PATHS: readonly RecordedPath[] = [
+  ...ACCESS_PATHS,
+  ...UNDELIVERED_PATHS,
+  ...RECOVERY_PATHS,
+  ...ACCOUNT_CHANGE_PATHS,
+  ...INVITATION_PATHS,
+  ...RISK_PATHS,
+  ...ACCESS_REVIEW_PATHS,
+];
 
 /** Drives a path and waits for its workflow run to close. */
 export async function driveRecordedPath(h: Harness, p: RecordedPath): Promise<RecordedCase> {
@@ -416,6 +512,15 @@ async function runOf(h: Harness, workflow: WorkflowName, caseId: string): Promis
     const c = found(await getAccountChange(h.db, caseId), `account change ${caseId}`);
     const workflowId = `account-change:${caseId}`;
     return { tenantId: c.tenantId, workflowId, runId: (await h.client.workflow.getHandle(workflowId).describe()).runId };
+  }
+  if (workflow === 'riskResponseWorkflow' || workflow === 'accessReviewWorkflow') {
+    const row =
+      workflow === 'riskResponseWorkflow'
+        ? found(await getResponse(h.db, caseId), `risk response ${caseId}`)
+        : (({ tenant_id, workflow_id }) => ({ tenantId: tenant_id, workflowId: workflow_id }))(
+            found(await getAccessReview(h.db, caseId), `access review ${caseId}`),
+          );
+    return { tenantId: row.tenantId, workflowId: row.workflowId, runId: (await h.client.workflow.getHandle(row.workflowId).describe()).runId };
   }
   if (workflow === 'invitationWorkflow') {
     const row = found(await invitationRow(h.db, caseId), `invitation ${caseId}`);

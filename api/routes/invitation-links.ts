@@ -30,7 +30,7 @@ const audit = (deps: AppDeps, row: TokenRow, action: string, details: Record<str
     action,
     target: `account:${row.account_id}`,
     recoveryId: row.recovery_id,
-    details: { tokenId: row.id, ...details },
+    details: { tokenId: row.id, purpose: row.purpose, ...details },
   });
 
 function enrolRoute(r: Router, deps: AppDeps) {

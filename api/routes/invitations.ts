@@ -115,7 +115,7 @@ function createRoute(r: Router, deps: AppDeps) {
           action: 'invitation.created',
           target: `account:${accountId}`,
           recoveryId: id,
-          details: { ttlSeconds, to: 'the primary registered address' },
+          details: { reason: 'an admin invited the account to register without SSO', ttlSeconds, to: 'the primary registered address' },
         });
         return true;
       });

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type { AuditedStep, WorkflowActivities } from '../../contracts/activities';
+import type { RiskResponseStatus } from '../../contracts/risk-response';
+import { responseKind, type ResponseAction } from '../../domain/risk-response';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { decodedHistory, historySteps, type HistoryStep } from '../../testkit/history';
 import { auditEvents } from '../../testkit/inspect-audit';
@@ -43,6 +45,13 @@ const result = <T>(s: { result: unknown }) => s.result as T;
 const keyed = (c: RecordedCase, step: string) => `${c.caseId}:${step}`;
 const TRANSITION_EVIDENCE = ['signals', 'riskScore', 'reasons'] as const;
 const APPROVAL_EVIDENCE = ['comment', 'approvalsSoFar', 'required'] as const;
+/** The event that records a risk response carried out, by the state it leaves the response in. */
+const RISK_APPLIED: Record<string, string> = {
+  applied: 'risk.sessions_revoked',
+  held: 'risk.enrolment_held',
+  password_change_required: 'risk.password_change_required',
+  escalated: 'risk.escalated',
+};
 
 /** The audit event a transition's recording activity reports (its marker holds no input). */
 function auditedStep(s: ActivityStep): Need[] {
@@ -188,71 +197,96 @@ const ACTIVITIES = {
   },
   applyRiskResponse: {
     category: 'directory change',
-    why: 'the automatic response carried out (sessions revoked, enrolment held, change required, or escalated): its transition event',
-    needs: (_s, c) => [
-      {
-        action: ['risk.sessions_revoked', 'risk.enrolment_held', 'risk.password_change_required', 'risk.escalated'],
-        key: keyed(c, 'applied'),
-        evidence: ['evidence'],
-      },
+    why: 'the automatic response carried out (sessions revoked, enrolment held, change required, or escalated): its transition event, with the signal and evidence that started it',
+    needs: (s, c) => {
+      const shown = result<{ state: string }>(s).state;
+      // A retry (or an admin who decided while it ran) finds the response past this step: its event is the first one's.
+      const action = RISK_APPLIED[shown];
+      return [
+        {
+          action: action ?? Object.values(RISK_APPLIED),
+          key: keyed(c, 'applied'),
+          match: (d) => !action || d.state === shown,
+          evidence: ['evidence', 'signal'],
+        },
+      ];
+    },
+  },
+  alertRiskResponse: {
+    category: 'notification',
+    why: "the tenant's security contacts told of the response, with how many were told",
+    needs: (s, c) => [
+      { action: 'security.alerted', key: keyed(c, input<{ step: string }>(s).step), match: (d) => d.contacts === result<{ recipients: number }>(s).recipients },
     ],
   },
-  alertRiskResponse: { category: 'notification', why: "the tenant's security contacts told of the response", needs: notice('security.alerted') },
   decideRiskResponse: {
     category: 'decision',
-    why: "an admin's reversal or acknowledgement, with the reason given",
+    why: "an admin's reversal or acknowledgement, by that admin, with the reason given and the state it ended",
     needs: (s, c) => {
-      const i = input<{ decision: 'reverse' | 'acknowledge' }>(s);
-      return [{ action: i.decision === 'reverse' ? 'risk.response_reversed' : 'risk.response_acknowledged', key: keyed(c, `decided:${i.decision}`) }];
+      const i = input<{ decision: 'reverse' | 'acknowledge'; by: string }>(s);
+      return [
+        {
+          action: i.decision === 'reverse' ? 'risk.response_reversed' : 'risk.response_acknowledged',
+          key: keyed(c, `decided:${i.decision}`),
+          match: (d, e) => e.actor === i.by && d.state === result<{ state: string }>(s).state,
+          evidence: ['reason', 'previousState'],
+        },
+      ];
     },
   },
   closeRiskResponse: {
     category: 'transition',
     why: 'the review window ended with nobody deciding: the response stands',
-    needs: (_s, c) => [{ action: 'risk.response_closed', key: keyed(c, 'closed') }],
+    needs: (_s, c) => [{ action: 'risk.response_closed', key: keyed(c, 'closed'), match: (d) => d.state === 'closed', evidence: ['previousState'] }],
   },
   notifySecurityWebhook: {
     category: 'notification',
-    why: 'the internal security webhook told (when one is configured)',
-    needs: (s, c) => (result<{ sent: boolean }>(s).sent ? [{ action: 'security.webhook_sent', key: keyed(c, input<{ step: string }>(s).step) }] : []),
+    why: 'the internal security webhook told (when one is configured), with its answer',
+    needs: (s, c) => {
+      const r = result<{ sent: boolean; status: number | null }>(s);
+      return r.sent ? [{ action: 'security.webhook_sent', key: keyed(c, input<{ step: string }>(s).step), match: (d) => d.status === r.status }] : [];
+    },
   },
   openAccessReview: {
     category: 'decision',
-    why: 'the review of a tenant opened as of its time: its start, and one event per finding with the evidence evaluated',
-    needs: (s, c) => [
-      { action: 'access_review.started', key: keyed(c, 'started') },
-      ...Array.from({ length: result<{ findings: number }>(s).findings }, (_, n) => ({
-        action: 'access_review.finding',
-        key: keyed(c, `finding:${n}`),
-        evidence: ['evidence'],
-      })),
-    ],
+    why: "the review of a tenant opened as of its time, under the policy's action: its start, and one event per finding with the evidence evaluated",
+    needs: (s, c) => {
+      const r = result<{ findings: number; action: string }>(s);
+      return [
+        { action: 'access_review.started', key: keyed(c, 'started'), match: (d) => d.action === r.action, evidence: ['asOf', 'byKind'] },
+        ...Array.from({ length: r.findings }, (_, n) => ({
+          action: 'access_review.finding',
+          key: keyed(c, `finding:${n}`),
+          match: (d: Details) => d.n === n,
+          evidence: ['kind', 'evidence'],
+        })),
+      ];
+    },
   },
   applyAccessReviewFinding: {
     category: 'directory change',
-    why: "a finding's suspension through the directory, and the notice to the account; or the directory's refusal",
+    why: "a finding's suspension through the directory (with the sessions it ended), and the notice to the account; or the directory's refusal",
     needs: (s, c) => {
       const n = input<{ n: number }>(s).n;
       return result<{ suspended: boolean }>(s).suspended
         ? [
-            { action: 'access_review.account_suspended', key: keyed(c, `${n}:suspended`) },
-            { action: 'access_review.account_notified', key: keyed(c, `${n}:notified`) },
+            { action: 'access_review.account_suspended', key: keyed(c, `${n}:suspended`), match: (d) => d.n === n, evidence: ['sessionsRevoked'] },
+            { action: 'access_review.account_notified', key: keyed(c, `${n}:notified`), match: (d) => d.n === n, evidence: ['recipients'] },
           ]
-        : [{ action: 'access_review.suspend_refused', key: keyed(c, `${n}:refused`) }];
+        : [{ action: 'access_review.suspend_refused', key: keyed(c, `${n}:refused`), match: (d) => d.n === n, evidence: ['code'] }];
     },
   },
   sendAccessReviewReport: {
     category: 'notification',
-    why: "the report mailed to the tenant's security contacts, and the review completed",
-    needs: (_s, c) => [{ action: 'access_review.completed', key: keyed(c, 'completed') }],
+    why: "the report mailed to the tenant's security contacts (how many), and the review completed",
+    needs: (s, c) => [
+      { action: 'access_review.completed', key: keyed(c, 'completed'), match: (d) => d.contacts === result<{ recipients: number }>(s).recipients },
+    ],
   },
   recordInvitationTransition: {
     category: 'transition',
-    why: 'moves the invitation to a state and audits the move in the same transaction',
-    needs: (s, c) => {
-      const i = input<{ step: string; action: string; state: string }>(s);
-      return [{ action: i.action, key: keyed(c, i.step), match: (d) => d.state === i.state }];
-    },
+    why: 'moves the invitation to a state; it returns the audit event that records the move',
+    needs: auditedStep,
   },
   issueInvitationLink: { category: 'notification', why: "the invitation's single-use link mailed to the account's primary address", needs: linkNeeds },
   confirmAttestation: {
@@ -287,8 +321,18 @@ const UPDATES: Record<string, Rule<UpdateStep>> = {
   },
   decide: {
     category: 'decision',
-    why: 'an approval or denial, by the principal who made it',
-    needs: (s) => {
+    why: "an approval or denial, by the principal who made it; or an admin's reversal or acknowledgement of a risk response",
+    needs: (s, c) => {
+      if (c.workflow === 'riskResponseWorkflow') {
+        const r = result<RiskResponseStatus>(s).decision!;
+        return [
+          {
+            action: r.decision === 'reverse' ? 'risk.response_reversed' : 'risk.response_acknowledged',
+            match: (_d, e) => e.actor === `principal:${r.principalId}`,
+            evidence: ['reason', 'previousState'],
+          },
+        ];
+      }
       const d = lastDecider(s);
       return [
         {
@@ -318,6 +362,11 @@ const SIGNALS: Record<string, Rule<SignalStep>> = {
     why: 'the API used a link; its redemption event holds the tier 3 evidence (a hint it did not commit is dropped, see confirmRedemption)',
     needs: () => [],
   },
+  invitationRegistered: {
+    category: 'evidence',
+    why: "the API used the invitation's link; the redemption is checked and recorded as for linkRedeemed (see confirmRedemption)",
+    needs: () => [],
+  },
   credentialFetched: { category: 'decision', why: 'the requester picked the credential up, once', needs: () => [{ action: 'credential.fetched' }] },
 };
 
@@ -326,7 +375,14 @@ const SEARCH_ATTRIBUTES: Record<string, Rule<Extract<HistoryStep, { kind: 'searc
   TemporalChangeVersion: { category: 'bookkeeping', why: 'which patches the run took: code versions, not case state', needs: () => [] },
   TenantId: { category: 'bookkeeping', why: 'fixed at the start; every event is in this tenant', needs: () => [] },
   AccountId: { category: 'bookkeeping', why: 'fixed at the start; every event targets it', needs: () => [] },
-  RecoveryKind: { category: 'bookkeeping', why: 'fixed at the start; every transition records it', needs: () => [] },
+  RecoveryKind: {
+    category: 'bookkeeping',
+    why: "fixed at the start; every transition of a recovery or grant records it, a risk response's first event its action",
+    needs: (s, c) =>
+      c.workflow === 'riskResponseWorkflow'
+        ? [{ action: 'risk.response_recorded', key: keyed(c, 'recorded'), match: (d) => responseKind(d.action as ResponseAction) === (s.value as string[])[0] }]
+        : [],
+  },
   RecoveryStatus: {
     category: 'transition',
     why: "the state shown: a recovery is `received` from the API's request event until triage records the next one",
@@ -375,7 +431,20 @@ const CLOSED: Rule<Extract<HistoryStep, { kind: 'closed' }>> = {
   why: "the run ended: its result is the case's final state",
   needs: (s, c) => {
     if (c.workflow === 'accountChangeWorkflow') return [{ action: result<{ applied: boolean }>(s).applied ? 'account.changed' : 'account.change_failed' }];
-    const end = result<{ state: string }>(s).state;
+    if (c.workflow === 'accessReviewWorkflow') {
+      // A review has no state: its result counts what it did, and the log must count the same.
+      const r = result<{ reviewId: string; findings: number; suspended: number; recipients: number }>(s);
+      return [
+        {
+          action: 'access_review.completed',
+          key: keyed(c, 'completed'),
+          match: (d) => r.reviewId === c.caseId && d.findings === r.findings && d.contacts === r.recipients,
+        },
+        ...Array.from({ length: r.suspended }, () => ({ action: 'access_review.account_suspended' })),
+      ];
+    }
+    const end = result<{ state?: unknown }>(s).state;
+    if (typeof end !== 'string') throw new Error(`${c.workflow} closed without a state: its end cannot be traced to the log`);
     return [{ action: [], match: (d) => d.state === end }];
   },
 };
@@ -451,6 +520,8 @@ describe('the coverage table', () => {
       failure: { type: 'no_registered_address', message: '' },
     } as const;
     assert.throws(() => needsOf(failed, c), /does not map/);
+    // A run whose result names no state would match any event: its end is a finding instead.
+    assert.throws(() => needsOf({ kind: 'closed', status: 'COMPLETED', result: { caseId: 'rec_x' } }, c), /closed without a state/);
   });
 });
 
@@ -475,7 +546,11 @@ describe('every recorded path is accounted for by the audit log', () => {
       // A history with no recorded transition would make the check above vacuous.
       assert.ok(
         steps.some(
-          (s) => s.kind === 'activity' && ['recordTransition', 'recordGrantTransition', 'applyAccountChange', 'recordInvitationTransition'].includes(s.name),
+          (s) =>
+            s.kind === 'activity' &&
+            ['recordTransition', 'recordGrantTransition', 'applyAccountChange', 'recordInvitationTransition', 'applyRiskResponse', 'openAccessReview'].includes(
+              s.name,
+            ),
         ),
       );
       assert.deepEqual(problems, []);
