@@ -174,6 +174,31 @@ export async function seedLogin(t: SeedTarget, ingestionKey: string, tenantId: s
   );
 }
 
+export const HOUR_MS = 3_600_000;
+/** Places for risk tests: country, network and coordinates as an IP database would give them. */
+export const LONDON = { country: 'GB', asn: 2856, lat: 51.5074, lon: -0.1278 };
+export const NEW_YORK = { country: 'US', asn: 7922, lat: 40.7128, lon: -74.006 };
+
+/** A new account whose history is successful home logins (London, laptop-1) at these times, sent as one batch. */
+export async function seedHomeLogins(t: SeedTarget, ingestionKey: string, tenantId: string, times: number[]): Promise<string> {
+  const accountId = await seedAccount(t, tenantId);
+  const events = times.map((at) => ({
+    eventId: uniq(`home-${accountId}`),
+    type: 'login',
+    tenantId,
+    accountId,
+    at: new Date(at).toISOString(),
+    ip: '81.2.69.160',
+    deviceId: 'laptop-1',
+    outcome: 'success',
+    geo: LONDON,
+  }));
+  const r = await t.http.call('POST', '/v1/events', { key: ingestionKey, body: { events } });
+  expectStatus(r, 200, `home logins of ${accountId}`);
+  if ((r.body as { accepted?: number }).accepted !== events.length) throw new Error(`home logins of ${accountId}: ${JSON.stringify(r.body)}`);
+  return accountId;
+}
+
 /** seedLogin for many accounts, `lanes` at a time. */
 export async function seedLogins(t: SeedTarget, ingestionKey: string, tenantId: string, accountIds: string[], lanes = 8) {
   await mapLimit(accountIds, lanes, (id) => seedLogin(t, ingestionKey, tenantId, id));

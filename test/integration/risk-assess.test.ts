@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { auditEvents } from '../../testkit/inspect-audit';
-import { seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { HOUR_MS, LONDON, NEW_YORK, seedAccount, seedHomeLogins, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
 let tenantId: string;
@@ -20,36 +20,14 @@ after(async () => {
   await h?.close();
 });
 
-const HOUR = 3_600_000;
+const HOUR = HOUR_MS;
 const iso = (ms: number) => new Date(ms).toISOString();
-const LONDON = { country: 'GB', asn: 2856, lat: 51.5074, lon: -0.1278 };
-const NEW_YORK = { country: 'US', asn: 7922, lat: 40.7128, lon: -74.006 };
 let n = 0;
 
 /** An account with a week of home logins from one device, the last `lastAgoMs` before now. */
-async function homeUser(lastAgoMs = 2 * HOUR): Promise<string> {
-  const accountId = await seedAccount(h, tenantId);
+function homeUser(lastAgoMs = 2 * HOUR): Promise<string> {
   const now = Date.now();
-  const events = [7, 5, 3, 1].map((d) => now - d * 24 * HOUR).concat(now - lastAgoMs);
-  const r = await h.api('POST', '/v1/events', {
-    key: ingest,
-    body: {
-      events: events.map((t) => ({
-        eventId: `risk-${++n}`,
-        type: 'login',
-        tenantId,
-        accountId,
-        at: iso(t),
-        ip: '81.2.69.160',
-        deviceId: 'laptop-1',
-        outcome: 'success',
-        geo: LONDON,
-      })),
-    },
-  });
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.accepted, events.length);
-  return accountId;
+  return seedHomeLogins(h, ingest, tenantId, [7, 5, 3, 1].map((d) => now - d * 24 * HOUR).concat(now - lastAgoMs));
 }
 
 const assess = (body: Record<string, unknown>, key = agent) => h.api('POST', '/v1/risk/assess', { key, body: { tenantId, kind: 'password_reset', ...body } });

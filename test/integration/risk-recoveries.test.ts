@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { riskAssessmentsOf } from '../../testkit/inspect';
-import { recoveryBody, seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { HOUR_MS, LONDON, NEW_YORK, recoveryBody, seedHomeLogins, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 
 let h: Harness;
 let tenantId: string;
@@ -21,34 +21,12 @@ after(async () => {
   await h?.close();
 });
 
-const HOUR = 3_600_000;
-const LONDON = { country: 'GB', asn: 2856, lat: 51.5074, lon: -0.1278 };
-const NEW_YORK = { country: 'US', asn: 7922, lat: 40.7128, lon: -74.006 };
-let n = 0;
+const HOUR = HOUR_MS;
 
 /** An account whose history is home logins from one laptop, the last `lastAgoMs` ago. */
-async function homeUser(lastAgoMs: number): Promise<string> {
-  const accountId = await seedAccount(h, tenantId);
+function homeUser(lastAgoMs: number): Promise<string> {
   const now = Date.now();
-  const times = [9, 6, 3].map((d) => now - d * 24 * HOUR - lastAgoMs).concat(now - lastAgoMs);
-  const r = await h.api('POST', '/v1/events', {
-    key: ingest,
-    body: {
-      events: times.map((t) => ({
-        eventId: `rr-${++n}`,
-        type: 'login',
-        tenantId,
-        accountId,
-        at: new Date(t).toISOString(),
-        ip: '81.2.69.160',
-        deviceId: 'laptop-1',
-        outcome: 'success',
-        geo: LONDON,
-      })),
-    },
-  });
-  assert.equal(r.body.accepted, times.length, r.text);
-  return accountId;
+  return seedHomeLogins(h, ingest, tenantId, [9, 6, 3].map((d) => now - d * 24 * HOUR - lastAgoMs).concat(now - lastAgoMs));
 }
 
 async function start(accountId: string, context: Record<string, unknown>) {
