@@ -62,10 +62,18 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 
-/** schemathesis's summary, then the engine's warnings and errors: what a failure needs to be understood. */
+/**
+ * schemathesis's failures (each with the requests that reproduce it), its summary, then the
+ * engine's warnings and errors: what a failure needs to be understood. The failures come first:
+ * a long run's warnings would otherwise push them out of a CI log's tail.
+ */
 function report(out: string): string {
   const warnings = logLines.filter((l) => /^(WARN|ERROR) |"level":(40|50|60)/.test(l)).map((l) => l.slice(0, 600));
-  return `${out.slice(-15000)}\n--- engine warnings and errors (${warnings.length}) ---\n${warnings.slice(-40).join('\n')}`;
+  const from = out.search(/=+ FAILURES =+/);
+  const failures =
+    from < 0 ? '(no FAILURES section)' : out.slice(from, out.indexOf('SUMMARY', from) > 0 ? out.indexOf('SUMMARY', from) : undefined).slice(0, 12000);
+  const summary = out.slice(out.lastIndexOf('SUMMARY') > 0 ? out.lastIndexOf('SUMMARY') : -4000);
+  return `${failures}\n${summary}\n--- engine warnings and errors (${warnings.length}) ---\n${warnings.slice(-40).join('\n')}`;
 }
 
 /** One schemathesis run over the document with every check but the excluded ones, as `key` (none: anonymous). */
