@@ -131,6 +131,7 @@ function recoveryAssessment({ db, directoryFor, ipDatabase }: Deps) {
           at: new Date(r.created_at),
           ip: ctx.ip,
           deviceId: ctx.deviceId,
+          userAgent: ctx.userAgent,
           geo: completeGeo(ipDatabase, ctx.ip, ctx.geo),
           perAccountPer24h: policy.rateLimits.perAccountPer24h,
           source: `recovery:${r.id}`,

@@ -370,6 +370,8 @@ export const RiskAssessIn = z
 
 /** The at most this many events `POST /v1/events` takes at once. */
 export const EVENT_BATCH_MAX = 1000;
+/** The largest body `POST /v1/events` reads (the API's default is 256 KiB). */
+export const EVENT_BATCH_BODY_LIMIT = 1024 * 1024;
 const EventId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "the reporter's id of the event: letters, digits and . _ : -, 1 to 128");
 const SessionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a session id: letters, digits and . _ : -, 1 to 128');
 const EventCommon = {
@@ -394,7 +396,15 @@ export const IngestedEvent = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ ...EventCommon, type: z.literal('session_use'), sessionId: SessionId }).strict(),
-  z.object({ ...EventCommon, type: z.literal('mfa_enroll'), deviceId: printable(z.string().min(1).max(128)).optional() }).strict(),
+  z
+    .object({
+      ...EventCommon,
+      type: z.literal('mfa_enroll'),
+      deviceId: printable(z.string().min(1).max(128)).optional(),
+      // The session the enrolment was made in, when the product knows it: an enrolment in the session of an unfamiliar login is held up to 15 min after it.
+      sessionId: SessionId.optional(),
+    })
+    .strict(),
 ]);
 export const EventBatch = z
   .object({

@@ -5,6 +5,7 @@
 import { HIGH_RISK_AT, MEDIUM_RISK_AT, RISK_WEIGHTS, riskTierOf, type RiskSignal } from './triage';
 import type { RiskTier } from './types';
 import { haversineKm, IMPOSSIBLE_TRAVEL_KMH, INACTIVE_DAYS, isHostingAsn } from './risk';
+import { networkKey, sameNetwork } from './network';
 
 export interface ResolvedGeo {
   country?: string;
@@ -19,12 +20,15 @@ export interface HistoryEvent {
   at: Date;
   ip: string;
   deviceId?: string | null;
+  userAgent?: string | null;
   sessionId?: string | null;
   geo: ResolvedGeo;
   /** A login's outcome; session uses and enrolments count as successful presence. */
   success: boolean;
   /** A login event that reported its password on a breached or common list. */
   passwordFlagged?: boolean;
+  /** A use of a session the engine revoked or escalated as a possible hijack: it vouches for nothing. */
+  sessionRevoked?: boolean;
 }
 
 /** Earlier reset requests, all strictly before `at`. */
@@ -45,6 +49,7 @@ export interface RiskRequest {
   at: Date;
   ip: string;
   deviceId?: string;
+  userAgent?: string;
   geo: ResolvedGeo;
   /** Newest first or any order; only events strictly before `at` are read. */
   history: readonly HistoryEvent[];
@@ -86,12 +91,14 @@ interface Familiarity {
   devices: Set<string>;
   countries: Set<string>;
   asns: Set<number>;
+  /** Browser families (agentFamily). */
+  agents: Set<string>;
   any: boolean;
 }
 
 /** What the account had used successfully at least FAMILIAR_AFTER_MS before `until`. */
 export function familiarity(history: readonly HistoryEvent[], until: Date): Familiarity {
-  const f: Familiarity = { devices: new Set(), countries: new Set(), asns: new Set(), any: false };
+  const f: Familiarity = { devices: new Set(), countries: new Set(), asns: new Set(), agents: new Set(), any: false };
   const cutoff = until.getTime() - FAMILIAR_AFTER_MS;
   for (const e of history) {
     if (!e.success || e.at.getTime() > cutoff) continue;
@@ -99,6 +106,8 @@ export function familiarity(history: readonly HistoryEvent[], until: Date): Fami
     if (e.deviceId) f.devices.add(e.deviceId);
     if (e.geo.country) f.countries.add(e.geo.country);
     if (e.geo.asn !== undefined) f.asns.add(e.geo.asn);
+    const agent = agentFamily(e.userAgent);
+    if (agent) f.agents.add(agent);
   }
   return f;
 }
@@ -106,6 +115,7 @@ export function familiarity(history: readonly HistoryEvent[], until: Date): Fami
 interface Ctx {
   at: Date;
   deviceId?: string | null;
+  userAgent?: string | null;
   geo: ResolvedGeo;
 }
 
@@ -139,45 +149,173 @@ function habitualJumps(before: HistoryEvent[], deviceId: string): boolean {
   return false;
 }
 
-/** An MFA enrolment within 60 s after a successful login from an unfamiliar context, in the last 7 days. */
+/** An MFA enrolment held by the rule below, in the last 7 days. */
 function suspiciousEnrolment(before: HistoryEvent[], at: Date): { seconds: number } | null {
-  for (const enrol of before) {
-    if (enrol.type !== 'mfa_enroll' || at.getTime() - enrol.at.getTime() > ENROLMENT_LOOKBACK_MS) continue;
-    const login = before.find(
-      (e) => e.type === 'login' && e.success && e.at <= enrol.at && enrol.at.getTime() - e.at.getTime() <= ENROLMENT_AFTER_LOGIN_S * 1000,
-    );
-    if (!login) continue;
-    const fam = familiarity(
-      before.filter((e) => e.at < login.at),
-      login.at,
-    );
-    if (!unfamiliarContext(login, fam)) continue;
-    return { seconds: Math.round((enrol.at.getTime() - login.at.getTime()) / 1000) };
+  for (let i = 0; i < before.length; i++) {
+    const enrol = before[i];
+    if (at.getTime() - enrol.at.getTime() > ENROLMENT_LOOKBACK_MS) break;
+    if (enrol.type !== 'mfa_enroll') continue;
+    const risky = riskyEnrolment(enrol, before.slice(i + 1));
+    if (risky) return { seconds: risky.seconds };
   }
   return null;
 }
 
-/** A new device together with a new country or network (no history: nothing to compare with). */
-function unfamiliarContext(c: Ctx, fam: Familiarity): 'country' | 'network' | null {
+/**
+ * A new device together with a new country, network or browser family (no history: nothing to
+ * compare with). The browser counts only once the account has shown one.
+ */
+function unfamiliarContext(c: Ctx, fam: Familiarity): 'country' | 'network' | 'browser' | null {
   if (!fam.any || (c.deviceId && fam.devices.has(c.deviceId))) return null;
   if (c.geo.country && !fam.countries.has(c.geo.country)) return 'country';
   if (c.geo.asn !== undefined && !fam.asns.has(c.geo.asn)) return 'network';
+  const agent = agentFamily(c.userAgent);
+  if (agent && fam.agents.size && !fam.agents.has(agent)) return 'browser';
   return null;
 }
 
-/** A session used from another country or network than the login that issued it, in the last 24 h. */
-function sessionAnomaly(before: HistoryEvent[], at: Date): { country: boolean } | null {
-  let found: { country: boolean } | null = null;
-  for (const use of before) {
-    if (use.type !== 'session_use' || !use.sessionId || at.getTime() - use.at.getTime() > SESSION_LOOKBACK_MS) continue;
-    const issued = before.find((e) => e.type === 'login' && e.success && e.sessionId === use.sessionId);
-    if (!issued) continue;
-    const country = !!issued.geo.country && !!use.geo.country && issued.geo.country !== use.geo.country;
-    const asn = issued.geo.asn !== undefined && use.geo.asn !== undefined && issued.geo.asn !== use.geo.asn;
-    if (country) return { country: true };
-    if (asn) found = { country: false };
+/** A use of a session, in the last 24 h, that the hijack rule below would revoke. */
+function sessionAnomaly(before: HistoryEvent[], at: Date): SessionUseVerdict | null {
+  for (let i = 0; i < before.length; i++) {
+    const use = before[i];
+    if (at.getTime() - use.at.getTime() > SESSION_LOOKBACK_MS) break;
+    if (use.type !== 'session_use' || !use.sessionId) continue;
+    const earlier = before.slice(i + 1);
+    const issued = earlier.find((e) => e.type === 'login' && e.success && e.sessionId === use.sessionId);
+    const verdict = issued ? implausibleSessionUse(use, issued, earlier) : null;
+    // An escalated use could be its owner's (a trip): a person decides on it, a reset is not held for it.
+    if (verdict?.severity === 'revoke') return verdict;
   }
-  return found;
+  return null;
+}
+
+/** An account this young has not shown all its usual networks yet (a phone's carrier, a second ISP). */
+export const YOUNG_ACCOUNT_MS = 7 * 86_400_000;
+/** How long after a login, in the same session or on the same device and network, an enrolment still counts as part of it. */
+export const ENROLMENT_SAME_SESSION_S = 15 * 60;
+
+/** What the account's successful presence (logins, uses of sessions not revoked) has shown, all of it, whatever its age. */
+interface Seen {
+  networks: Set<string>;
+  countries: Set<string>;
+  devices: Set<string>;
+  agents: Set<string>;
+  /** The oldest such event, or null when there is none. */
+  since: number | null;
+}
+
+function seenIn(history: readonly HistoryEvent[]): Seen {
+  const s: Seen = { networks: new Set(), countries: new Set(), devices: new Set(), agents: new Set(), since: null };
+  for (const e of history) {
+    if (!e.success || e.sessionRevoked || e.type === 'mfa_enroll') continue;
+    s.networks.add(networkKey({ ip: e.ip, asn: e.geo.asn }));
+    if (e.geo.country) s.countries.add(e.geo.country);
+    if (e.deviceId) s.devices.add(e.deviceId);
+    const agent = agentFamily(e.userAgent);
+    if (agent) s.agents.add(agent);
+    s.since = s.since === null ? e.at.getTime() : Math.min(s.since, e.at.getTime());
+  }
+  return s;
+}
+
+/**
+ * A user agent's family: its operating system and browser (or client library), without versions,
+ * so an update is the same family and another browser or system is not. Null when unrecognised.
+ */
+export function agentFamily(ua: string | null | undefined): string | null {
+  if (!ua) return null;
+  const os = /Windows NT|iPhone OS|iPad|Android|Mac OS X|CrOS|Linux/.exec(ua)?.[0];
+  const client = /HeadlessChrome|Edg(?:e|A|iOS)?\/|OPR\/|Firefox|FxiOS|CriOS|Chrome|Safari|python-requests|curl|Go-http-client|okhttp|Java\//i.exec(ua)?.[0];
+  if (!os && !client) return null;
+  return `${os ?? '?'}|${(client ?? '?').replace(/\/$/, '').toLowerCase()}`;
+}
+
+/** A jump from the last located successful event faster than 900 km/h that no hosting network or geolocation noise explains. */
+function impossibleJump(before: readonly HistoryEvent[], c: Ctx): { km: number; kmh: number } | null {
+  const prev = before.find((e) => e.success && !e.sessionRevoked && located(e));
+  if (!prev || !located(c) || isHostingAsn(c.geo.asn) || isHostingAsn(prev.geo.asn)) return null;
+  const { km, kmh } = speedKmh(prev, c);
+  return kmh > IMPOSSIBLE_TRAVEL_KMH && km >= SHORT_HOP_KM ? { km, kmh } : null;
+}
+
+export interface SessionUseVerdict {
+  /** `revoke`: the use cannot be its owner's; `escalate`: it could be (a trip to a country never seen, in time to get there), a person decides. */
+  severity: 'revoke' | 'escalate';
+  reasons: string[];
+}
+
+/**
+ * Whether a session used from another network than the login that issued it is implausible for
+ * its owner: the network was never part of the account's successful presence, or the jump from
+ * its last located activity is impossible. A phone moving from home Wi-Fi to its carrier, a VPN
+ * user on the provider's other exit, a traveller on the hotel network they signed in from: all
+ * networks seen before, not a hijack. An account younger than a week has not shown its usual
+ * networks yet: there a new network in a country it was seen in passes; another country does not.
+ * `before`: the account's events strictly before the use, newest first.
+ */
+export function implausibleSessionUse(
+  use: { at: Date; ip: string; geo: ResolvedGeo },
+  issued: { ip: string; geo: ResolvedGeo },
+  before: readonly HistoryEvent[],
+): SessionUseVerdict | null {
+  if (sameNetwork({ ip: issued.ip, asn: issued.geo.asn }, { ip: use.ip, asn: use.geo.asn }) !== false) return null;
+  const seen = seenIn(before);
+  const familiarNetwork = seen.networks.has(networkKey({ ip: use.ip, asn: use.geo.asn }));
+  const jump = impossibleJump(before, use);
+  if (familiarNetwork && !jump) return null;
+  const young = seen.since === null || use.at.getTime() - seen.since < YOUNG_ACCOUNT_MS;
+  const knownCountry = !use.geo.country || seen.countries.has(use.geo.country);
+  if (!jump && young && knownCountry) return null;
+  const reasons = ['session token used from a different network than the login that issued it'];
+  if (!familiarNetwork) reasons.push(`network ${use.geo.asn != null ? `AS${use.geo.asn}` : 'prefix'} never seen for this account`);
+  if (!knownCountry) reasons.push(`country ${use.geo.country} never seen for this account`);
+  if (jump) reasons.push(`${Math.round(jump.km)} km from the last activity at ${Math.round(jump.kmh)} km/h (over ${IMPOSSIBLE_TRAVEL_KMH})`);
+  // A country never seen, reached in time: a traveller's phone on the hotel network looks like
+  // this until their laptop signs in there. Not revoked on sight; the security contacts decide.
+  const severity = !jump && !knownCountry ? 'escalate' : 'revoke';
+  if (severity === 'escalate') reasons.push('the trip was possible in the time since the last activity: escalated to a person, not revoked');
+  return { severity, reasons };
+}
+
+export interface EnrolmentVerdict {
+  seconds: number;
+  reasons: string[];
+}
+
+/**
+ * An MFA enrolment right after a successful login from an unfamiliar context: within 60 s of it,
+ * or within 15 min when in the same session or on the same device and network. Unfamiliar: a
+ * device never seen, with a country, a network or a browser family never seen, judged on what the
+ * account showed before that login. An account with nothing before is onboarding: not held.
+ * `before`: the account's events strictly before the enrolment, newest first.
+ */
+export function riskyEnrolment(
+  enrol: { at: Date; ip: string; deviceId?: string | null; sessionId?: string | null; geo: ResolvedGeo },
+  before: readonly HistoryEvent[],
+): EnrolmentVerdict | null {
+  const at = enrol.at.getTime();
+  const i = before.findIndex((e) => {
+    if (e.type !== 'login' || !e.success) return false;
+    const s = (at - e.at.getTime()) / 1000;
+    if (s < 0 || s > ENROLMENT_SAME_SESSION_S) return false;
+    if (s <= ENROLMENT_AFTER_LOGIN_S) return true;
+    if (enrol.sessionId && e.sessionId === enrol.sessionId) return true;
+    return !!enrol.deviceId && e.deviceId === enrol.deviceId && sameNetwork({ ip: e.ip, asn: e.geo.asn }, { ip: enrol.ip, asn: enrol.geo.asn }) !== false;
+  });
+  if (i < 0) return null;
+  const login = before[i];
+  const seen = seenIn(before.slice(i + 1));
+  if (seen.since === null || (login.deviceId && seen.devices.has(login.deviceId))) return null;
+  const reasons: string[] = [];
+  if (login.geo.country && !seen.countries.has(login.geo.country)) reasons.push(`country ${login.geo.country} never seen for this account`);
+  if (!seen.networks.has(networkKey({ ip: login.ip, asn: login.geo.asn }))) {
+    reasons.push(`network ${login.geo.asn != null ? `AS${login.geo.asn}` : 'prefix'} never seen for this account`);
+  }
+  const agent = agentFamily(login.userAgent);
+  if (agent && seen.agents.size && !seen.agents.has(agent)) reasons.push('a browser and system never seen for this account');
+  if (!reasons.length) return null;
+  const seconds = Math.round((at - login.at.getTime()) / 1000);
+  return { seconds, reasons: [`an MFA factor was enrolled ${seconds} s after a login from a device never seen for this account`, ...reasons] };
 }
 
 /**
@@ -210,17 +348,12 @@ export function assessRisk(req: RiskRequest): RiskAssessment {
   const unfamiliar = unfamiliarContext(req, fam);
   if (unfamiliar === 'country') add('new_device_new_country', `device not seen before, country ${req.geo.country} not seen before`);
   if (unfamiliar === 'network') add('new_device_new_network', `device not seen before, network AS${req.geo.asn} not seen before`);
+  if (unfamiliar === 'browser') add('new_device_new_browser', 'device not seen before, with a browser and system never seen for this account');
 
   const enrol = suspiciousEnrolment(before, req.at);
   if (enrol) add('recent_factor_enrolment', `an MFA factor was enrolled ${enrol.seconds} s after a login from an unfamiliar context`);
   const session = sessionAnomaly(before, req.at);
-  if (session) {
-    signals.push({
-      code: 'session_anomaly',
-      weight: session.country ? RISK_WEIGHTS.session_anomaly : Math.round(RISK_WEIGHTS.session_anomaly / 3),
-      evidence: `a session was used from another ${session.country ? 'country' : 'network'} than the login that issued it (last 24 h)`,
-    });
-  }
+  if (session) add('session_anomaly', `in the last 24 h, ${session.reasons.join('; ')}`);
   const flagged = before.find((e) => e.type === 'login' && e.passwordFlagged && req.at.getTime() - e.at.getTime() <= 30 * 86_400_000);
   if (flagged) add('breached_password', 'a login in the last 30 days reported a password on a breached or common list');
   const failures = before.filter((e) => e.type === 'login' && !e.success && req.at.getTime() - e.at.getTime() <= HOUR_MS).length;

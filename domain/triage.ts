@@ -11,6 +11,7 @@ export interface RiskSignal {
     | 'impossible_travel_known_device'
     | 'new_device_new_country'
     | 'new_device_new_network'
+    | 'new_device_new_browser'
     | 'recent_factor_enrolment'
     | 'session_anomaly'
     | 'breached_password'
@@ -65,6 +66,7 @@ export const RISK_WEIGHTS: Record<RiskSignal['code'], number> = {
   impossible_travel_known_device: 35,
   new_device_new_country: 40,
   new_device_new_network: 30,
+  new_device_new_browser: 30,
   recent_factor_enrolment: 40,
   session_anomaly: 30,
   breached_password: 30,

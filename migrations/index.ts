@@ -20,6 +20,7 @@ import * as m0019 from './0019_access_reviews';
 import * as m0020 from './0020_invitations_totp';
 import * as m0021 from './0021_risk_assessments';
 import * as m0022 from './0022_risk_responses';
+import * as m0023 from './0023_password_compromised';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020_invitations_totp': m0020,
   '0021_risk_assessments': m0021,
   '0022_risk_responses': m0022,
+  '0023_password_compromised': m0023,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -106,6 +106,8 @@ export interface LoginEventsTable {
   success: boolean;
   /** Who reported it: `principal:<id>` of an ingestion principal (`unrecorded` before 0007). */
   source: string;
+  /** The login reported its password on a breached or common list (0023). */
+  password_compromised: Generated<boolean>;
 }
 export interface PrincipalsTable {
   id: string;
@@ -254,6 +256,8 @@ export interface IngestedEventsTable {
   geo: Json<Record<string, unknown>> | null;
   source: string;
   received_at: Generated<Date>;
+  /** A login that reported its password on a breached or common list (0023). */
+  password_compromised: Generated<boolean>;
 }
 export interface RiskResponsesTable {
   id: string;

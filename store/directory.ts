@@ -227,18 +227,24 @@ export async function checkKnowledge(
 export async function recordLogin(
   db: Db,
   accountUuid: string,
-  e: { at: Date; ip: string; deviceId?: string; country?: string; asn?: number; lat?: number; lon?: number; success: boolean; source: string },
+  e: {
+    at: Date;
+    ip: string;
+    deviceId?: string;
+    country?: string;
+    asn?: number;
+    lat?: number;
+    lon?: number;
+    success: boolean;
+    source: string;
+    passwordCompromised?: boolean;
+  },
 ) {
   await db.transaction().execute((trx) => recordLoginsTx(trx, [{ accountUuid, ...e }]));
 }
 
 export async function loginHistory(db: Db, accountUuid: string, limit = 100) {
   return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).orderBy('at', 'desc').limit(limit).execute();
-}
-
-/** The account's logins at or before `at`, newest first (what a detection judges an event on). */
-export async function loginHistoryUpTo(db: Db, accountUuid: string, at: Date, limit = 100) {
-  return db.selectFrom('login_events').selectAll().where('account_id', '=', accountUuid).where('at', '<=', at).orderBy('at', 'desc').limit(limit).execute();
 }
 
 /** The directory's credential check, so tests and connectors can prove a change took effect. */
@@ -373,6 +379,7 @@ export async function recordLoginsTx(
     lon?: number;
     success: boolean;
     source: string;
+    passwordCompromised?: boolean;
   }[],
 ) {
   if (!logins.length) return;
@@ -390,6 +397,7 @@ export async function recordLoginsTx(
         lon: e.lon ?? null,
         success: e.success,
         source: e.source,
+        password_compromised: e.passwordCompromised ?? false,
       })),
     )
     .execute();

@@ -16,6 +16,8 @@ export interface NewEvent {
   outcome?: 'success' | 'failure';
   geo?: { country?: string; asn?: number; lat?: number; lon?: number };
   source: string;
+  /** A login that reported its password on a breached or common list. */
+  passwordCompromised?: boolean;
 }
 
 export const eventKey = (e: { tenantId: string; eventId: string }) => `${e.tenantId}\n${e.eventId}`;
@@ -43,6 +45,7 @@ export async function ingestEvents(db: Db, events: readonly NewEvent[]): Promise
           outcome: e.outcome ?? null,
           geo: e.geo ? JSON.stringify(e.geo) : null,
           source: e.source,
+          password_compromised: e.passwordCompromised ?? false,
         })),
       )
       .onConflict((oc) => oc.columns(['tenant_id', 'event_id']).doNothing())
@@ -53,7 +56,16 @@ export async function ingestEvents(db: Db, events: readonly NewEvent[]): Promise
       trx,
       events
         .filter((e) => e.type === 'login' && fresh.has(eventKey(e)))
-        .map((e) => ({ accountUuid: e.accountUuid, at: e.at, ip: e.ip, deviceId: e.deviceId, ...e.geo, success: e.outcome === 'success', source: e.source })),
+        .map((e) => ({
+          accountUuid: e.accountUuid,
+          at: e.at,
+          ip: e.ip,
+          deviceId: e.deviceId,
+          ...e.geo,
+          success: e.outcome === 'success',
+          source: e.source,
+          passwordCompromised: e.passwordCompromised,
+        })),
     );
     return fresh;
   });
@@ -70,26 +82,26 @@ export async function countIngestedEvents(db: Db, tenantId: string): Promise<num
 }
 
 /**
- * Where the session was issued: the latest successful login reported with this session id for the
- * account, at or before `at`, or null when none was reported.
+ * The successful logins that issued the given sessions of the given accounts, at or before
+ * `upTo`, the latest per session: where each session was issued. One statement.
  */
-export async function sessionIssuedAt(
+export async function sessionLogins(
   db: Db,
-  q: { tenantId: string; accountUuid: string; sessionId: string; at: Date },
-): Promise<{ ip: string; asn: number | null } | null> {
-  const row = await db
+  q: { accountUuids: readonly string[]; sessionIds: readonly string[]; upTo: Date },
+): Promise<{ accountUuid: string; sessionId: string; at: Date; ip: string; geo: Record<string, unknown> | null }[]> {
+  if (!q.accountUuids.length || !q.sessionIds.length) return [];
+  const rows = await db
     .selectFrom('ingested_events')
-    .select(['ip', 'geo'])
-    .where('tenant_id', '=', q.tenantId)
-    .where('account_id', '=', q.accountUuid)
+    .select(['account_id', 'session_id', 'at', 'ip', 'geo'])
+    .distinctOn(['account_id', 'session_id'])
+    .where('account_id', 'in', [...q.accountUuids])
+    .where('session_id', 'in', [...q.sessionIds])
     .where('type', '=', 'login')
     .where('outcome', '=', 'success')
-    .where('session_id', '=', q.sessionId)
-    .where('at', '<=', q.at)
+    .where('at', '<=', q.upTo)
+    .orderBy('account_id')
+    .orderBy('session_id')
     .orderBy('at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) return null;
-  const asn = (row.geo as { asn?: unknown } | null)?.asn;
-  return { ip: row.ip, asn: typeof asn === 'number' ? asn : null };
+    .execute();
+  return rows.map((r) => ({ accountUuid: r.account_id, sessionId: r.session_id!, at: new Date(r.at), ip: r.ip, geo: r.geo }));
 }

@@ -12,10 +12,12 @@ import { findAccount } from './directory';
 export const HISTORY_LIMIT = 300;
 
 interface HistoryRow {
+  account: string;
   type: HistoryEvent['type'];
   at: Date;
   ip: string;
   device_id: string | null;
+  user_agent: string | null;
   session_id: string | null;
   country: string | null;
   asn: string | number | null;
@@ -24,6 +26,7 @@ interface HistoryRow {
   success: boolean;
   geo: Record<string, unknown> | null;
   from_batch: boolean;
+  flagged: boolean;
 }
 
 const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : undefined);
@@ -41,32 +44,72 @@ function geoOfRow(r: HistoryRow): ResolvedGeo {
   return out;
 }
 
+/** A history event as read, its geo as the reporter gave it (`locate`: the address to complete it from). */
+export type StoredHistoryEvent = HistoryEvent & { locate: string };
+
 /**
- * The account's events strictly before `at`, newest first: its logins (login_events: both event
- * routes write there) and its session uses and enrolments (ingested_events). A batch login is in
- * both tables; its ingested copy (which has the session id) is the one kept.
+ * Each account's events up to `bound` (strictly before it, or at or before it with `inclusive`),
+ * newest first: its logins (login_events: both event routes write there) and its session uses and
+ * enrolments (ingested_events), the newest `limit` of each. A batch login is in both tables; its
+ * ingested copy (which has the session id) is the one kept. A use of a session the engine revoked
+ * or escalated as a possible hijack is marked. One statement for all the accounts.
  */
-export async function historyBefore(db: Db, accountUuid: string, at: Date): Promise<(HistoryEvent & { locate: string })[]> {
+export async function histories(
+  db: Db,
+  accountUuids: readonly string[],
+  bound: Date,
+  o: { inclusive?: boolean; limit?: number } = {},
+): Promise<Map<string, StoredHistoryEvent[]>> {
+  const out = new Map<string, StoredHistoryEvent[]>(accountUuids.map((id) => [id, []]));
+  if (!accountUuids.length) return out;
+  const limit = o.limit ?? HISTORY_LIMIT;
+  const until = o.inclusive ? sql`<=` : sql`<`;
   const { rows } = await sql<HistoryRow>`
-    (select 'login' as type, at, ip, device_id, null as session_id, country, asn, lat, lon, success, null::jsonb as geo, false as from_batch
-       from login_events where account_id = ${accountUuid} and at < ${at} order by at desc limit ${HISTORY_LIMIT})
-    union all
-    (select type, at, ip, device_id, session_id, null, null, null, null, outcome is distinct from 'failure', geo, true
-       from ingested_events where account_id = ${accountUuid} and at < ${at} order by at desc limit ${HISTORY_LIMIT})`.execute(db);
-  const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${new Date(r.at).getTime()}|${r.ip}`));
-  return rows
-    .filter((r) => r.from_batch || !batchLogins.has(`${new Date(r.at).getTime()}|${r.ip}`))
-    .map((r) => ({
+    select a.id as account, h.* from unnest(${[...accountUuids]}::uuid[]) as a(id)
+    cross join lateral (
+      (select 'login' as type, at, ip, device_id, null as user_agent, null as session_id, country, asn, lat, lon, success,
+              null::jsonb as geo, false as from_batch, password_compromised as flagged
+         from login_events where account_id = a.id and at ${until} ${bound} order by at desc limit ${limit})
+      union all
+      (select e.type, e.at, e.ip, e.device_id, e.user_agent, e.session_id, null, null, null, null, e.outcome is distinct from 'failure',
+              e.geo, true, e.password_compromised
+         from ingested_events e where e.account_id = a.id and e.at ${until} ${bound} order by e.at desc limit ${limit})
+    ) as h`.execute(db);
+  // Sessions the engine revoked or escalated as a possible hijack (few): their uses vouch for nothing.
+  const suspect = new Set(
+    (
+      await db
+        .selectFrom('risk_responses')
+        .select(['account_uuid', 'dedupe_key'])
+        .where('account_uuid', 'in', [...accountUuids])
+        .where('signal', '=', 'session_hijack')
+        .execute()
+    ).map((r) => `${r.account_uuid}|${r.dedupe_key.replace(/^session:/, '').replace(/:escalate$/, '')}`),
+  );
+  const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${r.account}|${new Date(r.at).getTime()}|${r.ip}`));
+  for (const r of rows) {
+    if (!r.from_batch && batchLogins.has(`${r.account}|${new Date(r.at).getTime()}|${r.ip}`)) continue;
+    out.get(r.account)!.push({
       type: r.type,
       at: new Date(r.at),
       ip: r.ip,
       deviceId: r.device_id,
+      userAgent: r.user_agent,
       sessionId: r.session_id,
       geo: geoOfRow(r),
       success: r.success,
+      passwordFlagged: r.flagged,
+      sessionRevoked: r.type === 'session_use' && !!r.session_id && suspect.has(`${r.account}|${r.session_id}`),
       locate: r.ip,
-    }))
-    .sort((a, b) => b.at.getTime() - a.at.getTime());
+    });
+  }
+  for (const list of out.values()) list.sort((x, y) => y.at.getTime() - x.at.getTime());
+  return out;
+}
+
+/** The account's events strictly before `at`, newest first (histories, for one account). */
+export async function historyBefore(db: Db, accountUuid: string, at: Date): Promise<StoredHistoryEvent[]> {
+  return (await histories(db, [accountUuid], at)).get(accountUuid)!;
 }
 
 /** The reset rates around a request, from the recorded assessments strictly before `at`, in one statement. */
@@ -106,6 +149,7 @@ export interface AssessInput {
   at: Date;
   ip: string;
   deviceId?: string;
+  userAgent?: string;
   /** The caller's geo, already completed from the IP database. */
   geo: ResolvedGeo;
   perAccountPer24h: number;
@@ -194,7 +238,16 @@ export async function assessAndRecord(
   if (!acct) return null;
   const [rows, { stormOpen, ...resets }] = await Promise.all([historyBefore(db, acct.id, i.at), resetCounts(db, i)]);
   const history = rows.map(({ locate: ip, ...e }) => ({ ...e, geo: locate(ip, e.geo) }));
-  const assessment = assessRisk({ at: i.at, ip: i.ip, deviceId: i.deviceId, geo: i.geo, history, resets, perAccountPer24h: i.perAccountPer24h });
+  const assessment = assessRisk({
+    at: i.at,
+    ip: i.ip,
+    deviceId: i.deviceId,
+    userAgent: i.userAgent,
+    geo: i.geo,
+    history,
+    resets,
+    perAccountPer24h: i.perAccountPer24h,
+  });
   await recordAssessment(db, i, assessment);
   // The common case (no storm, or one going on) writes nothing more; a change is audited with it.
   let storm: StormChange = null;

@@ -451,7 +451,9 @@ const risk = (name: string, drive: (t: RiskTeam) => Promise<string>): RecordedPa
 const RISK_PATHS: RecordedPath[] = [
   risk('risk-hijack-acknowledged', async (t) => {
     const use = evt(t, 'session_use', { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-a', geo: { country: 'GB', asn: 64512 } });
-    const id = await detected(t, [login(t, { at: ago(600), sessionId: 'sess-a' }), use], 'applied');
+    // Weeks of logins from home first: the account is old enough that a network it never used is a hijack.
+    const home = [20, 10].map((d) => login(t, { at: ago(d * 86_400) }));
+    const id = await detected(t, [...home, login(t, { at: ago(600), sessionId: 'sess-a' }), use], 'applied');
     return riskDecide(t, id, 'acknowledge', 'acknowledged');
   }),
   risk('risk-enrolment-held-reversed', async (t) => {

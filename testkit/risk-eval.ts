@@ -3,6 +3,7 @@
 // time through POST /v1/risk/assess), then a sample of the resets sent through POST /v1/recoveries,
 // and the answers scored against the ground truth. Shared by `npm run risk:eval` and the CI test.
 import { performance } from 'node:perf_hooks';
+import { EVENT_BATCH_BODY_LIMIT } from '../api/schemas';
 import type { MailSink } from '../dev/mail-sink';
 import { ApiClient, expectStatus, type Json } from './http';
 import { ATTACK_TYPES, type ActionKind, type AttackType, type Scenario, type Step } from './riskgen';
@@ -101,8 +102,8 @@ class Revocations {
   }
 }
 
-/** The API's body limit (256 KiB) with room for the envelope: a batch is cut at this size too. */
-const BATCH_BYTES = 250 * 1024;
+/** POST /v1/events' body limit with room for the envelope: a batch is cut at this size too. */
+const BATCH_BYTES = EVENT_BATCH_BODY_LIMIT - 8 * 1024;
 
 /**
  * Replays the steps in time order: events are sent in batches of up to `batch` (and BATCH_BYTES),
@@ -340,19 +341,23 @@ export const EVAL_HEAD: Row = { item: 'measure', name: 'of', figure: 'figure', t
 
 /** Misses and false positives by story (which variation of which attack, which legitimate pattern): where to look when tuning. */
 export function breakdown(r: ReplayResult): string {
-  const by = new Map<string, { n: number; hit: number }>();
+  const by = new Map<string, { n: number; hit: number; examples: string[] }>();
   for (const ob of r.observations) {
     const hit = ob.step.truth.attack ? ob.outcome === 'pass' || ob.outcome === 'error' : ob.outcome !== 'pass';
     const key = `${ob.step.truth.attack ? 'missed ' : 'flagged'} ${ob.step.truth.story}`;
-    const e = by.get(key) ?? { n: 0, hit: 0 };
+    const e = by.get(key) ?? { n: 0, hit: 0, examples: [] };
     e.n++;
-    if (hit) e.hit++;
+    if (hit) {
+      e.hit++;
+      // What the engine answered, for the first few: the signals an assessment gave, or an event's actions.
+      if (e.examples.length < 3) e.examples.push(`${'event' in ob.step ? ob.step.event.accountId : ob.step.assess.accountId}: ${ob.detail}`);
+    }
     by.set(key, e);
   }
   return [...by.entries()]
     .filter(([, e]) => e.hit > 0)
     .sort((a, b) => a[0].localeCompare(b[0]))
-    .map(([k, e]) => `  ${k}: ${e.hit}/${e.n}`)
+    .map(([k, e]) => `  ${k}: ${e.hit}/${e.n}${e.examples.map((x) => `\n      ${x}`).join('')}`)
     .join('\n');
 }
 

@@ -9,9 +9,9 @@ import { coversTenant } from '../../domain/scope';
 import { accountsByExternalIds, findAccount, recordLogin } from '../../store/directory';
 import { eventKey, ingestEvents, type NewEvent } from '../../store/events';
 import { typed, type AppDeps, type Router } from '../deps';
-import { respondToEvent, type EventResponses } from '../risk-detections';
+import { respondToEvents, type EventResponses } from '../risk-detections';
 import { ApiError } from '../errors';
-import { EVENT_BATCH_MAX, EventBatch, EventBatchOut, IngestedEvent, LoginEvent, RecordedOut } from '../schemas';
+import { EVENT_BATCH_BODY_LIMIT, EVENT_BATCH_MAX, EventBatch, EventBatchOut, IngestedEvent, LoginEvent, RecordedOut } from '../schemas';
 
 /** An account of a remote directory the engine has not seen yet: looked up there (which mirrors it), then read. */
 async function mirroredRemote(directoryFor: AppDeps['directoryFor'], db: AppDeps['db'], tenantId: string, accountId: string) {
@@ -53,18 +53,21 @@ function loginEventRoute(r: Router, deps: AppDeps) {
         lat: b.geo?.lat,
         lon: b.geo?.lon,
         success: b.success,
-      });
-      const done = await respondToEvent(deps, {
-        tenantId: b.tenantId,
-        eventId: null,
-        type: 'login',
-        accountId: b.accountId,
-        accountUuid: acct.id,
-        at,
-        ip: b.ip,
-        outcome: b.success ? 'success' : 'failure',
         passwordCompromised: b.passwordCompromised,
       });
+      const [done] = await respondToEvents(deps, [
+        {
+          tenantId: b.tenantId,
+          eventId: null,
+          type: 'login',
+          accountId: b.accountId,
+          accountUuid: acct.id,
+          at,
+          ip: b.ip,
+          outcome: b.success ? 'success' : 'failure',
+          passwordCompromised: b.passwordCompromised,
+        },
+      ]);
       return reply.code(202).send({ recorded: true, ...done });
     },
   );
@@ -122,16 +125,19 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
     '/v1/events',
     {
       onRequest: deps.auth.requireRole('ingestion'),
+      // A full batch of realistic events is several hundred KiB: more room than the API's 256 KiB.
+      bodyLimit: EVENT_BATCH_BODY_LIMIT,
       schema: {
         summary: `Record up to ${EVENT_BATCH_MAX} behaviour events (logins, session uses, MFA enrolments); ingestion role only`,
         description:
           'Each event is checked on its own and answered in `results` (same order): `accepted`, `duplicate` (its eventId was recorded before: nothing is written twice), ' +
           'or `rejected` with the error a single request would get (status 400, 403 or 404, code, and the field named as `events.<i>.<field>`). One bad event never refuses the others. ' +
           'Shapes: login {eventId, type:"login", tenantId, accountId, at, ip, deviceId?, userAgent?, geo?, outcome:"success"|"failure", sessionId?, passwordCompromised?}; ' +
-          'session_use {eventId, type:"session_use", tenantId, accountId, at, ip, sessionId, geo?}; mfa_enroll {eventId, type:"mfa_enroll", tenantId, accountId, at, ip, deviceId?, geo?}. ' +
+          'session_use {eventId, type:"session_use", tenantId, accountId, at, ip, sessionId, geo?}; mfa_enroll {eventId, type:"mfa_enroll", tenantId, accountId, at, ip, deviceId?, sessionId?, geo?}. ' +
+          `The body may be up to ${EVENT_BATCH_BODY_LIMIT / 1024 / 1024} MiB (larger: 413). ` +
           '`at` may be in the past (up to 400 days: replays, late delivery) but at most 60 s ahead of the server clock. ' +
-          'Accepted and duplicate events carry `actions` (what the engine did on its own: `session_revoked` for a session used from another network than its login, ' +
-          '`enrolment_held` for an MFA enrolment within 60 s of a login from an unfamiliar context, `password_change_forced` for a successful login with passwordCompromised) ' +
+          'Accepted and duplicate events carry `actions` (what the engine did on its own: `session_revoked` for a session used from another network than its login where that is implausible for the account (a network never seen for it, or impossible travel), ' +
+          "`enrolment_held` for an MFA enrolment within 60 s of a login from an unfamiliar context (15 min in that login's session or on its device and network), `password_change_forced` for a successful login with passwordCompromised) " +
           'and `responseIds` (GET /v1/risk-responses/{id}).',
         tags: ['events'],
         body: EventBatch,
@@ -185,6 +191,7 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
           outcome: 'outcome' in item ? item.outcome : undefined,
           geo: item.geo,
           source,
+          passwordCompromised: item.type === 'login' ? item.passwordCompromised : undefined,
         });
       }
       const fresh = await ingestEvents(deps.db, toWrite);
@@ -203,13 +210,12 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
  * and answered (and its run started, had a failure cut the first answer short).
  */
 async function answerResponses(deps: AppDeps, valid: { i: number; item: Item }[], results: Result[], written: Map<string, NewEvent>) {
-  for (const { i, item } of valid) {
-    const r = results[i];
-    if (r.status === 'rejected') continue;
-    const e = written.get(eventKey(item))!;
-    const passwordCompromised = item.type === 'login' ? item.passwordCompromised : undefined;
-    Object.assign(r, await respondToEvent(deps, { ...e, accountId: item.accountId, passwordCompromised }));
-  }
+  const judged = valid.filter(({ i }) => results[i].status !== 'rejected');
+  const answers = await respondToEvents(
+    deps,
+    judged.map(({ item }) => ({ ...written.get(eventKey(item))!, accountId: item.accountId })),
+  );
+  judged.forEach(({ i }, n) => Object.assign(results[i], answers[n]));
 }
 
 const eventIdOf = (raw: unknown) => {

@@ -43,6 +43,7 @@ export function riskRoutes(app: FastifyInstance, { db, auth, ipDatabase }: AppDe
         at,
         ip: b.context.ip,
         deviceId: b.context.deviceId,
+        userAgent: b.context.userAgent,
         geo: completeGeo(ipDatabase, b.context.ip, b.context.geo),
         perAccountPer24h: policy.rateLimits.perAccountPer24h,
         source: 'assess',

@@ -1,14 +1,15 @@
 // Ingestion-time detections (SPEC section 2, risk table) on real Temporal, Postgres and SMTP: a
-// session used from another network is revoked and the security contacts told; a same-ASN mobile
-// address change is not; an enrolment within 60 s of an unfamiliar login is held; a login with a
-// breached password forces a change. Each event's answer says what was done.
+// session used from a network its account never used is revoked and the security contacts told; a
+// same-ASN mobile address change, or a network used before, is not; an enrolment right after an
+// unfamiliar login is held; a login with a breached password forces a change. Each event's answer
+// says what was done.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findAccount } from '../../store/directory';
 import { getResponse } from '../../store/risk-responses';
 import { openSession, sessionIsLive } from '../../store/sessions';
 import { startHarness, type Harness } from '../../testkit/engine';
-import { seedAccount, seedIngestion, seedTenant } from '../../testkit/seed';
+import { seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
 
 let h: Harness;
@@ -34,18 +35,22 @@ const post = async (events: unknown[]) => {
   return r.body.results as { status: string; actions?: string[]; responseIds?: string[] }[];
 };
 const stateOf = async (id: string) => (await getResponse(h.db, id))?.state;
+const DAY_S = 86_400;
+/** Weeks of logins from home: an account old enough to have shown its usual networks. */
+const homeLogins = (accountId: string, over: Record<string, unknown> = {}) => [20, 13, 9].map((d) => login(accountId, { at: ago(d * DAY_S), ...over }));
 
 describe('a session used from another network than its login (hijack)', () => {
-  it('revokes the account sessions through its directory and emails the security contacts', async () => {
+  it('from a network the account never used: revokes the account sessions through its directory and emails the security contacts', async () => {
     const accountId = await seedAccount(h, tenantId);
     const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
     const results = await post([
+      ...homeLogins(accountId),
       login(accountId, { at: ago(600), sessionId: 'sess-a' }),
       evt('session_use', accountId, { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-a', geo: { country: 'GB', asn: 64512 } }),
     ]);
-    assert.deepEqual(results[0].actions, []);
-    assert.deepEqual(results[1].actions, ['session_revoked']);
-    const id = results[1].responseIds![0];
+    assert.deepEqual(results[3].actions, []);
+    assert.deepEqual(results[4].actions, ['session_revoked']);
+    const id = results[4].responseIds![0];
     await until('sessions revoked', async () => (await stateOf(id)) === 'applied');
     assert.equal(await sessionIsLive(h.db, session), false, 'the session no longer works');
     const mail = await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.includes(accountId));
@@ -63,25 +68,67 @@ describe('a session used from another network than its login (hijack)', () => {
     assert.equal(await sessionIsLive(h.db, session), true);
   });
 
+  it('from a network the account has used before (a phone on its carrier) is not a hijack', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const carrier = { ip: '172.58.44.2', deviceId: 'phone-1', geo: { country: 'GB', asn: 12576 } };
+    const results = await post([
+      ...homeLogins(accountId),
+      login(accountId, { at: ago(5 * DAY_S), ...carrier }),
+      login(accountId, { at: ago(600), sessionId: 'sess-c' }),
+      evt('session_use', accountId, { at: ago(30), ip: '172.58.9.9', sessionId: 'sess-c', geo: carrier.geo }),
+    ]);
+    assert.deepEqual(results[5].actions, []);
+  });
+
+  it('an account younger than a week on a new network in its own country is not judged a hijack; from another country minutes later it is', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const london = { country: 'GB', asn: 2856, lat: 51.5, lon: -0.13 };
+    const results = await post([
+      login(accountId, { at: ago(3 * DAY_S), geo: london }),
+      login(accountId, { at: ago(600), sessionId: 'sess-y', geo: london }),
+      evt('session_use', accountId, { at: ago(40), ip: '172.58.9.9', sessionId: 'sess-y', geo: { country: 'GB', asn: 12576, lat: 51.52, lon: -0.1 } }),
+      evt('session_use', accountId, { at: ago(30), ip: '45.160.1.5', sessionId: 'sess-y', geo: { country: 'BR', asn: 28573, lat: -23.55, lon: -46.63 } }),
+    ]);
+    assert.deepEqual(results[2].actions, []);
+    assert.deepEqual(results[3].actions, ['session_revoked']);
+  });
+
+  it('from a country never seen but reachable in the time since (a trip), it is escalated to a person, not revoked', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
+    const london = { country: 'GB', asn: 2856, lat: 51.5, lon: -0.13 };
+    const results = await post([
+      ...homeLogins(accountId, { geo: london }),
+      login(accountId, { at: ago(2 * DAY_S), sessionId: 'sess-t', geo: london }),
+      evt('session_use', accountId, { at: ago(30), ip: '45.160.1.5', sessionId: 'sess-t', geo: { country: 'BR', asn: 28573, lat: -23.55, lon: -46.63 } }),
+    ]);
+    assert.deepEqual(results[4].actions, ['escalated']);
+    await until('escalated', async () => (await stateOf(results[4].responseIds![0])) === 'escalated');
+    assert.equal(await sessionIsLive(h.db, session), true, 'nothing revoked');
+    await h.sink.waitFor((m) => m.to.includes(`security@${tenantId}.test`) && m.subject.includes(accountId));
+  });
+
   it('without ASNs, the same /16 is the same network and another /16 is not', async () => {
     const accountId = await seedAccount(h, tenantId);
     const results = await post([
+      ...homeLogins(accountId, { ip: '192.0.2.10', geo: undefined }),
       login(accountId, { at: ago(600), ip: '192.0.2.10', sessionId: 'sess-p', geo: undefined }),
       evt('session_use', accountId, { at: ago(40), ip: '192.0.77.3', sessionId: 'sess-p' }),
       evt('session_use', accountId, { at: ago(30), ip: '198.18.0.3', sessionId: 'sess-p' }),
     ]);
-    assert.deepEqual(results[1].actions, []);
-    assert.deepEqual(results[2].actions, ['session_revoked']);
+    assert.deepEqual(results[4].actions, []);
+    assert.deepEqual(results[5].actions, ['session_revoked']);
   });
 
   it('a second use of the same hijacked session, and a replayed event, answer the response already made', async () => {
     const accountId = await seedAccount(h, tenantId);
     const use = evt('session_use', accountId, { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-r', geo: { asn: 64512 } });
-    const first = await post([login(accountId, { at: ago(600), sessionId: 'sess-r' }), use]);
+    const first = await post([...homeLogins(accountId), login(accountId, { at: ago(600), sessionId: 'sess-r' }), use]);
+    assert.equal(first[4].responseIds?.length, 1);
     const again = await post([use, evt('session_use', accountId, { at: ago(20), ip: '198.51.100.10', sessionId: 'sess-r', geo: { asn: 64512 } })]);
     assert.equal(again[0].status, 'duplicate');
-    assert.deepEqual(again[0].responseIds, first[1].responseIds);
-    assert.deepEqual(again[1].responseIds, first[1].responseIds);
+    assert.deepEqual(again[0].responseIds, first[4].responseIds);
+    assert.deepEqual(again[1].responseIds, first[4].responseIds);
   });
 });
 
@@ -115,6 +162,18 @@ describe('an MFA enrolment within 60 s of a login from an unfamiliar context', (
     assert.deepEqual(results[2].actions, []);
   });
 
+  it("is held up to 15 min after the login when made in that login's session", async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const results = await post([
+      login(accountId),
+      login(accountId, { at: ago(700), ...unfamiliar, sessionId: 'sess-e' }),
+      evt('mfa_enroll', accountId, { at: ago(100), ip: unfamiliar.ip, sessionId: 'sess-e' }),
+      evt('mfa_enroll', accountId, { at: ago(90), ip: unfamiliar.ip, sessionId: 'sess-other' }),
+    ]);
+    assert.deepEqual(results[2].actions, ['enrolment_held']);
+    assert.deepEqual(results[3].actions, [], 'another session, 10 min on: not part of that login');
+  });
+
   it("is not held on a new account's first login (onboarding)", async () => {
     const accountId = await seedAccount(h, tenantId);
     const results = await post([login(accountId, { at: ago(70), ...unfamiliar }), evt('mfa_enroll', accountId, { at: ago(30), ip: unfamiliar.ip })]);
@@ -137,5 +196,23 @@ describe('a login whose password is breached or common', () => {
     assert.equal(single.status, 202, single.text);
     assert.deepEqual(single.body.actions, ['password_change_forced']);
     assert.equal(single.body.responseIds.length, 1);
+  });
+
+  it('is kept with the login: a reset assessed afterwards carries the breached_password signal; without the flag it does not', async () => {
+    const agent = (await seedPrincipal(h, ['agent'], [tenantId])).key;
+    const assess = async (accountId: string) => {
+      const r = await h.api('POST', '/v1/risk/assess', {
+        key: agent,
+        body: { tenantId, accountId, kind: 'password_reset', context: { ip: '203.0.113.24', deviceId: 'laptop-1', geo: { country: 'GB', asn: 2856 } } },
+      });
+      assert.equal(r.status, 200, r.text);
+      return (r.body.signals as { code: string }[]).map((x) => x.code);
+    };
+    const flagged = await seedAccount(h, tenantId);
+    await post([login(flagged, { at: ago(2 * DAY_S), passwordCompromised: true })]);
+    assert.ok((await assess(flagged)).includes('breached_password'));
+    const clean = await seedAccount(h, tenantId);
+    await post([login(clean, { at: ago(2 * DAY_S) })]);
+    assert.ok(!(await assess(clean)).includes('breached_password'));
   });
 });

@@ -30,10 +30,25 @@ after(async () => {
 let n = 0;
 const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 
-/** A login with a session, then a use of that session from another ASN; returns the response id. */
+/**
+ * Weeks of logins from home, a login with a session, then a use of that session from a network the
+ * account never used; returns the response id.
+ */
 async function hijack(accountId: string): Promise<string> {
   const tenantId = b.tenantId;
+  const home = (days: number) => ({
+    eventId: `rdir-${++n}`,
+    type: 'login',
+    tenantId,
+    accountId,
+    at: ago(days * 86_400),
+    ip: '203.0.113.24',
+    outcome: 'success',
+    geo: { asn: 2856 },
+  });
   const events = [
+    home(20),
+    home(10),
     {
       eventId: `rdir-${++n}`,
       type: 'login',
@@ -48,8 +63,8 @@ async function hijack(accountId: string): Promise<string> {
     { eventId: `rdir-${++n}`, type: 'session_use', tenantId, accountId, at: ago(30), ip: '198.51.100.9', sessionId: `s-${n - 1}`, geo: { asn: 64512 } },
   ];
   const r = await h.api('POST', '/v1/events', { key, body: { events } });
-  assert.deepEqual(r.body.results[1].actions, ['session_revoked'], r.text);
-  return r.body.results[1].responseIds[0] as string;
+  assert.deepEqual(r.body.results[3].actions, ['session_revoked'], r.text);
+  return r.body.results[3].responseIds[0] as string;
 }
 
 describe('a hijacked session in a remote user store', () => {

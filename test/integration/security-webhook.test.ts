@@ -61,13 +61,25 @@ const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 describe('the internal security webhook', () => {
   it('is told of a risk response, signed, retried until it answers 200, with no secret in history', async () => {
     const accountId = await seedAccount(h, tenantId);
+    // Weeks of logins from home, then a session used from a network the account never used.
+    const home = [20, 10].map((d) => ({
+      eventId: `wh-home-${d}`,
+      type: 'login',
+      tenantId,
+      accountId,
+      at: ago(d * 86_400),
+      ip: '203.0.113.24',
+      outcome: 'success',
+      geo: { asn: 2856 },
+    }));
     const events = [
+      ...home,
       { eventId: 'wh-1', type: 'login', tenantId, accountId, at: ago(600), ip: '203.0.113.24', outcome: 'success', sessionId: 's-1', geo: { asn: 2856 } },
       { eventId: 'wh-2', type: 'session_use', tenantId, accountId, at: ago(30), ip: '198.51.100.9', sessionId: 's-1', geo: { asn: 64512 } },
     ];
     const r = await h.api('POST', '/v1/events', { key, body: { events } });
-    assert.deepEqual(r.body.results[1].actions, ['session_revoked'], r.text);
-    const id = r.body.results[1].responseIds[0] as string;
+    assert.deepEqual(r.body.results[3].actions, ['session_revoked'], r.text);
+    const id = r.body.results[3].responseIds[0] as string;
 
     await until('the webhook took the event', () => received.some((x) => x.status === 200), 30_000);
     assert.deepEqual(

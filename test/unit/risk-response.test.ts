@@ -2,8 +2,44 @@
 // enrolment is held, when a password change is forced.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectCompromisedPassword, detectRiskyEnrolment, detectSessionHijack, networkPrefix, sameNetwork } from '../../domain/risk-response';
-import type { LoginRecord } from '../../domain/risk';
+import { detectCompromisedPassword, detectRiskyEnrolment, detectSessionHijack } from '../../domain/risk-response';
+import { networkKey, networkPrefix, sameNetwork } from '../../domain/network';
+import { agentFamily, type HistoryEvent, type ResolvedGeo } from '../../domain/risk-signals';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 1, 12);
+const at = (ms: number) => new Date(T0 + ms);
+const LONDON_BT: ResolvedGeo = { country: 'GB', asn: 2856, lat: 51.5, lon: -0.13 };
+const LONDON_EE: ResolvedGeo = { country: 'GB', asn: 12576, lat: 51.52, lon: -0.1 };
+const MANCHESTER_SKY: ResolvedGeo = { country: 'GB', asn: 5607, lat: 53.48, lon: -2.24 };
+const LAGOS: ResolvedGeo = { country: 'NG', asn: 29465, lat: 6.52, lon: 3.38 };
+const MACOS = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Chrome/126.0';
+
+const login = (ms: number, geo: ResolvedGeo, o: Partial<HistoryEvent> = {}): HistoryEvent => ({
+  type: 'login',
+  at: at(ms),
+  ip: `10.${geo.asn! % 250}.0.1`,
+  deviceId: 'laptop',
+  userAgent: MACOS,
+  geo,
+  success: true,
+  ...o,
+});
+const use = (ms: number, geo: ResolvedGeo, sessionId: string, o: Partial<HistoryEvent> = {}): HistoryEvent => ({
+  type: 'session_use',
+  at: at(ms),
+  ip: `10.${geo.asn! % 250}.9.9`,
+  sessionId,
+  geo,
+  success: true,
+  ...o,
+});
+/** A month of workday logins from home (BT, London), newest first. */
+const month = (): HistoryEvent[] =>
+  Array.from({ length: 30 }, (_, d) => login(-(d + 1) * DAY, LONDON_BT))
+    .reverse()
+    .sort((a, b) => b.at.getTime() - a.at.getTime());
+const newestFirst = (h: HistoryEvent[]) => [...h].sort((a, b) => b.at.getTime() - a.at.getTime());
 
 describe('the same network', () => {
   it('is the same ASN when both are known, whatever the addresses', () => {
@@ -17,30 +53,104 @@ describe('the same network', () => {
     assert.equal(sameNetwork({ ip: '2001:db8::1' }, { ip: '2a00:1450::1' }), false);
     assert.equal(sameNetwork({ ip: '192.0.2.10' }, { ip: '2001:db8::1' }), null);
     assert.deepEqual(networkPrefix('::ffff:192.0.2.1'), { family: 4, prefix: '192.0' });
+    assert.equal(networkKey({ ip: '192.0.2.10', asn: 7 }), 'AS7');
+    assert.equal(networkKey({ ip: '192.0.2.10' }), '4:192.0');
   });
-  it('a session with no reported login is not judged', () => {
-    assert.equal(detectSessionHijack('s', null, { ip: '198.51.100.1', asn: 1 }), null);
-    assert.equal(detectSessionHijack('s', { ip: '203.0.113.1', asn: 2 }, { ip: '198.51.100.1', asn: 1 })?.action, 'revoke_sessions');
+});
+
+describe('a session used from another network', () => {
+  const issued = login(0, LONDON_BT, { sessionId: 's1' });
+  const history = newestFirst([issued, ...month()]);
+
+  it('is not judged when no login reported the session, or on the same network', () => {
+    assert.equal(detectSessionHijack('s1', { at: at(60_000), ip: '10.1.2.3', geo: LAGOS }, null, history), null);
+    assert.equal(detectSessionHijack('s1', { at: at(60_000), ip: '10.6.7.8', geo: LONDON_BT }, issued, history), null);
+  });
+  it('is revoked from a network and country the account never used when nobody could have got there in time', () => {
+    const d = detectSessionHijack('s1', { at: at(3_600_000), ip: '10.215.0.1', geo: LAGOS }, issued, history);
+    assert.equal(d?.action, 'revoke_sessions');
+    assert.equal(d?.dedupeKey, 'session:s1');
+    assert.ok(d?.evidence.some((x) => /AS29465 never seen/.test(x)));
+    assert.ok(d?.evidence.some((x) => /km\/h/.test(x)));
+  });
+  it('is escalated to a person, not revoked, from a country never seen that a flight could have reached', () => {
+    const d = detectSessionHijack('s1', { at: at(DAY), ip: '10.215.0.1', geo: LAGOS }, issued, history);
+    assert.equal(d?.action, 'escalate');
+    assert.equal(d?.dedupeKey, 'session:s1:escalate');
+    assert.ok(d?.evidence.some((x) => /country NG never seen/.test(x)));
+  });
+  it('is revoked on a new network in the home country once the account is older than a week', () => {
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.57.0.1', geo: MANCHESTER_SKY }, issued, history)?.action, 'revoke_sessions');
+  });
+  it('passes on a network the account has used before (a phone on its carrier)', () => {
+    const withCarrier = newestFirst([...history, login(-3 * DAY, LONDON_EE, { deviceId: 'phone' })]);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: LONDON_EE }, issued, withCarrier), null);
+  });
+  it('is revoked on a familiar network when the jump from the last activity is impossible', () => {
+    const abroadBefore = newestFirst([...history, login(-10 * DAY, LAGOS, { deviceId: 'laptop' })]);
+    assert.equal(detectSessionHijack('s1', { at: at(600_000), ip: '10.215.0.1', geo: LAGOS }, issued, abroadBefore)?.action, 'revoke_sessions');
+  });
+  it('in an account younger than a week: a new network at home passes, another country does not', () => {
+    const young = [issued, login(-2 * DAY, LONDON_BT)];
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: LONDON_EE }, issued, young), null);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.215.0.1', geo: LAGOS }, issued, young)?.action, 'revoke_sessions');
+  });
+  it('uses of a session revoked before vouch for nothing', () => {
+    const stolen = newestFirst([...history, use(-DAY, LAGOS, 's0', { sessionRevoked: true })]);
+    assert.equal(detectSessionHijack('s1', { at: at(DAY), ip: '10.215.0.1', geo: LAGOS }, issued, stolen)?.action, 'escalate');
+    const vouched = newestFirst([...history, use(-DAY, LAGOS, 's0')]);
+    assert.equal(detectSessionHijack('s1', { at: at(2 * DAY), ip: '10.215.0.1', geo: LAGOS }, issued, vouched), null);
   });
 });
 
 describe('an enrolment after a login', () => {
-  const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 12, 0, s));
-  const known: LoginRecord = { at: at(0), ip: '203.0.113.1', deviceId: 'laptop', country: 'GB', asn: 2856, success: true };
-  const odd: LoginRecord = { at: at(3000), ip: '45.160.1.5', deviceId: 'phone', country: 'BR', asn: 28573, success: true };
+  const odd = login(0, LAGOS, { deviceId: 'phone-x', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0', sessionId: 's9' });
+  const enrol = (s: number, o: { deviceId?: string; sessionId?: string; geo?: ResolvedGeo } = {}) => ({
+    at: at(s * 1000),
+    ip: odd.ip,
+    geo: o.geo ?? odd.geo,
+    deviceId: o.deviceId,
+    sessionId: o.sessionId,
+  });
+  const history = newestFirst([odd, ...month()]);
 
-  it('is held within 60 s of an unfamiliar login, and not at 61 s', () => {
-    assert.equal(detectRiskyEnrolment('e', at(3060), odd, [known])?.action, 'hold_enrolment');
-    assert.equal(detectRiskyEnrolment('e', at(3061), odd, [known]), null);
+  it('is held within 60 s of an unfamiliar login, and not at 61 s from another device', () => {
+    const d = detectRiskyEnrolment('e', enrol(60), history);
+    assert.equal(d?.action, 'hold_enrolment');
+    assert.ok(d?.evidence.some((x) => /country NG never seen/.test(x)));
+    assert.equal(detectRiskyEnrolment('e', enrol(61), history), null);
   });
-  it('is not held when the device, the country or the ASN was seen before', () => {
-    assert.equal(detectRiskyEnrolment('e', at(3010), { ...odd, deviceId: 'laptop' }, [known]), null);
-    assert.equal(detectRiskyEnrolment('e', at(3010), { ...odd, country: 'GB' }, [known]), null);
-    assert.equal(detectRiskyEnrolment('e', at(3010), { ...odd, asn: 2856 }, [known]), null);
+  it('is held up to 15 min after it in the same session, or on the same device and network', () => {
+    assert.equal(detectRiskyEnrolment('e', enrol(900, { sessionId: 's9' }), history)?.action, 'hold_enrolment');
+    assert.equal(detectRiskyEnrolment('e', enrol(900, { deviceId: 'phone-x' }), history)?.action, 'hold_enrolment');
+    assert.equal(detectRiskyEnrolment('e', enrol(901, { sessionId: 's9' }), history), null);
+    assert.equal(detectRiskyEnrolment('e', enrol(600, { deviceId: 'phone-x', geo: LONDON_BT }), history), null);
   });
-  it('is not held after a failed login, or on a first login', () => {
-    assert.equal(detectRiskyEnrolment('e', at(3010), { ...odd, success: false }, [known]), null);
-    assert.equal(detectRiskyEnrolment('e', at(3010), odd, []), null);
+  it('is not held from a known device, or a new one in the usual country, network and browser', () => {
+    assert.equal(detectRiskyEnrolment('e', enrol(10), newestFirst([{ ...odd, deviceId: 'laptop' }, ...month()])), null);
+    const newPhoneAtHome = { ...odd, geo: LONDON_BT, ip: '10.106.0.1', userAgent: MACOS };
+    assert.equal(detectRiskyEnrolment('e', enrol(10), newestFirst([newPhoneAtHome, ...month()])), null);
+  });
+  it('is held from a new device at home with a browser and system never seen', () => {
+    const other = { ...odd, geo: LONDON_BT, ip: '10.106.0.1' };
+    const d = detectRiskyEnrolment('e', enrol(10), newestFirst([other, ...month()]));
+    assert.equal(d?.action, 'hold_enrolment');
+    assert.ok(d?.evidence.some((x) => /browser and system never seen/.test(x)));
+  });
+  it('is not held after a failed login, or on an account with no earlier presence', () => {
+    assert.equal(detectRiskyEnrolment('e', enrol(10), newestFirst([{ ...odd, success: false }, ...month()])), null);
+    assert.equal(detectRiskyEnrolment('e', enrol(10), [odd]), null);
+  });
+});
+
+describe('a browser family', () => {
+  it('is the system and the browser without versions', () => {
+    assert.equal(agentFamily('Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0'), 'Windows NT|chrome');
+    assert.equal(agentFamily('Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0'), 'Windows NT|chrome');
+    assert.equal(agentFamily('Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edge/125.0'), 'Windows NT|edge');
+    assert.equal(agentFamily('Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/125.0'), 'Linux|headlesschrome');
+    assert.equal(agentFamily('python-requests/2.31.0'), '?|python-requests');
+    assert.equal(agentFamily(''), null);
   });
 });
 

@@ -125,9 +125,9 @@ describe('new device together with a new country or network', () => {
   });
 });
 
-describe('MFA enrolment within 60 s of a login from an unfamiliar context', () => {
-  const takeover = (gapS: number, geo = NEW_YORK, deviceId = 'attacker') => [
-    ev({ type: 'mfa_enroll', at: ago(HOUR - gapS * 1000), deviceId, geo }),
+describe('MFA enrolment within 60 s of a login from an unfamiliar context (15 min on its device and network)', () => {
+  const takeover = (gapS: number, geo = NEW_YORK, deviceId = 'attacker', enrolDevice: string | null = null) => [
+    ev({ type: 'mfa_enroll', at: ago(HOUR - gapS * 1000), deviceId: enrolDevice, geo }),
     ev({ at: ago(HOUR), deviceId, geo }),
     ...home().map((e) => ({ ...e, at: new Date(e.at.getTime() - 2 * DAY) })),
   ];
@@ -141,8 +141,10 @@ describe('MFA enrolment within 60 s of a login from an unfamiliar context', () =
     assert.notEqual(a.tier, 'low');
   });
 
-  it('does not fire at 90 s, nor seconds after a login from the usual device', () => {
+  it('does not fire at 90 s from an unknown device, nor seconds after a login from the usual device', () => {
     assert.ok(!codes(req({ history: takeover(90) })).includes('recent_factor_enrolment'));
+    assert.ok(codes(req({ history: takeover(90, NEW_YORK, 'attacker', 'attacker') })).includes('recent_factor_enrolment'), 'same device and network: 15 min');
+    assert.ok(!codes(req({ history: takeover(16 * 60, NEW_YORK, 'attacker', 'attacker') })).includes('recent_factor_enrolment'));
     assert.ok(!codes(req({ history: takeover(20, LONDON, 'laptop') })).includes('recent_factor_enrolment'));
   });
 });
