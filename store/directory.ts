@@ -223,23 +223,23 @@ export async function checkKnowledge(
   return { passed: allMatch, factorsChecked: Object.keys(answers).length, missing: [] };
 }
 
-/** Records one login event; `source` names who reported it (`principal:<id>` of an ingestion key). */
-export async function recordLogin(
-  db: Db,
-  accountUuid: string,
-  e: {
-    at: Date;
-    ip: string;
-    deviceId?: string;
-    country?: string;
-    asn?: number;
-    lat?: number;
-    lon?: number;
-    success: boolean;
-    source: string;
-    passwordCompromised?: boolean;
-  },
-) {
+/** A login as reported: `source` names who reported it (`principal:<id>` of an ingestion key). */
+export interface LoginReport {
+  at: Date;
+  ip: string;
+  deviceId?: string;
+  country?: string;
+  asn?: number;
+  lat?: number;
+  lon?: number;
+  success: boolean;
+  source: string;
+  /** The product found the password on a breached or common list. */
+  passwordCompromised?: boolean;
+}
+
+/** Records one login event. */
+export async function recordLogin(db: Db, accountUuid: string, e: LoginReport) {
   await db.transaction().execute((trx) => recordLoginsTx(trx, [{ accountUuid, ...e }]));
 }
 
@@ -366,22 +366,7 @@ export async function setAccountLifecycle(db: Db, accountUuid: string, status: '
 }
 
 /** Logins reported in a batch, in the caller's transaction: login history, and the accounts' last login. */
-export async function recordLoginsTx(
-  trx: Transaction<Database>,
-  logins: {
-    accountUuid: string;
-    at: Date;
-    ip: string;
-    deviceId?: string;
-    country?: string;
-    asn?: number;
-    lat?: number;
-    lon?: number;
-    success: boolean;
-    source: string;
-    passwordCompromised?: boolean;
-  }[],
-) {
+export async function recordLoginsTx(trx: Transaction<Database>, logins: (LoginReport & { accountUuid: string })[]) {
   if (!logins.length) return;
   await trx
     .insertInto('login_events')

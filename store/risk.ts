@@ -64,7 +64,10 @@ export async function histories(
   if (!accountUuids.length) return out;
   const limit = o.limit ?? HISTORY_LIMIT;
   const until = o.inclusive ? sql`<=` : sql`<`;
-  const { rows } = await sql<HistoryRow>`
+  // The events, and the sessions the engine revoked or escalated as a possible hijack (few: their
+  // uses vouch for nothing), read side by side.
+  const [{ rows }, suspects] = await Promise.all([
+    sql<HistoryRow>`
     select a.id as account, h.* from unnest(${[...accountUuids]}::uuid[]) as a(id)
     cross join lateral (
       (select 'login' as type, at, ip, device_id, null as user_agent, null as session_id, country, asn, lat, lon, success,
@@ -74,18 +77,15 @@ export async function histories(
       (select e.type, e.at, e.ip, e.device_id, e.user_agent, e.session_id, null, null, null, null, e.outcome is distinct from 'failure',
               e.geo, true, e.password_compromised
          from ingested_events e where e.account_id = a.id and e.at ${until} ${bound} order by e.at desc limit ${limit})
-    ) as h`.execute(db);
-  // Sessions the engine revoked or escalated as a possible hijack (few): their uses vouch for nothing.
-  const suspect = new Set(
-    (
-      await db
-        .selectFrom('risk_responses')
-        .select(['account_uuid', 'dedupe_key'])
-        .where('account_uuid', 'in', [...accountUuids])
-        .where('signal', '=', 'session_hijack')
-        .execute()
-    ).map((r) => `${r.account_uuid}|${r.dedupe_key.replace(/^session:/, '').replace(/:escalate$/, '')}`),
-  );
+    ) as h`.execute(db),
+    db
+      .selectFrom('risk_responses')
+      .select(['account_uuid', 'dedupe_key'])
+      .where('account_uuid', 'in', [...accountUuids])
+      .where('signal', '=', 'session_hijack')
+      .execute(),
+  ]);
+  const suspect = new Set(suspects.map((r) => `${r.account_uuid}|${r.dedupe_key.replace(/^session:/, '').replace(/:escalate$/, '')}`));
   const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${r.account}|${new Date(r.at).getTime()}|${r.ip}`));
   for (const r of rows) {
     if (!r.from_batch && batchLogins.has(`${r.account}|${new Date(r.at).getTime()}|${r.ip}`)) continue;

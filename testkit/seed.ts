@@ -179,10 +179,9 @@ export const HOUR_MS = 3_600_000;
 export const LONDON = { country: 'GB', asn: 2856, lat: 51.5074, lon: -0.1278 };
 export const NEW_YORK = { country: 'US', asn: 7922, lat: 40.7128, lon: -74.006 };
 
-/** A new account whose history is successful home logins (London, laptop-1) at these times, sent as one batch. */
-export async function seedHomeLogins(t: SeedTarget, ingestionKey: string, tenantId: string, times: number[]): Promise<string> {
-  const accountId = await seedAccount(t, tenantId);
-  const events = times.map((at) => ({
+/** Successful home logins (London, laptop-1) of an account at these times, as `POST /v1/events` events. */
+export function homeLoginEvents(tenantId: string, accountId: string, times: number[]) {
+  return times.map((at) => ({
     eventId: uniq(`home-${accountId}`),
     type: 'login',
     tenantId,
@@ -193,6 +192,12 @@ export async function seedHomeLogins(t: SeedTarget, ingestionKey: string, tenant
     outcome: 'success',
     geo: LONDON,
   }));
+}
+
+/** A new account whose history is successful home logins (homeLoginEvents) at these times, sent as one batch. */
+export async function seedHomeLogins(t: SeedTarget, ingestionKey: string, tenantId: string, times: number[]): Promise<string> {
+  const accountId = await seedAccount(t, tenantId);
+  const events = homeLoginEvents(tenantId, accountId, times);
   const r = await t.http.call('POST', '/v1/events', { key: ingestionKey, body: { events } });
   expectStatus(r, 200, `home logins of ${accountId}`);
   if ((r.body as { accepted?: number }).accepted !== events.length) throw new Error(`home logins of ${accountId}: ${JSON.stringify(r.body)}`);

@@ -8,7 +8,7 @@ import { isPublicSummary } from '../../domain/public-summary';
 import { getResponse } from '../../store/risk-responses';
 import { directoryBackends, WEBHOOK_SECRET, type Backend } from '../../testkit/directory-backends';
 import { startHarness, type Harness } from '../../testkit/engine';
-import { seedIngestion, seedPrincipal } from '../../testkit/seed';
+import { homeLoginEvents, seedIngestion, seedPrincipal } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testkit/webhook-receiver';
 
@@ -36,19 +36,13 @@ const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
  */
 async function hijack(accountId: string): Promise<string> {
   const tenantId = b.tenantId;
-  const home = (days: number) => ({
-    eventId: `rdir-${++n}`,
-    type: 'login',
+  const home = homeLoginEvents(
     tenantId,
     accountId,
-    at: ago(days * 86_400),
-    ip: '203.0.113.24',
-    outcome: 'success',
-    geo: { asn: 2856 },
-  });
+    [20, 10].map((d) => Date.now() - d * 86_400_000),
+  );
   const events = [
-    home(20),
-    home(10),
+    ...home,
     {
       eventId: `rdir-${++n}`,
       type: 'login',

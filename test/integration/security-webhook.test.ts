@@ -9,7 +9,7 @@ import { verifyRequest } from '../../infra/webhook-signing';
 import { getResponse } from '../../store/risk-responses';
 import { historyText, rawHistoryText } from '../../testkit/history';
 import { startHarness, type Harness } from '../../testkit/engine';
-import { recoveryBody, seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
+import { homeLoginEvents, recoveryBody, seedAccount, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 import { until } from '../../testkit/wait';
 
 const SECRET = 'whsec-risk-' + 'x'.repeat(40);
@@ -62,16 +62,11 @@ describe('the internal security webhook', () => {
   it('is told of a risk response, signed, retried until it answers 200, with no secret in history', async () => {
     const accountId = await seedAccount(h, tenantId);
     // Weeks of logins from home, then a session used from a network the account never used.
-    const home = [20, 10].map((d) => ({
-      eventId: `wh-home-${d}`,
-      type: 'login',
+    const home = homeLoginEvents(
       tenantId,
       accountId,
-      at: ago(d * 86_400),
-      ip: '203.0.113.24',
-      outcome: 'success',
-      geo: { asn: 2856 },
-    }));
+      [20, 10].map((d) => Date.now() - d * 86_400_000),
+    );
     const events = [
       ...home,
       { eventId: 'wh-1', type: 'login', tenantId, accountId, at: ago(600), ip: '203.0.113.24', outcome: 'success', sessionId: 's-1', geo: { asn: 2856 } },
