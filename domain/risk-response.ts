@@ -27,6 +27,12 @@ export interface Detection {
   evidence: string[];
 }
 
+/** A hijack response's dedupe key: one revocation and one escalation per session at most. */
+const hijackKey = (sessionId: string, action: ResponseAction) => (action === 'escalate' ? `session:${sessionId}:escalate` : `session:${sessionId}`);
+
+/** The session a `session_hijack` response's dedupe key names (hijackKey read back). */
+export const hijackedSession = (dedupeKey: string) => dedupeKey.replace(/^session:/, '').replace(/:escalate$/, '');
+
 /**
  * A session used from another network than its login, implausibly for its owner: revoke (every
  * session of the account) and alert; where the use could still be its owner's (a trip in time to a
@@ -40,9 +46,8 @@ export function detectSessionHijack(
 ): Detection | null {
   const verdict = issued ? implausibleSessionUse(use, issued, before) : null;
   if (!verdict) return null;
-  if (verdict.severity === 'escalate')
-    return { action: 'escalate', signal: 'session_hijack', dedupeKey: `session:${sessionId}:escalate`, evidence: verdict.reasons };
-  return { action: 'revoke_sessions', signal: 'session_hijack', dedupeKey: `session:${sessionId}`, evidence: verdict.reasons };
+  const action = verdict.severity === 'escalate' ? 'escalate' : 'revoke_sessions';
+  return { action, signal: 'session_hijack', dedupeKey: hijackKey(sessionId, action), evidence: verdict.reasons };
 }
 
 /** An MFA enrolment right after a login from an unfamiliar context (riskyEnrolment): held for review. */

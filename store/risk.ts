@@ -3,6 +3,7 @@
 // storms (`risk_storms`), their only owner. assessAndRecord is the one assessment both
 // POST /v1/risk/assess and a recovery's triage run.
 import { sql, type Transaction } from 'kysely';
+import { hijackedSession } from '../domain/risk-response';
 import { assessRisk, type HistoryEvent, type ResetCounts, type ResolvedGeo, type RiskAssessment } from '../domain/risk-signals';
 import type { Database, Db } from './db';
 import { appendAuditTx } from './audit';
@@ -85,7 +86,7 @@ export async function histories(
       .where('signal', '=', 'session_hijack')
       .execute(),
   ]);
-  const suspect = new Set(suspects.map((r) => `${r.account_uuid}|${r.dedupe_key.replace(/^session:/, '').replace(/:escalate$/, '')}`));
+  const suspect = new Set(suspects.map((r) => `${r.account_uuid}|${hijackedSession(r.dedupe_key)}`));
   const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${r.account}|${new Date(r.at).getTime()}|${r.ip}`));
   for (const r of rows) {
     if (!r.from_batch && batchLogins.has(`${r.account}|${new Date(r.at).getTime()}|${r.ip}`)) continue;
