@@ -133,10 +133,9 @@ function recoveryAssessment({ db, directoryFor, ipDatabase }: Deps) {
           deviceId: ctx.deviceId,
           userAgent: ctx.userAgent,
           geo: completeGeo(ipDatabase, ctx.ip, ctx.geo),
-          perAccountPer24h: policy.rateLimits.perAccountPer24h,
           source: `recovery:${r.id}`,
         });
-        facts.signals = assessed?.assessment.signals ?? [];
+        facts.signals = 'assessment' in assessed ? assessed.assessment.signals : [];
       }
       return { facts, policy };
     },

@@ -3,11 +3,11 @@
 // storms (`risk_storms`), their only owner. assessAndRecord is the one assessment both
 // POST /v1/risk/assess and a recovery's triage run.
 import { sql, type Transaction } from 'kysely';
+import { resolvePolicy, type PolicyOverride } from '../domain/policy';
 import { hijackedSession } from '../domain/risk-response';
 import { assessRisk, type HistoryEvent, type ResetCounts, type ResolvedGeo, type RiskAssessment } from '../domain/risk-signals';
 import type { Database, Db } from './db';
 import { appendAuditTx } from './audit';
-import { findAccount } from './directory';
 
 /** How many of the newest events of each source are read: enough for familiarity, bounded for speed. */
 export const HISTORY_LIMIT = 300;
@@ -49,28 +49,14 @@ function geoOfRow(r: HistoryRow): ResolvedGeo {
 export type StoredHistoryEvent = HistoryEvent & { locate: string };
 
 /**
- * Each account's events up to `bound` (strictly before it, or at or before it with `inclusive`),
- * newest first: its logins (login_events: both event routes write there) and its session uses and
- * enrolments (ingested_events), the newest `limit` of each. A batch login is in both tables; its
- * ingested copy (which has the session id) is the one kept. A use of a session the engine revoked
- * or escalated as a possible hijack is marked. One statement for all the accounts.
+ * The history subquery for an outer row `a(id)` (an account's uuid): its logins (login_events:
+ * both event routes write there) and its session uses and enrolments (ingested_events) up to
+ * `bound`, the newest `limit` of each.
  */
-export async function histories(
-  db: Db,
-  accountUuids: readonly string[],
-  bound: Date,
-  o: { inclusive?: boolean; limit?: number } = {},
-): Promise<Map<string, StoredHistoryEvent[]>> {
-  const out = new Map<string, StoredHistoryEvent[]>(accountUuids.map((id) => [id, []]));
-  if (!accountUuids.length) return out;
+function historyLateral(bound: Date, o: { inclusive?: boolean; limit?: number }) {
   const limit = o.limit ?? HISTORY_LIMIT;
   const until = o.inclusive ? sql`<=` : sql`<`;
-  // The events, and the sessions the engine revoked or escalated as a possible hijack (few: their
-  // uses vouch for nothing), read side by side.
-  const [{ rows }, suspects] = await Promise.all([
-    sql<HistoryRow>`
-    select a.id as account, h.* from unnest(${[...accountUuids]}::uuid[]) as a(id)
-    cross join lateral (
+  return sql`lateral (
       (select 'login' as type, at, ip, device_id, null as user_agent, null as session_id, country, asn, lat, lon, success,
               null::jsonb as geo, false as from_batch, password_compromised as flagged
          from login_events where account_id = a.id and at ${until} ${bound} order by at desc limit ${limit})
@@ -78,15 +64,18 @@ export async function histories(
       (select e.type, e.at, e.ip, e.device_id, e.user_agent, e.session_id, null, null, null, null, e.outcome is distinct from 'failure',
               e.geo, true, e.password_compromised
          from ingested_events e where e.account_id = a.id and e.at ${until} ${bound} order by e.at desc limit ${limit})
-    ) as h`.execute(db),
-    db
-      .selectFrom('risk_responses')
-      .select(['account_uuid', 'dedupe_key'])
-      .where('account_uuid', 'in', [...accountUuids])
-      .where('signal', '=', 'session_hijack')
-      .execute(),
-  ]);
-  const suspect = new Set(suspects.map((r) => `${r.account_uuid}|${hijackedSession(r.dedupe_key)}`));
+    )`;
+}
+
+/** The sessions the engine revoked or escalated as a possible hijack (few: their uses vouch for nothing), as `account|session`. */
+const suspectKey = (account: string, dedupeKey: string) => `${account}|${hijackedSession(dedupeKey)}`;
+
+/**
+ * History rows (any accounts, any order) as events, newest first per account. A batch login is
+ * in both tables; its ingested copy (which has the session id) is the one kept. A use of a
+ * suspect session is marked.
+ */
+function toHistories(out: Map<string, StoredHistoryEvent[]>, rows: readonly HistoryRow[], suspect: ReadonlySet<string>) {
   const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${r.account}|${new Date(r.at).getTime()}|${r.ip}`));
   for (const r of rows) {
     if (!r.from_batch && batchLogins.has(`${r.account}|${new Date(r.at).getTime()}|${r.ip}`)) continue;
@@ -108,19 +97,58 @@ export async function histories(
   return out;
 }
 
-/** The account's events strictly before `at`, newest first (histories, for one account). */
-export async function historyBefore(db: Db, accountUuid: string, at: Date): Promise<StoredHistoryEvent[]> {
-  return (await histories(db, [accountUuid], at)).get(accountUuid)!;
+/**
+ * Each account's events up to `bound` (strictly before it, or at or before it with `inclusive`),
+ * newest first (historyLateral, toHistories). One statement for all the accounts, beside one for
+ * their suspect sessions.
+ */
+export async function histories(
+  db: Db,
+  accountUuids: readonly string[],
+  bound: Date,
+  o: { inclusive?: boolean; limit?: number } = {},
+): Promise<Map<string, StoredHistoryEvent[]>> {
+  const out = new Map<string, StoredHistoryEvent[]>(accountUuids.map((id) => [id, []]));
+  if (!accountUuids.length) return out;
+  const [{ rows }, suspects] = await Promise.all([
+    sql<HistoryRow>`select a.id as account, h.* from unnest(${[...accountUuids]}::uuid[]) as a(id) cross join ${historyLateral(bound, o)} as h`.execute(db),
+    db
+      .selectFrom('risk_responses')
+      .select(['account_uuid', 'dedupe_key'])
+      .where('account_uuid', 'in', [...accountUuids])
+      .where('signal', '=', 'session_hijack')
+      .execute(),
+  ]);
+  return toHistories(out, rows, new Set(suspects.map((r) => suspectKey(r.account_uuid, r.dedupe_key))));
 }
 
-/** The reset rates around a request, from the recorded assessments strictly before `at`, in one statement. */
-export async function resetCounts(
-  db: Db,
-  q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date },
-): Promise<ResetCounts & { stormOpen: boolean }> {
+/** What an assessment reads, in one statement: the tenant's policy, the account, its history, its suspect sessions and the reset rates. */
+interface AssessmentRow extends Record<keyof ResetCounts, string> {
+  tenantExists: boolean;
+  policy: unknown;
+  accountUuid: string | null;
+  history: Omit<HistoryRow, 'account'>[];
+  suspects: string[];
+  stormOpen: boolean;
+}
+
+/**
+ * Everything an assessment reads, as of `at`, in one round trip (a request waits for each): the
+ * tenant (its policy override), the account, the account's events strictly before `at`
+ * (historyLateral) with its suspect sessions, and the reset rates from the recorded assessments
+ * strictly before `at`. The tenant and account rows are read here, not written.
+ */
+async function assessmentReads(db: Db, q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date }) {
   const { tenantId: t, accountId: a, ip, at } = q;
-  const { rows } = await sql<Record<keyof ResetCounts, string> & { stormOpen: boolean }>`
+  const { rows } = await sql<AssessmentRow>`
+    with acct as (select id from accounts where tenant_id = ${t} and external_id = ${a})
     select
+      exists (select 1 from tenants where id = ${t}) as "tenantExists",
+      (select policy_override from tenants where id = ${t}) as "policy",
+      (select id from acct) as "accountUuid",
+      (select coalesce(json_agg(h), '[]'::json) from acct as a cross join ${historyLateral(at, {})} as h) as "history",
+      (select coalesce(json_agg(dedupe_key), '[]'::json) from risk_responses
+         where account_uuid = (select id from acct) and signal = 'session_hijack') as "suspects",
       (select count(*) from risk_assessments where tenant_id = ${t} and account_id = ${a}
          and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "account24h",
       (select count(distinct account_id) from risk_assessments where tenant_id = ${t} and ip = ${ip} and account_id <> ${a}
@@ -133,14 +161,22 @@ export async function resetCounts(
          and at > ${at}::timestamptz - interval '169 hours' and at <= ${at}::timestamptz - interval '1 hour') as "tenantBaseline7d",
       exists (select 1 from risk_storms where tenant_id = ${t} and ended_at is null) as "stormOpen"`.execute(db);
   const r = rows[0];
-  return {
+  const resets: ResetCounts = {
     account24h: Number(r.account24h),
     ipAccounts1h: Number(r.ipAccounts1h),
     deviceAccounts24h: Number(r.deviceAccounts24h),
     tenant1h: Number(r.tenant1h),
     tenantBaseline7d: Number(r.tenantBaseline7d),
-    stormOpen: r.stormOpen,
   };
+  const account = r.accountUuid;
+  const history = account
+    ? toHistories(
+        new Map([[account, []]]),
+        r.history.map((h) => ({ ...h, account })),
+        new Set(r.suspects.map((k) => suspectKey(account, k))),
+      ).get(account)!
+    : [];
+  return { tenantExists: r.tenantExists, policy: r.policy as PolicyOverride | null, accountUuid: account, history, resets, stormOpen: r.stormOpen };
 }
 
 export interface AssessInput {
@@ -153,7 +189,6 @@ export interface AssessInput {
   userAgent?: string;
   /** The caller's geo, already completed from the IP database. */
   geo: ResolvedGeo;
-  perAccountPer24h: number;
   /** `assess`, or `recovery:<id>` (recorded once). */
   source: string;
 }
@@ -227,18 +262,19 @@ function stormAudit(trx: Transaction<Database>, tenantId: string, id: string, ch
 }
 
 /**
- * Scores a reset request as of `i.at` and records it. `locate` completes a history event's geo
- * from the IP database where the reporter gave none. Null when the account does not exist.
+ * Scores a reset request as of `i.at` under the tenant's policy and records it. `locate`
+ * completes a history event's geo from the IP database where the reporter gave none. Names what
+ * is missing when the tenant or the account does not exist (nothing recorded then).
  */
 export async function assessAndRecord(
   db: Db,
   locate: (ip: string, given: ResolvedGeo) => ResolvedGeo,
   i: AssessInput,
-): Promise<{ assessment: RiskAssessment; storm: StormChange } | null> {
-  const acct = await findAccount(db, i.tenantId, i.accountId);
-  if (!acct) return null;
-  const [rows, { stormOpen, ...resets }] = await Promise.all([historyBefore(db, acct.id, i.at), resetCounts(db, i)]);
-  const history = rows.map(({ locate: ip, ...e }) => ({ ...e, geo: locate(ip, e.geo) }));
+): Promise<{ assessment: RiskAssessment; storm: StormChange } | { missing: 'tenant' | 'account' }> {
+  const read = await assessmentReads(db, i);
+  if (!read.tenantExists) return { missing: 'tenant' };
+  if (!read.accountUuid) return { missing: 'account' };
+  const history = read.history.map(({ locate: ip, ...e }) => ({ ...e, geo: locate(ip, e.geo) }));
   const assessment = assessRisk({
     at: i.at,
     ip: i.ip,
@@ -246,14 +282,14 @@ export async function assessAndRecord(
     userAgent: i.userAgent,
     geo: i.geo,
     history,
-    resets,
-    perAccountPer24h: i.perAccountPer24h,
+    resets: read.resets,
+    perAccountPer24h: resolvePolicy(read.policy).rateLimits.perAccountPer24h,
   });
   await recordAssessment(db, i, assessment);
   // The common case (no storm, or one going on) writes nothing more; a change is audited with it.
   let storm: StormChange = null;
-  if (assessment.storm.active !== stormOpen) storm = await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm));
-  else if (stormOpen) await raiseStormPeak(db, i.tenantId, assessment.storm.lastHour);
+  if (assessment.storm.active !== read.stormOpen) storm = await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm));
+  else if (read.stormOpen) await raiseStormPeak(db, i.tenantId, assessment.storm.lastHour);
   return { assessment, storm };
 }
 

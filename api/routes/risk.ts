@@ -4,10 +4,8 @@
 // within their tenant scope; auditors may not (the scored request counts toward the rates).
 import type { FastifyInstance } from 'fastify';
 import { eventTimeProblem } from '../../domain/events';
-import { resolvePolicy, type PolicyOverride } from '../../domain/policy';
 import { completeGeo } from '../../infra/ip-database';
 import { assessAndRecord } from '../../store/risk';
-import { getTenant } from '../../store/tenants';
 import { typed, type AppDeps } from '../deps';
 import { ApiError } from '../errors';
 import { RiskAssessIn, RiskAssessOut } from '../schemas';
@@ -33,9 +31,6 @@ export function riskRoutes(app: FastifyInstance, { db, auth, ipDatabase }: AppDe
       const at = b.at ? new Date(b.at) : new Date();
       const problem = eventTimeProblem(at, Date.now());
       if (problem) throw new ApiError(400, 'invalid_field', problem, { field: 'at' });
-      const tenant = await getTenant(db, b.tenantId);
-      if (!tenant) throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
-      const policy = resolvePolicy(tenant.policy_override as PolicyOverride | null);
       const result = await assessAndRecord(db, (ip, given) => completeGeo(ipDatabase, ip, given), {
         tenantId: b.tenantId,
         accountId: b.accountId,
@@ -45,10 +40,10 @@ export function riskRoutes(app: FastifyInstance, { db, auth, ipDatabase }: AppDe
         deviceId: b.context.deviceId,
         userAgent: b.context.userAgent,
         geo: completeGeo(ipDatabase, b.context.ip, b.context.geo),
-        perAccountPer24h: policy.rateLimits.perAccountPer24h,
         source: 'assess',
       });
-      if (!result) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
+      if ('missing' in result && result.missing === 'tenant') throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
+      if ('missing' in result) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
       const { score, tier, response, signals } = result.assessment;
       return { score, tier, response, signals };
     },

@@ -89,6 +89,17 @@ describe('who may ask, and bad input', () => {
     assert.equal(r.body.error.details.field, 'accountId');
   });
 
+  it('an unknown tenant, asked by a key whose scope covers every tenant, is a 404 naming tenantId', async () => {
+    const everywhere = (await seedPrincipal(h, ['agent'], ['*'])).key;
+    const r = await h.api('POST', '/v1/risk/assess', {
+      key: everywhere,
+      body: { tenantId: 'no-such-tenant-xyz', kind: 'password_reset', accountId: 'u-1', context: { ip: '81.2.69.160' } },
+    });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error.code, 'tenant_not_found');
+    assert.equal(r.body.error.details.field, 'tenantId');
+  });
+
   it('bad fields are 400s naming the field', async () => {
     const accountId = await homeUser();
     const cases: [Record<string, unknown>, string][] = [
