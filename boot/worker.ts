@@ -1,6 +1,7 @@
 // The worker half of the wiring: the workflow bundle, the activities with their dependencies, the
 // task queue, and a worker that starts running and stops cleanly whatever state it is in.
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import fs from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../infra/config';
 import type { Db } from '../store/db';
@@ -11,10 +12,37 @@ import { ensurePortsFree, splitHostPort } from './ports';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
-/** Bundling takes seconds; one bundle serves every worker of the process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+/**
+ * A workflow bundle built ahead of time, by path: `npm test` builds one for its whole run (every
+ * test file's worker would otherwise bundle the same code again), and a production image may.
+ * Unset, each process bundles the workflows itself.
+ */
+export const PREBUILT_BUNDLE_VARIABLE = 'RECOVERY_WORKFLOW_BUNDLE';
+
+/** Bundles the workflows (webpack: seconds of CPU). */
+export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  return { code };
+}
+
+/** The prebuilt bundle `env` names, or a new one; a named file that cannot be read is an error naming the variable. */
+export async function loadWorkflowBundle(env: NodeJS.ProcessEnv = process.env): Promise<WorkflowBundle> {
+  const prebuilt = env[PREBUILT_BUNDLE_VARIABLE];
+  if (!prebuilt) return buildWorkflowBundle();
+  try {
+    return { code: await fs.promises.readFile(prebuilt, 'utf8') };
+  } catch (err) {
+    throw new Error(`${PREBUILT_BUNDLE_VARIABLE}: cannot read the prebuilt workflow bundle ${prebuilt}: ${(err as Error).message}`);
+  }
+}
+
+let bundle: Promise<WorkflowBundle> | null = null;
+/** One bundle serves every worker of the process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= loadWorkflowBundle();
   return bundle;
 }
 

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../boot/ports';
+import { buildWorkflowBundle, PREBUILT_BUNDLE_VARIABLE } from '../boot/worker';
 import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { startDevServer } from '../dev/temporal-dev-server';
 import { adminUrlFromEnv, createTemplate, dropDatabase } from '../testkit/db';
@@ -50,8 +51,14 @@ async function main() {
       )
     : null;
 
-  // A template database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
-  const template = await createTemplate(adminUrl, 'recovery_tpl');
+  // The workflow bundle, built once for the run (each test file's worker, and each engine process
+  // a test starts, would bundle the same code again: seconds of CPU each), beside a template
+  // database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
+  const bundlePath = path.join(logDir, 'workflow-bundle.js');
+  const [template] = await Promise.all([
+    createTemplate(adminUrl, 'recovery_tpl'),
+    buildWorkflowBundle().then((b) => fs.promises.writeFile(bundlePath, b.code)),
+  ]);
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
 
   let keycloak: RunningKeycloak | null = null;
@@ -72,6 +79,7 @@ async function main() {
     TEST_DATABASE_URL: adminUrl,
     TEST_DB_TEMPLATE: template,
     TEMPORAL_TEST_ADDRESS: dev.address,
+    [PREBUILT_BUNDLE_VARIABLE]: bundlePath,
     TEMPORAL_CLI_PATH: cli,
     TEMPORAL_TEST_SERVER_PATH: testServer,
     SCHEMATHESIS_PATH: schemathesis,
@@ -84,7 +92,7 @@ async function main() {
   const tap = path.join(logDir, 'results.tap');
   const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporters, ...files], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 1}`, ...reporters, ...files], {
       stdio: 'inherit',
       env,
       cwd: PROJECT_ROOT,
