@@ -2,7 +2,7 @@
 // function. Its input is facts gathered by an activity (no secrets, no personal data), its output
 // is the decision the workflow records. Imported by workflows: keep it free of I/O and zod.
 import type { Policy, RecoveryRule, TierRequirement } from './policy';
-import { isPrivileged } from './policy';
+import { isPrivileged } from './types';
 import type { AccountAuthMethod, AccountRole, ErrorSource, Reason, RecoveryKind, RiskTier, Route, TenantAuthMode, Urgency } from './types';
 
 export interface RiskSignal {

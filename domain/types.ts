@@ -8,6 +8,10 @@ export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 /** Roles that take the stricter policy row. */
 export const PRIVILEGED_ROLES: readonly AccountRole[] = ['admin', 'executive', 'finance'];
 
+export function isPrivileged(role: AccountRole): boolean {
+  return PRIVILEGED_ROLES.includes(role);
+}
+
 /** How a tenant's users sign in. */
 export const TENANT_AUTH_MODES = ['sso_enforced', 'mixed', 'local'] as const;
 export type TenantAuthMode = (typeof TENANT_AUTH_MODES)[number];
