@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadWorkflowBundle, PREBUILT_BUNDLE_VARIABLE } from '../../boot/worker';
+import { loadWorkflowBundle, PREBUILT_BUNDLE_VARIABLE, workflowBundle } from '../../boot/worker';
 
 describe('a prebuilt workflow bundle', () => {
   it('is read from the path the variable names, as it is', async () => {
@@ -24,5 +24,11 @@ describe('a prebuilt workflow bundle', () => {
       assert.ok(err.message.includes(missing));
       return true;
     });
+  });
+
+  it('the workflows bundle no validation library: zod is evaluated again for every workflow a worker starts', async () => {
+    const { code } = await workflowBundle();
+    assert.ok(code.includes('./workflows/index.ts'), 'the bundle holds the workflows');
+    assert.ok(!code.includes('node_modules/zod/'), 'zod is in the workflow bundle: a module the workflows import brings it');
   });
 });
