@@ -195,8 +195,12 @@ export interface AssessInput {
 
 export type StormChange = { change: 'started' | 'ended'; stormId: string } | null;
 
-function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment) {
-  return db
+/**
+ * Records the scored request; during an open storm (`stormPeak`: the last hour's count), raises
+ * the storm's peak in the same statement, so a request in a storm costs no extra round trip.
+ */
+async function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment, stormPeak: number | null) {
+  const insert = db
     .insertInto('risk_assessments')
     .values({
       tenant_id: i.tenantId,
@@ -210,7 +214,15 @@ function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment) {
       signals: JSON.stringify(a.signals),
       source: i.source,
     })
-    .onConflict((oc) => oc.column('source').where('source', '<>', 'assess').doNothing())
+    .onConflict((oc) => oc.column('source').where('source', '<>', 'assess').doNothing());
+  if (stormPeak === null) return insert.execute();
+  // A data-modifying CTE runs whether or not the outer statement reads it.
+  return db
+    .with('recorded', () => insert.returning('id'))
+    .updateTable('risk_storms')
+    .set({ peak_per_hour: sql`greatest(peak_per_hour, ${stormPeak})` })
+    .where('tenant_id', '=', i.tenantId)
+    .where('ended_at', 'is', null)
     .execute();
 }
 
@@ -233,31 +245,35 @@ async function moveStormTx(trx: Transaction<Database>, i: AssessInput, storm: Ri
     .where('tenant_id', '=', i.tenantId)
     .where('ended_at', 'is', null)
     .where('started_at', '<', i.at)
-    .returning('id')
+    .returning(['id', 'peak_per_hour'])
     .executeTakeFirst();
   if (!closed) return null;
-  await stormAudit(trx, i.tenantId, String(closed.id), 'ended', i.at, storm);
+  await stormAudit(trx, i.tenantId, String(closed.id), 'ended', i.at, storm, closed.peak_per_hour);
   return { change: 'ended', stormId: String(closed.id) };
 }
 
-/** Keeps an open storm's peak (one statement, outside any transaction). */
-function raiseStormPeak(db: Db, tenantId: string, lastHour: number) {
-  return db
-    .updateTable('risk_storms')
-    .set({ peak_per_hour: sql`greatest(peak_per_hour, ${lastHour})` })
-    .where('tenant_id', '=', tenantId)
-    .where('ended_at', 'is', null)
-    .execute();
-}
-
-function stormAudit(trx: Transaction<Database>, tenantId: string, id: string, change: 'started' | 'ended', at: Date, storm: RiskAssessment['storm']) {
+/** `peakPerHour`: at the end, the storm's busiest hour (raised by every request while it went on). */
+function stormAudit(
+  trx: Transaction<Database>,
+  tenantId: string,
+  id: string,
+  change: 'started' | 'ended',
+  at: Date,
+  storm: RiskAssessment['storm'],
+  peakPerHour?: number,
+) {
   return appendAuditTx(trx, {
     tenantId,
     eventKey: `risk-storm:${tenantId}:${id}:${change}`,
     actor: 'system:risk',
     action: `risk.storm_${change}`,
     target: `tenant:${tenantId}`,
-    details: { at: at.toISOString(), resetsLastHour: storm.lastHour, baselinePerHour: storm.baselinePerHour },
+    details: {
+      at: at.toISOString(),
+      resetsLastHour: storm.lastHour,
+      baselinePerHour: storm.baselinePerHour,
+      ...(peakPerHour === undefined ? {} : { peakPerHour }),
+    },
   });
 }
 
@@ -285,11 +301,10 @@ export async function assessAndRecord(
     resets: read.resets,
     perAccountPer24h: resolvePolicy(read.policy).rateLimits.perAccountPer24h,
   });
-  await recordAssessment(db, i, assessment);
-  // The common case (no storm, or one going on) writes nothing more; a change is audited with it.
-  let storm: StormChange = null;
-  if (assessment.storm.active !== read.stormOpen) storm = await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm));
-  else if (read.stormOpen) await raiseStormPeak(db, i.tenantId, assessment.storm.lastHour);
+  // A storm going on has its peak raised with the record; only a start or an end (audited) costs a transaction.
+  const going = read.stormOpen && assessment.storm.active;
+  await recordAssessment(db, i, assessment, going ? assessment.storm.lastHour : null);
+  const storm = assessment.storm.active !== read.stormOpen ? await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm)) : null;
   return { assessment, storm };
 }
 

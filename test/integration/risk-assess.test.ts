@@ -144,6 +144,7 @@ describe('reset storm: escalated for unfamiliar contexts, audited at start and e
 
     const started = await auditEvents(h.db, { tenantId: storming, action: 'risk.storm_started' });
     assert.equal(started.length, 1);
+    assert.equal((started[0].details as { resetsLastHour?: number }).resetsLastHour, 10, 'the 10th reset of the hour started it');
     const metrics = async () => (await h.api('GET', '/metrics', { key: scraper })).text;
     assert.match(await metrics(), new RegExp(`recovery_reset_storm_active\\{tenant="${storming}"\\} 1`));
 
@@ -176,6 +177,8 @@ describe('reset storm: escalated for unfamiliar contexts, audited at start and e
     assert.ok(!quiet.body.signals.some((s: { code: string }) => s.code === 'reset_storm'));
     const ended = await auditEvents(h.db, { tenantId: storming, action: 'risk.storm_ended' });
     assert.equal(ended.length, 1);
+    // Every request during the storm raised its peak: the known device's was the 13th of that hour.
+    assert.equal((ended[0].details as { peakPerHour?: number }).peakPerHour, 13, JSON.stringify(ended[0].details));
     assert.match(await metrics(), new RegExp(`recovery_reset_storm_active\\{tenant="${storming}"\\} 0`));
     assert.match(await metrics(), new RegExp(`recovery_reset_storms_started\\{tenant="${storming}"\\} 1`));
   });
