@@ -2,6 +2,7 @@
 // time order (behaviour events in batches to POST /v1/events, each reset request assessed as of its
 // time through POST /v1/risk/assess), then a sample of the resets sent through POST /v1/recoveries,
 // and the answers scored against the ground truth. Shared by `npm run risk:eval` and the CI test.
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { EVENT_BATCH_BODY_LIMIT } from '../api/schemas';
 import type { MailSink } from '../dev/mail-sink';
@@ -70,6 +71,8 @@ export interface ReplayResult {
   eventBatches: number;
   rejectedEvents: number;
   assessMs: number[];
+  /** The floor beside each assessment: the same key reading a recovery that does not exist (HTTP, auth, one indexed read), sent right after it. */
+  floorMs: number[];
   assessErrors: Record<string, number>;
   wallMs: number;
   /** Scored session uses not counted: their session had been revoked (with all of the account's) before. */
@@ -119,6 +122,7 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
     eventBatches: 0,
     rejectedEvents: 0,
     assessMs: [],
+    floorMs: [],
     assessErrors: {},
     wallMs: 0,
     deadSessionUses: 0,
@@ -168,6 +172,11 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
     const a0 = performance.now();
     const res = await t.http.call('POST', '/v1/risk/assess', { key: keys.agent, body: step.assess, timeoutMs: 30_000 });
     r.assessMs.push(performance.now() - a0);
+    // After the assessment, not before: the floor must not absorb the moment the assessment is measured in.
+    const f0 = performance.now();
+    const miss = await t.http.call('GET', `/v1/recoveries/rec_${randomBytes(12).toString('base64url')}`, { key: keys.agent, timeoutMs: 30_000 });
+    r.floorMs.push(performance.now() - f0);
+    if (miss.status !== 404) r.assessErrors[`floor HTTP ${miss.status}`] = (r.assessErrors[`floor HTTP ${miss.status}`] ?? 0) + 1;
     const body = res.body as { response?: string; score?: number; signals?: Json[] } | null;
     const outcome = res.status === 200 ? assessOutcome(body?.response) : 'error';
     if (outcome === 'error') {
@@ -231,6 +240,8 @@ export interface Figures {
   legit: Record<ActionKind | 'all', { n: number; refused: number; escalated: number }>;
   assessP50: number;
   assessP95: number;
+  floorP50: number;
+  floorP95: number;
   eventsPerSecond: number;
   errors: number;
 }
@@ -252,8 +263,9 @@ export function figures(r: ReplayResult): Figures {
     }
   }
   const s = summarize(r.assessMs);
+  const fl = summarize(r.floorMs);
   const errors = r.rejectedEvents + Object.values(r.assessErrors).reduce((a, b) => a + b, 0);
-  return { recall, legit, assessP50: s.p50, assessP95: s.p95, eventsPerSecond: r.events / (r.eventMs / 1000), errors };
+  return { recall, legit, assessP50: s.p50, assessP95: s.p95, floorP50: fl.p50, floorP95: fl.p95, eventsPerSecond: r.events / (r.eventMs / 1000), errors };
 }
 
 const pct = (num: number, den: number) => (den ? `${((100 * num) / den).toFixed(2)}%` : 'n/a');
@@ -301,6 +313,13 @@ export function evaluationRows(f: Figures, r: ReplayResult, sample?: SampleResul
     figure: fmtMs(f.assessP95),
     target: `< ${TARGETS.assessP95Ms} ms`,
     verdict: verdict(f.assessP95 < TARGETS.assessP95Ms),
+  });
+  rows.push({
+    item: 'latency',
+    name: 'floor: GET /v1/recoveries/:id, unknown id, after each',
+    figure: `p50 ${fmtMs(f.floorP50)}, p95 ${fmtMs(f.floorP95)}`,
+    target: '',
+    verdict: `info; assess p95 ${(f.assessP95 / f.floorP95).toFixed(2)}x`,
   });
   rows.push({
     item: 'throughput',
