@@ -1,6 +1,7 @@
 // The worker half of the wiring: the workflow bundle, the activities with their dependencies, the
 // task queue, and a worker that starts running and stops cleanly whatever state it is in.
 import fs from 'node:fs';
+import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../infra/config';
@@ -26,6 +27,13 @@ export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   return { code };
+}
+
+/** Bundles the workflows into `file` (its folder made if need be), for RECOVERY_WORKFLOW_BUNDLE to name. */
+export async function writeWorkflowBundle(file: string): Promise<void> {
+  const { code } = await buildWorkflowBundle();
+  await fs.promises.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await fs.promises.writeFile(file, code);
 }
 
 /** The prebuilt bundle `env` names, or a new one; a named file that cannot be read is an error naming the variable. */

@@ -1,16 +1,12 @@
 // `tsx scripts/bundle-workflows.ts <file>`: writes the workflow bundle to <file>, for workers to
 // load through RECOVERY_WORKFLOW_BUNDLE instead of bundling at start (CI builds one for its chaos
 // drills and benchmarks, whose engines start many worker processes).
-import fs from 'node:fs';
-import path from 'node:path';
-import { buildWorkflowBundle } from '../boot/worker';
+import { writeWorkflowBundle } from '../boot/worker';
 
 async function main() {
   const out = process.argv[2];
   if (!out) throw new Error('usage: tsx scripts/bundle-workflows.ts <file>');
-  const { code } = await buildWorkflowBundle();
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  fs.writeFileSync(out, code);
+  await writeWorkflowBundle(out);
   process.stdout.write(`${out}\n`);
 }
 

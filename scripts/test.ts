@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../boot/ports';
-import { buildWorkflowBundle, PREBUILT_BUNDLE_VARIABLE } from '../boot/worker';
+import { PREBUILT_BUNDLE_VARIABLE, writeWorkflowBundle } from '../boot/worker';
 import { PROJECT_ROOT, provision, temporalCliPath } from '../dev/provision';
 import { startDevServer } from '../dev/temporal-dev-server';
 import { adminUrlFromEnv, createTemplate, dropDatabase } from '../testkit/db';
@@ -27,7 +27,16 @@ function summaryLine(tapFile: string): string {
   return `tests: ${total('pass')} passed, ${total('fail') + total('cancelled')} failed, ${total('skipped') + total('todo')} skipped`;
 }
 
+/** TEST_CONCURRENCY: how many test files run at once (default 1, as CI runs them); anything but a whole number from 1 is refused by name. */
+function testConcurrency(value: string | undefined): number {
+  if (value === undefined || value === '') return 1;
+  if (!/^[1-9]\d{0,2}$/.test(value))
+    throw new Error(`TEST_CONCURRENCY: expected a whole number from 1 to 999 (files run at once), got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 async function main() {
+  const concurrency = testConcurrency(process.env.TEST_CONCURRENCY);
   const only = process.argv.slice(2);
   const files = only.length ? only.map((f) => path.resolve(f)) : findTests(path.join(PROJECT_ROOT, 'test'));
 
@@ -55,10 +64,7 @@ async function main() {
   // a test starts, would bundle the same code again: seconds of CPU each), beside a template
   // database, migrated once; each test file clones it (CREATE DATABASE ... TEMPLATE).
   const bundlePath = path.join(logDir, 'workflow-bundle.js');
-  const [template] = await Promise.all([
-    createTemplate(adminUrl, 'recovery_tpl'),
-    buildWorkflowBundle().then((b) => fs.promises.writeFile(bundlePath, b.code)),
-  ]);
+  const [template] = await Promise.all([createTemplate(adminUrl, 'recovery_tpl'), writeWorkflowBundle(bundlePath)]);
   const dev = await startDevServer({ bin: cli, port: await freePort(), logFile: path.join(logDir, 'temporal.log') });
 
   let keycloak: RunningKeycloak | null = null;
@@ -92,7 +98,7 @@ async function main() {
   const tap = path.join(logDir, 'results.tap');
   const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 1}`, ...reporters, ...files], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...reporters, ...files], {
       stdio: 'inherit',
       env,
       cwd: PROJECT_ROOT,
