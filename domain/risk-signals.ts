@@ -87,29 +87,38 @@ const BASELINE_HOURS = 7 * 24;
 
 const HOUR_MS = 3_600_000;
 
-interface Familiarity {
+/** What part of an account's history (the events `counts` keeps) has shown: each kind of context, and since when. */
+interface Presence {
   devices: Set<string>;
   countries: Set<string>;
   asns: Set<number>;
+  /** Networks as networkKey names them (ASN, or the address's prefix without one). */
+  networks: Set<string>;
   /** Browser families (agentFamily). */
   agents: Set<string>;
-  any: boolean;
+  /** The oldest event counted, or null when none was. */
+  since: number | null;
 }
 
-/** What the account had used successfully at least FAMILIAR_AFTER_MS before `until`. */
-export function familiarity(history: readonly HistoryEvent[], until: Date): Familiarity {
-  const f: Familiarity = { devices: new Set(), countries: new Set(), asns: new Set(), agents: new Set(), any: false };
-  const cutoff = until.getTime() - FAMILIAR_AFTER_MS;
+function presence(history: readonly HistoryEvent[], counts: (e: HistoryEvent) => boolean): Presence {
+  const p: Presence = { devices: new Set(), countries: new Set(), asns: new Set(), networks: new Set(), agents: new Set(), since: null };
   for (const e of history) {
-    if (!e.success || e.at.getTime() > cutoff) continue;
-    f.any = true;
-    if (e.deviceId) f.devices.add(e.deviceId);
-    if (e.geo.country) f.countries.add(e.geo.country);
-    if (e.geo.asn !== undefined) f.asns.add(e.geo.asn);
+    if (!counts(e)) continue;
+    if (e.deviceId) p.devices.add(e.deviceId);
+    if (e.geo.country) p.countries.add(e.geo.country);
+    if (e.geo.asn !== undefined) p.asns.add(e.geo.asn);
+    p.networks.add(networkKey({ ip: e.ip, asn: e.geo.asn }));
     const agent = agentFamily(e.userAgent);
-    if (agent) f.agents.add(agent);
+    if (agent) p.agents.add(agent);
+    p.since = p.since === null ? e.at.getTime() : Math.min(p.since, e.at.getTime());
   }
-  return f;
+  return p;
+}
+
+/** What the account had used successfully at least FAMILIAR_AFTER_MS before `until` (an assessment's familiar contexts). */
+export function familiarity(history: readonly HistoryEvent[], until: Date): Presence {
+  const cutoff = until.getTime() - FAMILIAR_AFTER_MS;
+  return presence(history, (e) => e.success && e.at.getTime() <= cutoff);
 }
 
 interface Ctx {
@@ -127,7 +136,7 @@ const speedKmh = (a: Ctx, b: Ctx) => {
 const located = (c: Ctx) => c.geo.lat !== undefined && c.geo.lon !== undefined;
 
 /** A jump faster than 900 km/h that a VPN or the database's noise does not explain, or null. */
-function travel(req: RiskRequest, before: HistoryEvent[], fam: Familiarity): { km: number; kmh: number; from?: string } | null {
+function travel(req: RiskRequest, before: HistoryEvent[], fam: Presence): { km: number; kmh: number; from?: string } | null {
   const prev = before.find((e) => e.success && located(e));
   if (!prev || !located(req)) return null;
   const { km, kmh } = speedKmh(prev, req);
@@ -165,8 +174,8 @@ function suspiciousEnrolment(before: HistoryEvent[], at: Date): { seconds: numbe
  * A new device together with a new country, network or browser family (no history: nothing to
  * compare with). The browser counts only once the account has shown one.
  */
-function unfamiliarContext(c: Ctx, fam: Familiarity): 'country' | 'network' | 'browser' | null {
-  if (!fam.any || (c.deviceId && fam.devices.has(c.deviceId))) return null;
+function unfamiliarContext(c: Ctx, fam: Presence): 'country' | 'network' | 'browser' | null {
+  if (fam.since === null || (c.deviceId && fam.devices.has(c.deviceId))) return null;
   if (c.geo.country && !fam.countries.has(c.geo.country)) return 'country';
   if (c.geo.asn !== undefined && !fam.asns.has(c.geo.asn)) return 'network';
   const agent = agentFamily(c.userAgent);
@@ -195,28 +204,7 @@ export const YOUNG_ACCOUNT_MS = 7 * 86_400_000;
 export const ENROLMENT_SAME_SESSION_S = 15 * 60;
 
 /** What the account's successful presence (logins, uses of sessions not revoked) has shown, all of it, whatever its age. */
-interface Seen {
-  networks: Set<string>;
-  countries: Set<string>;
-  devices: Set<string>;
-  agents: Set<string>;
-  /** The oldest such event, or null when there is none. */
-  since: number | null;
-}
-
-function seenIn(history: readonly HistoryEvent[]): Seen {
-  const s: Seen = { networks: new Set(), countries: new Set(), devices: new Set(), agents: new Set(), since: null };
-  for (const e of history) {
-    if (!e.success || e.sessionRevoked || e.type === 'mfa_enroll') continue;
-    s.networks.add(networkKey({ ip: e.ip, asn: e.geo.asn }));
-    if (e.geo.country) s.countries.add(e.geo.country);
-    if (e.deviceId) s.devices.add(e.deviceId);
-    const agent = agentFamily(e.userAgent);
-    if (agent) s.agents.add(agent);
-    s.since = s.since === null ? e.at.getTime() : Math.min(s.since, e.at.getTime());
-  }
-  return s;
-}
+const seenIn = (history: readonly HistoryEvent[]): Presence => presence(history, (e) => e.success && !e.sessionRevoked && e.type !== 'mfa_enroll');
 
 /**
  * A user agent's family: its operating system and browser (or client library), without versions,
