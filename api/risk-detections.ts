@@ -42,13 +42,13 @@ export type JudgedEvent = Omit<NewEvent, 'eventId' | 'source'> & { eventId: stri
 /** How many of each account's newest events of each source detection reads: weeks of presence, and a batch of hundreds of accounts stays one quick read. */
 const DETECTION_HISTORY_LIMIT = 120;
 
-type Issued = { at: Date; ip: string; geo: ResolvedGeo };
+type Issued = { at: Date; ip: string; geo: ResolvedGeo; deviceId: string | null; userAgent: string | null };
 const sessionKey = (accountUuid: string, sessionId: string) => `${accountUuid}\n${sessionId}`;
 
 /**
  * What detection reads for one batch, in two statements at most: the login that issued each
  * session used in the batch; then the history of the accounts that need judging (a session used
- * from another network than its login, an enrolment), up to the batch's newest such event (the
+ * from another network than its login, an enrolment; another client needs no history), up to the batch's newest such event (the
  * batch's own events, just recorded, included), geo completed from the IP database. Most uses
  * are on their login's network and need no history at all.
  */
@@ -63,7 +63,8 @@ async function readForBatch(deps: AppDeps, events: readonly JudgedEvent[]): Prom
       sessionIds: [...new Set(uses.map((e) => e.sessionId!))],
       upTo: new Date(Math.max(...uses.map((e) => e.at.getTime()))),
     });
-    for (const l of logins) issued.set(sessionKey(l.accountUuid, l.sessionId), { at: l.at, ip: l.ip, geo: located(l.ip, l.geo) });
+    for (const l of logins)
+      issued.set(sessionKey(l.accountUuid, l.sessionId), { at: l.at, ip: l.ip, geo: located(l.ip, l.geo), deviceId: l.deviceId, userAgent: l.userAgent });
   }
   const judged = [
     ...enrolments,
@@ -115,8 +116,8 @@ async function detect(deps: AppDeps, ctx: BatchContext, e: JudgedEvent, key: str
     case 'login':
       return detectCompromisedPassword(key, { success: e.outcome === 'success', passwordCompromised: e.passwordCompromised });
     case 'session_use': {
-      // A use on its login's network (most of them) reads no history: the rule answers on the network alone.
-      const use = { at: e.at, ip: e.ip, geo: completeGeo(deps.ipDatabase, e.ip, e.geo) };
+      // A use on its login's network (most of them) reads no history: the rule answers on the client and the network alone.
+      const use = { at: e.at, ip: e.ip, deviceId: e.deviceId, userAgent: e.userAgent, geo: completeGeo(deps.ipDatabase, e.ip, e.geo) };
       const d = detectSessionHijack(e.sessionId!, use, ctx.issued(e), ctx.before(e.accountUuid, e.at));
       if (d) ctx.revoke(e.accountUuid, e.sessionId!);
       return d;

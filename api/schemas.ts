@@ -395,7 +395,16 @@ export const IngestedEvent = z.discriminatedUnion('type', [
       passwordCompromised: PasswordCompromised,
     })
     .strict(),
-  z.object({ ...EventCommon, type: z.literal('session_use'), sessionId: SessionId }).strict(),
+  z
+    .object({
+      ...EventCommon,
+      type: z.literal('session_use'),
+      sessionId: SessionId,
+      // The client that presented the token, when the reporter sees it: another device or browser family than the session's login is a copied token.
+      deviceId: printable(z.string().min(1).max(128)).optional(),
+      userAgent: printable(z.string().max(512)).optional(),
+    })
+    .strict(),
   z
     .object({
       ...EventCommon,

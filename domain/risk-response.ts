@@ -3,7 +3,7 @@
 // its owner, is revoked; an MFA enrolment right after a login from an unfamiliar context is held;
 // a login whose password is known breached or common forces a change. Pure: the route hands in
 // what the store read.
-import { implausibleSessionUse, riskyEnrolment, type HistoryEvent, type ResolvedGeo } from './risk-signals';
+import { implausibleSessionUse, riskyEnrolment, type HistoryEvent, type ResolvedGeo, type SessionClient } from './risk-signals';
 
 export const RESPONSE_ACTIONS = ['revoke_sessions', 'hold_enrolment', 'force_password_change', 'escalate'] as const;
 export type ResponseAction = (typeof RESPONSE_ACTIONS)[number];
@@ -34,14 +34,14 @@ const hijackKey = (sessionId: string, action: ResponseAction) => (action === 'es
 export const hijackedSession = (dedupeKey: string) => dedupeKey.replace(/^session:/, '').replace(/:escalate$/, '');
 
 /**
- * A session used from another network than its login, implausibly for its owner: revoke (every
- * session of the account) and alert; where the use could still be its owner's (a trip in time to a
+ * A session used from another client than its login, or from another network implausibly for its
+ * owner (implausibleSessionUse): revoke (every session of the account) and alert; where the use could still be its owner's (a trip in time to a
  * country never seen), escalate to a person (alerted, nothing revoked). Each once per session.
  */
 export function detectSessionHijack(
   sessionId: string,
-  use: { at: Date; ip: string; geo: ResolvedGeo },
-  issued: { ip: string; geo: ResolvedGeo } | null,
+  use: SessionClient & { at: Date; ip: string; geo: ResolvedGeo },
+  issued: (SessionClient & { ip: string; geo: ResolvedGeo }) | null,
   before: readonly HistoryEvent[],
 ): Detection | null {
   const verdict = issued ? implausibleSessionUse(use, issued, before) : null;

@@ -226,6 +226,27 @@ function impossibleJump(before: readonly HistoryEvent[], c: Ctx): { km: number; 
   return kmh > IMPOSSIBLE_TRAVEL_KMH && km >= SHORT_HOP_KM ? { km, kmh } : null;
 }
 
+/** The client a session's login or use reported: its device id, its user agent (either may be missing). */
+export interface SessionClient {
+  deviceId?: string | null;
+  userAgent?: string | null;
+}
+
+/**
+ * Whether a session's use came from another client than its login: another device id, or another
+ * browser family (agentFamily: an update is the same family). Judged only on what both reported,
+ * and a user agent no family is recognised in proves nothing. Names the change (never the
+ * device id or the user agent itself), or null.
+ */
+export function clientChange(issued: SessionClient, use: SessionClient): string | null {
+  if (issued.deviceId && use.deviceId && issued.deviceId !== use.deviceId) return 'another device than the login that issued it';
+  const was = agentFamily(issued.userAgent);
+  const now = agentFamily(use.userAgent);
+  if (was && now && was !== now)
+    return `another browser or system than the login that issued it (${now.replace('|', ' ')}; issued to ${was.replace('|', ' ')})`;
+  return null;
+}
+
 export interface SessionUseVerdict {
   /** `revoke`: the use cannot be its owner's; `escalate`: it could be (a trip to a country never seen, in time to get there), a person decides. */
   severity: 'revoke' | 'escalate';
@@ -233,19 +254,24 @@ export interface SessionUseVerdict {
 }
 
 /**
- * Whether a session used from another network than the login that issued it is implausible for
- * its owner: the network was never part of the account's successful presence, or the jump from
- * its last located activity is impossible. A phone moving from home Wi-Fi to its carrier, a VPN
+ * Whether a session's use is implausible for its owner. Presented by another client than its
+ * login (clientChange): the token was copied. Used from another network than its login: the
+ * network was never part of the account's successful presence, or the jump from its last located
+ * activity is impossible. A phone moving from home Wi-Fi to its carrier, a VPN
  * user on the provider's other exit, a traveller on the hotel network they signed in from: all
  * networks seen before, not a hijack. An account younger than a week has not shown its usual
  * networks yet: there a new network in a country it was seen in passes; another country does not.
  * `before`: the account's events strictly before the use, newest first.
  */
 export function implausibleSessionUse(
-  use: { at: Date; ip: string; geo: ResolvedGeo },
-  issued: { ip: string; geo: ResolvedGeo },
+  use: SessionClient & { at: Date; ip: string; geo: ResolvedGeo },
+  issued: SessionClient & { ip: string; geo: ResolvedGeo },
   before: readonly HistoryEvent[],
 ): SessionUseVerdict | null {
+  // A session token presented by another client than the one it was issued to has been copied,
+  // whatever the network (an attacker on the victim's own mobile carrier looks the same by network).
+  const moved = clientChange(issued, use);
+  if (moved) return { severity: 'revoke', reasons: [`session token presented by ${moved}`] };
   if (sameNetwork({ ip: issued.ip, asn: issued.geo.asn }, { ip: use.ip, asn: use.geo.asn }) !== false) return null;
   const seen = seenIn(before);
   const familiarNetwork = seen.networks.has(networkKey({ ip: use.ip, asn: use.geo.asn }));

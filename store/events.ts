@@ -88,11 +88,13 @@ export async function countIngestedEvents(db: Db, tenantId: string): Promise<num
 export async function sessionLogins(
   db: Db,
   q: { accountUuids: readonly string[]; sessionIds: readonly string[]; upTo: Date },
-): Promise<{ accountUuid: string; sessionId: string; at: Date; ip: string; geo: Record<string, unknown> | null }[]> {
+): Promise<
+  { accountUuid: string; sessionId: string; at: Date; ip: string; geo: Record<string, unknown> | null; deviceId: string | null; userAgent: string | null }[]
+> {
   if (!q.accountUuids.length || !q.sessionIds.length) return [];
   const rows = await db
     .selectFrom('ingested_events')
-    .select(['account_id', 'session_id', 'at', 'ip', 'geo'])
+    .select(['account_id', 'session_id', 'at', 'ip', 'geo', 'device_id', 'user_agent'])
     .distinctOn(['account_id', 'session_id'])
     .where('account_id', 'in', [...q.accountUuids])
     .where('session_id', 'in', [...q.sessionIds])
@@ -103,5 +105,13 @@ export async function sessionLogins(
     .orderBy('session_id')
     .orderBy('at', 'desc')
     .execute();
-  return rows.map((r) => ({ accountUuid: r.account_id, sessionId: r.session_id!, at: new Date(r.at), ip: r.ip, geo: r.geo }));
+  return rows.map((r) => ({
+    accountUuid: r.account_id,
+    sessionId: r.session_id!,
+    at: new Date(r.at),
+    ip: r.ip,
+    geo: r.geo,
+    deviceId: r.device_id,
+    userAgent: r.user_agent,
+  }));
 }

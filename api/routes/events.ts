@@ -133,7 +133,7 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
           'Each event is checked on its own and answered in `results` (same order): `accepted`, `duplicate` (its eventId was recorded before: nothing is written twice), ' +
           'or `rejected` with the error a single request would get (status 400, 403 or 404, code, and the field named as `events.<i>.<field>`). One bad event never refuses the others. ' +
           'Shapes: login {eventId, type:"login", tenantId, accountId, at, ip, deviceId?, userAgent?, geo?, outcome:"success"|"failure", sessionId?, passwordCompromised?}; ' +
-          'session_use {eventId, type:"session_use", tenantId, accountId, at, ip, sessionId, geo?}; mfa_enroll {eventId, type:"mfa_enroll", tenantId, accountId, at, ip, deviceId?, sessionId?, geo?}. ' +
+          'session_use {eventId, type:"session_use", tenantId, accountId, at, ip, sessionId, deviceId?, userAgent?, geo?}; mfa_enroll {eventId, type:"mfa_enroll", tenantId, accountId, at, ip, deviceId?, sessionId?, geo?}. ' +
           `The body may be up to ${EVENT_BATCH_BODY_LIMIT / 1024 / 1024} MiB (larger: 413). ` +
           '`at` may be in the past (up to 400 days: replays, late delivery) but at most 60 s ahead of the server clock. ' +
           'Accepted and duplicate events carry `actions` (what the engine did on its own: `session_revoked` for a session used from another network than its login where that is implausible for the account (a network never seen for it, or impossible travel), ' +

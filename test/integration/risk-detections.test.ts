@@ -120,6 +120,28 @@ describe('a session used from another network than its login (hijack)', () => {
     assert.deepEqual(results[5].actions, ['session_revoked']);
   });
 
+  it('on the same mobile network as its login but from another browser family, the copied token is revoked; the same browser, updated, passes', async () => {
+    const accountId = await seedAccount(h, tenantId);
+    const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
+    const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1';
+    const carrier = { geo: { country: 'GB', asn: 12576 } };
+    const results = await post([
+      ...homeLogins(accountId),
+      login(accountId, { at: ago(5 * DAY_S), ip: '172.58.44.2', deviceId: 'phone-1', userAgent: phone, ...carrier }),
+      login(accountId, { at: ago(600), ip: '172.58.44.2', deviceId: 'phone-1', userAgent: phone, sessionId: 'sess-ua', ...carrier }),
+      evt('session_use', accountId, { at: ago(300), ip: '172.58.9.9', sessionId: 'sess-ua', userAgent: phone.replace('17_5', '18_0'), ...carrier }),
+      evt('session_use', accountId, { at: ago(30), ip: '172.58.77.7', sessionId: 'sess-ua', userAgent: 'python-requests/2.31.0', ...carrier }),
+    ]);
+    assert.deepEqual(results[5].actions, [], 'its owner after a browser update');
+    assert.deepEqual(results[6].actions, ['session_revoked'], 'a script replaying the token from the same carrier');
+    const id = results[6].responseIds![0];
+    const r = await h.api('GET', `/v1/risk-responses/${id}`, { key: (await seedPrincipal(h, ['admin'], [tenantId])).key });
+    assert.equal(r.status, 200, r.text);
+    assert.match(JSON.stringify(r.body), /another browser or system than the login that issued it/);
+    await until('sessions revoked', async () => (await stateOf(id)) === 'applied');
+    assert.equal(await sessionIsLive(h.db, session), false);
+  });
+
   it('a second use of the same hijacked session, and a replayed event, answer the response already made', async () => {
     const accountId = await seedAccount(h, tenantId);
     const use = evt('session_use', accountId, { at: ago(30), ip: '198.51.100.9', sessionId: 'sess-r', geo: { asn: 64512 } });

@@ -103,6 +103,41 @@ describe('a session used from another network', () => {
   });
 });
 
+describe('a session presented by another client than its login', () => {
+  // The victim's phone signed in on its carrier; the thief replays the token from the same carrier (another address, same ASN).
+  const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1';
+  const HEADLESS = 'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/125.0';
+  const issued = login(0, LONDON_EE, { sessionId: 's2', deviceId: 'phone', userAgent: PHONE });
+  const history = newestFirst([issued, ...month(), login(-2 * DAY, LONDON_EE, { deviceId: 'phone', userAgent: PHONE })]);
+  const onCarrier = { at: at(600_000), ip: '10.76.200.1', geo: LONDON_EE };
+
+  it('is revoked from another browser family on the very network of its login', () => {
+    assert.equal(detectSessionHijack('s2', onCarrier, issued, history), null, 'without a client, the carrier network alone vouches for the use');
+    const d = detectSessionHijack('s2', { ...onCarrier, userAgent: HEADLESS }, issued, history);
+    assert.equal(d?.action, 'revoke_sessions');
+    assert.equal(d?.dedupeKey, 'session:s2');
+    assert.deepEqual(d?.evidence, [
+      'session token presented by another browser or system than the login that issued it (Linux headlesschrome; issued to iPhone OS safari)',
+    ]);
+  });
+  it('is revoked from another device id, and the evidence never names the device', () => {
+    const d = detectSessionHijack('s2', { ...onCarrier, deviceId: 'dev-thief', userAgent: PHONE }, issued, history);
+    assert.equal(d?.action, 'revoke_sessions');
+    assert.ok(!JSON.stringify(d?.evidence).includes('dev-thief'));
+  });
+  it('passes for the same device and family after a browser update, and when either side does not report the client', () => {
+    const updated = PHONE.replace('17_5', '18_0').replace('604.1', '605.2');
+    assert.equal(detectSessionHijack('s2', { ...onCarrier, deviceId: 'phone', userAgent: updated }, issued, history), null);
+    const silentLogin = login(0, LONDON_EE, { sessionId: 's2', deviceId: null, userAgent: null });
+    assert.equal(detectSessionHijack('s2', { ...onCarrier, deviceId: 'other', userAgent: HEADLESS }, silentLogin, history), null);
+    assert.equal(
+      detectSessionHijack('s2', { ...onCarrier, userAgent: 'SomeInternalClient/1.0' }, issued, history),
+      null,
+      'an unrecognised agent proves nothing',
+    );
+  });
+});
+
 describe('an enrolment after a login', () => {
   const odd = login(0, LAGOS, { deviceId: 'phone-x', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0', sessionId: 's9' });
   const enrol = (s: number, o: { deviceId?: string; sessionId?: string; geo?: ResolvedGeo } = {}) => ({
