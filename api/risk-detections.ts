@@ -119,7 +119,8 @@ async function detect(deps: AppDeps, ctx: BatchContext, e: JudgedEvent, key: str
       // A use on its login's network (most of them) reads no history: the rule answers on the client and the network alone.
       const use = { at: e.at, ip: e.ip, deviceId: e.deviceId, userAgent: e.userAgent, geo: completeGeo(deps.ipDatabase, e.ip, e.geo) };
       const d = detectSessionHijack(e.sessionId!, use, ctx.issued(e), ctx.before(e.accountUuid, e.at));
-      if (d) ctx.revoke(e.accountUuid, e.sessionId!);
+      // A session judged a possible hijack vouches for nothing from here on (another browser family alone is not one).
+      if (d?.signal === 'session_hijack') ctx.revoke(e.accountUuid, e.sessionId!);
       return d;
     }
     case 'mfa_enroll': {

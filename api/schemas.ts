@@ -622,7 +622,7 @@ const RiskResponseFields = z.looseObject({
   tenantId: z.string(),
   accountId: z.string(),
   action: z.enum(['revoke_sessions', 'hold_enrolment', 'force_password_change', 'escalate']),
-  signal: z.string(),
+  signal: z.string().describe('Why: session_hijack, session_client_change (another browser family alone), recent_factor_enrolment or compromised_password'),
   eventId: z.string().nullable(),
   evidence: z.array(z.string()),
   state: z.string(),

@@ -17,7 +17,7 @@ export const ACTION_ANSWERS: Record<ResponseAction, string> = {
 };
 
 /** The risk table's signal behind each automatic action. */
-export type ResponseSignal = 'session_hijack' | 'recent_factor_enrolment' | 'compromised_password' | 'directory_refused';
+export type ResponseSignal = 'session_hijack' | 'session_client_change' | 'recent_factor_enrolment' | 'compromised_password' | 'directory_refused';
 
 export interface Detection {
   action: ResponseAction;
@@ -46,6 +46,9 @@ export function detectSessionHijack(
 ): Detection | null {
   const verdict = issued ? implausibleSessionUse(use, issued, before) : null;
   if (!verdict) return null;
+  // Another browser family alone: escalated once per session, and the session is not a suspect one (it still vouches for the account's networks).
+  if (verdict.grounds === 'browser')
+    return { action: 'escalate', signal: 'session_client_change', dedupeKey: `session:${sessionId}:client`, evidence: verdict.reasons };
   const action = verdict.severity === 'escalate' ? 'escalate' : 'revoke_sessions';
   return { action, signal: 'session_hijack', dedupeKey: hijackKey(sessionId, action), evidence: verdict.reasons };
 }

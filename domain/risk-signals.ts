@@ -206,16 +206,35 @@ export const ENROLMENT_SAME_SESSION_S = 15 * 60;
 /** What the account's successful presence (logins, uses of sessions not revoked) has shown, all of it, whatever its age. */
 const seenIn = (history: readonly HistoryEvent[]): Presence => presence(history, (e) => e.success && !e.sessionRevoked && e.type !== 'mfa_enroll');
 
+const AGENT_SYSTEMS = ['Android', 'iPhone OS', 'iPad', 'CrOS', 'Windows NT', 'Mac OS X', 'Linux'];
+const AGENT_CLIENTS: [string, RegExp][] = [
+  ['headlesschrome', /HeadlessChrome/i],
+  ['edge', /Edg(?:e|A|iOS)?\//i],
+  ['opr', /OPR\//i],
+  ['fxios', /FxiOS/i],
+  ['crios', /CriOS/i],
+  ['firefox', /Firefox/i],
+  ['chrome', /Chrome/i],
+  ['safari', /Safari/i],
+  ['python-requests', /python-requests/i],
+  ['curl', /curl/i],
+  ['go-http-client', /Go-http-client/i],
+  ['okhttp', /okhttp/i],
+  ['java', /Java\//i],
+];
+
 /**
  * A user agent's family: its operating system and browser (or client library), without versions,
  * so an update is the same family and another browser or system is not. Null when unrecognised.
  */
 export function agentFamily(ua: string | null | undefined): string | null {
   if (!ua) return null;
-  const os = /Windows NT|iPhone OS|iPad|Android|Mac OS X|CrOS|Linux/.exec(ua)?.[0];
-  const client = /HeadlessChrome|Edg(?:e|A|iOS)?\/|OPR\/|Firefox|FxiOS|CriOS|Chrome|Safari|python-requests|curl|Go-http-client|okhttp|Java\//i.exec(ua)?.[0];
+  // The most specific name found anywhere, not the first: an Android phone's agent names Linux
+  // before Android, and Edge's and Opera's name Chrome and Safari before themselves.
+  const os = AGENT_SYSTEMS.find((x) => ua.includes(x));
+  const client = AGENT_CLIENTS.find(([, re]) => re.test(ua))?.[0];
   if (!os && !client) return null;
-  return `${os ?? '?'}|${(client ?? '?').replace(/\/$/, '').toLowerCase()}`;
+  return `${os ?? '?'}|${client ?? '?'}`;
 }
 
 /** A jump from the last located successful event faster than 900 km/h that no hosting network or geolocation noise explains. */
@@ -235,32 +254,43 @@ export interface SessionClient {
 /**
  * Whether a session's use came from another client than its login: another device id, or another
  * browser family (agentFamily: an update is the same family). Judged only on what both reported,
- * and a user agent no family is recognised in proves nothing. Names the change (never the
- * device id or the user agent itself), or null.
+ * and a user agent no family is recognised in proves nothing. Says which, with a reason naming
+ * the families (never the device id or the user agent itself), or null.
  */
-export function clientChange(issued: SessionClient, use: SessionClient): string | null {
-  if (issued.deviceId && use.deviceId && issued.deviceId !== use.deviceId) return 'another device than the login that issued it';
+export function clientChange(issued: SessionClient, use: SessionClient): { what: 'device' | 'browser'; reason: string } | null {
+  if (issued.deviceId && use.deviceId && issued.deviceId !== use.deviceId) {
+    return { what: 'device', reason: 'session token presented by another device than the login that issued it' };
+  }
   const was = agentFamily(issued.userAgent);
   const now = agentFamily(use.userAgent);
-  if (was && now && was !== now)
-    return `another browser or system than the login that issued it (${now.replace('|', ' ')}; issued to ${was.replace('|', ' ')})`;
-  return null;
+  if (!was || !now || was === now) return null;
+  const name = (f: string) => f.replace('|', ' ');
+  return {
+    what: 'browser',
+    reason: `session token presented by another browser or system than the login that issued it (${name(now)}; issued to ${name(was)})`,
+  };
 }
 
 export interface SessionUseVerdict {
   /** `revoke`: the use cannot be its owner's; `escalate`: it could be (a trip to a country never seen, in time to get there), a person decides. */
   severity: 'revoke' | 'escalate';
+  /**
+   * `browser`: only another browser family, on a network the account uses (its owner in another
+   * mode is possible, and a use there shows no network the account had not shown already): the
+   * session stays trusted for the account's presence. Otherwise `network` or `device`.
+   */
+  grounds: 'network' | 'device' | 'browser';
   reasons: string[];
 }
 
+const ESCALATED_NOT_REVOKED = 'escalated to a person, not revoked';
+
 /**
- * Whether a session's use is implausible for its owner. Presented by another client than its
- * login (clientChange): the token was copied. Used from another network than its login: the
- * network was never part of the account's successful presence, or the jump from its last located
- * activity is impossible. A phone moving from home Wi-Fi to its carrier, a VPN
- * user on the provider's other exit, a traveller on the hotel network they signed in from: all
- * networks seen before, not a hijack. An account younger than a week has not shown its usual
- * networks yet: there a new network in a country it was seen in passes; another country does not.
+ * Whether a session's use is implausible for its owner. Presented by another device than its
+ * login: the token was copied, revoked. Presented by another browser family (clientChange): its
+ * owner in another mode (a phone's desktop-site view) or a copied token: escalated at least, a
+ * person decides. Used from another network than its login (implausibleNetwork): revoked, or
+ * escalated where a trip explains it.
  * `before`: the account's events strictly before the use, newest first.
  */
 export function implausibleSessionUse(
@@ -268,10 +298,39 @@ export function implausibleSessionUse(
   issued: SessionClient & { ip: string; geo: ResolvedGeo },
   before: readonly HistoryEvent[],
 ): SessionUseVerdict | null {
-  // A session token presented by another client than the one it was issued to has been copied,
-  // whatever the network (an attacker on the victim's own mobile carrier looks the same by network).
-  const moved = clientChange(issued, use);
-  if (moved) return { severity: 'revoke', reasons: [`session token presented by ${moved}`] };
+  // Judged on the client first: a thief on the victim's own mobile carrier looks the same by network.
+  const client = clientChange(issued, use);
+  if (client?.what === 'device') return { severity: 'revoke', grounds: 'device', reasons: [client.reason] };
+  const network = implausibleNetwork(use, issued, before);
+  if (client && !network) {
+    return {
+      severity: 'escalate',
+      grounds: 'browser',
+      reasons: [client.reason, `on a network the account uses its owner is possible: ${ESCALATED_NOT_REVOKED}`],
+    };
+  }
+  if (!network) return null;
+  // A browser family alone never revokes: it adds its reason to the network's verdict.
+  const reasons = client ? [client.reason, ...network.reasons] : network.reasons;
+  if (network.severity === 'escalate') reasons.push(`the trip was possible in the time since the last activity: ${ESCALATED_NOT_REVOKED}`);
+  return { severity: network.severity, grounds: 'network', reasons };
+}
+
+/**
+ * Whether a session used from another network than the login that issued it is implausible for
+ * its owner: the network was never part of the account's successful presence, or the jump from
+ * its last located activity is impossible. A phone moving from home Wi-Fi to its carrier, a VPN
+ * user on the provider's other exit, a traveller on the hotel network they signed in from: all
+ * networks seen before, not a hijack. An account younger than a week has not shown its usual
+ * networks yet: there a new network in a country it was seen in passes; another country does not.
+ * A country never seen, reached in time, is `escalate`: a traveller's phone on the hotel network
+ * looks like this until their laptop signs in there.
+ */
+function implausibleNetwork(
+  use: { at: Date; ip: string; geo: ResolvedGeo },
+  issued: { ip: string; geo: ResolvedGeo },
+  before: readonly HistoryEvent[],
+): Omit<SessionUseVerdict, 'grounds'> | null {
   if (sameNetwork({ ip: issued.ip, asn: issued.geo.asn }, { ip: use.ip, asn: use.geo.asn }) !== false) return null;
   const seen = seenIn(before);
   const familiarNetwork = seen.networks.has(networkKey({ ip: use.ip, asn: use.geo.asn }));
@@ -284,11 +343,7 @@ export function implausibleSessionUse(
   if (!familiarNetwork) reasons.push(`network ${use.geo.asn != null ? `AS${use.geo.asn}` : 'prefix'} never seen for this account`);
   if (!knownCountry) reasons.push(`country ${use.geo.country} never seen for this account`);
   if (jump) reasons.push(`${Math.round(jump.km)} km from the last activity at ${Math.round(jump.kmh)} km/h (over ${IMPOSSIBLE_TRAVEL_KMH})`);
-  // A country never seen, reached in time: a traveller's phone on the hotel network looks like
-  // this until their laptop signs in there. Not revoked on sight; the security contacts decide.
-  const severity = !jump && !knownCountry ? 'escalate' : 'revoke';
-  if (severity === 'escalate') reasons.push('the trip was possible in the time since the last activity: escalated to a person, not revoked');
-  return { severity, reasons };
+  return { severity: !jump && !knownCountry ? 'escalate' : 'revoke', reasons };
 }
 
 export interface EnrolmentVerdict {

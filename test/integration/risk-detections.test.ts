@@ -120,24 +120,33 @@ describe('a session used from another network than its login (hijack)', () => {
     assert.deepEqual(results[5].actions, ['session_revoked']);
   });
 
-  it('on the same mobile network as its login but from another browser family, the copied token is revoked; the same browser, updated, passes', async () => {
+  it('on the same mobile network as its login: another browser family is escalated, another device revoked; the same browser, updated, passes', async () => {
     const accountId = await seedAccount(h, tenantId);
     const session = await openSession(h.db, (await findAccount(h.db, tenantId, accountId))!.id);
     const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1';
     const carrier = { geo: { country: 'GB', asn: 12576 } };
+    const use = (at: number, ip: string, over: Record<string, unknown>) =>
+      evt('session_use', accountId, { at: ago(at), ip, sessionId: 'sess-ua', ...carrier, ...over });
     const results = await post([
       ...homeLogins(accountId),
       login(accountId, { at: ago(5 * DAY_S), ip: '172.58.44.2', deviceId: 'phone-1', userAgent: phone, ...carrier }),
       login(accountId, { at: ago(600), ip: '172.58.44.2', deviceId: 'phone-1', userAgent: phone, sessionId: 'sess-ua', ...carrier }),
-      evt('session_use', accountId, { at: ago(300), ip: '172.58.9.9', sessionId: 'sess-ua', userAgent: phone.replace('17_5', '18_0'), ...carrier }),
-      evt('session_use', accountId, { at: ago(30), ip: '172.58.77.7', sessionId: 'sess-ua', userAgent: 'python-requests/2.31.0', ...carrier }),
+      use(300, '172.58.9.9', { deviceId: 'phone-1', userAgent: phone.replace('17_5', '18_0') }),
+      use(200, '172.58.77.7', { userAgent: 'python-requests/2.31.0' }),
+      use(30, '172.58.77.8', { deviceId: 'dev-thief', userAgent: phone }),
     ]);
     assert.deepEqual(results[5].actions, [], 'its owner after a browser update');
-    assert.deepEqual(results[6].actions, ['session_revoked'], 'a script replaying the token from the same carrier');
-    const id = results[6].responseIds![0];
-    const r = await h.api('GET', `/v1/risk-responses/${id}`, { key: (await seedPrincipal(h, ['admin'], [tenantId])).key });
-    assert.equal(r.status, 200, r.text);
-    assert.match(JSON.stringify(r.body), /another browser or system than the login that issued it/);
+    assert.deepEqual(results[6].actions, ['escalated'], 'a script replaying the token from the same carrier: a person decides');
+    assert.equal(await sessionIsLive(h.db, session), true, 'an escalation revokes nothing');
+    assert.deepEqual(results[7].actions, ['session_revoked'], 'another device presenting the token');
+    const admin = (await seedPrincipal(h, ['admin'], [tenantId])).key;
+    const escalated = await h.api('GET', `/v1/risk-responses/${results[6].responseIds![0]}`, { key: admin });
+    assert.match(JSON.stringify(escalated.body), /another browser or system than the login that issued it \(\?\ python-requests; issued to iPhone OS safari\)/);
+    const id = results[7].responseIds![0];
+    const revoked = await h.api('GET', `/v1/risk-responses/${id}`, { key: admin });
+    assert.equal(revoked.status, 200, revoked.text);
+    assert.match(JSON.stringify(revoked.body), /another device than the login that issued it/);
+    assert.ok(!revoked.text.includes('dev-thief'), 'the evidence never names the device');
     await until('sessions revoked', async () => (await stateOf(id)) === 'applied');
     assert.equal(await sessionIsLive(h.db, session), false);
   });

@@ -111,14 +111,25 @@ describe('a session presented by another client than its login', () => {
   const history = newestFirst([issued, ...month(), login(-2 * DAY, LONDON_EE, { deviceId: 'phone', userAgent: PHONE })]);
   const onCarrier = { at: at(600_000), ip: '10.76.200.1', geo: LONDON_EE };
 
-  it('is revoked from another browser family on the very network of its login', () => {
+  it('is escalated from another browser family on the very network of its login (its owner in another mode is possible)', () => {
     assert.equal(detectSessionHijack('s2', onCarrier, issued, history), null, 'without a client, the carrier network alone vouches for the use');
     const d = detectSessionHijack('s2', { ...onCarrier, userAgent: HEADLESS }, issued, history);
-    assert.equal(d?.action, 'revoke_sessions');
-    assert.equal(d?.dedupeKey, 'session:s2');
-    assert.deepEqual(d?.evidence, [
+    assert.equal(d?.action, 'escalate');
+    assert.equal(d?.signal, 'session_client_change', 'not a hijack suspect: the session still vouches for its networks');
+    assert.equal(d?.dedupeKey, 'session:s2:client');
+    assert.equal(
+      d?.evidence[0],
       'session token presented by another browser or system than the login that issued it (Linux headlesschrome; issued to iPhone OS safari)',
-    ]);
+    );
+  });
+  it('keeps the network verdict where there is one, with the browser reason added: a browser family alone never revokes', () => {
+    const trip = { at: at(DAY), ip: '10.215.0.1', geo: LAGOS };
+    const d = detectSessionHijack('s2', { ...trip, userAgent: HEADLESS }, issued, history);
+    assert.equal(d?.action, 'escalate');
+    assert.ok(d?.evidence.some((x) => /another browser or system/.test(x)));
+    assert.ok(d?.evidence.some((x) => /country NG never seen/.test(x)));
+    const far = detectSessionHijack('s2', { at: at(3_600_000), ip: '10.215.0.1', geo: LAGOS, userAgent: HEADLESS }, issued, history);
+    assert.equal(far?.action, 'revoke_sessions', 'an impossible jump is revoked, whatever the browser');
   });
   it('is revoked from another device id, and the evidence never names the device', () => {
     const d = detectSessionHijack('s2', { ...onCarrier, deviceId: 'dev-thief', userAgent: PHONE }, issued, history);
@@ -186,6 +197,23 @@ describe('a browser family', () => {
     assert.equal(agentFamily('Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/125.0'), 'Linux|headlesschrome');
     assert.equal(agentFamily('python-requests/2.31.0'), '?|python-requests');
     assert.equal(agentFamily(''), null);
+  });
+  it('names the most specific system and browser in the string, not the first', () => {
+    // Real agents: an Android phone names Linux before Android; Edge and Opera name Chrome and Safari before themselves.
+    const android = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+    assert.equal(agentFamily(android), 'Android|chrome');
+    assert.notEqual(agentFamily(android), agentFamily('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'));
+    const edge = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
+    assert.equal(agentFamily(edge), 'Windows NT|edge');
+    assert.equal(agentFamily(edge.replace(' Edg/126.0.0.0', ' OPR/111.0.0.0')), 'Windows NT|opr');
+    assert.equal(
+      agentFamily('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'),
+      'iPhone OS|safari',
+    );
+    assert.equal(
+      agentFamily('Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0 Mobile/15E148 Safari/604.1'),
+      'iPad|crios',
+    );
   });
 });
 
