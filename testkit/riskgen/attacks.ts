@@ -2,7 +2,7 @@
 // from abroad, from residential proxies in the victim's own country (another city), from hosting
 // networks there, and sometimes after a delay.
 import { HOUR, MIN, type Emitter } from './emit';
-import type { Persona } from './legit';
+import { LAPTOP_UAS, type Persona } from './legit';
 import type { Rng } from './prng';
 import type { AttackType } from './types';
 import { ATTACK_COUNTRIES, NETWORKS, citiesIn, hostingNetworks, ipIn, networksIn, type Place } from './world';
@@ -110,17 +110,29 @@ export function vishing(em: Emitter, rng: Rng, v: Persona, t: number) {
   if (rng.chance(0.3)) em.reset(rng, t + rng.float(10, 60) * MIN, v, kind, ctx, place, tag('vishing', `${how}_retry`));
 }
 
-/** A stolen session cookie used from elsewhere, minutes to days after the victim signed in. */
+/**
+ * A stolen session cookie used from elsewhere, minutes to days after the victim signed in. Often
+ * from the thief's own browser or script, sometimes (an infostealer that took the user agent
+ * too) with the victim's, and a thief's browser may happen to be the victim's kind.
+ */
 export function sessionHijack(em: Emitter, rng: Rng, v: Persona, home: Place, t: number) {
   const sessionId = `s-${rng.hex(16)}`;
   em.event(rng, t, v, home, { type: 'login', deviceId: v.laptop, userAgent: v.laptopUa, outcome: 'success', sessionId }, { story: 'hijack_victim_login' });
   for (let i = 0; i < rng.int(1, 3); i++)
-    em.event(rng, t + rng.float(1, 120) * MIN, v, home, { type: 'session_use', sessionId }, { story: 'hijack_victim_use' });
+    em.event(rng, t + rng.float(1, 120) * MIN, v, home, { type: 'session_use', sessionId, userAgent: v.laptopUa }, { story: 'hijack_victim_use' });
   const { place, how } = targetedOrigin(rng, v, { abroad: 60, proxy: 24, hosting: 12, sameCity: 4 });
+  const userAgent = rng.chance(0.4) ? v.laptopUa : rng.pick([...ATTACKER_UAS, ...LAPTOP_UAS]);
   const first = t + (rng.chance(0.6) ? rng.float(5, 120) * MIN : rng.float(2, 48) * HOUR);
-  em.event(rng, first, v, place, { type: 'session_use', sessionId }, { attack: 'session_hijack', scored: 'session_use', story: `session_hijack:${how}` });
+  em.event(
+    rng,
+    first,
+    v,
+    place,
+    { type: 'session_use', sessionId, userAgent },
+    { attack: 'session_hijack', scored: 'session_use', story: `session_hijack:${how}` },
+  );
   for (let i = 0; i < rng.int(0, 3); i++)
-    em.event(rng, first + rng.float(1, 30) * MIN, v, place, { type: 'session_use', sessionId }, tag('session_hijack', 'more_uses'));
+    em.event(rng, first + rng.float(1, 30) * MIN, v, place, { type: 'session_use', sessionId, userAgent }, tag('session_hijack', 'more_uses'));
 }
 
 /** A takeover login (phished password) and the attacker's own authenticator enrolled right after, or a little later. */

@@ -20,12 +20,20 @@ export interface Persona extends Who {
   vpn: Network[];
 }
 
-const LAPTOP_UAS = [
+export const LAPTOP_UAS = [
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Chrome/126.0',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edge/125.0',
   'Mozilla/5.0 (X11; Linux x86_64) Firefox/127.0',
 ];
 const PHONE_UAS = ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1', 'Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/126.0'];
+
+/** What a phone's browser sends in "request desktop site" mode: another system and browser family, from its owner. */
+const DESKTOP_SITE_UA: Record<string, string> = {
+  [PHONE_UAS[0]]: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15',
+  [PHONE_UAS[1]]: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0',
+};
+/** How often a phone's request in a session is made in desktop-site mode. */
+const DESKTOP_SITE_SHARE = 0.003;
 
 /** Airliner cruise speed and the time airports add (check-in, security, taxi, immigration). */
 export const FLIGHT_KMH = 800;
@@ -136,7 +144,11 @@ class Whereabouts {
   }
 }
 
-/** A login with a new session, then uses of it; uses from another address than the login's are scored. */
+/**
+ * A login with a new session, then uses of it, each with the client that made it (now and then a
+ * phone's desktop-site mode: another browser family, its owner all the same). Uses from another
+ * address or another client than the login's are scored.
+ */
 function session(em: Emitter, rng: Rng, w: Whereabouts, t: number, device: 'laptop' | 'phone', uses: number, spanHours: number, story: string) {
   const p = w.p;
   if (w.inTransit(t)) return;
@@ -150,7 +162,15 @@ function session(em: Emitter, rng: Rng, w: Whereabouts, t: number, device: 'lapt
     const u = t + rng.float(0.05, spanHours) * HOUR;
     if (w.inTransit(u)) continue;
     const at = device === 'laptop' ? w.laptop(u) : w.phone(u);
-    em.event(rng, u, p, at, { type: 'session_use', sessionId }, { scored: at.ip !== place.ip ? 'session_use' : undefined, story: `${story}_use` });
+    const desktopSite = device === 'phone' && rng.chance(DESKTOP_SITE_SHARE);
+    em.event(
+      rng,
+      u,
+      p,
+      at,
+      { type: 'session_use', sessionId, userAgent: desktopSite ? DESKTOP_SITE_UA[userAgent] : userAgent },
+      { scored: at.ip !== place.ip || desktopSite ? 'session_use' : undefined, story: desktopSite ? `${story}_desktop_site_use` : `${story}_use` },
+    );
   }
 }
 

@@ -31,7 +31,7 @@ interface EventBase {
 }
 export type BehaviourEvent =
   | (EventBase & { type: 'login'; deviceId?: string; userAgent?: string; outcome: 'success' | 'failure'; sessionId?: string })
-  | (EventBase & { type: 'session_use'; sessionId: string })
+  | (EventBase & { type: 'session_use'; sessionId: string; userAgent?: string })
   | (EventBase & { type: 'mfa_enroll'; deviceId?: string });
 
 export interface AssessRequest {
