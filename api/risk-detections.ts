@@ -48,9 +48,9 @@ const sessionKey = (accountUuid: string, sessionId: string) => `${accountUuid}\n
 /**
  * What detection reads for one batch, in two statements at most: the login that issued each
  * session used in the batch; then the history of the accounts that need judging (a session used
- * from another network than its login, an enrolment; another client needs no history), up to the batch's newest such event (the
- * batch's own events, just recorded, included), geo completed from the IP database. Most uses
- * are on their login's network and need no history at all.
+ * from another network than its login, an enrolment; another client needs no history), up to the
+ * batch's newest such event (the batch's own events, just recorded, included), geo completed from
+ * the IP database. Most uses are on their login's network and need no history at all.
  */
 async function readForBatch(deps: AppDeps, events: readonly JudgedEvent[]): Promise<BatchContext> {
   const located = (ip: string, geo: ResolvedGeo | Record<string, unknown> | null | undefined) => completeGeo(deps.ipDatabase, ip, geo ?? {});

@@ -3,11 +3,11 @@
 // by store/events.ts's ingestEvents directly: no HTTP, no validation, no auth), and
 // POST /v1/risk/assess latency (p50, p95) on accounts with a history, next to a floor read in the
 // same run (an authenticated GET of a recovery that does not exist).
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { findAccount } from '../store/directory';
 import { ingestEvents, type NewEvent } from '../store/events';
 import { mapLimit } from '../testkit/load';
+import { floorRead } from '../testkit/risk-eval';
 import { importAccounts, seedIngestion, seedPrincipal, seedTenant } from '../testkit/seed';
 import { startBenchEngine } from './lib/engine';
 import { envInt, fmtMs, fmtNum, summarize, verdict, type BenchContext, type Row } from './lib/util';
@@ -98,10 +98,9 @@ export async function risk(ctx: BenchContext): Promise<Row[]> {
     const times: number[] = [];
     const floorTimes: number[] = [];
     for (let i = 0; i < n; i++) {
-      const f0 = performance.now();
-      const miss = await e.http.call('GET', `/v1/recoveries/rec_${randomBytes(12).toString('base64url')}`, { key: agent.key });
-      if (miss.status !== 404) throw new Error(`the floor answered ${miss.status}: ${miss.text.slice(0, 300)}`);
-      floorTimes.push(performance.now() - f0);
+      const miss = await floorRead(e.http, agent.key);
+      if (miss.status !== 404) throw new Error(`the floor answered ${miss.status} instead of 404`);
+      floorTimes.push(miss.ms);
       const a0 = performance.now();
       const r = await e.http.call('POST', '/v1/risk/assess', {
         key: agent.key,

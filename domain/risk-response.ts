@@ -35,8 +35,9 @@ export const hijackedSession = (dedupeKey: string) => dedupeKey.replace(/^sessio
 
 /**
  * A session used from another client than its login, or from another network implausibly for its
- * owner (implausibleSessionUse): revoke (every session of the account) and alert; where the use could still be its owner's (a trip in time to a
- * country never seen), escalate to a person (alerted, nothing revoked). Each once per session.
+ * owner (implausibleSessionUse): revoke (every session of the account) and alert; where the use
+ * could still be its owner's (a trip in time to a country never seen, another browser family
+ * alone), escalate to a person (alerted, nothing revoked). Each once per session.
  */
 export function detectSessionHijack(
   sessionId: string,

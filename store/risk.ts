@@ -199,7 +199,7 @@ export type StormChange = { change: 'started' | 'ended'; stormId: string } | nul
  * Records the scored request; during an open storm (`stormPeak`: the last hour's count), raises
  * the storm's peak in the same statement, so a request in a storm costs no extra round trip.
  */
-async function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment, stormPeak: number | null) {
+function recordAssessment(db: Db, i: AssessInput, a: RiskAssessment, stormPeak: number | null) {
   const insert = db
     .insertInto('risk_assessments')
     .values({
