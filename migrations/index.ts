@@ -21,6 +21,7 @@ import * as m0020 from './0020_invitations_totp';
 import * as m0021 from './0021_risk_assessments';
 import * as m0022 from './0022_risk_responses';
 import * as m0023 from './0023_password_compromised';
+import * as m0024 from './0024_account_history';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0021_risk_assessments': m0021,
   '0022_risk_responses': m0022,
   '0023_password_compromised': m0023,
+  '0024_account_history': m0024,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

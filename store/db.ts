@@ -108,6 +108,8 @@ export interface LoginEventsTable {
   source: string;
   /** The login reported its password on a breached or common list (0023). */
   password_compromised: Generated<boolean>;
+  /** A copy of a batch login, which ingested_events holds too (0024). */
+  ingested: Generated<boolean>;
 }
 export interface PrincipalsTable {
   id: string;

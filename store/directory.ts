@@ -365,8 +365,11 @@ export async function setAccountLifecycle(db: Db, accountUuid: string, status: '
   return r?.status ?? null;
 }
 
-/** Logins reported in a batch, in the caller's transaction: login history, and the accounts' last login. */
-export async function recordLoginsTx(trx: Transaction<Database>, logins: (LoginReport & { accountUuid: string })[]) {
+/**
+ * Logins reported, in the caller's transaction: login history, and the accounts' last login.
+ * `ingested`: copies of logins a batch also recorded in ingested_events (the risk history reads those).
+ */
+export async function recordLoginsTx(trx: Transaction<Database>, logins: (LoginReport & { accountUuid: string; ingested?: boolean })[]) {
   if (!logins.length) return;
   await trx
     .insertInto('login_events')
@@ -383,6 +386,7 @@ export async function recordLoginsTx(trx: Transaction<Database>, logins: (LoginR
         success: e.success,
         source: e.source,
         password_compromised: e.passwordCompromised ?? false,
+        ingested: e.ingested ?? false,
       })),
     )
     .execute();

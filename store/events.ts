@@ -65,6 +65,7 @@ export async function ingestEvents(db: Db, events: readonly NewEvent[]): Promise
           success: e.outcome === 'success',
           source: e.source,
           passwordCompromised: e.passwordCompromised,
+          ingested: true,
         })),
     );
     return fresh;

@@ -12,35 +12,37 @@ import { appendAuditTx } from './audit';
 /** How many of the newest events of each source are read: enough for familiarity, bounded for speed. */
 export const HISTORY_LIMIT = 300;
 
-interface HistoryRow {
-  account: string;
-  type: HistoryEvent['type'];
-  at: Date;
-  ip: string;
-  device_id: string | null;
-  user_agent: string | null;
-  session_id: string | null;
-  country: string | null;
-  asn: string | number | null;
-  lat: number | null;
-  lon: number | null;
-  success: boolean;
-  geo: Record<string, unknown> | null;
-  from_batch: boolean;
-  flagged: boolean;
-}
+/**
+ * One event as the database function account_history (migration 0024) gives it: [type, at (ms
+ * since the epoch), ip, device_id, user_agent, session_id, country, asn, lat, lon, success,
+ * password flagged]. The function is the one definition of an account's history: its logins
+ * (login_events, without the copies of batch logins) and its session uses, enrolments and batch
+ * logins (ingested_events), strictly before a bound (or at or before it), the newest of each.
+ */
+type HistoryTuple = [
+  HistoryEvent['type'],
+  number,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number | string | null,
+  number | string | null,
+  number | string | null,
+  boolean,
+  boolean,
+];
 
 const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : undefined);
 
-function geoOfRow(r: HistoryRow): ResolvedGeo {
-  const g = r.geo ?? {};
+function geoOf(country: string | null, asnIn: unknown, latIn: unknown, lonIn: unknown): ResolvedGeo {
   const out: ResolvedGeo = {};
-  const country = r.country ?? (typeof g.country === 'string' ? g.country : undefined);
   if (country) out.country = country;
-  const asn = num(r.asn ?? g.asn);
+  const asn = num(asnIn);
   if (asn !== undefined) out.asn = asn;
-  const lat = num(r.lat ?? g.lat);
-  const lon = num(r.lon ?? g.lon);
+  const lat = num(latIn);
+  const lon = num(lonIn);
   if (lat !== undefined && lon !== undefined) Object.assign(out, { lat, lon });
   return out;
 }
@@ -48,58 +50,30 @@ function geoOfRow(r: HistoryRow): ResolvedGeo {
 /** A history event as read, its geo as the reporter gave it (`locate`: the address to complete it from). */
 export type StoredHistoryEvent = HistoryEvent & { locate: string };
 
-/**
- * The history subquery for an outer row `a(id)` (an account's uuid): its logins (login_events:
- * both event routes write there) and its session uses and enrolments (ingested_events) up to
- * `bound`, the newest `limit` of each.
- */
-function historyLateral(bound: Date, o: { inclusive?: boolean; limit?: number }) {
-  const limit = o.limit ?? HISTORY_LIMIT;
-  const until = o.inclusive ? sql`<=` : sql`<`;
-  return sql`lateral (
-      (select 'login' as type, at, ip, device_id, null as user_agent, null as session_id, country, asn, lat, lon, success,
-              null::jsonb as geo, false as from_batch, password_compromised as flagged
-         from login_events where account_id = a.id and at ${until} ${bound} order by at desc limit ${limit})
-      union all
-      (select e.type, e.at, e.ip, e.device_id, e.user_agent, e.session_id, null, null, null, null, e.outcome is distinct from 'failure',
-              e.geo, true, e.password_compromised
-         from ingested_events e where e.account_id = a.id and e.at ${until} ${bound} order by e.at desc limit ${limit})
-    )`;
-}
+/** The sessions the engine revoked or escalated as a possible hijack (few: their uses vouch for nothing), as their session ids. */
+const suspectSessions = (dedupeKeys: readonly string[]) => new Set(dedupeKeys.map(hijackedSession));
 
-/** The sessions the engine revoked or escalated as a possible hijack (few: their uses vouch for nothing), as `account|session`. */
-const suspectKey = (account: string, dedupeKey: string) => `${account}|${hijackedSession(dedupeKey)}`;
-
-/**
- * History rows (any accounts, any order) as events, newest first per account. A batch login is
- * in both tables; its ingested copy (which has the session id) is the one kept. A use of a
- * suspect session is marked.
- */
-function toHistories(out: Map<string, StoredHistoryEvent[]>, rows: readonly HistoryRow[], suspect: ReadonlySet<string>) {
-  const batchLogins = new Set(rows.filter((r) => r.from_batch && r.type === 'login').map((r) => `${r.account}|${new Date(r.at).getTime()}|${r.ip}`));
-  for (const r of rows) {
-    if (!r.from_batch && batchLogins.has(`${r.account}|${new Date(r.at).getTime()}|${r.ip}`)) continue;
-    out.get(r.account)!.push({
-      type: r.type,
-      at: new Date(r.at),
-      ip: r.ip,
-      deviceId: r.device_id,
-      userAgent: r.user_agent,
-      sessionId: r.session_id,
-      geo: geoOfRow(r),
-      success: r.success,
-      passwordFlagged: r.flagged,
-      sessionRevoked: r.type === 'session_use' && !!r.session_id && suspect.has(`${r.account}|${r.session_id}`),
-      locate: r.ip,
-    });
-  }
-  for (const list of out.values()) list.sort((x, y) => y.at.getTime() - x.at.getTime());
-  return out;
+/** An account's history tuples as events, newest first; a use of a suspect session is marked. */
+function toHistory(rows: readonly HistoryTuple[], suspect: ReadonlySet<string>): StoredHistoryEvent[] {
+  const out = rows.map(([type, at, ip, deviceId, userAgent, sessionId, country, asn, lat, lon, success, flagged]): StoredHistoryEvent => ({
+    type,
+    at: new Date(at),
+    ip,
+    deviceId,
+    userAgent,
+    sessionId,
+    geo: geoOf(country, asn, lat, lon),
+    success,
+    passwordFlagged: flagged,
+    sessionRevoked: type === 'session_use' && !!sessionId && suspect.has(sessionId),
+    locate: ip,
+  }));
+  return out.sort((x, y) => y.at.getTime() - x.at.getTime());
 }
 
 /**
  * Each account's events up to `bound` (strictly before it, or at or before it with `inclusive`),
- * newest first (historyLateral, toHistories). One statement for all the accounts, beside one for
+ * newest first (account_history, toHistory). One statement for all the accounts, beside one for
  * their suspect sessions.
  */
 export async function histories(
@@ -111,7 +85,11 @@ export async function histories(
   const out = new Map<string, StoredHistoryEvent[]>(accountUuids.map((id) => [id, []]));
   if (!accountUuids.length) return out;
   const [{ rows }, suspects] = await Promise.all([
-    sql<HistoryRow>`select a.id as account, h.* from unnest(${[...accountUuids]}::uuid[]) as a(id) cross join ${historyLateral(bound, o)} as h`.execute(db),
+    sql<{
+      account: string;
+      history: HistoryTuple[];
+    }>`select a.id as account, account_history(a.id, ${bound}, ${!!o.inclusive}, ${o.limit ?? HISTORY_LIMIT}) as history
+      from unnest(${[...accountUuids]}::uuid[]) as a(id)`.execute(db),
     db
       .selectFrom('risk_responses')
       .select(['account_uuid', 'dedupe_key'])
@@ -119,48 +97,34 @@ export async function histories(
       .where('signal', '=', 'session_hijack')
       .execute(),
   ]);
-  return toHistories(out, rows, new Set(suspects.map((r) => suspectKey(r.account_uuid, r.dedupe_key))));
+  const keys = new Map<string, string[]>();
+  for (const r of suspects) keys.set(r.account_uuid, [...(keys.get(r.account_uuid) ?? []), r.dedupe_key]);
+  for (const r of rows) out.set(r.account, toHistory(r.history, suspectSessions(keys.get(r.account) ?? [])));
+  return out;
 }
 
-/** What an assessment reads, in one statement: the tenant's policy, the account, its history, its suspect sessions and the reset rates. */
-interface AssessmentRow extends Record<keyof ResetCounts, string> {
+/** What an assessment reads, in one call: the tenant's policy, the account, its history, its suspect sessions and the reset rates. */
+interface AssessmentRead extends Record<keyof ResetCounts, number> {
   tenantExists: boolean;
-  policy: unknown;
+  policy: PolicyOverride | null;
   accountUuid: string | null;
-  history: Omit<HistoryRow, 'account'>[];
+  history: HistoryTuple[];
   suspects: string[];
   stormOpen: boolean;
 }
 
 /**
  * Everything an assessment reads, as of `at`, in one round trip (a request waits for each): the
- * tenant (its policy override), the account, the account's events strictly before `at`
- * (historyLateral) with its suspect sessions, and the reset rates from the recorded assessments
- * strictly before `at`. The tenant and account rows are read here, not written.
+ * database function risk_assessment_read (migration 0024) reads the tenant (its policy
+ * override), the account, the account's events strictly before `at` (account_history) with its
+ * suspect sessions, and the reset rates from the recorded assessments strictly before `at`. The
+ * tenant and account rows are read here, not written.
  */
 async function assessmentReads(db: Db, q: { tenantId: string; accountId: string; ip: string; deviceId?: string; at: Date }) {
-  const { tenantId: t, accountId: a, ip, at } = q;
-  const { rows } = await sql<AssessmentRow>`
-    with acct as (select id from accounts where tenant_id = ${t} and external_id = ${a})
-    select
-      exists (select 1 from tenants where id = ${t}) as "tenantExists",
-      (select policy_override from tenants where id = ${t}) as "policy",
-      (select id from acct) as "accountUuid",
-      (select coalesce(json_agg(h), '[]'::json) from acct as a cross join ${historyLateral(at, {})} as h) as "history",
-      (select coalesce(json_agg(dedupe_key), '[]'::json) from risk_responses
-         where account_uuid = (select id from acct) and signal = 'session_hijack') as "suspects",
-      (select count(*) from risk_assessments where tenant_id = ${t} and account_id = ${a}
-         and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "account24h",
-      (select count(distinct account_id) from risk_assessments where tenant_id = ${t} and ip = ${ip} and account_id <> ${a}
-         and at > ${at}::timestamptz - interval '1 hour' and at < ${at}) as "ipAccounts1h",
-      (select count(distinct account_id) from risk_assessments where tenant_id = ${t} and device_id = ${q.deviceId ?? null} and account_id <> ${a}
-         and at > ${at}::timestamptz - interval '24 hours' and at < ${at}) as "deviceAccounts24h",
-      (select count(*) from risk_assessments where tenant_id = ${t}
-         and at > ${at}::timestamptz - interval '1 hour' and at < ${at}) as "tenant1h",
-      (select count(*) from risk_assessments where tenant_id = ${t}
-         and at > ${at}::timestamptz - interval '169 hours' and at <= ${at}::timestamptz - interval '1 hour') as "tenantBaseline7d",
-      exists (select 1 from risk_storms where tenant_id = ${t} and ended_at is null) as "stormOpen"`.execute(db);
-  const r = rows[0];
+  const { rows } = await sql<{
+    read: AssessmentRead;
+  }>`select risk_assessment_read(${q.tenantId}, ${q.accountId}, ${q.ip}, ${q.deviceId ?? null}, ${q.at}, ${HISTORY_LIMIT}) as read`.execute(db);
+  const r = rows[0].read;
   const resets: ResetCounts = {
     account24h: Number(r.account24h),
     ipAccounts1h: Number(r.ipAccounts1h),
@@ -168,15 +132,8 @@ async function assessmentReads(db: Db, q: { tenantId: string; accountId: string;
     tenant1h: Number(r.tenant1h),
     tenantBaseline7d: Number(r.tenantBaseline7d),
   };
-  const account = r.accountUuid;
-  const history = account
-    ? toHistories(
-        new Map([[account, []]]),
-        r.history.map((h) => ({ ...h, account })),
-        new Set(r.suspects.map((k) => suspectKey(account, k))),
-      ).get(account)!
-    : [];
-  return { tenantExists: r.tenantExists, policy: r.policy as PolicyOverride | null, accountUuid: account, history, resets, stormOpen: r.stormOpen };
+  const history = r.accountUuid ? toHistory(r.history, suspectSessions(r.suspects)) : [];
+  return { tenantExists: r.tenantExists, policy: r.policy, accountUuid: r.accountUuid, history, resets, stormOpen: r.stormOpen };
 }
 
 export interface AssessInput {
