@@ -235,15 +235,41 @@ function stormAudit(
 }
 
 /**
+ * Records of assessments answered before they were written (assessAndRecord's `answerFirst`),
+ * per tenant, until written: an assessment in this process waits for its tenant's before it
+ * reads, so its reset rates count every request answered before it.
+ */
+const unwritten = new Map<string, Set<Promise<unknown>>>();
+
+function trackUnwritten(tenantId: string, p: Promise<unknown>) {
+  const set = unwritten.get(tenantId) ?? new Set();
+  unwritten.set(tenantId, set.add(p));
+  const done = () => {
+    set.delete(p);
+    if (!set.size && unwritten.get(tenantId) === set) unwritten.delete(tenantId);
+  };
+  p.then(done, done);
+}
+
+async function unwrittenSettled(tenantId: string) {
+  const set = unwritten.get(tenantId);
+  if (set?.size) await Promise.allSettled([...set]);
+}
+
+/**
  * Scores a reset request as of `i.at` under the tenant's policy and records it. `locate`
  * completes a history event's geo from the IP database where the reporter gave none. Names what
  * is missing when the tenant or the account does not exist (nothing recorded then).
+ * `answerFirst`: returns once scored, the record still being written (`recorded`; a start or end
+ * of a storm is still written before returning), for an answer that does not wait for a commit.
  */
 export async function assessAndRecord(
   db: Db,
   locate: (ip: string, given: ResolvedGeo) => ResolvedGeo,
   i: AssessInput,
-): Promise<{ assessment: RiskAssessment; storm: StormChange } | { missing: 'tenant' | 'account' }> {
+  o: { answerFirst?: boolean } = {},
+): Promise<{ assessment: RiskAssessment; storm: StormChange; recorded: Promise<unknown> } | { missing: 'tenant' | 'account' }> {
+  await unwrittenSettled(i.tenantId);
   const read = await assessmentReads(db, i);
   if (!read.tenantExists) return { missing: 'tenant' };
   if (!read.accountUuid) return { missing: 'account' };
@@ -260,9 +286,15 @@ export async function assessAndRecord(
   });
   // A storm going on has its peak raised with the record; only a start or an end (audited) costs a transaction.
   const going = read.stormOpen && assessment.storm.active;
-  await recordAssessment(db, i, assessment, going ? assessment.storm.lastHour : null);
-  const storm = assessment.storm.active !== read.stormOpen ? await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm)) : null;
-  return { assessment, storm };
+  const recorded = recordAssessment(db, i, assessment, going ? assessment.storm.lastHour : null);
+  const moves = assessment.storm.active !== read.stormOpen;
+  if (o.answerFirst && !moves) {
+    trackUnwritten(i.tenantId, recorded);
+    return { assessment, storm: null, recorded };
+  }
+  await recorded;
+  const storm = moves ? await db.transaction().execute((trx) => moveStormTx(trx, i, assessment.storm)) : null;
+  return { assessment, storm, recorded };
 }
 
 /** Each tenant's storm state, for /metrics: open storms and how many ever started. */

@@ -1,6 +1,7 @@
 // POST /v1/risk/assess: scores a reset request as of a time without acting on it (no workflow, no
 // refusal, no alert). The request is recorded for the reset-rate signals, as every recovery's
-// own assessment is. Agents (before they start a recovery), approvers and admins may ask, each
+// own assessment is; the answer does not wait for that record's commit (a later assessment in
+// this process waits for it before it reads the rates). Agents (before they start a recovery), approvers and admins may ask, each
 // within their tenant scope; auditors may not (the scored request counts toward the rates).
 import type { FastifyInstance } from 'fastify';
 import { eventTimeProblem } from '../../domain/events';
@@ -31,19 +32,26 @@ export function riskRoutes(app: FastifyInstance, { db, auth, ipDatabase }: AppDe
       const at = b.at ? new Date(b.at) : new Date();
       const problem = eventTimeProblem(at, Date.now());
       if (problem) throw new ApiError(400, 'invalid_field', problem, { field: 'at' });
-      const result = await assessAndRecord(db, (ip, given) => completeGeo(ipDatabase, ip, given), {
-        tenantId: b.tenantId,
-        accountId: b.accountId,
-        kind: b.kind,
-        at,
-        ip: b.context.ip,
-        deviceId: b.context.deviceId,
-        userAgent: b.context.userAgent,
-        geo: completeGeo(ipDatabase, b.context.ip, b.context.geo),
-        source: 'assess',
-      });
+      const result = await assessAndRecord(
+        db,
+        (ip, given) => completeGeo(ipDatabase, ip, given),
+        {
+          tenantId: b.tenantId,
+          accountId: b.accountId,
+          kind: b.kind,
+          at,
+          ip: b.context.ip,
+          deviceId: b.context.deviceId,
+          userAgent: b.context.userAgent,
+          geo: completeGeo(ipDatabase, b.context.ip, b.context.geo),
+          source: 'assess',
+        },
+        { answerFirst: true },
+      );
       if ('missing' in result && result.missing === 'tenant') throw new ApiError(404, 'tenant_not_found', 'tenantId: no such tenant', { field: 'tenantId' });
       if ('missing' in result) throw new ApiError(404, 'account_not_found', 'accountId: no such account in the tenant', { field: 'accountId' });
+      // A record that fails after the answer is logged: the rates then miss one request.
+      result.recorded.catch((err: unknown) => req.log.error({ err: { message: (err as Error)?.message } }, 'recording a risk assessment failed'));
       const { score, tier, response, signals } = result.assessment;
       return { score, tier, response, signals };
     },

@@ -2,6 +2,8 @@
 // without acting; tenant-scoped roles; bad input is a 400 naming the field.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { assessAndRecord } from '../../store/risk';
 import { startHarness, type Harness } from '../../testkit/engine';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { HOUR_MS, LONDON, NEW_YORK, seedAccount, seedHomeLogins, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
@@ -181,5 +183,44 @@ describe('reset storm: escalated for unfamiliar contexts, audited at start and e
     assert.equal((ended[0].details as { peakPerHour?: number }).peakPerHour, 13, JSON.stringify(ended[0].details));
     assert.match(await metrics(), new RegExp(`recovery_reset_storm_active\\{tenant="${storming}"\\} 0`));
     assert.match(await metrics(), new RegExp(`recovery_reset_storms_started\\{tenant="${storming}"\\} 1`));
+  });
+});
+
+describe('an assessment answered before its record is written still counts toward the next one', () => {
+  it('the next assessment of the tenant waits for the unwritten record before it reads the rates', async () => {
+    const t = await seedTenant(h, 'local');
+    const [first, second] = await Promise.all([seedAccount(h, t), seedAccount(h, t)]);
+    const at = new Date(Date.now() - 60_000);
+    // The rates count requests strictly before `at`: the second comes a second later.
+    const input = (accountId: string, ip: string, later = 0) => ({
+      tenantId: t,
+      accountId,
+      kind: 'password_reset',
+      at: new Date(at.getTime() + later),
+      ip,
+      geo: {},
+      source: 'assess',
+    });
+    const noGeo = () => ({});
+    let secondDone = false;
+    const { two: pending } = await h.db.transaction().execute(async (trx) => {
+      // Inserts into risk_assessments wait for this lock; reads do not.
+      await sql`lock table risk_assessments in share mode`.execute(trx);
+      const one = await assessAndRecord(h.db, noGeo, input(first, '192.0.2.10'), { answerFirst: true });
+      assert.ok('assessment' in one);
+      assert.equal(one.assessment.storm.lastHour, 1, 'the first of the hour');
+      const two = assessAndRecord(h.db, noGeo, input(second, '192.0.2.11', 1000), { answerFirst: true }).then((r) => {
+        secondDone = true;
+        return r;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(secondDone, false, 'the second assessment must not read while the first record is unwritten');
+      // Wrapped: the transaction (and its lock) ends without waiting for it.
+      return { two };
+    });
+    const secondLastHour = await pending;
+    assert.ok('assessment' in secondLastHour);
+    assert.equal(secondLastHour.assessment.storm.lastHour, 2, 'the second counts the first, answered before its record was written');
+    await secondLastHour.recorded;
   });
 });
