@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { findAccount } from '../store/directory';
 import { ingestEvents, type NewEvent } from '../store/events';
 import { mapLimit } from '../testkit/load';
+import { TimingClient } from '../testkit/http';
 import { floorRead } from '../testkit/risk-eval';
 import { importAccounts, seedIngestion, seedPrincipal, seedTenant } from '../testkit/seed';
 import { startBenchEngine } from './lib/engine';
@@ -97,12 +98,12 @@ export async function risk(ctx: BenchContext): Promise<Row[]> {
     const n = ctx.quick ? 200 : 2000;
     const times: number[] = [];
     const floorTimes: number[] = [];
+    const timed = new TimingClient(e.http.baseUrl);
     for (let i = 0; i < n; i++) {
-      const miss = await floorRead(e.http, agent.key);
+      const miss = await floorRead(timed, agent.key);
       if (miss.status !== 404) throw new Error(`the floor answered ${miss.status} instead of 404`);
       floorTimes.push(miss.ms);
-      const a0 = performance.now();
-      const r = await e.http.call('POST', '/v1/risk/assess', {
+      const r = await timed.call('POST', '/v1/risk/assess', {
         key: agent.key,
         body: {
           tenantId,
@@ -112,8 +113,9 @@ export async function risk(ctx: BenchContext): Promise<Row[]> {
         },
       });
       if (r.status !== 200) throw new Error(`assess answered ${r.status}: ${r.text.slice(0, 300)}`);
-      times.push(performance.now() - a0);
+      times.push(r.ms);
     }
+    timed.close();
     const s = summarize(times);
     const fl = summarize(floorTimes);
     ctx.log(`risk: assess p50 ${fmtMs(s.p50)}, p95 ${fmtMs(s.p95)} over ${n}; floor p50 ${fmtMs(fl.p50)}, p95 ${fmtMs(fl.p95)}`);

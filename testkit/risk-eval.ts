@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { EVENT_BATCH_BODY_LIMIT } from '../api/schemas';
 import type { MailSink } from '../dev/mail-sink';
-import { ApiClient, expectStatus, type Json } from './http';
+import { ApiClient, expectStatus, TimingClient, type Json } from './http';
 import { ATTACK_TYPES, type ActionKind, type AttackType, type Scenario, type Step } from './riskgen';
 import { importAccounts, seedPrincipal, seedTenant } from './seed';
 import { fmtMs, fmtNum, summarize, verdict, type Row } from './table';
@@ -109,10 +109,9 @@ class Revocations {
  * The latency floor an assessment is compared with: `key` reading a recovery that does not exist
  * (HTTP, auth, one indexed read), answered 404. The benchmark and the evaluation both time it.
  */
-export async function floorRead(http: ApiClient, key: string): Promise<{ ms: number; status: number }> {
-  const t0 = performance.now();
+export async function floorRead(http: TimingClient, key: string): Promise<{ ms: number; status: number }> {
   const res = await http.call('GET', `/v1/recoveries/rec_${randomBytes(12).toString('base64url')}`, { key, timeoutMs: 30_000 });
-  return { ms: performance.now() - t0, status: res.status };
+  return { ms: res.ms, status: res.status };
 }
 
 /** POST /v1/events' body limit with room for the envelope: a batch is cut at this size too. */
@@ -138,6 +137,8 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
     deadSessionUses: 0,
   };
   const revocations = new Revocations();
+  // The assessments and their floor are timed on a lean client of their own.
+  const timed = new TimingClient(t.http.baseUrl);
   const t0 = performance.now();
   let pending: Step[] = [];
   let pendingBytes = 0;
@@ -179,11 +180,10 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
       continue;
     }
     await flush();
-    const a0 = performance.now();
-    const res = await t.http.call('POST', '/v1/risk/assess', { key: keys.agent, body: step.assess, timeoutMs: 30_000 });
-    r.assessMs.push(performance.now() - a0);
+    const res = await timed.call('POST', '/v1/risk/assess', { key: keys.agent, body: step.assess, timeoutMs: 30_000 });
+    r.assessMs.push(res.ms);
     // After the assessment, not before: the floor must not absorb the moment the assessment is measured in.
-    const floor = await floorRead(t.http, keys.agent);
+    const floor = await floorRead(timed, keys.agent);
     r.floorMs.push(floor.ms);
     if (floor.status !== 404) r.assessErrors[`floor HTTP ${floor.status}`] = (r.assessErrors[`floor HTTP ${floor.status}`] ?? 0) + 1;
     const body = res.body as { response?: string; score?: number; signals?: Json[] } | null;
@@ -198,6 +198,7 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
   }
   await flush();
   r.wallMs = performance.now() - t0;
+  timed.close();
   return r;
 }
 
