@@ -39,6 +39,15 @@ export interface CallRecorder {
   ): (outcome: { status: number; noAnswer?: 'timeout' | 'connection'; retryAfter: string | null; ms: number }, body: string) => void;
 }
 
+/** An answer's body as JSON, or null when it is empty or not JSON. */
+function jsonOrNull(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -77,14 +86,8 @@ export class ApiClient {
       return { status: 0, body: null as T, text: message, headers: new Headers(), ms };
     }
     const ms = Date.now() - t0;
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
     record?.({ status: res.status, retryAfter: res.headers.get('retry-after'), ms }, text);
-    return { status: res.status, body: parsed as T, text, headers: res.headers, ms };
+    return { status: res.status, body: jsonOrNull(text) as T, text, headers: res.headers, ms };
   }
 }
 
@@ -119,16 +122,7 @@ export class TimingClient {
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
         res.on('error', reject);
-        res.on('end', () => {
-          const ms = performance.now() - t0;
-          let parsed: unknown = null;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            parsed = null;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, text, ms });
-        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: jsonOrNull(text) as T, text, ms: performance.now() - t0 }));
       });
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${o.timeoutMs ?? 30_000} ms`)));
       req.on('error', reject);
