@@ -1,7 +1,7 @@
 // Faults the tests inject straight into Postgres, each with its undo where it leaves something
 // behind: an audit append refused, an audit event tampered with, a redemption whose COMMIT fails,
 // an idempotency key aged as if its request had died long ago, session inserts slowed to widen a
-// race, a session revocation lost. What needs more than the engine's own role (DDL, rewriting the
+// race, a session revocation lost, risk assessments' records held back. What needs more than the engine's own role (DDL, rewriting the
 // audit log) runs as the schema's owner (`ownerDb`).
 import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
@@ -290,4 +290,16 @@ export async function expireConsoleSessions(db: Db, principalId: string): Promis
     .set({ expires_at: sql<Date>`now() - interval '1 second'` })
     .where('principal_id', '=', principalId)
     .execute();
+}
+
+/**
+ * Holds every insert into risk_assessments back (a share lock, which reads pass) while `during`
+ * runs, and lets them go when it returns; a promise `during` started and returns inside an object
+ * is not waited for. For tests that a read waits for a record still unwritten.
+ */
+export function holdAssessmentRecords<T>(db: Db, during: () => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`lock table risk_assessments in share mode`.execute(trx);
+    return during();
+  });
 }

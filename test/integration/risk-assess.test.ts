@@ -2,9 +2,9 @@
 // without acting; tenant-scoped roles; bad input is a 400 naming the field.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
 import { assessAndRecord } from '../../store/risk';
 import { startHarness, type Harness } from '../../testkit/engine';
+import { holdAssessmentRecords } from '../../testkit/faults';
 import { auditEvents } from '../../testkit/inspect-audit';
 import { HOUR_MS, LONDON, NEW_YORK, seedAccount, seedHomeLogins, seedIngestion, seedPrincipal, seedTenant } from '../../testkit/seed';
 
@@ -203,9 +203,7 @@ describe('an assessment answered before its record is written still counts towar
     });
     const noGeo = () => ({});
     let secondDone = false;
-    const { two: pending } = await h.db.transaction().execute(async (trx) => {
-      // Inserts into risk_assessments wait for this lock; reads do not.
-      await sql`lock table risk_assessments in share mode`.execute(trx);
+    const { two: pending } = await holdAssessmentRecords(h.db, async () => {
       const one = await assessAndRecord(h.db, noGeo, input(first, '192.0.2.10'), { answerFirst: true });
       assert.ok('assessment' in one);
       assert.equal(one.assessment.storm.lastHour, 1, 'the first of the hour');
