@@ -13,6 +13,8 @@ import { ApiError } from './errors';
 export interface ScheduleState {
   scheduleId: string;
   tenantId: string;
+  /** False: the tenant has no schedule yet (PUT creates it); the cadence and action are those it would get. */
+  configured: boolean;
   cadenceSeconds: number;
   action: 'report' | 'suspend';
   paused: boolean;
@@ -21,8 +23,12 @@ export interface ScheduleState {
   recentRuns: { scheduledAt: string; workflowId: string }[];
 }
 
-const notFound = (tenantId: string) =>
-  new ApiError(404, 'schedule_not_found', `tenantId: ${tenantId} has no access-review schedule; PUT it first`, { field: 'tenantId' });
+/**
+ * Pausing, unpausing or triggering a schedule the tenant does not have yet: the tenant exists, its
+ * state does not allow the action (a 404 would say the tenant is missing).
+ */
+const notConfigured = (tenantId: string) =>
+  new ApiError(409, 'schedule_not_configured', `tenantId: ${tenantId} has no access-review schedule; PUT it first`, { field: 'tenantId' });
 
 const spec = (cadenceSeconds: number) => ({ intervals: [{ every: cadenceSeconds * 1000 }] });
 /** What the Temporal UI shows beside the schedule and each run; the action is read from the policy at run time. */
@@ -57,6 +63,7 @@ function stateOf(tenantId: string, p: Policy['accessReview'], d: ScheduleDescrip
   return {
     scheduleId: d.scheduleId,
     tenantId,
+    configured: true,
     cadenceSeconds: typeof every === 'number' ? Math.round(every / 1000) : 0,
     action: p.action,
     paused: d.state.paused,
@@ -71,18 +78,36 @@ function stateOf(tenantId: string, p: Policy['accessReview'], d: ScheduleDescrip
 
 const handleOf = (deps: AppDeps, tenantId: string) => deps.temporal.schedule.getHandle(accessReviewScheduleId(tenantId));
 
-async function orNotFound<T>(tenantId: string, f: () => Promise<T>): Promise<T> {
+async function orNotConfigured<T>(tenantId: string, f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw notFound(tenantId);
+    if (err instanceof ScheduleNotFoundError) throw notConfigured(tenantId);
     throw err;
   }
 }
 
-/** The tenant's schedule as it stands, or a 404. */
-export function describeSchedule(deps: AppDeps, tenantId: string, p: Policy['accessReview']): Promise<ScheduleState> {
-  return orNotFound(tenantId, async () => stateOf(tenantId, p, await withTemporalDeadline(deps.temporal, 'query', () => handleOf(deps, tenantId).describe())));
+/** What a tenant without a schedule shows: the cadence and action a PUT would give it, nothing planned. */
+const unconfigured = (tenantId: string, p: Policy['accessReview']): ScheduleState => ({
+  scheduleId: accessReviewScheduleId(tenantId),
+  tenantId,
+  configured: false,
+  cadenceSeconds: p.cadenceSeconds,
+  action: p.action,
+  paused: false,
+  note: null,
+  nextRunAt: null,
+  recentRuns: [],
+});
+
+/** The tenant's schedule as it stands, or what it would be (`configured: false`) when it has none. */
+export async function describeSchedule(deps: AppDeps, tenantId: string, p: Policy['accessReview']): Promise<ScheduleState> {
+  try {
+    return stateOf(tenantId, p, await withTemporalDeadline(deps.temporal, 'query', () => handleOf(deps, tenantId).describe()));
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return unconfigured(tenantId, p);
+    throw err;
+  }
 }
 
 /** Brings an existing schedule in line with the policy's cadence; false when there is none. */
@@ -111,7 +136,7 @@ export async function putSchedule(deps: AppDeps, tenantId: string, p: Policy['ac
 }
 
 export async function setSchedulePaused(deps: AppDeps, tenantId: string, p: Policy['accessReview'], paused: boolean, note: string): Promise<ScheduleState> {
-  await orNotFound(tenantId, () =>
+  await orNotConfigured(tenantId, () =>
     withTemporalDeadline(deps.temporal, 'signal', () => (paused ? handleOf(deps, tenantId).pause(note) : handleOf(deps, tenantId).unpause(note))),
   );
   return describeSchedule(deps, tenantId, p);
@@ -119,5 +144,5 @@ export async function setSchedulePaused(deps: AppDeps, tenantId: string, p: Poli
 
 /** Runs the review now, as the schedule would (even while paused). */
 export async function triggerSchedule(deps: AppDeps, tenantId: string): Promise<void> {
-  await orNotFound(tenantId, () => withTemporalDeadline(deps.temporal, 'signal', () => handleOf(deps, tenantId).trigger(ScheduleOverlapPolicy.ALLOW_ALL)));
+  await orNotConfigured(tenantId, () => withTemporalDeadline(deps.temporal, 'signal', () => handleOf(deps, tenantId).trigger(ScheduleOverlapPolicy.ALLOW_ALL)));
 }

@@ -45,9 +45,9 @@ export const ROUTE_ERRORS: Record<string, readonly number[]> = {
   // The access-review Schedule: no tenant, or (except PUT) no schedule yet, is 404.
   'PUT /v1/admin/tenants/:tenantId/access-review-schedule': [...KEYED, 404],
   'GET /v1/admin/tenants/:tenantId/access-review-schedule': [...KEYED, 404],
-  'POST /v1/admin/tenants/:tenantId/access-review-schedule/pause': [...KEYED, 404],
-  'POST /v1/admin/tenants/:tenantId/access-review-schedule/unpause': [...KEYED, 404],
-  'POST /v1/admin/tenants/:tenantId/access-review-schedule/trigger': [...KEYED, 404],
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/pause': [...KEYED, 404, 409],
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/unpause': [...KEYED, 404, 409],
+  'POST /v1/admin/tenants/:tenantId/access-review-schedule/trigger': [...KEYED, 404, 409],
   'GET /v1/access-reviews/:id': [...KEYED, ...BY_ID],
   'GET /v1/access-reviews': KEYED,
   'PUT /v1/admin/tenants/:tenantId/directory': [...KEYED, 404, ...DIRECTORY],

@@ -741,6 +741,8 @@ export const ReviewScheduleOut = out(
   z.looseObject({
     scheduleId: z.string(),
     tenantId: z.string(),
+    /** False: no schedule yet (PUT creates it); the cadence and action shown are those it would get. */
+    configured: z.boolean(),
     cadenceSeconds: z.number(),
     action: z.enum(['report', 'suspend']),
     paused: z.boolean(),

@@ -68,15 +68,33 @@ const found = (report: { findings: { kind: string; target: string }[] }) => repo
 describe("the tenant's access-review Schedule", () => {
   it('is created from the policy, follows its cadence, pauses and unpauses with a note, and runs now when triggered', async () => {
     const tenantId = await seedTenant(h, 'local');
-    const none = await h.api('GET', schedulePath(tenantId));
-    assert.equal(none.status, 404);
-    assert.equal(none.body.error.code, 'schedule_not_found');
-
     await setPolicy(h, tenantId, { accessReview: { cadenceSeconds: 3600 } });
+    // None yet: the tenant exists, so the read answers what a PUT would create, and the actions a
+    // 409 (a 404 would say the tenant is missing); nothing is created by asking.
+    const none = await h.api('GET', schedulePath(tenantId));
+    assert.equal(none.status, 200, none.text);
+    assert.deepEqual(
+      { configured: none.body.configured, cadenceSeconds: none.body.cadenceSeconds, nextRunAt: none.body.nextRunAt, recentRuns: none.body.recentRuns },
+      { configured: false, cadenceSeconds: 3600, nextRunAt: null, recentRuns: [] },
+    );
+    for (const [action, body] of [
+      ['pause', { note: 'n' }],
+      ['unpause', { note: 'n' }],
+      ['trigger', undefined],
+    ] as const) {
+      const r = await h.api('POST', `${schedulePath(tenantId)}/${action}`, body ? { body } : {});
+      assert.equal(r.status, 409, `${action}: ${r.text}`);
+      assert.deepEqual([r.body.error.code, r.body.error.details?.field], ['schedule_not_configured', 'tenantId'], action);
+    }
+    assert.equal((await h.api('GET', schedulePath(tenantId))).body.configured, false, 'still none');
+    const missing = await h.api('GET', schedulePath('no-such-tenant'));
+    assert.deepEqual([missing.status, missing.body.error?.code], [404, 'tenant_not_found']);
+
     const created = await putSchedule(tenantId);
     assert.equal(created.scheduleId, `access-review:${tenantId}`);
     assert.equal(created.cadenceSeconds, 3600);
     assert.equal(created.paused, false);
+    assert.equal(created.configured, true);
     assert.ok(created.nextRunAt, 'the next run is planned');
 
     // Readable in the Temporal UI: the tenant in the memo and as a search attribute, the workflow it starts.
@@ -119,13 +137,14 @@ describe("the tenant's access-review Schedule", () => {
     }
   });
 
-  it('refuses an over-long note with 400 naming the field, and an unknown tenant or schedule with 404', async () => {
+  it('refuses an over-long note with 400 naming the field, an unknown tenant with 404, and a missing schedule with 409', async () => {
     const tenantId = await seedTenant(h, 'local');
     const bad = await h.api('POST', `${schedulePath(tenantId)}/pause`, { body: { note: 'x'.repeat(501) } });
     assert.equal(bad.status, 400);
     assert.match(JSON.stringify(bad.body.error), /note/);
     assert.equal((await h.api('PUT', schedulePath('no-such-tenant'))).status, 404);
-    assert.equal((await h.api('POST', `${schedulePath(tenantId)}/trigger`)).status, 404, 'no schedule yet');
+    assert.equal((await h.api('POST', `${schedulePath('no-such-tenant')}/trigger`)).status, 404);
+    assert.equal((await h.api('POST', `${schedulePath(tenantId)}/trigger`)).status, 409, 'no schedule yet');
   });
 });
 
