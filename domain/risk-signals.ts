@@ -198,6 +198,11 @@ function sessionAnomaly(before: HistoryEvent[], at: Date): SessionUseVerdict | n
   return null;
 }
 
+/**
+ * A place this far from all of an account's presence is a new one (another city or region): well
+ * above a metro area's geolocation spread, well below SHORT_HOP_KM, since it only escalates.
+ */
+export const NEW_PLACE_KM = 200;
 /** An account this young has not shown all its usual networks yet (a phone's carrier, a second ISP). */
 export const YOUNG_ACCOUNT_MS = 7 * 86_400_000;
 /** How long after a login, in the same session or on the same device and network, an enrolment still counts as part of it. */
@@ -312,8 +317,34 @@ export function implausibleSessionUse(
   if (!network) return null;
   // A browser family alone never revokes: it adds its reason to the network's verdict.
   const reasons = client ? [client.reason, ...network.reasons] : network.reasons;
-  if (network.severity === 'escalate') reasons.push(`the trip was possible in the time since the last activity: ${ESCALATED_NOT_REVOKED}`);
   return { severity: network.severity, grounds: 'network', reasons };
+}
+
+/** Who a session was issued to: its login's device id, else its browser family; null when it reported neither. */
+const clientKey = (c: SessionClient): string | null => (c.deviceId ? `device:${c.deviceId}` : agentFamily(c.userAgent));
+
+/**
+ * The networks one client (a device, or a browser family without a device id) used successfully:
+ * its logins and the uses of the sessions they issued, or of sessions whose login is not in the
+ * history (uses the engine suspected vouch for nothing), and since when it is known. Null when the client cannot be told apart.
+ */
+function clientNetworks(client: SessionClient, before: readonly HistoryEvent[]): { networks: Set<string>; since: number | null } | null {
+  const key = clientKey(client);
+  if (!key) return null;
+  const issuedTo = new Map<string, string | null>();
+  for (const e of before) if (e.type === 'login' && e.success && e.sessionId) issuedTo.set(e.sessionId, clientKey(e));
+  const networks = new Set<string>();
+  let since: number | null = null;
+  for (const e of before) {
+    if (!e.success || e.sessionRevoked) continue;
+    // A use of a session whose login is older than the history read could be this client's: it counts.
+    const issuer = e.type === 'session_use' && e.sessionId ? issuedTo.get(e.sessionId) : undefined;
+    const mine = e.type === 'login' ? clientKey(e) === key : e.type === 'session_use' && (issuer === undefined || issuer === key);
+    if (!mine) continue;
+    networks.add(networkKey({ ip: e.ip, asn: e.geo.asn }));
+    since = since === null ? e.at.getTime() : Math.min(since, e.at.getTime());
+  }
+  return { networks, since };
 }
 
 /**
@@ -328,14 +359,15 @@ export function implausibleSessionUse(
  */
 function implausibleNetwork(
   use: { at: Date; ip: string; geo: ResolvedGeo },
-  issued: { ip: string; geo: ResolvedGeo },
+  issued: SessionClient & { ip: string; geo: ResolvedGeo },
   before: readonly HistoryEvent[],
 ): Omit<SessionUseVerdict, 'grounds'> | null {
   if (sameNetwork({ ip: issued.ip, asn: issued.geo.asn }, { ip: use.ip, asn: use.geo.asn }) !== false) return null;
   const seen = seenIn(before);
-  const familiarNetwork = seen.networks.has(networkKey({ ip: use.ip, asn: use.geo.asn }));
+  const useNetwork = networkKey({ ip: use.ip, asn: use.geo.asn });
+  const familiarNetwork = seen.networks.has(useNetwork);
   const jump = impossibleJump(before, use);
-  if (familiarNetwork && !jump) return null;
+  if (familiarNetwork && !jump) return otherClientsNetwork(use, issued, before, useNetwork);
   const young = seen.since === null || use.at.getTime() - seen.since < YOUNG_ACCOUNT_MS;
   const knownCountry = !use.geo.country || seen.countries.has(use.geo.country);
   if (!jump && young && knownCountry) return null;
@@ -343,7 +375,49 @@ function implausibleNetwork(
   if (!familiarNetwork) reasons.push(`network ${use.geo.asn != null ? `AS${use.geo.asn}` : 'prefix'} never seen for this account`);
   if (!knownCountry) reasons.push(`country ${use.geo.country} never seen for this account`);
   if (jump) reasons.push(`${Math.round(jump.km)} km from the last activity at ${Math.round(jump.kmh)} km/h (over ${IMPOSSIBLE_TRAVEL_KMH})`);
-  return { severity: !jump && !knownCountry ? 'escalate' : 'revoke', reasons };
+  const severity = !jump && !knownCountry ? 'escalate' : 'revoke';
+  if (severity === 'escalate') reasons.push(`the trip was possible in the time since the last activity: ${ESCALATED_NOT_REVOKED}`);
+  return { severity, reasons };
+}
+
+/**
+ * A session moved to a network the account uses, but only from its other devices (the session's
+ * own client, known for a week, never used it), in a place the account was never seen (at least
+ * NEW_PLACE_KM from all its presence). A thief who took the cookie (and its user agent) on the
+ * owner's own carrier in another city, or its owner on a trip tethering the laptop to their phone:
+ * a person decides. A phone joining the home Wi-Fi its laptop uses is near home: it passes.
+ */
+function otherClientsNetwork(
+  use: { at: Date; geo: ResolvedGeo },
+  issued: SessionClient,
+  before: readonly HistoryEvent[],
+  useNetwork: string,
+): Omit<SessionUseVerdict, 'grounds'> | null {
+  const client = clientNetworks(issued, before);
+  if (!client || client.since === null || use.at.getTime() - client.since < YOUNG_ACCOUNT_MS || client.networks.has(useNetwork)) return null;
+  const km = kmFromPresence(use, before);
+  if (km === null || km < NEW_PLACE_KM) return null;
+  return {
+    severity: 'escalate',
+    reasons: [
+      'session token used from a different network than the login that issued it',
+      `network ${useNetwork.startsWith('AS') ? useNetwork : 'prefix'} seen for this account only from its other devices, never from the one the session was issued to`,
+      `${Math.round(km)} km from every place the account was seen`,
+      `its owner on another of their networks is possible: ${ESCALATED_NOT_REVOKED}`,
+    ],
+  };
+}
+
+/** How far a located use is from the nearest located successful presence of the account; null when either side has no location. */
+function kmFromPresence(use: { geo: ResolvedGeo }, before: readonly HistoryEvent[]): number | null {
+  if (use.geo.lat === undefined || use.geo.lon === undefined) return null;
+  let nearest: number | null = null;
+  for (const e of before) {
+    if (!e.success || e.sessionRevoked || e.type === 'mfa_enroll' || e.geo.lat === undefined || e.geo.lon === undefined) continue;
+    const km = haversineKm({ lat: use.geo.lat, lon: use.geo.lon }, { lat: e.geo.lat, lon: e.geo.lon });
+    if (nearest === null || km < nearest) nearest = km;
+  }
+  return nearest;
 }
 
 export interface EnrolmentVerdict {

@@ -12,6 +12,8 @@ const at = (ms: number) => new Date(T0 + ms);
 const LONDON_BT: ResolvedGeo = { country: 'GB', asn: 2856, lat: 51.5, lon: -0.13 };
 const LONDON_EE: ResolvedGeo = { country: 'GB', asn: 12576, lat: 51.52, lon: -0.1 };
 const MANCHESTER_SKY: ResolvedGeo = { country: 'GB', asn: 5607, lat: 53.48, lon: -2.24 };
+/** The phone's carrier, 260 km from where the account was ever seen. */
+const MANCHESTER_EE: ResolvedGeo = { country: 'GB', asn: 12576, lat: 53.48, lon: -2.24 };
 const LAGOS: ResolvedGeo = { country: 'NG', asn: 29465, lat: 6.52, lon: 3.38 };
 const MACOS = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Chrome/126.0';
 
@@ -82,9 +84,49 @@ describe('a session used from another network', () => {
   it('is revoked on a new network in the home country once the account is older than a week', () => {
     assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.57.0.1', geo: MANCHESTER_SKY }, issued, history)?.action, 'revoke_sessions');
   });
-  it('passes on a network the account has used before (a phone on its carrier)', () => {
-    const withCarrier = newestFirst([...history, login(-3 * DAY, LONDON_EE, { deviceId: 'phone' })]);
-    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: LONDON_EE }, issued, withCarrier), null);
+  it("passes on a network the session's own device has used before (the laptop on the phone's hotspot, again)", () => {
+    const tethered = newestFirst([...history, login(-3 * DAY, LONDON_EE, { deviceId: 'phone' }), login(-5 * DAY, LONDON_EE)]);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, tethered), null);
+    // Through a session the laptop was issued: the use counts for the laptop.
+    const viaSession = newestFirst([
+      ...history,
+      login(-3 * DAY, LONDON_EE, { deviceId: 'phone' }),
+      login(-6 * DAY, LONDON_BT, { sessionId: 's0' }),
+      use(-6 * DAY + 3_600_000, LONDON_EE, 's0'),
+    ]);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, viaSession), null);
+  });
+  it("is escalated, not revoked, on a network the account uses only from its other devices in a city the account was never seen in (a thief on the owner's carrier, or the owner tethering on a trip)", () => {
+    const phoneOnly = newestFirst([...history, login(-3 * DAY, LONDON_EE, { deviceId: 'phone' }), use(-2 * DAY, LONDON_EE, 'p1')]);
+    const withIssuer = newestFirst([...phoneOnly, login(-2 * DAY - 3_600_000, LONDON_BT, { deviceId: 'phone', sessionId: 'p1' })]);
+    const d = detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, withIssuer);
+    assert.equal(d?.action, 'escalate');
+    assert.equal(d?.dedupeKey, 'session:s1:escalate');
+    assert.ok(d?.evidence.some((x) => /AS12576 seen for this account only from its other devices/.test(x)));
+    assert.ok(
+      d?.evidence.some((x) => /^26\d km from every place the account was seen$/.test(x)),
+      d?.evidence.join('; '),
+    );
+    assert.ok(
+      d?.evidence.every((x) => !x.includes('laptop') && !x.includes('phone')),
+      'no device id in the evidence',
+    );
+    // Near where the account was seen (the phone joining the home Wi-Fi the laptop uses, or here
+    // the laptop on the phone's carrier at home): nothing fires.
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: LONDON_EE }, issued, withIssuer), null);
+    // A use of a session whose login is not in the history could be the laptop's: nothing fires.
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, phoneOnly), null);
+  });
+  it("passes on another device's network while the session's device is younger than a week (its networks are not all shown yet)", () => {
+    const newLaptop = newestFirst([
+      issued,
+      ...month().map((e) => ({ ...e, deviceId: 'old-laptop' })),
+      login(-3 * DAY, LONDON_BT),
+      login(-3 * DAY, LONDON_EE, { deviceId: 'phone' }),
+    ]);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, newLaptop), null);
+    const weekOld = newestFirst([...newLaptop, login(-8 * DAY, LONDON_BT)]);
+    assert.equal(detectSessionHijack('s1', { at: at(3_600_000), ip: '10.76.1.1', geo: MANCHESTER_EE }, issued, weekOld)?.action, 'escalate');
   });
   it('is revoked on a familiar network when the jump from the last activity is impossible', () => {
     const abroadBefore = newestFirst([...history, login(-10 * DAY, LAGOS, { deviceId: 'laptop' })]);
