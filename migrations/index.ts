@@ -22,6 +22,7 @@ import * as m0021 from './0021_risk_assessments';
 import * as m0022 from './0022_risk_responses';
 import * as m0023 from './0023_password_compromised';
 import * as m0024 from './0024_account_history';
+import * as m0025 from './0025_drop_redundant_event_index';
 
 // Listed explicitly so the bundle and tsx agree on what exists; order is by name.
 const MIGRATIONS: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022_risk_responses': m0022,
   '0023_password_compromised': m0023,
   '0024_account_history': m0024,
+  '0025_drop_redundant_event_index': m0025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
