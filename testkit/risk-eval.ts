@@ -170,35 +170,39 @@ export async function replay(t: EvalTarget, s: Scenario, keys: EvalKeys, o: { ba
       o.log(`replayed ${fmtNum(r.events)} events, ${r.assessMs.length} assessments, ${fmtNum(r.events / (r.eventMs / 1000))} events/s`);
     }
   };
-  for (const step of s.steps) {
-    if ('event' in step) {
-      const bytes = JSON.stringify(step.event).length + 1;
-      if (pendingBytes + bytes > BATCH_BYTES) await flush();
-      pending.push(step);
-      pendingBytes += bytes;
-      if (pending.length >= size) await flush();
-      continue;
+  try {
+    for (const step of s.steps) {
+      if ('event' in step) {
+        const bytes = JSON.stringify(step.event).length + 1;
+        if (pendingBytes + bytes > BATCH_BYTES) await flush();
+        pending.push(step);
+        pendingBytes += bytes;
+        if (pending.length >= size) await flush();
+        continue;
+      }
+      await flush();
+      const res = await timed.call('POST', '/v1/risk/assess', { key: keys.agent, body: step.assess, timeoutMs: 30_000 });
+      r.assessMs.push(res.ms);
+      // After the assessment, not before: the floor must not absorb the moment the assessment is measured in.
+      const floor = await floorRead(timed, keys.agent);
+      r.floorMs.push(floor.ms);
+      if (floor.status !== 404) r.assessErrors[`floor HTTP ${floor.status}`] = (r.assessErrors[`floor HTTP ${floor.status}`] ?? 0) + 1;
+      const body = res.body as { response?: string; score?: number; signals?: Json[] } | null;
+      const outcome = res.status === 200 ? assessOutcome(body?.response) : 'error';
+      if (outcome === 'error') {
+        const err = (res.body as { error?: { code?: string; details?: { field?: string } } } | null)?.error;
+        const key = `HTTP ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.details?.field ? ` (${err.details.field})` : ''}`;
+        r.assessErrors[key] = (r.assessErrors[key] ?? 0) + 1;
+      }
+      const signals = (body?.signals ?? []).map((x: Json) => x?.code ?? x).join(',');
+      r.observations.push({ step, outcome, detail: res.status === 200 ? `${body?.response} score=${body?.score} [${signals}]` : `HTTP ${res.status}` });
     }
     await flush();
-    const res = await timed.call('POST', '/v1/risk/assess', { key: keys.agent, body: step.assess, timeoutMs: 30_000 });
-    r.assessMs.push(res.ms);
-    // After the assessment, not before: the floor must not absorb the moment the assessment is measured in.
-    const floor = await floorRead(timed, keys.agent);
-    r.floorMs.push(floor.ms);
-    if (floor.status !== 404) r.assessErrors[`floor HTTP ${floor.status}`] = (r.assessErrors[`floor HTTP ${floor.status}`] ?? 0) + 1;
-    const body = res.body as { response?: string; score?: number; signals?: Json[] } | null;
-    const outcome = res.status === 200 ? assessOutcome(body?.response) : 'error';
-    if (outcome === 'error') {
-      const err = (res.body as { error?: { code?: string; details?: { field?: string } } } | null)?.error;
-      const key = `HTTP ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.details?.field ? ` (${err.details.field})` : ''}`;
-      r.assessErrors[key] = (r.assessErrors[key] ?? 0) + 1;
-    }
-    const signals = (body?.signals ?? []).map((x: Json) => x?.code ?? x).join(',');
-    r.observations.push({ step, outcome, detail: res.status === 200 ? `${body?.response} score=${body?.score} [${signals}]` : `HTTP ${res.status}` });
+  } finally {
+    // Also when a call throws: the kept-alive connection would otherwise hold the process open.
+    timed.close();
   }
-  await flush();
   r.wallMs = performance.now() - t0;
-  timed.close();
   return r;
 }
 
