@@ -326,7 +326,8 @@ const clientKey = (c: SessionClient): string | null => (c.deviceId ? `device:${c
 /**
  * The networks one client (a device, or a browser family without a device id) used successfully:
  * its logins and the uses of the sessions they issued, or of sessions whose login is not in the
- * history (uses the engine suspected vouch for nothing), and since when it is known. Null when the client cannot be told apart.
+ * history (uses the engine suspected vouch for nothing), and since when it is known. Null when
+ * the client cannot be told apart.
  */
 function clientNetworks(client: SessionClient, before: readonly HistoryEvent[]): { networks: Set<string>; since: number | null } | null {
   const key = clientKey(client);
@@ -355,7 +356,8 @@ function clientNetworks(client: SessionClient, before: readonly HistoryEvent[]):
  * networks seen before, not a hijack. An account younger than a week has not shown its usual
  * networks yet: there a new network in a country it was seen in passes; another country does not.
  * A country never seen, reached in time, is `escalate`: a traveller's phone on the hotel network
- * looks like this until their laptop signs in there.
+ * looks like this until their laptop signs in there. A network seen only from the account's other
+ * devices is judged by otherClientsNetwork.
  */
 function implausibleNetwork(
   use: { at: Date; ip: string; geo: ResolvedGeo },

@@ -138,7 +138,7 @@ function eventBatchRoute(r: Router, deps: AppDeps) {
           '`at` may be in the past (up to 400 days: replays, late delivery) but at most 60 s ahead of the server clock. ' +
           'Accepted and duplicate events carry `actions` (what the engine did on its own: `session_revoked` for a session token presented by another deviceId than its login, or used from another network than its login where that is implausible for the account (a network never seen for it, or impossible travel), ' +
           "`enrolment_held` for an MFA enrolment within 60 s of a login from an unfamiliar context (15 min in that login's session or on its device and network), `password_change_forced` for a successful login with passwordCompromised, " +
-          '`escalated` for a session presented by another browser family than its login on a plausible network, or used from a country never seen for the account that could still be reached in the time since its last activity: the session is not revoked, the security contacts are asked to decide) ' +
+          '`escalated` for a session presented by another browser family than its login on a plausible network, or used from a country never seen for the account that could still be reached in the time since its last activity, or from a network the account used only from its other devices at least 200 km from everywhere it was seen: the session is not revoked, the security contacts are asked to decide) ' +
           'and `responseIds` (GET /v1/risk-responses/{id}).',
         tags: ['events'],
         body: EventBatch,
