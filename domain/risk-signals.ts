@@ -209,7 +209,8 @@ export const YOUNG_ACCOUNT_MS = 7 * 86_400_000;
 export const ENROLMENT_SAME_SESSION_S = 15 * 60;
 
 /** What the account's successful presence (logins, uses of sessions not revoked) has shown, all of it, whatever its age. */
-const seenIn = (history: readonly HistoryEvent[]): Presence => presence(history, (e) => e.success && !e.sessionRevoked && e.type !== 'mfa_enroll');
+const present = (e: HistoryEvent) => e.success && !e.sessionRevoked && e.type !== 'mfa_enroll';
+const seenIn = (history: readonly HistoryEvent[]): Presence => presence(history, present);
 
 const AGENT_SYSTEMS = ['Android', 'iPhone OS', 'iPad', 'CrOS', 'Windows NT', 'Mac OS X', 'Linux'];
 const AGENT_CLIENTS: [string, RegExp][] = [
@@ -329,23 +330,18 @@ const clientKey = (c: SessionClient): string | null => (c.deviceId ? `device:${c
  * history (uses the engine suspected vouch for nothing), and since when it is known. Null when
  * the client cannot be told apart.
  */
-function clientNetworks(client: SessionClient, before: readonly HistoryEvent[]): { networks: Set<string>; since: number | null } | null {
+function clientNetworks(client: SessionClient, before: readonly HistoryEvent[]): Presence | null {
   const key = clientKey(client);
   if (!key) return null;
   const issuedTo = new Map<string, string | null>();
   for (const e of before) if (e.type === 'login' && e.success && e.sessionId) issuedTo.set(e.sessionId, clientKey(e));
-  const networks = new Set<string>();
-  let since: number | null = null;
-  for (const e of before) {
-    if (!e.success || e.sessionRevoked) continue;
+  return presence(before, (e) => {
+    if (!present(e)) return false;
+    if (e.type === 'login') return clientKey(e) === key;
     // A use of a session whose login is older than the history read could be this client's: it counts.
-    const issuer = e.type === 'session_use' && e.sessionId ? issuedTo.get(e.sessionId) : undefined;
-    const mine = e.type === 'login' ? clientKey(e) === key : e.type === 'session_use' && (issuer === undefined || issuer === key);
-    if (!mine) continue;
-    networks.add(networkKey({ ip: e.ip, asn: e.geo.asn }));
-    since = since === null ? e.at.getTime() : Math.min(since, e.at.getTime());
-  }
-  return { networks, since };
+    const issuer = e.sessionId ? issuedTo.get(e.sessionId) : undefined;
+    return issuer === undefined || issuer === key;
+  });
 }
 
 /**
@@ -415,7 +411,7 @@ function kmFromPresence(use: { geo: ResolvedGeo }, before: readonly HistoryEvent
   if (use.geo.lat === undefined || use.geo.lon === undefined) return null;
   let nearest: number | null = null;
   for (const e of before) {
-    if (!e.success || e.sessionRevoked || e.type === 'mfa_enroll' || e.geo.lat === undefined || e.geo.lon === undefined) continue;
+    if (!present(e) || e.geo.lat === undefined || e.geo.lon === undefined) continue;
     const km = haversineKm({ lat: use.geo.lat, lon: use.geo.lon }, { lat: e.geo.lat, lon: e.geo.lon });
     if (nearest === null || km < nearest) nearest = km;
   }

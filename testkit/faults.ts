@@ -1,8 +1,8 @@
 // Faults the tests inject straight into Postgres, each with its undo where it leaves something
 // behind: an audit append refused, an audit event tampered with, a redemption whose COMMIT fails,
 // an idempotency key aged as if its request had died long ago, session inserts slowed to widen a
-// race, a session revocation lost, risk assessments' records held back. What needs more than the engine's own role (DDL, rewriting the
-// audit log) runs as the schema's owner (`ownerDb`).
+// race, a session revocation lost, risk assessments' records held back. What needs more than the
+// engine's own role (DDL, rewriting the audit log) runs as the schema's owner (`ownerDb`).
 import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import * as m0014 from '../migrations/0014_account_id_case';
