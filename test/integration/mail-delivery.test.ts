@@ -81,7 +81,11 @@ describe('mail delivery faults', () => {
       const row = await recoveryRow(h.db, id);
       assert.equal(row.state, 'failed');
       assert.ok(row.ended_at);
-      const desc = await h.client.workflow.getHandle(row.workflow_id).describe();
+      // The row records the end before the workflow's last task completes: wait for it to close.
+      const desc = await until('the workflow closes', async () => {
+        const d = await h.client.workflow.getHandle(row.workflow_id).describe();
+        return d.status.name !== 'RUNNING' && d;
+      });
       assert.equal(desc.status.name, 'COMPLETED', 'the workflow closes normally with a failed outcome');
       // The failure message travels in clear in history: it must not carry the server's text.
       assert.ok(!(await rawHistoryText(h, row.workflow_id)).includes(s.primary), 'the refused address is not in history');
