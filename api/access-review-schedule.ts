@@ -103,7 +103,7 @@ const unconfigured = (tenantId: string, p: Policy['accessReview']): ScheduleStat
 /** The tenant's schedule as it stands, or what it would be (`configured: false`) when it has none. */
 export async function describeSchedule(deps: AppDeps, tenantId: string, p: Policy['accessReview']): Promise<ScheduleState> {
   try {
-    return stateOf(tenantId, p, await withTemporalDeadline(deps.temporal, 'query', () => handleOf(deps, tenantId).describe()));
+    return stateOf(tenantId, p, await withTemporalDeadline(deps.temporal, 'schedule', () => handleOf(deps, tenantId).describe()));
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) return unconfigured(tenantId, p);
     throw err;

@@ -8,6 +8,11 @@ export const TEMPORAL_DEADLINE_MS = {
   /** Starting a workflow, or a signal (no worker needed: the server alone answers). */
   start: 10_000,
   signal: 5_000,
+  /**
+   * Reading a Schedule: the server queries the scheduler workflow its own worker runs, and there is
+   * no read model to answer from instead, so it gets a start's time rather than a status query's.
+   */
+  schedule: 10_000,
   /** Updates need the worker to accept and run them. */
   update: 20_000,
 } as const;

@@ -190,6 +190,12 @@ function methodNotAllowed(req: FastifyRequest): ApiError | null {
   return notAllowed(req.method, allow);
 }
 
+/** What a wrapped error (a Temporal ServiceError's gRPC status) says underneath: its code and details, never a payload. */
+function causeOf(err: unknown): { code?: unknown; details?: unknown; message?: unknown } | undefined {
+  const c = (err as { cause?: { code?: unknown; details?: unknown; message?: unknown } })?.cause;
+  return c && typeof c === 'object' ? { code: c.code, details: c.details, message: c.message } : undefined;
+}
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
   if (isClientAbort(err, req)) {
     req.log.info(
@@ -201,7 +207,10 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   }
   const e = methodNotAllowed(req) ?? toApiError(err, req.url);
   if (e.status >= 500)
-    req.log.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'request failed');
+    req.log.error(
+      { err: { type: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code, cause: causeOf(err) } },
+      'request failed',
+    );
   void reply
     .code(e.status)
     .headers(e.headers)
