@@ -119,7 +119,7 @@ function telling({ db, mailer, config }: Deps) {
     return { type: 'recovery.refused_high_risk', id: rec.id, tenantId: rec.tenant_id, accountId: rec.account_id, kind: rec.kind, reasons: rec.reasons };
   }
 
-  return {
+  const told = {
     async alertRiskResponse({ responseId, step }: { responseId: string; step: string }): Promise<{ recipients: number }> {
       const r = await loadResponse(db, responseId);
       const tenant = await securityContacts(db, r.tenantId);
@@ -168,6 +168,14 @@ function telling({ db, mailer, config }: Deps) {
         details: { event: i.event, reason: i.event, status },
       });
       return { sent: true, status };
+    },
+  };
+  return {
+    ...told,
+    async tellOfRiskResponse({ responseId, tenantId, alert }: { responseId: string; tenantId: string; alert: boolean }) {
+      const recipients = alert ? (await told.alertRiskResponse({ responseId, step: 'alert' })).recipients : null;
+      const webhook = await told.notifySecurityWebhook({ event: 'risk_response', caseId: responseId, tenantId, step: 'webhook' });
+      return { recipients, webhook };
     },
   };
 }

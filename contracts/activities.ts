@@ -176,6 +176,14 @@ export interface RiskResponseActivities {
   alertRiskResponse: (i: { responseId: string; step: string }) => Promise<Recipients>;
   decideRiskResponse: (i: { responseId: string; decision: 'reverse' | 'acknowledge'; by: string; reason: string }) => Promise<{ state: string }>;
   closeRiskResponse: (i: { responseId: string }) => Promise<{ state: string }>;
+  /**
+   * Alerts the security contacts (when `alert`), then the webhook: one retried task, whose retry
+   * never alerts twice (the mail and both audit events are keyed on the response and the step).
+   */
+  tellOfRiskResponse: (i: { responseId: string; tenantId: string; alert: boolean }) => Promise<{
+    recipients: number | null;
+    webhook: { sent: boolean; status: number | null };
+  }>;
   /** Signs and posts the event to the configured webhook (the secret stays in the worker); throws to be retried. */
   notifySecurityWebhook: (i: { event: SecurityEvent; caseId: string; tenantId: string; step: string }) => Promise<{ sent: boolean; status: number | null }>;
 }

@@ -21,6 +21,9 @@ const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10
  * `local-bookkeeping` used `acts` everywhere. Call once, at the top of the workflow.
  */
 export const bookkeeping = () => (wf.patched('local-bookkeeping') ? localActs : acts);
+
+/** The same local proxy, for a workflow that patches its main path under a name of its own. */
+export const localBookkeeping = localActs;
 export type Books = ReturnType<typeof bookkeeping>;
 
 /** The SMTP server refused a link for good (5xx): the activity has recorded it and invalidated the token. */

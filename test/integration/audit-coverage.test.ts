@@ -247,6 +247,17 @@ const ACTIVITIES = {
       return r.sent ? [{ action: 'security.webhook_sent', key: keyed(c, input<{ step: string }>(s).step), match: (d) => d.status === r.status }] : [];
     },
   },
+  tellOfRiskResponse: {
+    category: 'notification',
+    why: 'the security contacts told (when the response alerts them), with how many were told, then the internal security webhook (when one is configured), with its answer',
+    needs: (s, c) => {
+      const r = result<{ recipients: number | null; webhook: { sent: boolean; status: number | null } }>(s);
+      return [
+        ...(r.recipients === null ? [] : [{ action: 'security.alerted', key: keyed(c, 'alert'), match: (d: Details) => d.contacts === r.recipients }]),
+        ...(r.webhook.sent ? [{ action: 'security.webhook_sent', key: keyed(c, 'webhook'), match: (d: Details) => d.status === r.webhook.status }] : []),
+      ];
+    },
+  },
   openAccessReview: {
     category: 'decision',
     why: "the review of a tenant opened as of its time, under the policy's action: its start, and one event per finding with the evidence evaluated",

@@ -14,7 +14,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'test', 'fixtures', 'histories');
 // One folder per workflow code version that has histories in the wild: v1 published a state
 // before recording it; v2 (patch `record-transition-before-publishing`) records first; v3 (patch
-// `local-bookkeeping`) runs triage facts, transitions and redemption checks as local activities.
+// `local-bookkeeping`) runs triage facts, transitions and redemption checks as local activities;
+// v4 (patch `lean-risk-response`) applies a risk response that changes only the engine's records
+// as a local activity and tells the contacts and the webhook in one activity task.
 const VERSIONS = fs
   .readdirSync(DIR)
   .filter((d) => fs.statSync(path.join(DIR, d)).isDirectory())
@@ -28,7 +30,7 @@ const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFil
 
 describe('recorded histories replay without non-determinism', () => {
   it('cover every path of every workflow, for every version', () => {
-    assert.deepEqual(VERSIONS, ['v1', 'v2', 'v3']);
+    assert.deepEqual(VERSIONS, ['v1', 'v2', 'v3', 'v4']);
     const later = ['invitation-', 'risk-', 'access-review-'];
     const recovery = (f: string) => !f.startsWith('access-') && !later.some((p) => f.startsWith(p));
     const emergency = (f: string) => f.startsWith('access-') && !f.startsWith('access-review-');
@@ -36,24 +38,27 @@ describe('recorded histories replay without non-determinism', () => {
       assert.ok(filesOf(v).filter(recovery).length >= 12, `${v}: recovery paths`);
       assert.ok(filesOf(v).filter(emergency).length >= 6, `${v}: emergency-access paths`);
     }
-    // The invitation, risk-response and access-review workflows came after the last patch: their
+    // The invitation, risk-response and access-review workflows came after the third version: their
     // paths are recorded from v3 on.
-    assert.deepEqual(
-      filesOf('v3').filter((f) => later.some((p) => f.startsWith(p))),
-      [
-        'access-review-report.binpb',
-        'access-review-suspend.binpb',
-        'invitation-expired.binpb',
-        'invitation-registered.binpb',
-        'risk-enrolment-held-reversed.binpb',
-        'risk-hijack-acknowledged.binpb',
-        'risk-password-change-closed.binpb',
-      ],
-    );
+    for (const v of ['v3', 'v4'])
+      assert.deepEqual(
+        filesOf(v).filter((f) => later.some((p) => f.startsWith(p))),
+        [
+          'access-review-report.binpb',
+          'access-review-suspend.binpb',
+          'invitation-expired.binpb',
+          'invitation-registered.binpb',
+          'risk-enrolment-held-reversed.binpb',
+          'risk-hijack-acknowledged.binpb',
+          'risk-password-change-closed.binpb',
+        ],
+        v,
+      );
     // Every path recorded before a patch is recorded after it too.
     for (const [older, newer] of [
       ['v1', 'v2'],
       ['v2', 'v3'],
+      ['v3', 'v4'],
     ]) {
       for (const f of filesOf(older)) assert.ok(filesOf(newer).includes(f), `${newer} has ${f}`);
     }
@@ -76,6 +81,26 @@ describe('recorded histories replay without non-determinism', () => {
     // The recovery records every transition from its main path; an approval's record stays an
     // activity task in the emergency-access workflow, as it runs in an update handler.
     assert.equal(count('v3', 'password-reset-completed.binpb').tasks, 0);
+  });
+
+  it("v4 applies a risk response of the engine's own records locally and tells of it in one activity task", () => {
+    const steps = (v: string, file: string) => {
+      const events = load(path.join(v, file)).events ?? [];
+      return {
+        tasks: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+      };
+    };
+    // An enrolment held, then reversed by an admin: the reversal stays an activity task (an update handler's).
+    const [heldBefore, held] = [steps('v3', 'risk-enrolment-held-reversed.binpb'), steps('v4', 'risk-enrolment-held-reversed.binpb')];
+    assert.deepEqual(heldBefore.tasks, ['applyRiskResponse', 'confirmAttestation', 'notifySecurityWebhook', 'decideRiskResponse']);
+    assert.deepEqual(held.tasks, ['tellOfRiskResponse', 'confirmAttestation', 'decideRiskResponse']);
+    assert.equal(held.markers, 1, 'applied as a local activity');
+    // A hijacked session's revocation goes to the tenant's directory: still an activity task.
+    // (The admin's acknowledgement, an update handler's tasks, lands between them in either order.)
+    const mainPath = (v: string) => steps(v, 'risk-hijack-acknowledged.binpb').tasks.filter((t) => !['confirmAttestation', 'decideRiskResponse'].includes(t));
+    assert.deepEqual(mainPath('v3'), ['applyRiskResponse', 'alertRiskResponse', 'notifySecurityWebhook']);
+    assert.deepEqual(mainPath('v4'), ['applyRiskResponse', 'tellOfRiskResponse']);
   });
 
   for (const v of VERSIONS) {
@@ -102,7 +127,7 @@ describe('a changed workflow fails replay', () => {
       fs.writeFileSync(path.join(dir, 'index.ts'), mutant);
       const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
       const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quiet });
-      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v3/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
+      await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, load('v4/password-reset-completed.binpb'), 'mutant'), DeterminismViolationError);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -94,7 +94,7 @@ describe('the internal security webhook', () => {
     const row = (await getResponse(h.db, id))!;
     const decoded = await historyText(h, row.workflowId);
     const raw = await rawHistoryText(h, row.workflowId);
-    assert.ok(decoded.includes('notifySecurityWebhook'), 'the decoded history is readable');
+    assert.ok(decoded.includes('tellOfRiskResponse'), 'the decoded history is readable');
     assert.ok(!decoded.includes(SECRET) && !raw.includes(SECRET), 'the signing secret is not in the history');
   });
 

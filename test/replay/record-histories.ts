@@ -12,7 +12,7 @@ import { decodedHistory } from '../../testkit/history';
 import { driveRecordedPath, RECORDED_PATHS } from '../../testkit/recorded-paths';
 import { workflowBundle } from '../../boot/worker';
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 const OUT = path.join(__dirname, '..', 'fixtures', 'histories', VERSION);
 let h: Harness;
 before(async () => {
