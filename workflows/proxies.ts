@@ -10,7 +10,8 @@ export const acts = wf.proxyActivities<Activities>({ startToCloseTimeout: '30 se
 /** The access review's steps read or change a whole tenant (a remote directory asked per account): minutes, not seconds. */
 export const reviewActs = wf.proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry });
 
-const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
+/** Short Postgres transactions run in the worker that runs the workflow task (see `bookkeeping`). */
+export const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
 
 /**
  * The proxy for bookkeeping on a workflow's main path (triage facts, recording a transition): a
@@ -22,8 +23,6 @@ const localActs = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '10
  */
 export const bookkeeping = () => (wf.patched('local-bookkeeping') ? localActs : acts);
 
-/** The same local proxy, for a workflow that patches its main path under a name of its own. */
-export const localBookkeeping = localActs;
 export type Books = ReturnType<typeof bookkeeping>;
 
 /** The SMTP server refused a link for good (5xx): the activity has recorded it and invalidated the token. */

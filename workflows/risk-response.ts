@@ -9,7 +9,7 @@ import { caseDetails } from '../domain/public-summary';
 import { RISK_WAITING, responseKind } from '../domain/risk-response';
 import { coversTenant } from '../domain/scope';
 import { confirmed, principalOf, requireMessage } from './messages';
-import { acts, localBookkeeping } from './proxies';
+import { acts, localActs } from './proxies';
 import { reject } from './stage';
 
 export async function riskResponseWorkflow(input: RiskResponseInput): Promise<{ responseId: string; state: string }> {
@@ -75,7 +75,7 @@ export async function riskResponseWorkflow(input: RiskResponseInput): Promise<{ 
   // The start set the same search attributes: the lean run only shows its details.
   show(!lean);
   // Revoking sessions goes to the tenant's directory, which may be remote and slow: an activity task.
-  const applying = lean && action !== 'revoke_sessions' ? localBookkeeping : acts;
+  const applying = lean && action !== 'revoke_sessions' ? localActs : acts;
   const applied = await applying.applyRiskResponse({ responseId });
   // An admin may have decided while the action ran: the decision's state stands.
   if (!status.decision && !deciding) {

@@ -27,6 +27,14 @@ const filesOf = (v: string) =>
     .filter((f) => f.endsWith('.binpb'))
     .sort();
 const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
+/** A recorded history's activity tasks by type, in order, and how many local activities it ran. */
+function activitySteps(v: string, file: string): { tasks: string[]; markers: number } {
+  const events = load(path.join(v, file)).events ?? [];
+  return {
+    tasks: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+    markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+  };
+}
 
 describe('recorded histories replay without non-determinism', () => {
   it('cover every path of every workflow, for every version', () => {
@@ -67,11 +75,8 @@ describe('recorded histories replay without non-determinism', () => {
   it('v3 records main-path bookkeeping as local-activity markers, not activity tasks', () => {
     const bookkeeping = new Set(['assessRecovery', 'recordTransition', 'recordGrantTransition']);
     const count = (v: string, file: string) => {
-      const events = load(path.join(v, file)).events ?? [];
-      return {
-        tasks: events.filter((e) => bookkeeping.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')).length,
-        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
-      };
+      const { tasks, markers } = activitySteps(v, file);
+      return { tasks: tasks.filter((t) => bookkeeping.has(t)).length, markers };
     };
     for (const file of ['password-reset-completed.binpb', 'access-break-glass-completed-late-review.binpb']) {
       const [before, after] = [count('v2', file), count('v3', file)];
@@ -84,13 +89,7 @@ describe('recorded histories replay without non-determinism', () => {
   });
 
   it("v4 applies a risk response of the engine's own records locally and tells of it in one activity task", () => {
-    const steps = (v: string, file: string) => {
-      const events = load(path.join(v, file)).events ?? [];
-      return {
-        tasks: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
-        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
-      };
-    };
+    const steps = activitySteps;
     // An enrolment held, then reversed by an admin: the reversal stays an activity task (an update handler's).
     const [heldBefore, held] = [steps('v3', 'risk-enrolment-held-reversed.binpb'), steps('v4', 'risk-enrolment-held-reversed.binpb')];
     assert.deepEqual(heldBefore.tasks, ['applyRiskResponse', 'confirmAttestation', 'notifySecurityWebhook', 'decideRiskResponse']);
